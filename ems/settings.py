@@ -1,0 +1,25 @@
+"""Settings from the environment (prefix ``EMS_``) and an optional file; passed explicitly, never global."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EMS_", env_file=None, extra="ignore")
+
+    database_url: SecretStr | None = Field(
+        default=None, description="PostgreSQL URL; unset = start an embedded server under data_dir"
+    )
+    data_dir: Path = Field(default=Path("var"), description="embedded database, spool, reports, hash chain")
+    park_file: Path | None = Field(default=None, description="park description; unset = the demo park")
+    ingest_max_future_s: float = 300.0
+    ingest_late_window_s: float | None = Field(default=None, description="reject readings older than this")
+    rollup_max_gap_s: float = Field(default=120.0, description="a power sample holds at most this long")
+    environment: str = Field(default="development", description="'production' refuses unsafe defaults")
+
+    def database_url_plain(self) -> str | None:
+        return self.database_url.get_secret_value() if self.database_url else None
