@@ -1,0 +1,351 @@
+"""Emission-factor registry: factors are data with provenance, kept in versions.
+
+A factor is identified by ``key`` (e.g. ``cn-jiangsu-2022``) and ``version``; its id is
+``key@vN``. Published factors ship in ``published_factors.yaml`` as version 1 and are
+never changed in place: a correction or a user's own value for the same key becomes a
+new version with a new id, and every report records the exact id it used.
+A reference without ``@vN`` resolves to the newest version of that key.
+
+Values are kgCO2/kWh (``Decimal``). Time-varying (e.g. hourly) factors are
+:class:`FactorSeries`: one value per interval start, in the same unit.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+UNIT = "kgCO2/kWh"
+SCOPES = ("combustion_co2", "lifecycle_co2e")
+_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{1,80}$")
+
+
+class FactorError(ValueError):
+    """A factor reference or a factor definition is invalid; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class EmissionFactor:
+    """One version of an emission factor with its provenance."""
+
+    key: str
+    version: int
+    value: Decimal  # kgCO2/kWh
+    region: str
+    data_year: int
+    publisher: str
+    document: str
+    published: dt.date | None
+    note: str = ""
+    scope: str = "combustion_co2"
+    unit: str = UNIT
+    origin: str = "published"  # "published" (shipped data file) or "user"
+    verification: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.key}@v{self.version}"
+
+    def provenance(self) -> dict[str, Any]:
+        """Plain-data provenance for reports (Decimal and dates as strings)."""
+        return {
+            "id": self.id,
+            "key": self.key,
+            "version": self.version,
+            "value": str(self.value),
+            "unit": self.unit,
+            "scope": self.scope,
+            "region": self.region,
+            "data_year": self.data_year,
+            "publisher": self.publisher,
+            "document": self.document,
+            "published": self.published.isoformat() if self.published else None,
+            "note": self.note,
+            "origin": self.origin,
+            "verification": self.verification,
+        }
+
+
+@dataclass(frozen=True)
+class FactorSeries:
+    """A time-varying factor: ``values[i]`` [kgCO2/kWh] applies to the interval starting at ``starts[i]`` (UTC)."""
+
+    key: str
+    version: int
+    starts: np.ndarray  # datetime64[us]
+    values: np.ndarray  # float64 kgCO2/kWh
+    interval_minutes: int
+    publisher: str
+    document: str
+    note: str = ""
+    origin: str = "user"
+
+    @property
+    def id(self) -> str:
+        return f"{self.key}@v{self.version}"
+
+    def provenance(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "key": self.key,
+            "version": self.version,
+            "unit": UNIT,
+            "time_varying": True,
+            "interval_minutes": self.interval_minutes,
+            "points": len(self.values),
+            "first": str(self.starts[0]) if len(self.starts) else None,
+            "publisher": self.publisher,
+            "document": self.document,
+            "note": self.note,
+            "origin": self.origin,
+        }
+
+    def at(self, starts: np.ndarray) -> np.ndarray:
+        """Factor per requested interval start: the series value whose interval contains it.
+
+        Raises FactorError when a requested interval is not covered (no silent fallback).
+        """
+        step = np.timedelta64(self.interval_minutes * 60_000_000, "us")
+        idx = np.searchsorted(self.starts, starts, side="right") - 1
+        ok = (idx >= 0) & (starts < self.starts[np.clip(idx, 0, None)] + step)
+        if not ok.all():
+            first_bad = starts[~ok][0]
+            raise FactorError(f"time-varying factor {self.id} has no value for {first_bad} UTC")
+        return self.values[idx]
+
+
+@dataclass
+class FactorRegistry:
+    """All factor versions known to the system: published ones plus user versions."""
+
+    factors: dict[str, list[EmissionFactor]] = field(default_factory=dict)
+    series: dict[str, list[FactorSeries]] = field(default_factory=dict)
+
+    @classmethod
+    def published(cls) -> FactorRegistry:
+        """A registry holding the shipped published factors (version 1 each)."""
+        reg = cls()
+        for f in load_published():
+            reg.factors.setdefault(f.key, []).append(f)
+        return reg
+
+    def keys(self) -> list[str]:
+        return sorted(set(self.factors) | set(self.series))
+
+    def all(self) -> list[EmissionFactor]:
+        return [f for key in sorted(self.factors) for f in self.factors[key]]
+
+    def versions(self, key: str) -> list[EmissionFactor]:
+        return list(self.factors.get(key, []))
+
+    def get(self, ref: str) -> EmissionFactor:
+        """Resolve ``key`` (newest version) or ``key@vN`` (that version)."""
+        key, version = parse_ref(ref)
+        found = self.factors.get(key)
+        if not found:
+            if key in self.series:
+                raise FactorError(f"{key!r} is a time-varying factor; use get_series")
+            raise FactorError(f"unknown emission factor {key!r}; known: {', '.join(self.keys())}")
+        if version is None:
+            return found[-1]
+        for f in found:
+            if f.version == version:
+                return f
+        raise FactorError(f"emission factor {key!r} has no version {version} (has {[f.version for f in found]})")
+
+    def get_series(self, ref: str) -> FactorSeries:
+        key, version = parse_ref(ref)
+        found = self.series.get(key)
+        if not found:
+            raise FactorError(f"no time-varying factor {key!r}")
+        if version is None:
+            return found[-1]
+        for s in found:
+            if s.version == version:
+                return s
+        raise FactorError(f"time-varying factor {key!r} has no version {version}")
+
+    def is_series(self, ref: str) -> bool:
+        return parse_ref(ref)[0] in self.series
+
+    def next_version(self, key: str) -> int:
+        existing = [f.version for f in self.factors.get(key, [])] + [s.version for s in self.series.get(key, [])]
+        return max(existing, default=0) + 1
+
+    def add(self, factor: EmissionFactor) -> EmissionFactor:
+        """Add a user factor as a new version of its key; returns it with its assigned version.
+
+        A published version is never replaced: even for a published key the new value gets
+        the next version number and ``origin='user'``.
+        """
+        validate_factor(factor)
+        new = replace(factor, version=self.next_version(factor.key), origin="user")
+        self.factors.setdefault(new.key, []).append(new)
+        return new
+
+    def add_existing(self, factor: EmissionFactor) -> None:
+        """Register an already-versioned factor (as loaded from the database)."""
+        versions = self.factors.setdefault(factor.key, [])
+        if any(f.version == factor.version for f in versions):
+            raise FactorError(f"factor {factor.id} exists already; versions are never overwritten")
+        versions.append(factor)
+        versions.sort(key=lambda f: f.version)
+
+    def add_series(self, s: FactorSeries) -> FactorSeries:
+        if len(s.values) == 0:
+            raise FactorError(f"time-varying factor {s.key!r} has no values")
+        if np.any(~np.isfinite(s.values)) or np.any(s.values < 0):
+            raise FactorError(f"time-varying factor {s.key!r} has negative or non-finite values")
+        if np.any(np.diff(s.starts) <= np.timedelta64(0, "us")):
+            raise FactorError(f"time-varying factor {s.key!r}: times must be strictly increasing")
+        versions = self.series.setdefault(s.key, [])
+        if any(x.version == s.version for x in versions):
+            raise FactorError(f"time-varying factor {s.id} exists already; versions are never overwritten")
+        versions.append(s)
+        versions.sort(key=lambda x: x.version)
+        return s
+
+
+def parse_ref(ref: str) -> tuple[str, int | None]:
+    """``key`` → (key, None); ``key@v3`` → (key, 3)."""
+    key, sep, ver = ref.partition("@v")
+    if not _KEY.match(key):
+        raise FactorError(f"invalid factor key {key!r}: lower-case letters, digits, '.', '_' and '-'")
+    if not sep:
+        return key, None
+    if not ver.isdigit() or int(ver) < 1:
+        raise FactorError(f"invalid factor version in {ref!r}; expected key@vN with N >= 1")
+    return key, int(ver)
+
+
+def validate_factor(f: EmissionFactor) -> None:
+    parse_ref(f.key)
+    if f.unit != UNIT:
+        raise FactorError(f"factor {f.key!r}: unit must be {UNIT} (got {f.unit!r})")
+    if f.scope not in SCOPES:
+        raise FactorError(f"factor {f.key!r}: scope must be one of {SCOPES} (got {f.scope!r})")
+    if not f.value.is_finite() or f.value < 0 or f.value > 5:
+        raise FactorError(f"factor {f.key!r}: value {f.value} kgCO2/kWh is outside [0, 5]")
+    if not 1990 <= f.data_year <= 2100:
+        raise FactorError(f"factor {f.key!r}: data_year {f.data_year} is implausible")
+    if not f.publisher.strip() or not f.document.strip():
+        raise FactorError(f"factor {f.key!r}: publisher and document are required (provenance)")
+
+
+def load_published() -> list[EmissionFactor]:
+    """The shipped published factors, version 1 each."""
+    text = resources.files("ems.carbon").joinpath("published_factors.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    docs = data["documents"]
+    out = []
+    for row in data["factors"]:
+        doc = docs[row["doc"]]
+        out.append(
+            EmissionFactor(
+                key=row["key"], version=1, value=Decimal(row["value"]), region=row["region"],
+                data_year=int(row["data_year"]),
+                publisher="生态环境部 (MEE) / 国家统计局 (NBS)",
+                document=doc["document"], published=doc["published"], note=row["note"],
+                verification=doc["verification"],
+            )
+        )
+    return out
+
+
+_USER_FIELDS = ("key", "value", "region", "data_year", "publisher", "document")
+
+
+def factor_from_mapping(row: dict[str, Any]) -> EmissionFactor:
+    """A user factor (version assigned later) from plain data; FactorError names the problem."""
+    missing = [k for k in _USER_FIELDS if row.get(k) in (None, "")]
+    if missing:
+        raise FactorError(f"missing field(s): {', '.join(missing)}")
+    try:
+        value = Decimal(str(row["value"]).strip())
+    except InvalidOperation:
+        raise FactorError(f"value {row['value']!r} is not a decimal number") from None
+    published = row.get("published")
+    if isinstance(published, str) and published.strip():
+        try:
+            published = dt.date.fromisoformat(published.strip())
+        except ValueError:
+            raise FactorError(f"published {published!r} is not an ISO date") from None
+    elif not isinstance(published, dt.date):
+        published = None
+    try:
+        year = int(row["data_year"])
+    except ValueError:
+        raise FactorError(f"data_year {row['data_year']!r} is not an integer") from None
+    f = EmissionFactor(
+        key=str(row["key"]).strip(), version=0, value=value, region=str(row["region"]), data_year=year,
+        publisher=str(row["publisher"]), document=str(row["document"]), published=published,
+        note=str(row.get("note") or ""), scope=str(row.get("scope") or "combustion_co2"),
+        unit=str(row.get("unit") or UNIT), origin="user",
+    )
+    validate_factor(f)
+    return f
+
+
+def read_factor_file(path: str | Path) -> tuple[list[EmissionFactor], list[tuple[int, str]]]:
+    """Read user factors from YAML (a list of mappings) or CSV (header row with the field names).
+
+    Returns (valid factors, [(row number, problem)]) so one bad row loses nothing else.
+    """
+    p = Path(path)
+    text = p.read_text(encoding="utf-8")
+    if p.suffix.lower() == ".csv":
+        rows: list[Any] = list(csv.DictReader(text.splitlines()))
+    else:
+        loaded = yaml.safe_load(text)
+        rows = loaded.get("factors", []) if isinstance(loaded, dict) else loaded
+        if not isinstance(rows, list):
+            raise FactorError(f"{p}: expected a list of factors (or a mapping with key 'factors')")
+    good, bad = [], []
+    for i, row in enumerate(rows, start=1):
+        try:
+            if not isinstance(row, dict):
+                raise FactorError("row is not a mapping")
+            good.append(factor_from_mapping(row))
+        except FactorError as exc:
+            bad.append((i, str(exc)))
+    return good, bad
+
+
+def read_series_csv(path: str | Path, key: str, *, interval_minutes: int, publisher: str, document: str,
+                    note: str = "") -> FactorSeries:
+    """Time-varying factor from a CSV with columns ``time`` (ISO 8601 with offset) and ``value`` [kgCO2/kWh]."""
+    parse_ref(key)
+    starts, values = [], []
+    with open(path, encoding="utf-8", newline="") as fh:
+        for i, row in enumerate(csv.DictReader(fh), start=2):
+            try:
+                t = dt.datetime.fromisoformat(row["time"])
+                if t.tzinfo is None:
+                    raise FactorError(f"line {i}: time {row['time']!r} has no UTC offset")
+                starts.append(np.datetime64(t.astimezone(dt.UTC).replace(tzinfo=None), "us"))
+                values.append(float(row["value"]))
+            except (KeyError, ValueError) as exc:
+                raise FactorError(f"{path} line {i}: {exc}") from None
+    return FactorSeries(key=key, version=0, starts=np.array(starts, dtype="datetime64[us]"),
+                        values=np.array(values, dtype=float), interval_minutes=interval_minutes,
+                        publisher=publisher, document=document, note=note)
+
+
+def registry_with(factors: Iterable[EmissionFactor], series: Iterable[FactorSeries] = ()) -> FactorRegistry:
+    """Published registry plus already-versioned user factors and series (e.g. from the database)."""
+    reg = FactorRegistry.published()
+    for f in factors:
+        reg.add_existing(f)
+    for s in series:
+        reg.add_series(s)
+    return reg
