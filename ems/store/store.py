@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
+import pandas as pd
 import psycopg
 from psycopg_pool import ConnectionPool
 
@@ -218,7 +219,8 @@ class Store:
         if len(good) == 0:
             return result
         keys = self._device_keys(good.device)
-        q_ids = np.fromiter((QUANTITIES[q].id for q in good.quantity), dtype=np.int16, count=len(good))
+        q_code, q_uniq = pd.factorize(good.quantity)
+        q_ids = np.array([QUANTITIES[q].id for q in q_uniq], dtype=np.int16)[q_code]
         order = np.lexsort((good.time_us, q_ids, keys))  # index order: fewer page splits
         payload = build_copy_buffer(good.time_us[order], keys[order], q_ids[order], good.value[order],
                                     good.quality[order])
@@ -229,7 +231,11 @@ class Store:
                 cur.execute(Q.CREATE_STAGING)
                 with cur.copy(Q.COPY_STAGING) as copy:
                     copy.write(payload)
-                cur.execute(Q.INSERT_FROM_STAGING)
+                try:
+                    with conn.transaction():  # savepoint
+                        cur.execute(Q.INSERT_NEW_FROM_STAGING)
+                except psycopg.errors.UniqueViolation:
+                    cur.execute(Q.INSERT_FROM_STAGING_ON_CONFLICT)
                 inserted = cur.rowcount
                 if inserted:
                     cur.execute(Q.MARK_DIRTY, params)
@@ -242,7 +248,7 @@ class Store:
         return result
 
     def _device_keys(self, devices: np.ndarray) -> np.ndarray:
-        uniq, inverse = np.unique(devices.astype(str), return_inverse=True)
+        inverse, uniq = pd.factorize(devices)
         missing = [d for d in uniq if d not in self._keys]
         if missing:
             self.sync_devices()

@@ -139,3 +139,26 @@ def test_unreachable_database_raises_store_unavailable(tiny_park) -> None:  # ty
 
     with pytest.raises(StoreUnavailable):
         Store.connect("postgresql://nobody@/nodb?host=/nonexistent-socket-dir&connect_timeout=1", tiny_park)
+
+
+def test_concurrent_ingest_of_same_rows_counts_each_once(store: Store) -> None:
+    """Two gateways replaying the same batch at once: every row stored once, the rest are duplicates."""
+    import threading
+
+    t_s = np.arange(0, 20_000)
+    batch = _series("PV1", "p_kw", t_s, np.full(len(t_s), 50.0))
+    results = []
+    barrier = threading.Barrier(2)
+
+    def go() -> None:
+        barrier.wait()
+        results.append(store.ingest(batch, now=LATER))
+
+    threads = [threading.Thread(target=go) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sum(r.accepted for r in results) == len(t_s)
+    assert sum(r.duplicates for r in results) == len(t_s)
+    assert store.count() == len(t_s)
