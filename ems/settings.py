@@ -20,6 +20,13 @@ class Settings(BaseSettings):
     ingest_late_window_s: float | None = Field(default=None, description="reject readings older than this")
     rollup_max_gap_s: float = Field(default=120.0, description="a power sample holds at most this long")
     environment: str = Field(default="development", description="'production' refuses unsafe defaults")
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, description="request body limit, also after decompression")
+    max_batch_rows: int = Field(default=100_000, description="readings per telemetry request")
+    rate_limit_per_s: float = Field(default=200.0, description="sustained requests per second per key")
+    rate_limit_burst: int = 400
+    cors_origins: list[str] = Field(default=[], description="CORS is off unless origins are listed")
 
     def database_url_plain(self) -> str | None:
         return self.database_url.get_secret_value() if self.database_url else None

@@ -6,7 +6,7 @@
   ``{"content_sha256": ..., "report": ...}``.
 * Chain: entry n links to entry n-1 through
   ``chain_sha256_n = sha256(canonical_json({seq, prev_chain_sha256, content_sha256, park,
-  period_start, period_end, replaces_sha256, issued_at}))`` with ``prev_chain_sha256`` of the
+  period_start, period_end, replaces_sha256, issued_at, files}))`` with ``prev_chain_sha256`` of the
   first entry = 64 zeros. Changing any report, entry or their order breaks every later link.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 
 GENESIS = "0" * 64
 CHAINED_FIELDS = ("seq", "prev_chain_sha256", "content_sha256", "park", "period_start", "period_end",
-                  "replaces_sha256", "issued_at")
+                  "replaces_sha256", "issued_at", "files")
 
 
 def _check(obj: Any, path: str = "$") -> Any:

@@ -45,6 +45,7 @@ class AccountingRun:
     storage: StorageParams
     deliveries: list[ContractDelivery]
     retirements: list[RetirementEntry]
+    claims: MarketClaims
 
 
 def default_residual_ref(park: Park, registry: FactorRegistry) -> str:
@@ -141,4 +142,5 @@ def compute_run(park: Park, ie: IntervalEnergyLike, start: dt.datetime, end: dt.
     residual = resolve_factor(registry, default_residual_ref(park, registry), flows.starts)
     storage = storage_params(park)
     accounts = account(flows, grid.per_interval, residual.per_interval, claims, storage)
-    return AccountingRun(park, start, end, boundary_of(park), fills, accounts, grid, residual, storage, dels, rets)
+    return AccountingRun(park, start, end, boundary_of(park), fills, accounts, grid, residual, storage, dels, rets,
+                         claims)

@@ -1,0 +1,1 @@
+"""One router per resource; the app includes them (see api/app.py)."""

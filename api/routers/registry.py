@@ -1,0 +1,7 @@
+"""Routers for the operator and auditor resources, included by the app after the core ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROUTERS: list[Any] = []

@@ -1,0 +1,68 @@
+"""Bearer API keys with roles. Every route declares the roles it admits.
+
+Roles: ``gateway`` (writes telemetry for its bound devices only), ``operator``,
+``auditor`` (read-only), ``admin`` (keys, config; also everything operators and
+auditors may read), ``tenant`` (its own statements). Missing or invalid key → 401;
+valid key with the wrong role → 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ems.store import Store, StoreUnavailable
+from ems.store.keys import ApiKey, gateway_devices, verify_token
+
+_bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer ems_<id>_<secret>`")
+
+
+@dataclass(frozen=True)
+class Principal:
+    key: ApiKey
+    devices: frozenset[str]  # writable devices (gateway keys)
+
+    @property
+    def role(self) -> str:
+        return self.key.role
+
+
+def authenticate(
+    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise HTTPException(401, "missing bearer API key", headers={"WWW-Authenticate": "Bearer"})
+    store: Store = request.app.state.store
+    try:
+        key = verify_token(store, creds.credentials)
+    except StoreUnavailable:
+        raise HTTPException(503, "database unavailable", headers={"Retry-After": "5"}) from None
+    if key is None:
+        raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+    request.app.state.rate_limiter.check(key.key_id)
+    devices = frozenset(gateway_devices(store, key)) if key.role == "gateway" else frozenset()
+    return Principal(key, devices)
+
+
+def require(*roles: str) -> Callable[..., Principal]:
+    """Dependency admitting the given roles; ``admin`` is admitted to every read route listing it."""
+    allowed = frozenset(roles)
+
+    def dep(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if principal.role not in allowed:
+            raise HTTPException(403, f"role {principal.role!r} may not use this route (allowed: {sorted(allowed)})")
+        return principal
+
+    dep.allowed_roles = allowed  # type: ignore[attr-defined]  # read by the route-walking test
+    return dep
+
+
+Gateway = Annotated[Principal, Depends(require("gateway"))]
+Operator = Annotated[Principal, Depends(require("operator", "admin"))]
+Reader = Annotated[Principal, Depends(require("operator", "auditor", "admin"))]
+Auditor = Annotated[Principal, Depends(require("auditor", "admin"))]
+Admin = Annotated[Principal, Depends(require("admin"))]

@@ -1,0 +1,263 @@
+"""Carbon functions over the store: factor registry, ledgers, factor series, reports, verification.
+
+These are the entry points for the CLI and the API:
+
+* :func:`load_registry`, :func:`add_factor`, :func:`add_series`
+* :func:`register_park_certificates`, :func:`retire`, :func:`reassign`, :func:`record_delivery`,
+  :func:`eligible_kwh`
+* :func:`run_for`, :func:`factor_series` (``GET /v1/carbon/factors``)
+* :func:`issue_report`, :func:`list_reports`, :func:`verify_report_file`, :func:`export_chain`
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import ems
+from ems.carbon import hashchain
+from ems.carbon.aggregate import FactorPoint, factor_points, milli_to_decimal, to_milli
+from ems.carbon.certificates import (
+    ContractDelivery,
+    LedgerError,
+    Period,
+    RetirementEntry,
+    certificates_from_park,
+    check_retirement,
+    effective,
+)
+from ems.carbon.flows import boundary_of
+from ems.carbon.factors import EmissionFactor, FactorRegistry, FactorSeries, registry_with
+from ems.carbon.indicators import BudgetStatus, FuelUse, budget_status
+from ems.carbon.report import build_report, intervals_csv
+from ems.carbon.run import AccountingRun, compute_run
+from ems.park import Park
+from ems.store import Store
+from ems.store import carbon_queries as CQ
+
+
+def load_registry(store: Store) -> FactorRegistry:
+    """Published factors plus every user version and time-varying series in the database."""
+    with store.connection() as conn:
+        return registry_with(CQ.user_factors(conn), CQ.factor_series(conn))
+
+
+def add_factor(store: Store, factor: EmissionFactor) -> EmissionFactor:
+    """Store a user factor as the next version of its key (never overwriting; the primary key guarantees it)."""
+    with store.connection() as conn, conn.transaction():
+        conn.execute("LOCK TABLE carbon_factor IN SHARE ROW EXCLUSIVE MODE")
+        reg = registry_with(CQ.user_factors(conn), CQ.factor_series(conn))
+        new = reg.add(factor)
+        CQ.insert_factor(conn, new)
+    return new
+
+
+def add_series(store: Store, series: FactorSeries) -> FactorSeries:
+    with store.connection() as conn, conn.transaction():
+        conn.execute("LOCK TABLE carbon_factor_series IN SHARE ROW EXCLUSIVE MODE")
+        reg = registry_with(CQ.user_factors(conn), CQ.factor_series(conn))
+        s = FactorSeries(series.key, reg.next_version(series.key), series.starts, series.values,
+                         series.interval_minutes, series.publisher, series.document, series.note)
+        reg.add_series(s)
+        CQ.insert_series(conn, s)
+    return s
+
+
+# ---------------------------------------------------------------------------- accounting runs
+
+
+def _ledgers(store: Store) -> tuple[list[ContractDelivery], list[RetirementEntry]]:
+    with store.connection() as conn:
+        return CQ.all_deliveries(conn), CQ.effective_retirements(conn)
+
+
+def run_for(store: Store, park: Park, start: dt.datetime, end: dt.datetime,
+            registry: FactorRegistry | None = None, *, with_certificates: bool = True) -> AccountingRun:
+    """Account [start, end) from the store's rollups and the ledgers."""
+    registry = registry or load_registry(store)
+    ie = store.interval_energy(start, end, boundary_of(park).all_devices)
+    with store.connection() as conn:
+        deliveries = CQ.active_deliveries(conn, start, end)
+        retirements = CQ.effective_retirements(conn) if with_certificates else []
+    return compute_run(park, ie, start, end, registry, deliveries, retirements)
+
+
+def factor_series(store: Store, park: Park, start: dt.datetime, end: dt.datetime, resolution: str = "hour",
+                  method: str = "market", registry: FactorRegistry | None = None) -> list[FactorPoint]:
+    """Park emission factor series [gCO2/kWh] for ``GET /v1/carbon/factors``."""
+    run = run_for(store, park, start, end, registry)
+    a = run.accounts
+    attributed = a.attributed_kg_loc if method == "location" else a.attributed_kg_mkt
+    return factor_points(a.flows.starts, park.timezone, resolution, method, attributed, a.consumption_kwh,
+                         a.flows.completeness, a.flows.estimated)
+
+
+def eligible_kwh(store: Store, park: Park, period: Period, registry: FactorRegistry | None = None) -> Decimal:
+    """Grid import minus green-contract claims over the period [kWh]: the most certificates may cover."""
+    run = run_for(store, park, period.start, period.end, registry, with_certificates=False)
+    a = run.accounts
+    return milli_to_decimal(int(to_milli(a.flows.grid_import_kwh - a.contract_kwh).sum()))
+
+
+# ---------------------------------------------------------------------------- ledgers
+
+
+def register_park_certificates(store: Store, park: Park) -> int:
+    """Enter the park file's held certificates in the ledger (known serials are left as they are)."""
+    with store.connection() as conn:
+        return CQ.register_certificates(conn, certificates_from_park(park))
+
+
+def retire(store: Store, park: Park, serials: list[str], period: Period, beneficiary: str) -> list[RetirementEntry]:
+    """Retire certificates against a consumption period; LedgerError (nothing written) if not allowed."""
+    basis = eligible_kwh(store, park, period)
+    with store.connection() as conn, conn.transaction():
+        CQ.lock_events(conn)
+        known = CQ.known_serials(conn, serials)
+        current = effective(CQ.effective_retirements(conn))
+        check_retirement(serials, period, basis, known, current)
+        return CQ.insert_events(conn, serials, dict.fromkeys(serials, 1), "retire", period, basis, beneficiary, "")
+
+
+def reassign(store: Store, park: Park, serials: list[str], period: Period, reason: str) -> list[RetirementEntry]:
+    """Move retired certificates to another period: new ledger entries, the old ones stay visible."""
+    if not reason.strip():
+        raise LedgerError("a reassignment needs a reason (it is a correction of the ledger)")
+    basis = eligible_kwh(store, park, period)
+    with store.connection() as conn, conn.transaction():
+        CQ.lock_events(conn)
+        known = CQ.known_serials(conn, serials)
+        current = effective(CQ.effective_retirements(conn))
+        check_retirement(serials, period, basis, known, current, reassign=True)
+        seqs = {s: current[s].seq + 1 for s in serials}
+        beneficiary = current[serials[0]].beneficiary
+        return CQ.insert_events(conn, serials, seqs, "reassign", period, basis, beneficiary, reason)
+
+
+def record_delivery(store: Store, park: Park, contract_id: str, period: Period, kwh: Decimal, granularity: str,
+                    reference: str = "", replaces: int | None = None) -> ContractDelivery:
+    """Record a green-contract delivery (or a correction replacing an earlier one)."""
+    known = {c.id for c in park.green.contracts}
+    if contract_id not in known:
+        raise LedgerError(f"unknown green contract {contract_id!r} (park file knows: {', '.join(sorted(known)) or 'none'})")
+    if kwh < 0:
+        raise LedgerError("delivered energy cannot be negative")
+    if granularity not in ("interval", "period"):
+        raise LedgerError("granularity must be 'interval' or 'period'")
+    basis = None
+    if granularity == "period":
+        ie = store.interval_energy(period.start, period.end, [boundary_of(park).grid_meter])
+        basis = milli_to_decimal(int(to_milli(ie.e_out_kwh.sum(axis=0)).sum()))
+        if basis <= 0:
+            raise LedgerError(f"no metered grid import in {period.label()} yet: record the delivery once the "
+                              "period is metered (deliveries are shares of grid import)")
+    with store.connection() as conn:
+        return CQ.insert_delivery(conn, contract_id, period, kwh, granularity, basis, reference, replaces)
+
+
+# ---------------------------------------------------------------------------- reports
+
+
+@dataclass(frozen=True)
+class IssuedReport:
+    content_sha256: str
+    entry: dict[str, Any]
+    files: dict[str, Path]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "park"
+
+
+def year_budget(store: Store, park: Park, run: AccountingRun, registry: FactorRegistry) -> BudgetStatus:
+    """Market-based emissions from 1 January (park time) to the period end against the annual budget."""
+    zone = zoneinfo.ZoneInfo(park.timezone)
+    end_local = run.end.astimezone(zone)
+    year = (end_local - dt.timedelta(microseconds=1)).year
+    jan1 = dt.datetime(year, 1, 1, tzinfo=zone)
+    ytd_run = run if run.start.astimezone(zone) == jan1 else run_for(store, park, jan1, run.end, registry)
+    ytd_t = milli_to_decimal(int(to_milli(ytd_run.accounts.attributed_kg_mkt).sum())) / 1000
+    days_in_year = (dt.datetime(year + 1, 1, 1, tzinfo=zone) - jan1).days
+    elapsed = Decimal((run.end - jan1).total_seconds()) / Decimal(86400)
+    return budget_status(park.carbon.annual_budget_tco2, year, ytd_t, elapsed, days_in_year)
+
+
+def report_content(store: Store, park: Park, start: dt.datetime, end: dt.datetime, *,
+                   replaces: str | None = None, fuels: Sequence[FuelUse] = ()) -> dict[str, Any]:
+    registry = load_registry(store)
+    run = run_for(store, park, start, end, registry)
+    budget = year_budget(store, park, run, registry)
+    serials = sorted({r.serial for r in run.retirements})
+    with store.connection() as conn:
+        certs = {c.serial: c for c in CQ.certificates(conn, serials)} if serials else {}
+    return build_report(run, software_version=ems.__version__, replaces=replaces, fuels=fuels, budget=budget,
+                        certificates=certs)
+
+
+def issue_report(store: Store, park: Park, start: dt.datetime, end: dt.datetime, reports_dir: Path, *,
+                 replaces: str | None = None, fuels: Sequence[FuelUse] = (), pdf: bool = True) -> IssuedReport:
+    """Build the report, write JSON/CSV(/PDF) under ``reports_dir`` and append it to the hash chain."""
+    content = report_content(store, park, start, end, replaces=replaces, fuels=fuels)
+    data, h = hashchain.report_file_bytes(content)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{_slug(park.name)}_{start.date().isoformat()}_{end.date().isoformat()}_{h[:12]}"
+    paths = {"json": reports_dir / f"{stem}.json", "csv": reports_dir / f"{stem}.csv"}
+    blobs = {"json": data, "csv": intervals_csv(content)}
+    if pdf:
+        from ems.carbon.pdf import render_pdf
+
+        paths["pdf"] = reports_dir / f"{stem}.pdf"
+        blobs["pdf"] = render_pdf(content)
+    for k, p in paths.items():
+        p.write_bytes(blobs[k])
+    files = {k: f"{paths[k].name} sha256:{hashchain.sha256_hex(blobs[k])}" for k in paths}
+    issued_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+    with store.connection() as conn, conn.transaction():
+        CQ.lock_reports(conn)
+        if CQ.find_report(conn, h) is not None:
+            entry = CQ.find_report(conn, h)
+            assert entry is not None
+            return IssuedReport(h, entry, paths)  # same inputs, same report: issued once
+        if replaces is not None and CQ.find_report(conn, replaces) is None:
+            raise LedgerError(f"report {replaces} to be replaced is not in the hash chain")
+        entry = hashchain.new_entry(CQ.last_chain(conn), h, park.name, start.astimezone(dt.UTC).isoformat(),
+                                    end.astimezone(dt.UTC).isoformat(), replaces, issued_at, ems.__version__, files)
+        CQ.insert_report(conn, entry)
+    export_chain(store, reports_dir / "hash_chain.jsonl")
+    return IssuedReport(h, entry, paths)
+
+
+def list_reports(store: Store) -> list[dict[str, Any]]:
+    with store.connection() as conn:
+        return CQ.chain_entries(conn)
+
+
+def export_chain(store: Store, path: Path) -> Path:
+    """Write the hash chain as JSON lines (one canonical entry per line) for offline verification."""
+    lines = [hashchain.canonical_json(e).decode("utf-8") for e in list_reports(store)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+    return path
+
+
+def read_chain_file(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def verify_report_file(path: Path, *, store: Store | None = None,
+                       chain_file: Path | None = None) -> hashchain.Verification:
+    """Verify a report file against the chain in the database (or an exported chain file)."""
+    if store is not None:
+        entries = list_reports(store)
+    elif chain_file is not None:
+        entries = read_chain_file(chain_file)
+    else:
+        raise ValueError("give a store or an exported chain file to verify against")
+    return hashchain.verify_report(path.read_bytes(), entries)
