@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 
 from ems.store import Store, StoreUnavailable
 from ems.store.keys import ApiKey, gateway_devices, verify_token
@@ -66,3 +67,16 @@ Operator = Annotated[Principal, Depends(require("operator", "admin"))]
 Reader = Annotated[Principal, Depends(require("operator", "auditor", "admin"))]
 Auditor = Annotated[Principal, Depends(require("auditor", "admin"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+
+class Problem(BaseModel):
+    """Error body of every non-validation error."""
+
+    detail: str
+
+
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "missing, invalid or revoked API key"},
+    403: {"model": Problem, "description": "the key's role may not use this route"},
+    429: {"model": Problem, "description": "rate limit exceeded; see Retry-After"},
+    503: {"model": Problem, "description": "database unavailable; see Retry-After"},
+}

@@ -8,6 +8,8 @@ restart the server skip with a message).
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,14 +23,18 @@ from ems.store.server import EmbeddedServer
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer | None]:
+def pg_server() -> Iterator[EmbeddedServer | None]:
     if os.environ.get("EMS_TEST_DATABASE_URL"):
         yield None
         return
-    server = EmbeddedServer(tmp_path_factory.mktemp("pg"))
+    # Not under pytest's tmp_path: pytest resets /tmp/pytest-of-<user> to mode 0700 whenever a
+    # session starts, which would lock the server's own system user out of its data directory.
+    data_dir = Path(tempfile.mkdtemp(prefix="ems-test-pg-"))
+    server = EmbeddedServer(data_dir)
     server.start()
     yield server
     server.stop()
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

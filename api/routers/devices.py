@@ -7,10 +7,10 @@ import datetime as dt
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from api.security import Reader
+from api.security import AUTH_RESPONSES, Reader
 from ems.quantities import QUANTITIES
 
-router = APIRouter(prefix="/v1", tags=["devices"])
+router = APIRouter(prefix="/v1", tags=["devices"], responses=AUTH_RESPONSES)
 
 
 class DevicePublic(BaseModel):

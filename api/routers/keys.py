@@ -8,10 +8,10 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from api.security import Admin
+from api.security import AUTH_RESPONSES, Admin, Problem
 from ems.store.keys import ApiKey, create_key, list_keys, revoke_key
 
-router = APIRouter(prefix="/v1/keys", tags=["admin"])
+router = APIRouter(prefix="/v1/keys", tags=["admin"], responses=AUTH_RESPONSES)
 
 
 class KeyCreate(BaseModel):
@@ -48,17 +48,18 @@ def get_keys(request: Request, _: Admin) -> list[KeyPublic]:
     return [KeyPublic(**_public(k)) for k in list_keys(request.app.state.store)]  # type: ignore[arg-type]
 
 
-@router.post("", response_model=KeyCreated, status_code=201, summary="create a key")
+@router.post("", response_model=KeyCreated, status_code=201, summary="create a key",
+             responses={400: {"model": Problem, "description": "inconsistent key request"}})
 def post_key(body: KeyCreate, request: Request, _: Admin) -> KeyCreated:
     try:
         key, token = create_key(request.app.state.store, body.name, body.role, body.gateway_id, body.devices,
                                 body.tenant_id)
     except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise HTTPException(400, str(exc)) from None
     return KeyCreated(**_public(key), token=token)  # type: ignore[arg-type]
 
 
-@router.delete("/{key_id}", status_code=204, summary="revoke a key", responses={404: {"description": "no such key"}})
+@router.delete("/{key_id}", status_code=204, summary="revoke a key", responses={404: {"model": Problem, "description": "no such key"}})
 def delete_key(key_id: str, request: Request, _: Admin) -> None:
     if not revoke_key(request.app.state.store, key_id):
         raise HTTPException(404, f"no active key {key_id!r}")

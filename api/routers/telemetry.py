@@ -10,11 +10,11 @@ from pydantic import BaseModel, Field
 
 from api.limits import read_body
 from api.parse import BodyError, parse_csv, parse_json
-from api.security import Gateway
+from api.security import AUTH_RESPONSES, Gateway, Problem
 from ems.store import StoreUnavailable
 from ems.telemetry import IngestResult, Rejection
 
-router = APIRouter(prefix="/v1/telemetry", tags=["gateways"])
+router = APIRouter(prefix="/v1/telemetry", tags=["gateways"], responses=AUTH_RESPONSES)
 
 
 class Reading(BaseModel):
@@ -58,9 +58,9 @@ _BODY_DOC: dict[str, Any] = {
     response_model=IngestReport,
     summary="push a batch of readings (idempotent on device, quantity, time)",
     openapi_extra=_BODY_DOC,
-    responses={400: {"description": "body unreadable"}, 413: {"description": "body too large"},
-               415: {"description": "unsupported media type or encoding"},
-               503: {"description": "database unavailable: nothing stored, retry the whole batch"}},
+    responses={400: {"model": Problem, "description": "body unreadable"},
+               413: {"model": Problem, "description": "body too large"},
+               415: {"model": Problem, "description": "unsupported media type or encoding"}},
 )
 async def push(request: Request, principal: Gateway) -> IngestReport:
     t0 = time.perf_counter()

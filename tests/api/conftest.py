@@ -22,6 +22,7 @@ class Api:
     store: Store
     tokens: dict[str, str]  # role -> bearer token
     server: BackgroundServer
+    app: object
 
     def client(self, role: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
@@ -38,7 +39,7 @@ def make_api(store: Store, park: Park, **settings_kw: object) -> Api:
     if park.tenants:
         _, tokens["tenant"] = create_key(store, "test tenant", "tenant", tenant_id=park.tenants[0].id)
     server = BackgroundServer(app).start()
-    return Api(server.url, store, tokens, server)
+    return Api(server.url, store, tokens, server, app)
 
 
 @pytest.fixture
