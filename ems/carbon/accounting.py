@@ -57,9 +57,16 @@ class IntervalFlows:
 
     def slice(self, i0: int, i1: int) -> IntervalFlows:
         return IntervalFlows(
-            self.starts[i0:i1], self.interval_minutes, self.grid_import_kwh[i0:i1], self.export_kwh[i0:i1],
-            self.local_re_kwh[i0:i1], self.direct_green_kwh[i0:i1], self.charge_kwh[i0:i1],
-            self.discharge_kwh[i0:i1], self.load_metered_kwh[i0:i1], self.completeness[i0:i1],
+            self.starts[i0:i1],
+            self.interval_minutes,
+            self.grid_import_kwh[i0:i1],
+            self.export_kwh[i0:i1],
+            self.local_re_kwh[i0:i1],
+            self.direct_green_kwh[i0:i1],
+            self.charge_kwh[i0:i1],
+            self.discharge_kwh[i0:i1],
+            self.load_metered_kwh[i0:i1],
+            self.completeness[i0:i1],
             self.estimated[i0:i1],
         )
 
@@ -84,7 +91,9 @@ class VolumeBlock:
 @dataclass(frozen=True)
 class MarketClaims:
     contract_interval_kwh: np.ndarray  # time-matched deliveries per interval (before the cap at import)
-    contract_interval_refs: list[tuple[int, float, str]] = field(default_factory=list)  # (t, kWh, delivery id)
+    contract_interval_refs: list[tuple[int, float, str]] = field(
+        default_factory=list
+    )  # (t, kWh, delivery id)
     blocks: list[VolumeBlock] = field(default_factory=list)
 
     @classmethod
@@ -139,7 +148,9 @@ def _take(supply: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return served, supply - served, need - served
 
 
-def allocate_blocks(available: np.ndarray, blocks: list[VolumeBlock]) -> tuple[np.ndarray, list[BlockAllocation]]:
+def allocate_blocks(
+    available: np.ndarray, blocks: list[VolumeBlock]
+) -> tuple[np.ndarray, list[BlockAllocation]]:
     """Spread each block over its intervals pro rata to ``available`` kWh, never above it.
 
     ``alloc_t = avail_t * min(1, V / basis)`` for t in [i0, i1), where ``basis = sum(avail)``
@@ -151,21 +162,26 @@ def allocate_blocks(available: np.ndarray, blocks: list[VolumeBlock]) -> tuple[n
     total = np.zeros_like(avail)
     out = []
     for b in blocks:
-        w = avail[b.i0:b.i1]
+        w = avail[b.i0 : b.i1]
         s = float(w.sum())
         basis = s if b.basis_kwh is None else max(b.basis_kwh, s)
         rate = min(1.0, b.kwh / basis) if basis > 0 else 0.0
         part = w * rate
         got = float(part.sum())
-        total[b.i0:b.i1] += part
-        avail[b.i0:b.i1] -= part
+        total[b.i0 : b.i1] += part
+        avail[b.i0 : b.i1] -= part
         expected = b.kwh if b.basis_kwh is None else b.kwh * s / basis if basis > 0 else 0.0
         out.append(BlockAllocation(b, got, max(expected - got, 0.0)))
     return total, out
 
 
-def account(flows: IntervalFlows, grid_kg_per_kwh: np.ndarray, residual_kg_per_kwh: np.ndarray,
-            claims: MarketClaims, storage: StorageParams) -> Accounts:
+def account(
+    flows: IntervalFlows,
+    grid_kg_per_kwh: np.ndarray,
+    residual_kg_per_kwh: np.ndarray,
+    claims: MarketClaims,
+    storage: StorageParams,
+) -> Accounts:
     """Compute every per-interval figure of the module docstring for one run of intervals."""
     i_ = flows.grid_import_kwh
     x_ = flows.export_kwh
@@ -217,8 +233,12 @@ def account(flows: IntervalFlows, grid_kg_per_kwh: np.ndarray, residual_kg_per_k
     # unknown-origin energy for a negative balance is charged at grid intensity (conservative)
     unserved_charge = need_charge
     src = ChargeSources(
-        clean_kwh=re_charge + dg_charge, grid_kwh=grid_charge + unserved_charge, recirculated_kwh=dis_charge,
-        grid_kg_per_kwh_loc=ef_grid, grid_kg_per_kwh_mkt=g_mkt, grid_cfe_share=cfe_share_grid,
+        clean_kwh=re_charge + dg_charge,
+        grid_kwh=grid_charge + unserved_charge,
+        recirculated_kwh=dis_charge,
+        grid_kg_per_kwh_loc=ef_grid,
+        grid_kg_per_kwh_mkt=g_mkt,
+        grid_cfe_share=cfe_share_grid,
         grid_green_share=green_share_grid,
     )
     ledger = run_ledger(bc, bd, src, storage, flows.interval_minutes / 60.0)
@@ -231,13 +251,32 @@ def account(flows: IntervalFlows, grid_kg_per_kwh: np.ndarray, residual_kg_per_k
     green = re_load + dg_load + grid_load * green_share_grid + dis_load * ledger.discharge_green_share
 
     return Accounts(
-        flows=flows, consumption_kwh=k, imbalance_kwh=imbalance, re_to_load_kwh=re_load,
-        direct_to_load_kwh=dg_load, clean_to_charge_kwh=re_charge + dg_charge, grid_to_load_kwh=grid_load,
-        grid_to_charge_kwh=grid_charge, grid_to_export_kwh=grid_export, discharge_to_load_kwh=dis_load,
-        discharge_to_export_kwh=dis_export, contract_kwh=contract, contract_interval_kwh=c_int,
-        contract_excess_kwh=contract_excess, certificate_kwh=z, residual_kwh=residual,
-        grid_kg_per_kwh=np.asarray(ef_grid, dtype=float), residual_kg_per_kwh=np.asarray(ef_res, dtype=float),
-        import_kg_loc=e_loc, import_kg_mkt=e_mkt, attributed_kg_loc=attributed_loc,
-        attributed_kg_mkt=attributed_mkt, exported_kg_loc=exported_loc, exported_kg_mkt=exported_mkt,
-        cfe_kwh=cfe, green_kwh=green, ledger=ledger, allocations=alloc_c + alloc_z,
+        flows=flows,
+        consumption_kwh=k,
+        imbalance_kwh=imbalance,
+        re_to_load_kwh=re_load,
+        direct_to_load_kwh=dg_load,
+        clean_to_charge_kwh=re_charge + dg_charge,
+        grid_to_load_kwh=grid_load,
+        grid_to_charge_kwh=grid_charge,
+        grid_to_export_kwh=grid_export,
+        discharge_to_load_kwh=dis_load,
+        discharge_to_export_kwh=dis_export,
+        contract_kwh=contract,
+        contract_interval_kwh=c_int,
+        contract_excess_kwh=contract_excess,
+        certificate_kwh=z,
+        residual_kwh=residual,
+        grid_kg_per_kwh=np.asarray(ef_grid, dtype=float),
+        residual_kg_per_kwh=np.asarray(ef_res, dtype=float),
+        import_kg_loc=e_loc,
+        import_kg_mkt=e_mkt,
+        attributed_kg_loc=attributed_loc,
+        attributed_kg_mkt=attributed_mkt,
+        exported_kg_loc=exported_loc,
+        exported_kg_mkt=exported_mkt,
+        cfe_kwh=cfe,
+        green_kwh=green,
+        ledger=ledger,
+        allocations=alloc_c + alloc_z,
     )

@@ -62,8 +62,10 @@ def group_index(starts: np.ndarray, tz: str, resolution: str) -> tuple[np.ndarra
     zone = zoneinfo.ZoneInfo(tz)
     if resolution == "interval":
         idx = np.arange(len(starts))
-        labels = [dt.datetime.fromtimestamp(int(t) / 1e6, dt.UTC).astimezone(zone)
-                  for t in starts.astype("datetime64[us]").astype(np.int64)]
+        labels = [
+            dt.datetime.fromtimestamp(int(t) / 1e6, dt.UTC).astimezone(zone)
+            for t in starts.astype("datetime64[us]").astype(np.int64)
+        ]
         return idx, labels
     local = pd.DatetimeIndex(starts).tz_localize("UTC").tz_convert(tz)
     if resolution == "hour":
@@ -109,8 +111,16 @@ class FactorPoint:
         }
 
 
-def factor_points(starts: np.ndarray, tz: str, resolution: str, method: str, attributed_kg: np.ndarray,
-                  consumption_kwh: np.ndarray, completeness: np.ndarray, estimated: np.ndarray) -> list[FactorPoint]:
+def factor_points(
+    starts: np.ndarray,
+    tz: str,
+    resolution: str,
+    method: str,
+    attributed_kg: np.ndarray,
+    consumption_kwh: np.ndarray,
+    completeness: np.ndarray,
+    estimated: np.ndarray,
+) -> list[FactorPoint]:
     """Park emission factor per period: ``EF = sum(A) / sum(K)`` over the period's intervals [gCO2/kWh]."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -124,6 +134,15 @@ def factor_points(starts: np.ndarray, tz: str, resolution: str, method: str, att
     out = []
     for j in range(n):
         ef = ratio(int(a[j]) * 1000, int(k[j]), _Q_G)  # kg/kWh * 1000 = g/kWh
-        out.append(FactorPoint(labels[j], method, ef, milli_to_decimal(a[j]), milli_to_decimal(k[j]),
-                               Decimal(repr(round(float(comp[j]), 6))).quantize(_Q_SHARE), bool(est[j])))
+        out.append(
+            FactorPoint(
+                labels[j],
+                method,
+                ef,
+                milli_to_decimal(a[j]),
+                milli_to_decimal(k[j]),
+                Decimal(repr(round(float(comp[j]), 6))).quantize(_Q_SHARE),
+                bool(est[j]),
+            )
+        )
     return out

@@ -67,7 +67,9 @@ class Period:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise LedgerError("period bounds need a time zone")
         if self.end <= self.start:
-            raise LedgerError(f"period end {self.end.isoformat()} is not after start {self.start.isoformat()}")
+            raise LedgerError(
+                f"period end {self.end.isoformat()} is not after start {self.start.isoformat()}"
+            )
 
     def overlaps(self, other: Period) -> bool:
         return self.start < other.end and other.start < self.end
@@ -112,8 +114,17 @@ def certificates_from_park(park: Park) -> list[Certificate]:
     for block in park.green.certificates:
         width = max(len(str(block.first + block.count - 1)), 6)
         for n in range(block.first, block.first + block.count):
-            out.append(Certificate(f"{block.serial_prefix}{n:0{width}d}", block.generator, block.technology,
-                                   block.location, block.production_start, block.production_end, block.issuer))
+            out.append(
+                Certificate(
+                    f"{block.serial_prefix}{n:0{width}d}",
+                    block.generator,
+                    block.technology,
+                    block.location,
+                    block.production_start,
+                    block.production_end,
+                    block.issuer,
+                )
+            )
     return out
 
 
@@ -125,8 +136,15 @@ def effective(entries: list[RetirementEntry]) -> dict[str, RetirementEntry]:
     return out
 
 
-def check_retirement(serials: list[str], period: Period, eligible_kwh: Decimal, known: set[str],
-                     current: dict[str, RetirementEntry], *, reassign: bool = False) -> None:
+def check_retirement(
+    serials: list[str],
+    period: Period,
+    eligible_kwh: Decimal,
+    known: set[str],
+    current: dict[str, RetirementEntry],
+    *,
+    reassign: bool = False,
+) -> None:
     """Raise a LedgerError unless retiring (or reassigning) ``serials`` against ``period`` is allowed.
 
     ``current`` is the effective entry per serial already in the ledger.

@@ -161,7 +161,9 @@ class FactorRegistry:
         for f in found:
             if f.version == version:
                 return f
-        raise FactorError(f"emission factor {key!r} has no version {version} (has {[f.version for f in found]})")
+        raise FactorError(
+            f"emission factor {key!r} has no version {version} (has {[f.version for f in found]})"
+        )
 
     def get_series(self, ref: str) -> FactorSeries:
         key, version = parse_ref(ref)
@@ -179,7 +181,9 @@ class FactorRegistry:
         return parse_ref(ref)[0] in self.series
 
     def next_version(self, key: str) -> int:
-        existing = [f.version for f in self.factors.get(key, [])] + [s.version for s in self.series.get(key, [])]
+        existing = [f.version for f in self.factors.get(key, [])] + [
+            s.version for s in self.series.get(key, [])
+        ]
         return max(existing, default=0) + 1
 
     def add(self, factor: EmissionFactor) -> EmissionFactor:
@@ -252,10 +256,15 @@ def load_published() -> list[EmissionFactor]:
         doc = docs[row["doc"]]
         out.append(
             EmissionFactor(
-                key=row["key"], version=1, value=Decimal(row["value"]), region=row["region"],
+                key=row["key"],
+                version=1,
+                value=Decimal(row["value"]),
+                region=row["region"],
                 data_year=int(row["data_year"]),
                 publisher="生态环境部 (MEE) / 国家统计局 (NBS)",
-                document=doc["document"], published=doc["published"], note=row["note"],
+                document=doc["document"],
+                published=doc["published"],
+                note=row["note"],
                 verification=doc["verification"],
             )
         )
@@ -287,10 +296,18 @@ def factor_from_mapping(row: dict[str, Any]) -> EmissionFactor:
     except ValueError:
         raise FactorError(f"data_year {row['data_year']!r} is not an integer") from None
     f = EmissionFactor(
-        key=str(row["key"]).strip(), version=0, value=value, region=str(row["region"]), data_year=year,
-        publisher=str(row["publisher"]), document=str(row["document"]), published=published,
-        note=str(row.get("note") or ""), scope=str(row.get("scope") or "combustion_co2"),
-        unit=str(row.get("unit") or UNIT), origin="user",
+        key=str(row["key"]).strip(),
+        version=0,
+        value=value,
+        region=str(row["region"]),
+        data_year=year,
+        publisher=str(row["publisher"]),
+        document=str(row["document"]),
+        published=published,
+        note=str(row.get("note") or ""),
+        scope=str(row.get("scope") or "combustion_co2"),
+        unit=str(row.get("unit") or UNIT),
+        origin="user",
     )
     validate_factor(f)
     return f
@@ -321,8 +338,9 @@ def read_factor_file(path: str | Path) -> tuple[list[EmissionFactor], list[tuple
     return good, bad
 
 
-def read_series_csv(path: str | Path, key: str, *, interval_minutes: int, publisher: str, document: str,
-                    note: str = "") -> FactorSeries:
+def read_series_csv(
+    path: str | Path, key: str, *, interval_minutes: int, publisher: str, document: str, note: str = ""
+) -> FactorSeries:
     """Time-varying factor from a CSV with columns ``time`` (ISO 8601 with offset) and ``value`` [kgCO2/kWh]."""
     parse_ref(key)
     starts, values = [], []
@@ -336,9 +354,16 @@ def read_series_csv(path: str | Path, key: str, *, interval_minutes: int, publis
                 values.append(float(row["value"]))
             except (KeyError, ValueError) as exc:
                 raise FactorError(f"{path} line {i}: {exc}") from None
-    return FactorSeries(key=key, version=0, starts=np.array(starts, dtype="datetime64[us]"),
-                        values=np.array(values, dtype=float), interval_minutes=interval_minutes,
-                        publisher=publisher, document=document, note=note)
+    return FactorSeries(
+        key=key,
+        version=0,
+        starts=np.array(starts, dtype="datetime64[us]"),
+        values=np.array(values, dtype=float),
+        interval_minutes=interval_minutes,
+        publisher=publisher,
+        document=document,
+        note=note,
+    )
 
 
 def registry_with(factors: Iterable[EmissionFactor], series: Iterable[FactorSeries] = ()) -> FactorRegistry:

@@ -15,7 +15,8 @@ with samples):
   filled from the balance ``net = loads + charge - generation - direct - discharge`` (code 3,
   ``balance``; network losses are then missed, which the flag tells);
 * ``c == 0`` otherwise: linear interpolation of energy between the nearest measured intervals of
-  that device (code 2, ``interpolated``), zero when the device has no measured interval (code 4).
+  that device (code 2, ``interpolated``); zero before its first or after its last measured
+  interval in the window, never extrapolated (code 4, ``zero``: a gap that stays a gap).
 
 Completeness of an interval = mean coverage of the boundary devices (grid, generation,
 storage, green connection); any code other than 0 marks the interval ``estimated``.
@@ -96,12 +97,14 @@ class FillInfo:
 
 
 def _interpolate(e: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fill unknown entries linearly between known ones (flat beyond the ends); code 2, or 4 if none known."""
-    codes = np.where(known, 0, 2).astype(np.int8)
+    """Fill unknown entries linearly between known ones (code 2); zero outside them (code 4)."""
     if not known.any():
-        return np.zeros_like(e), np.where(known, 0, 4).astype(np.int8)
+        return np.zeros_like(e), np.full(len(e), 4, dtype=np.int8)
     x = np.arange(len(e))
-    filled = np.where(known, e, np.interp(x, x[known], e[known]))
+    kx = x[known]
+    inside = (x > kx[0]) & (x < kx[-1])  # never extrapolate past the first/last measured interval
+    filled = np.where(known, e, np.where(inside, np.interp(x, kx, e[known]), 0.0))
+    codes = np.where(known, 0, np.where(inside, 2, 4)).astype(np.int8)
     return filled, codes
 
 
@@ -163,11 +166,17 @@ def flows_from_energy(park: Park, ie: IntervalEnergyLike) -> tuple[IntervalFlows
     estimated = codes.any(axis=0)
     flows = IntervalFlows(
         starts=np.asarray(ie.starts, dtype="datetime64[us]"),
-        interval_minutes=park.interval_minutes if n == 0 or len(ie.starts) < 2
+        interval_minutes=park.interval_minutes
+        if n == 0 or len(ie.starts) < 2
         else int((ie.starts[1] - ie.starts[0]) / np.timedelta64(60, "s")),
-        grid_import_kwh=np.maximum(imp, 0.0), export_kwh=np.maximum(exp, 0.0), local_re_kwh=np.maximum(gen, 0.0),
-        direct_green_kwh=np.maximum(direct, 0.0), charge_kwh=np.maximum(charge, 0.0),
-        discharge_kwh=np.maximum(discharge, 0.0), load_metered_kwh=np.maximum(loads, 0.0),
-        completeness=completeness, estimated=estimated,
+        grid_import_kwh=np.maximum(imp, 0.0),
+        export_kwh=np.maximum(exp, 0.0),
+        local_re_kwh=np.maximum(gen, 0.0),
+        direct_green_kwh=np.maximum(direct, 0.0),
+        charge_kwh=np.maximum(charge, 0.0),
+        discharge_kwh=np.maximum(discharge, 0.0),
+        load_metered_kwh=np.maximum(loads, 0.0),
+        completeness=completeness,
+        estimated=estimated,
     )
     return flows, FillInfo(devs, codes)

@@ -19,8 +19,17 @@ from decimal import Decimal
 from typing import Any
 
 GENESIS = "0" * 64
-CHAINED_FIELDS = ("seq", "prev_chain_sha256", "content_sha256", "park", "period_start", "period_end",
-                  "replaces_sha256", "issued_at", "files")
+CHAINED_FIELDS = (
+    "seq",
+    "prev_chain_sha256",
+    "content_sha256",
+    "park",
+    "period_start",
+    "period_end",
+    "replaces_sha256",
+    "issued_at",
+    "files",
+)
 
 
 def _check(obj: Any, path: str = "$") -> Any:
@@ -60,15 +69,30 @@ def chain_hash(entry: dict[str, Any]) -> str:
     return sha256_hex(canonical_json({k: entry.get(k) for k in CHAINED_FIELDS}))
 
 
-def new_entry(prev: tuple[int, str] | None, content_sha256: str, park: str, period_start: str, period_end: str,
-              replaces_sha256: str | None, issued_at: str, software_version: str,
-              files: dict[str, str]) -> dict[str, Any]:
+def new_entry(
+    prev: tuple[int, str] | None,
+    content_sha256: str,
+    park: str,
+    period_start: str,
+    period_end: str,
+    replaces_sha256: str | None,
+    issued_at: str,
+    software_version: str,
+    files: dict[str, str],
+) -> dict[str, Any]:
     """The next chain entry after ``prev`` = (seq, chain_sha256) or None for the first."""
     seq, prev_hash = (1, GENESIS) if prev is None else (prev[0] + 1, prev[1])
     entry: dict[str, Any] = {
-        "seq": seq, "prev_chain_sha256": prev_hash, "content_sha256": content_sha256, "park": park,
-        "period_start": period_start, "period_end": period_end, "replaces_sha256": replaces_sha256,
-        "issued_at": issued_at, "software_version": software_version, "files": files,
+        "seq": seq,
+        "prev_chain_sha256": prev_hash,
+        "content_sha256": content_sha256,
+        "park": park,
+        "period_start": period_start,
+        "period_end": period_end,
+        "replaces_sha256": replaces_sha256,
+        "issued_at": issued_at,
+        "software_version": software_version,
+        "files": files,
     }
     entry["chain_sha256"] = chain_hash(entry)
     return entry
@@ -110,8 +134,10 @@ def verify_report(data: bytes, entries: list[dict[str, Any]]) -> Verification:
     except TypeError as exc:
         return Verification(False, problems=[f"report content is not canonical: {exc}"])
     if actual != claimed:
-        problems.append(f"content hash {actual} does not match the hash stated in the file ({claimed}): "
-                        "the report was changed after it was issued")
+        problems.append(
+            f"content hash {actual} does not match the hash stated in the file ({claimed}): "
+            "the report was changed after it was issued"
+        )
     if canonical_json(doc) != data:
         problems.append("file bytes are not in canonical form (reformatted or edited)")
     entry = next((e for e in entries if e["content_sha256"] == actual), None)

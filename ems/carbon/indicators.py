@@ -31,8 +31,10 @@ HIGH_BAND_TCE = Decimal(1_000_000)
 LIMIT_MID = Decimal("0.20")
 LIMIT_HIGH = Decimal("0.30")
 CLEAN_SHARE_MIN = Decimal("0.90")
-THRESHOLD_SOURCE = ("NDRC/MIIT/NEA 《关于开展零碳园区建设的通知》 (2025-06; document number unverified): "
-                    "单位能耗碳排放 <= 0.20 tCO2/tce (200k-1M tce/a), <= 0.30 (> 1M tce/a); clean-energy share >= 90 %")
+THRESHOLD_SOURCE = (
+    "NDRC/MIIT/NEA 《关于开展零碳园区建设的通知》 (2025-06; document number unverified): "
+    "单位能耗碳排放 <= 0.20 tCO2/tce (200k-1M tce/a), <= 0.30 (> 1M tce/a); clean-energy share >= 90 %"
+)
 _Q = Decimal("0.000001")
 
 
@@ -69,16 +71,25 @@ class Indicators:
         return {k: s(v) for k, v in self.__dict__.items()}
 
 
-def compute_indicators(method: str, consumption_kwh: Decimal, attributed_kg: Decimal, green_kwh: Decimal,
-                       direct_kwh: Decimal, settings: CarbonSettings, period_days: Decimal,
-                       fuels: list[FuelUse] = ()) -> Indicators:  # type: ignore[assignment]
+def compute_indicators(
+    method: str,
+    consumption_kwh: Decimal,
+    attributed_kg: Decimal,
+    green_kwh: Decimal,
+    direct_kwh: Decimal,
+    settings: CarbonSettings,
+    period_days: Decimal,
+    fuels: list[FuelUse] = (),
+) -> Indicators:  # type: ignore[assignment]
     """Indicators for one period and method (module docstring)."""
     by_name = {f.name: f for f in settings.other_fuels}
     fuel_tce = fuel_t = Decimal(0)
     for use in fuels:
         if use.name not in by_name:
-            raise ValueError(f"fuel {use.name!r} is not in the park file's carbon.other_fuels "
-                             f"(known: {', '.join(by_name) or 'none'})")
+            raise ValueError(
+                f"fuel {use.name!r} is not in the park file's carbon.other_fuels "
+                f"(known: {', '.join(by_name) or 'none'})"
+            )
         spec = by_name[use.name]
         fuel_tce += use.quantity * spec.kgce_per_unit / 1000
         fuel_t += use.quantity * spec.kgco2_per_unit / 1000
@@ -96,9 +107,16 @@ def compute_indicators(method: str, consumption_kwh: Decimal, attributed_kg: Dec
     else:
         band, limit = "below 200,000 tce/a (no band in the notice; 0.20 shown for reference)", LIMIT_MID
     return Indicators(
-        method=method, energy_tce=_q(energy), energy_tce_per_year=_q(per_year), co2_t=_q(co2),
-        intensity_t_per_tce=intensity, clean_share=clean, direct_green_share=direct, band=band,
-        intensity_limit=limit, intensity_gap=None if intensity is None else intensity - limit,
+        method=method,
+        energy_tce=_q(energy),
+        energy_tce_per_year=_q(per_year),
+        co2_t=_q(co2),
+        intensity_t_per_tce=intensity,
+        clean_share=clean,
+        direct_green_share=direct,
+        band=band,
+        intensity_limit=limit,
+        intensity_gap=None if intensity is None else intensity - limit,
         intensity_ok=None if intensity is None else intensity <= limit,
         clean_share_gap=None if clean is None else CLEAN_SHARE_MIN - clean,
         clean_share_ok=None if clean is None else clean >= CLEAN_SHARE_MIN,
@@ -117,14 +135,21 @@ class BudgetStatus:
     warnings: list[str]
 
     def as_dict(self) -> dict[str, object]:
-        return {"budget_t": str(self.budget_t), "year": self.year, "ytd_t": str(self.ytd_t),
-                "elapsed_days": str(self.elapsed_days), "days_in_year": self.days_in_year,
-                "projected_t": str(self.projected_t),
-                "used_share": None if self.used_share is None else str(self.used_share),
-                "warnings": list(self.warnings)}
+        return {
+            "budget_t": str(self.budget_t),
+            "year": self.year,
+            "ytd_t": str(self.ytd_t),
+            "elapsed_days": str(self.elapsed_days),
+            "days_in_year": self.days_in_year,
+            "projected_t": str(self.projected_t),
+            "used_share": None if self.used_share is None else str(self.used_share),
+            "warnings": list(self.warnings),
+        }
 
 
-def budget_status(budget_t: Decimal, year: int, ytd_t: Decimal, elapsed_days: Decimal, days_in_year: int) -> BudgetStatus:
+def budget_status(
+    budget_t: Decimal, year: int, ytd_t: Decimal, elapsed_days: Decimal, days_in_year: int
+) -> BudgetStatus:
     """Progress against the annual carbon budget with a linear projection to year end."""
     projected = _q(ytd_t * Decimal(days_in_year) / elapsed_days) if elapsed_days > 0 else Decimal(0)
     used = _q(ytd_t / budget_t) if budget_t > 0 else None
@@ -132,6 +157,8 @@ def budget_status(budget_t: Decimal, year: int, ytd_t: Decimal, elapsed_days: De
     if ytd_t > budget_t:
         warnings.append(f"annual carbon budget exceeded: {_q(ytd_t)} t emitted against {budget_t} t")
     elif projected > budget_t:
-        warnings.append(f"projected {projected} t by year end exceeds the annual budget of {budget_t} t "
-                        f"(by {projected - budget_t} t) at the year-to-date rate")
+        warnings.append(
+            f"projected {projected} t by year end exceeds the annual budget of {budget_t} t "
+            f"(by {projected - budget_t} t) at the year-to-date rate"
+        )
     return BudgetStatus(budget_t, year, _q(ytd_t), elapsed_days, days_in_year, projected, used, warnings)

@@ -44,15 +44,21 @@ class MatchingResult:
     hours_fully_matched: int
 
 
-def hourly_matching(starts: np.ndarray, tz: str, cfe_kwh: np.ndarray, consumption_kwh: np.ndarray) -> MatchingResult:
+def hourly_matching(
+    starts: np.ndarray, tz: str, cfe_kwh: np.ndarray, consumption_kwh: np.ndarray
+) -> MatchingResult:
     """Hourly CFE shares and the period score (see module docstring)."""
     codes, labels = group_index(starts, tz, "hour")
     n = len(labels)
     c = group_sum(to_milli(cfe_kwh), codes, n)
     k = group_sum(to_milli(consumption_kwh), codes, n)
     c = np.minimum(c, k)  # rounding can never make an hour more than fully matched
-    hours = [HourlyMatch(labels[j], milli_to_decimal(k[j]), milli_to_decimal(c[j]), ratio(int(c[j]), int(k[j])))
-             for j in range(n)]
+    hours = [
+        HourlyMatch(labels[j], milli_to_decimal(k[j]), milli_to_decimal(c[j]), ratio(int(c[j]), int(k[j])))
+        for j in range(n)
+    ]
     total_c, total_k = int(c.sum()), int(k.sum())
     full = int(np.sum((k > 0) & (c == k)))
-    return MatchingResult(hours, ratio(total_c, total_k), milli_to_decimal(total_k), milli_to_decimal(total_c), full)
+    return MatchingResult(
+        hours, ratio(total_c, total_k), milli_to_decimal(total_k), milli_to_decimal(total_c), full
+    )

@@ -37,21 +37,43 @@ FORMULAS = {
     "intensity": "tCO2/tce = (A/1000 + fuel CO2) / (K * kgce_per_kWh / 1000 + fuel tce)",
 }
 
-ROUNDING = ("Interval energies [kWh] and CO2 [kg] are computed in double precision and rounded half-to-even "
-            "to 0.001; totals are exact sums of the rounded interval values; factors and shares are exact "
-            "decimal quotients of totals rounded half-to-even to 0.000001 (gCO2/kWh series to 0.001).")
+ROUNDING = (
+    "Interval energies [kWh] and CO2 [kg] are computed in double precision and rounded half-to-even "
+    "to 0.001; totals are exact sums of the rounded interval values; factors and shares are exact "
+    "decimal quotients of totals rounded half-to-even to 0.000001 (gCO2/kWh series to 0.001)."
+)
 
-GAP_RULES = ("Coverage c of each boundary meter per interval: c >= 0.999 measured; 0 < c < 0.999 scaled e/c; "
-             "c = 0 on the grid meter with all other meters complete: filled from the balance of the other "
-             "meters; c = 0 otherwise: linear interpolation between the device's nearest measured intervals. "
-             "Completeness = mean coverage of the boundary meters; filled values are flagged per interval.")
+GAP_RULES = (
+    "Coverage c of each boundary meter per interval: c >= 0.999 measured; 0 < c < 0.999 scaled e/c; "
+    "c = 0 on the grid meter with all other meters complete: filled from the balance of the other "
+    "meters; c = 0 otherwise: linear interpolation between the device's nearest measured intervals. "
+    "Completeness = mean coverage of the boundary meters; filled values are flagged per interval."
+)
 
 INTERVAL_COLUMNS = (
-    "start_utc", "grid_import_kwh", "export_kwh", "local_re_kwh", "re_consumed_kwh", "direct_green_kwh",
-    "direct_consumed_kwh", "charge_kwh", "discharge_kwh", "storage_losses_kwh", "consumption_kwh",
-    "contract_kwh", "certificate_kwh", "residual_kwh", "grid_factor_kg_per_kwh", "location_scope2_kg",
-    "market_scope2_kg", "location_attributed_kg", "market_attributed_kg", "cfe_kwh", "completeness",
-    "estimated", "fills",
+    "start_utc",
+    "grid_import_kwh",
+    "export_kwh",
+    "local_re_kwh",
+    "re_consumed_kwh",
+    "direct_green_kwh",
+    "direct_consumed_kwh",
+    "charge_kwh",
+    "discharge_kwh",
+    "storage_losses_kwh",
+    "consumption_kwh",
+    "contract_kwh",
+    "certificate_kwh",
+    "residual_kwh",
+    "grid_factor_kg_per_kwh",
+    "location_scope2_kg",
+    "market_scope2_kg",
+    "location_attributed_kg",
+    "market_attributed_kg",
+    "cfe_kwh",
+    "completeness",
+    "estimated",
+    "fills",
 )
 
 
@@ -66,17 +88,33 @@ def _sum(arr: np.ndarray) -> int:
 def _totals(run: AccountingRun) -> dict[str, int]:
     a, f, lg = run.accounts, run.accounts.flows, run.accounts.ledger
     arrays = {
-        "grid_import_kwh": f.grid_import_kwh, "export_kwh": f.export_kwh, "local_re_kwh": f.local_re_kwh,
-        "re_consumed_kwh": a.re_to_load_kwh, "direct_green_kwh": f.direct_green_kwh,
-        "direct_consumed_kwh": a.direct_to_load_kwh, "charge_kwh": f.charge_kwh, "discharge_kwh": f.discharge_kwh,
-        "storage_losses_kwh": lg.losses_kwh, "consumption_kwh": a.consumption_kwh,
-        "load_metered_kwh": f.load_metered_kwh, "imbalance_kwh": a.imbalance_kwh, "contract_kwh": a.contract_kwh,
-        "contract_time_matched_kwh": a.contract_interval_kwh, "contract_excess_kwh": a.contract_excess_kwh,
-        "certificate_kwh": a.certificate_kwh, "residual_kwh": a.residual_kwh, "cfe_kwh": a.cfe_kwh,
-        "green_kwh": a.green_kwh, "location_scope2_kg": a.import_kg_loc, "market_scope2_kg": a.import_kg_mkt,
-        "location_attributed_kg": a.attributed_kg_loc, "market_attributed_kg": a.attributed_kg_mkt,
-        "location_exported_kg": a.exported_kg_loc, "market_exported_kg": a.exported_kg_mkt,
-        "unknown_origin_kwh": lg.unknown_origin_kwh, "location_unknown_origin_kg": lg.unknown_origin_kg_loc,
+        "grid_import_kwh": f.grid_import_kwh,
+        "export_kwh": f.export_kwh,
+        "local_re_kwh": f.local_re_kwh,
+        "re_consumed_kwh": a.re_to_load_kwh,
+        "direct_green_kwh": f.direct_green_kwh,
+        "direct_consumed_kwh": a.direct_to_load_kwh,
+        "charge_kwh": f.charge_kwh,
+        "discharge_kwh": f.discharge_kwh,
+        "storage_losses_kwh": lg.losses_kwh,
+        "consumption_kwh": a.consumption_kwh,
+        "load_metered_kwh": f.load_metered_kwh,
+        "imbalance_kwh": a.imbalance_kwh,
+        "contract_kwh": a.contract_kwh,
+        "contract_time_matched_kwh": a.contract_interval_kwh,
+        "contract_excess_kwh": a.contract_excess_kwh,
+        "certificate_kwh": a.certificate_kwh,
+        "residual_kwh": a.residual_kwh,
+        "cfe_kwh": a.cfe_kwh,
+        "green_kwh": a.green_kwh,
+        "location_scope2_kg": a.import_kg_loc,
+        "market_scope2_kg": a.import_kg_mkt,
+        "location_attributed_kg": a.attributed_kg_loc,
+        "market_attributed_kg": a.attributed_kg_mkt,
+        "location_exported_kg": a.exported_kg_loc,
+        "market_exported_kg": a.exported_kg_mkt,
+        "unknown_origin_kwh": lg.unknown_origin_kwh,
+        "location_unknown_origin_kg": lg.unknown_origin_kg_loc,
         "market_unknown_origin_kg": lg.unknown_origin_kg_mkt,
     }
     return {k: _sum(v) for k, v in arrays.items()}
@@ -84,7 +122,9 @@ def _totals(run: AccountingRun) -> dict[str, int]:
 
 def _method(t: dict[str, int], run: AccountingRun, m: str) -> dict[str, Any]:
     lg = run.accounts.ledger
-    pool_end = float((lg.pool_kg_loc if m == "location" else lg.pool_kg_mkt)[-1]) if len(lg.pool_kg_loc) else 0.0
+    pool_end = (
+        float((lg.pool_kg_loc if m == "location" else lg.pool_kg_mkt)[-1]) if len(lg.pool_kg_loc) else 0.0
+    )
     pool_start = lg.initial_kg_loc if m == "location" else lg.initial_kg_mkt
     pool_delta = int(to_milli(np.array([pool_end]))[0]) - int(to_milli(np.array([pool_start]))[0])
     scope2, attributed = t[f"{m}_scope2_kg"], t[f"{m}_attributed_kg"]
@@ -99,7 +139,9 @@ def _method(t: dict[str, int], run: AccountingRun, m: str) -> dict[str, Any]:
         "storage_pool_end_kg": str(milli_to_decimal(int(to_milli(np.array([pool_end]))[0]))),
         "unknown_origin_kg": str(milli_to_decimal(unknown)),
         # rounding of each interval can leave a few grams; shown, never hidden
-        "reconciliation_residual_kg": str(milli_to_decimal(scope2 + unknown - attributed - exported - pool_delta)),
+        "reconciliation_residual_kg": str(
+            milli_to_decimal(scope2 + unknown - attributed - exported - pool_delta)
+        ),
     }
 
 
@@ -111,10 +153,26 @@ def _periods(run: AccountingRun) -> dict[str, Any]:
     a, f = run.accounts, run.accounts.flows
     out: dict[str, Any] = {}
     for res in ("hour", "day", "month", "year"):
-        loc = factor_points(f.starts, run.park.timezone, res, "location", a.attributed_kg_loc, a.consumption_kwh,
-                            f.completeness, f.estimated)
-        mkt = factor_points(f.starts, run.park.timezone, res, "market", a.attributed_kg_mkt, a.consumption_kwh,
-                            f.completeness, f.estimated)
+        loc = factor_points(
+            f.starts,
+            run.park.timezone,
+            res,
+            "location",
+            a.attributed_kg_loc,
+            a.consumption_kwh,
+            f.completeness,
+            f.estimated,
+        )
+        mkt = factor_points(
+            f.starts,
+            run.park.timezone,
+            res,
+            "market",
+            a.attributed_kg_mkt,
+            a.consumption_kwh,
+            f.completeness,
+            f.estimated,
+        )
         out[res] = {
             "time": [p.time.isoformat() for p in loc],
             "consumption_kwh": [str(p.consumption_kwh) for p in loc],
@@ -143,12 +201,20 @@ def _evidence(run: AccountingRun, certs: dict[str, Certificate]) -> dict[str, An
         else:
             al = alloc_by_ref.get((ref,))
             claimed = al.allocated_kwh if al else 0.0
-        deliveries.append({
-            "delivery_id": d.delivery_id, "contract_id": d.contract_id, "granularity": d.granularity,
-            "period_start": d.period.start.isoformat(), "period_end": d.period.end.isoformat(),
-            "kwh": str(d.kwh), "basis_kwh": _opt(d.basis_kwh), "reference": d.reference,
-            "replaces": d.replaces, "claimed_in_report_kwh": str(milli_to_decimal(int(round(claimed * 1000)))),
-        })
+        deliveries.append(
+            {
+                "delivery_id": d.delivery_id,
+                "contract_id": d.contract_id,
+                "granularity": d.granularity,
+                "period_start": d.period.start.isoformat(),
+                "period_end": d.period.end.isoformat(),
+                "kwh": str(d.kwh),
+                "basis_kwh": _opt(d.basis_kwh),
+                "reference": d.reference,
+                "replaces": d.replaces,
+                "claimed_in_report_kwh": str(milli_to_decimal(int(round(claimed * 1000)))),
+            }
+        )
     retirements = []
     for al in a.allocations:
         if al.block.kind != "certificate":
@@ -156,18 +222,50 @@ def _evidence(run: AccountingRun, certs: dict[str, Certificate]) -> dict[str, An
         serials = list(al.block.refs)
         entries = [r for r in run.retirements if r.serial in set(serials)]
         first = entries[0]
-        details = sorted({(c.generator, c.technology, c.location, c.production_start.isoformat(),
-                           c.production_end.isoformat(), c.issuer) for s in serials if (c := certs.get(s))})
-        retirements.append({
-            "period_start": first.period.start.isoformat(), "period_end": first.period.end.isoformat(),
-            "certificates": len(serials), "mwh": str(len(serials)), "serials": serials,
-            "event_ids": sorted(r.event_id for r in entries),
-            "basis_kwh": str(max(r.basis_kwh for r in entries)),
-            "allocated_in_report_kwh": str(milli_to_decimal(int(round(al.allocated_kwh * 1000)))),
-            "unallocated_kwh": str(milli_to_decimal(int(round(al.unallocated_kwh * 1000)))),
-            "issuance": [dict(zip(("generator", "technology", "location", "production_start", "production_end",
-                                   "issuer"), d, strict=True)) for d in details],
-        })
+        details = sorted(
+            {
+                (
+                    c.generator,
+                    c.technology,
+                    c.location,
+                    c.production_start.isoformat(),
+                    c.production_end.isoformat(),
+                    c.issuer,
+                )
+                for s in serials
+                if (c := certs.get(s))
+            }
+        )
+        retirements.append(
+            {
+                "period_start": first.period.start.isoformat(),
+                "period_end": first.period.end.isoformat(),
+                "certificates": len(serials),
+                "mwh": str(len(serials)),
+                "serials": serials,
+                "event_ids": sorted(r.event_id for r in entries),
+                "basis_kwh": str(max(r.basis_kwh for r in entries)),
+                "allocated_in_report_kwh": str(milli_to_decimal(int(round(al.allocated_kwh * 1000)))),
+                "unallocated_kwh": str(milli_to_decimal(int(round(al.unallocated_kwh * 1000)))),
+                "issuance": [
+                    dict(
+                        zip(
+                            (
+                                "generator",
+                                "technology",
+                                "location",
+                                "production_start",
+                                "production_end",
+                                "issuer",
+                            ),
+                            d,
+                            strict=True,
+                        )
+                    )
+                    for d in details
+                ],
+            }
+        )
     return {"contract_deliveries": deliveries, "certificate_retirements": retirements}
 
 
@@ -181,59 +279,102 @@ def interval_table(run: AccountingRun) -> dict[str, list[Any]]:
     else:
         gf = [_dec(v) for v in run.grid_factor.per_interval.tolist()]
     return {
-        "start_utc": starts, "grid_import_kwh": m(f.grid_import_kwh), "export_kwh": m(f.export_kwh),
-        "local_re_kwh": m(f.local_re_kwh), "re_consumed_kwh": m(a.re_to_load_kwh),
-        "direct_green_kwh": m(f.direct_green_kwh), "direct_consumed_kwh": m(a.direct_to_load_kwh),
-        "charge_kwh": m(f.charge_kwh), "discharge_kwh": m(f.discharge_kwh), "storage_losses_kwh": m(lg.losses_kwh),
-        "consumption_kwh": m(a.consumption_kwh), "contract_kwh": m(a.contract_kwh),
-        "certificate_kwh": m(a.certificate_kwh), "residual_kwh": m(a.residual_kwh), "grid_factor_kg_per_kwh": gf,
-        "location_scope2_kg": m(a.import_kg_loc), "market_scope2_kg": m(a.import_kg_mkt),
-        "location_attributed_kg": m(a.attributed_kg_loc), "market_attributed_kg": m(a.attributed_kg_mkt),
-        "cfe_kwh": m(a.cfe_kwh), "completeness": [_dec(c) for c in f.completeness.tolist()],
-        "estimated": [bool(e) for e in f.estimated.tolist()], "fills": run.fills.all_flags(),
+        "start_utc": starts,
+        "grid_import_kwh": m(f.grid_import_kwh),
+        "export_kwh": m(f.export_kwh),
+        "local_re_kwh": m(f.local_re_kwh),
+        "re_consumed_kwh": m(a.re_to_load_kwh),
+        "direct_green_kwh": m(f.direct_green_kwh),
+        "direct_consumed_kwh": m(a.direct_to_load_kwh),
+        "charge_kwh": m(f.charge_kwh),
+        "discharge_kwh": m(f.discharge_kwh),
+        "storage_losses_kwh": m(lg.losses_kwh),
+        "consumption_kwh": m(a.consumption_kwh),
+        "contract_kwh": m(a.contract_kwh),
+        "certificate_kwh": m(a.certificate_kwh),
+        "residual_kwh": m(a.residual_kwh),
+        "grid_factor_kg_per_kwh": gf,
+        "location_scope2_kg": m(a.import_kg_loc),
+        "market_scope2_kg": m(a.import_kg_mkt),
+        "location_attributed_kg": m(a.attributed_kg_loc),
+        "market_attributed_kg": m(a.attributed_kg_mkt),
+        "cfe_kwh": m(a.cfe_kwh),
+        "completeness": [_dec(c) for c in f.completeness.tolist()],
+        "estimated": [bool(e) for e in f.estimated.tolist()],
+        "fills": run.fills.all_flags(),
     }
 
 
-def build_report(run: AccountingRun, *, software_version: str, replaces: str | None = None,
-                 fuels: Sequence[FuelUse] = (), budget: BudgetStatus | None = None,
-                 certificates: dict[str, Certificate] | None = None) -> dict[str, Any]:
+def build_report(
+    run: AccountingRun,
+    *,
+    software_version: str,
+    replaces: str | None = None,
+    fuels: Sequence[FuelUse] = (),
+    budget: BudgetStatus | None = None,
+    certificates: dict[str, Certificate] | None = None,
+) -> dict[str, Any]:
     """The complete report content (module docstring); every number is a decimal string or an int."""
     park, f, b = run.park, run.accounts.flows, run.boundary
     t = _totals(run)
     days = Decimal(len(f.starts) * f.interval_minutes) / Decimal(1440)
     match = hourly_matching(f.starts, park.timezone, run.accounts.cfe_kwh, run.accounts.consumption_kwh)
     indicators = {
-        m: compute_indicators(m, milli_to_decimal(t["consumption_kwh"]), milli_to_decimal(t[f"{m}_attributed_kg"]),
-                              milli_to_decimal(t["green_kwh"]), milli_to_decimal(t["direct_consumed_kwh"]),
-                              park.carbon, days, list(fuels)).as_dict()
+        m: compute_indicators(
+            m,
+            milli_to_decimal(t["consumption_kwh"]),
+            milli_to_decimal(t[f"{m}_attributed_kg"]),
+            milli_to_decimal(t["green_kwh"]),
+            milli_to_decimal(t["direct_consumed_kwh"]),
+            park.carbon,
+            days,
+            list(fuels),
+        ).as_dict()
         for m in ("location", "market")
     }
     codes = run.fills.codes
     return {
         "schema": SCHEMA,
         "software": {"name": "zero-carbon-park-ems", "version": software_version},
-        "park": {"name": park.name, "province": park.province, "grid_region": park.grid_region,
-                 "timezone": park.timezone},
+        "park": {
+            "name": park.name,
+            "province": park.province,
+            "grid_region": park.grid_region,
+            "timezone": park.timezone,
+        },
         "boundary": {
-            "grid_meter": b.grid_meter, "generators": b.generators, "batteries": b.batteries,
-            "green_meters": b.green_meters, "load_meters": b.loads,
+            "grid_meter": b.grid_meter,
+            "generators": b.generators,
+            "batteries": b.batteries,
+            "green_meters": b.green_meters,
+            "load_meters": b.loads,
             "consumption": "boundary balance K = import + generation + direct green + discharge - charge - export",
         },
-        "period": {"start": run.start.isoformat(), "end": run.end.isoformat(), "interval_minutes": f.interval_minutes,
-                   "intervals": len(f.starts)},
+        "period": {
+            "start": run.start.isoformat(),
+            "end": run.end.isoformat(),
+            "interval_minutes": f.interval_minutes,
+            "intervals": len(f.starts),
+        },
         "replaces": replaces,
         "factors": {"grid": run.grid_factor.provenance, "residual": run.residual_factor.provenance},
-        "storage_parameters": {"eta_charge": _dec(run.storage.eta_charge), "eta_discharge": _dec(run.storage.eta_discharge),
-                               "self_discharge_per_h": _dec(run.storage.self_discharge_per_h, 8),
-                               "initial_stored_kwh": _dec(run.storage.initial_stored_kwh, 3)},
+        "storage_parameters": {
+            "eta_charge": _dec(run.storage.eta_charge),
+            "eta_discharge": _dec(run.storage.eta_discharge),
+            "self_discharge_per_h": _dec(run.storage.self_discharge_per_h, 8),
+            "initial_stored_kwh": _dec(run.storage.initial_stored_kwh, 3),
+        },
         "formulas": FORMULAS,
         "rounding": ROUNDING,
         "totals": {k: str(milli_to_decimal(v)) for k, v in sorted(t.items())},
         "location_based": _method(t, run, "location"),
         "market_based": _method(t, run, "market"),
-        "matching": {"cfe_score": _opt(match.cfe_score), "hours": len(match.hours),
-                     "hours_fully_matched": match.hours_fully_matched,
-                     "hourly_cfe_share": [_opt(h.share) for h in match.hours]},
+        "matching": {
+            "cfe_score": _opt(match.cfe_score),
+            "hours": len(match.hours),
+            "hours_fully_matched": match.hours_fully_matched,
+            "hourly_cfe_share": [_opt(h.share) for h in match.hours],
+        },
         "factors_by_period": _periods(run),
         "evidence": _evidence(run, certificates or {}),
         "indicators": indicators,
@@ -241,7 +382,8 @@ def build_report(run: AccountingRun, *, software_version: str, replaces: str | N
         "budget": None if budget is None else budget.as_dict(),
         "data_quality": {
             "mean_completeness": _dec(float(f.completeness.mean()) if len(f.completeness) else 1.0),
-            "intervals": len(f.starts), "intervals_estimated": int(f.estimated.sum()),
+            "intervals": len(f.starts),
+            "intervals_estimated": int(f.estimated.sum()),
             "filled_values": {FILL_NAMES[c]: int((codes == c).sum()) for c in range(1, len(FILL_NAMES))},
             "gap_filling": GAP_RULES,
         },

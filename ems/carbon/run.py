@@ -57,7 +57,9 @@ def default_residual_ref(park: Park, registry: FactorRegistry) -> str:
         year = registry.get(park.carbon.grid_factor).data_year
     candidates = [f for f in registry.all() if f.key.startswith("cn-national-excl-market-")]
     if not candidates:
-        raise FactorError("no residual factor in the park file and no cn-national-excl-market-* factor registered")
+        raise FactorError(
+            "no residual factor in the park file and no cn-national-excl-market-* factor registered"
+        )
     same_year = [f for f in candidates if f.data_year == year]
     chosen: EmissionFactor = (same_year or sorted(candidates, key=lambda f: f.data_year))[-1]
     return chosen.key
@@ -79,9 +81,11 @@ def storage_params(park: Park) -> StorageParams:
         return StorageParams()
     w = np.array([b.e_rated_kwh for b in bats])
     avg = lambda xs: float(np.dot(w, xs) / w.sum())  # noqa: E731
-    return StorageParams(eta_charge=avg([b.eta_charge for b in bats]),
-                         eta_discharge=avg([b.eta_discharge for b in bats]),
-                         self_discharge_per_h=avg([b.self_discharge_per_h for b in bats]))
+    return StorageParams(
+        eta_charge=avg([b.eta_charge for b in bats]),
+        eta_discharge=avg([b.eta_discharge for b in bats]),
+        self_discharge_per_h=avg([b.self_discharge_per_h for b in bats]),
+    )
 
 
 def _index(starts: np.ndarray, step_us: int, t: dt.datetime) -> int:
@@ -94,8 +98,12 @@ def _clip(i: int, n: int) -> int:
     return max(0, min(n, i))
 
 
-def build_claims(starts: np.ndarray, interval_minutes: int, deliveries: list[ContractDelivery],
-                 retirements: list[RetirementEntry]) -> MarketClaims:
+def build_claims(
+    starts: np.ndarray,
+    interval_minutes: int,
+    deliveries: list[ContractDelivery],
+    retirements: list[RetirementEntry],
+) -> MarketClaims:
     """Per-interval contract energy and the allocation blocks for period volumes and certificates."""
     n = len(starts)
     step_us = interval_minutes * 60_000_000
@@ -113,8 +121,16 @@ def build_claims(starts: np.ndarray, interval_minutes: int, deliveries: list[Con
             i0, i1 = _clip(a, n), _clip(b, n)
             if i1 > i0:
                 inside = a >= 0 and b <= n
-                blocks.append(VolumeBlock(i0, i1, float(d.kwh), (f"delivery:{d.delivery_id}",), "contract_period",
-                                          None if inside else float(d.basis_kwh or 0)))
+                blocks.append(
+                    VolumeBlock(
+                        i0,
+                        i1,
+                        float(d.kwh),
+                        (f"delivery:{d.delivery_id}",),
+                        "contract_period",
+                        None if inside else float(d.basis_kwh or 0),
+                    )
+                )
     by_period: dict[tuple[dt.datetime, dt.datetime], list[RetirementEntry]] = {}
     for r in retirements:
         by_period.setdefault((r.period.start, r.period.end), []).append(r)
@@ -125,13 +141,28 @@ def build_claims(starts: np.ndarray, interval_minutes: int, deliveries: list[Con
             continue
         inside = a >= 0 and b <= n
         basis = float(max(r.basis_kwh for r in group))
-        blocks.append(VolumeBlock(i0, i1, 1000.0 * len(group), tuple(sorted(r.serial for r in group)),
-                                  "certificate", None if inside else basis))
+        blocks.append(
+            VolumeBlock(
+                i0,
+                i1,
+                1000.0 * len(group),
+                tuple(sorted(r.serial for r in group)),
+                "certificate",
+                None if inside else basis,
+            )
+        )
     return MarketClaims(per_interval, refs, blocks)
 
 
-def compute_run(park: Park, ie: IntervalEnergyLike, start: dt.datetime, end: dt.datetime, registry: FactorRegistry,
-                deliveries: list[ContractDelivery] = (), retirements: list[RetirementEntry] = ()) -> AccountingRun:  # type: ignore[assignment]
+def compute_run(
+    park: Park,
+    ie: IntervalEnergyLike,
+    start: dt.datetime,
+    end: dt.datetime,
+    registry: FactorRegistry,
+    deliveries: list[ContractDelivery] = (),
+    retirements: list[RetirementEntry] = (),
+) -> AccountingRun:  # type: ignore[assignment]
     """Everything the report and the factor series need, from plain inputs."""
     flows, fills = flows_from_energy(park, ie)
     period = Period(start, end)
@@ -142,5 +173,6 @@ def compute_run(park: Park, ie: IntervalEnergyLike, start: dt.datetime, end: dt.
     residual = resolve_factor(registry, default_residual_ref(park, registry), flows.starts)
     storage = storage_params(park)
     accounts = account(flows, grid.per_interval, residual.per_interval, claims, storage)
-    return AccountingRun(park, start, end, boundary_of(park), fills, accounts, grid, residual, storage, dels, rets,
-                         claims)
+    return AccountingRun(
+        park, start, end, boundary_of(park), fills, accounts, grid, residual, storage, dels, rets, claims
+    )

@@ -33,8 +33,8 @@ from ems.carbon.certificates import (
     check_retirement,
     effective,
 )
-from ems.carbon.flows import boundary_of
 from ems.carbon.factors import EmissionFactor, FactorRegistry, FactorSeries, registry_with
+from ems.carbon.flows import boundary_of
 from ems.carbon.indicators import BudgetStatus, FuelUse, budget_status
 from ems.carbon.report import build_report, intervals_csv
 from ems.carbon.run import AccountingRun, compute_run
@@ -63,8 +63,16 @@ def add_series(store: Store, series: FactorSeries) -> FactorSeries:
     with store.connection() as conn, conn.transaction():
         conn.execute("LOCK TABLE carbon_factor_series IN SHARE ROW EXCLUSIVE MODE")
         reg = registry_with(CQ.user_factors(conn), CQ.factor_series(conn))
-        s = FactorSeries(series.key, reg.next_version(series.key), series.starts, series.values,
-                         series.interval_minutes, series.publisher, series.document, series.note)
+        s = FactorSeries(
+            series.key,
+            reg.next_version(series.key),
+            series.starts,
+            series.values,
+            series.interval_minutes,
+            series.publisher,
+            series.document,
+            series.note,
+        )
         reg.add_series(s)
         CQ.insert_series(conn, s)
     return s
@@ -78,8 +86,15 @@ def _ledgers(store: Store) -> tuple[list[ContractDelivery], list[RetirementEntry
         return CQ.all_deliveries(conn), CQ.effective_retirements(conn)
 
 
-def run_for(store: Store, park: Park, start: dt.datetime, end: dt.datetime,
-            registry: FactorRegistry | None = None, *, with_certificates: bool = True) -> AccountingRun:
+def run_for(
+    store: Store,
+    park: Park,
+    start: dt.datetime,
+    end: dt.datetime,
+    registry: FactorRegistry | None = None,
+    *,
+    with_certificates: bool = True,
+) -> AccountingRun:
     """Account [start, end) from the store's rollups and the ledgers."""
     registry = registry or load_registry(store)
     ie = store.interval_energy(start, end, boundary_of(park).all_devices)
@@ -89,14 +104,29 @@ def run_for(store: Store, park: Park, start: dt.datetime, end: dt.datetime,
     return compute_run(park, ie, start, end, registry, deliveries, retirements)
 
 
-def factor_series(store: Store, park: Park, start: dt.datetime, end: dt.datetime, resolution: str = "hour",
-                  method: str = "market", registry: FactorRegistry | None = None) -> list[FactorPoint]:
+def factor_series(
+    store: Store,
+    park: Park,
+    start: dt.datetime,
+    end: dt.datetime,
+    resolution: str = "hour",
+    method: str = "market",
+    registry: FactorRegistry | None = None,
+) -> list[FactorPoint]:
     """Park emission factor series [gCO2/kWh] for ``GET /v1/carbon/factors``."""
     run = run_for(store, park, start, end, registry)
     a = run.accounts
     attributed = a.attributed_kg_loc if method == "location" else a.attributed_kg_mkt
-    return factor_points(a.flows.starts, park.timezone, resolution, method, attributed, a.consumption_kwh,
-                         a.flows.completeness, a.flows.estimated)
+    return factor_points(
+        a.flows.starts,
+        park.timezone,
+        resolution,
+        method,
+        attributed,
+        a.consumption_kwh,
+        a.flows.completeness,
+        a.flows.estimated,
+    )
 
 
 def eligible_kwh(store: Store, park: Park, period: Period, registry: FactorRegistry | None = None) -> Decimal:
@@ -115,7 +145,9 @@ def register_park_certificates(store: Store, park: Park) -> int:
         return CQ.register_certificates(conn, certificates_from_park(park))
 
 
-def retire(store: Store, park: Park, serials: list[str], period: Period, beneficiary: str) -> list[RetirementEntry]:
+def retire(
+    store: Store, park: Park, serials: list[str], period: Period, beneficiary: str
+) -> list[RetirementEntry]:
     """Retire certificates against a consumption period; LedgerError (nothing written) if not allowed."""
     basis = eligible_kwh(store, park, period)
     with store.connection() as conn, conn.transaction():
@@ -123,10 +155,14 @@ def retire(store: Store, park: Park, serials: list[str], period: Period, benefic
         known = CQ.known_serials(conn, serials)
         current = effective(CQ.effective_retirements(conn))
         check_retirement(serials, period, basis, known, current)
-        return CQ.insert_events(conn, serials, dict.fromkeys(serials, 1), "retire", period, basis, beneficiary, "")
+        return CQ.insert_events(
+            conn, serials, dict.fromkeys(serials, 1), "retire", period, basis, beneficiary, ""
+        )
 
 
-def reassign(store: Store, park: Park, serials: list[str], period: Period, reason: str) -> list[RetirementEntry]:
+def reassign(
+    store: Store, park: Park, serials: list[str], period: Period, reason: str
+) -> list[RetirementEntry]:
     """Move retired certificates to another period: new ledger entries, the old ones stay visible."""
     if not reason.strip():
         raise LedgerError("a reassignment needs a reason (it is a correction of the ledger)")
@@ -141,12 +177,22 @@ def reassign(store: Store, park: Park, serials: list[str], period: Period, reaso
         return CQ.insert_events(conn, serials, seqs, "reassign", period, basis, beneficiary, reason)
 
 
-def record_delivery(store: Store, park: Park, contract_id: str, period: Period, kwh: Decimal, granularity: str,
-                    reference: str = "", replaces: int | None = None) -> ContractDelivery:
+def record_delivery(
+    store: Store,
+    park: Park,
+    contract_id: str,
+    period: Period,
+    kwh: Decimal,
+    granularity: str,
+    reference: str = "",
+    replaces: int | None = None,
+) -> ContractDelivery:
     """Record a green-contract delivery (or a correction replacing an earlier one)."""
     known = {c.id for c in park.green.contracts}
     if contract_id not in known:
-        raise LedgerError(f"unknown green contract {contract_id!r} (park file knows: {', '.join(sorted(known)) or 'none'})")
+        raise LedgerError(
+            f"unknown green contract {contract_id!r} (park file knows: {', '.join(sorted(known)) or 'none'})"
+        )
     if kwh < 0:
         raise LedgerError("delivered energy cannot be negative")
     if granularity not in ("interval", "period"):
@@ -156,8 +202,10 @@ def record_delivery(store: Store, park: Park, contract_id: str, period: Period, 
         ie = store.interval_energy(period.start, period.end, [boundary_of(park).grid_meter])
         basis = milli_to_decimal(int(to_milli(ie.e_out_kwh.sum(axis=0)).sum()))
         if basis <= 0:
-            raise LedgerError(f"no metered grid import in {period.label()} yet: record the delivery once the "
-                              "period is metered (deliveries are shares of grid import)")
+            raise LedgerError(
+                f"no metered grid import in {period.label()} yet: record the delivery once the "
+                "period is metered (deliveries are shares of grid import)"
+            )
     with store.connection() as conn:
         return CQ.insert_delivery(conn, contract_id, period, kwh, granularity, basis, reference, replaces)
 
@@ -189,20 +237,42 @@ def year_budget(store: Store, park: Park, run: AccountingRun, registry: FactorRe
     return budget_status(park.carbon.annual_budget_tco2, year, ytd_t, elapsed, days_in_year)
 
 
-def report_content(store: Store, park: Park, start: dt.datetime, end: dt.datetime, *,
-                   replaces: str | None = None, fuels: Sequence[FuelUse] = ()) -> dict[str, Any]:
+def report_content(
+    store: Store,
+    park: Park,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    replaces: str | None = None,
+    fuels: Sequence[FuelUse] = (),
+) -> dict[str, Any]:
     registry = load_registry(store)
     run = run_for(store, park, start, end, registry)
     budget = year_budget(store, park, run, registry)
     serials = sorted({r.serial for r in run.retirements})
     with store.connection() as conn:
         certs = {c.serial: c for c in CQ.certificates(conn, serials)} if serials else {}
-    return build_report(run, software_version=ems.__version__, replaces=replaces, fuels=fuels, budget=budget,
-                        certificates=certs)
+    return build_report(
+        run,
+        software_version=ems.__version__,
+        replaces=replaces,
+        fuels=fuels,
+        budget=budget,
+        certificates=certs,
+    )
 
 
-def issue_report(store: Store, park: Park, start: dt.datetime, end: dt.datetime, reports_dir: Path, *,
-                 replaces: str | None = None, fuels: Sequence[FuelUse] = (), pdf: bool = True) -> IssuedReport:
+def issue_report(
+    store: Store,
+    park: Park,
+    start: dt.datetime,
+    end: dt.datetime,
+    reports_dir: Path,
+    *,
+    replaces: str | None = None,
+    fuels: Sequence[FuelUse] = (),
+    pdf: bool = True,
+) -> IssuedReport:
     """Build the report, write JSON/CSV(/PDF) under ``reports_dir`` and append it to the hash chain."""
     content = report_content(store, park, start, end, replaces=replaces, fuels=fuels)
     data, h = hashchain.report_file_bytes(content)
@@ -227,8 +297,17 @@ def issue_report(store: Store, park: Park, start: dt.datetime, end: dt.datetime,
             return IssuedReport(h, entry, paths)  # same inputs, same report: issued once
         if replaces is not None and CQ.find_report(conn, replaces) is None:
             raise LedgerError(f"report {replaces} to be replaced is not in the hash chain")
-        entry = hashchain.new_entry(CQ.last_chain(conn), h, park.name, start.astimezone(dt.UTC).isoformat(),
-                                    end.astimezone(dt.UTC).isoformat(), replaces, issued_at, ems.__version__, files)
+        entry = hashchain.new_entry(
+            CQ.last_chain(conn),
+            h,
+            park.name,
+            start.astimezone(dt.UTC).isoformat(),
+            end.astimezone(dt.UTC).isoformat(),
+            replaces,
+            issued_at,
+            ems.__version__,
+            files,
+        )
         CQ.insert_report(conn, entry)
     export_chain(store, reports_dir / "hash_chain.jsonl")
     return IssuedReport(h, entry, paths)
@@ -251,8 +330,9 @@ def read_chain_file(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def verify_report_file(path: Path, *, store: Store | None = None,
-                       chain_file: Path | None = None) -> hashchain.Verification:
+def verify_report_file(
+    path: Path, *, store: Store | None = None, chain_file: Path | None = None
+) -> hashchain.Verification:
     """Verify a report file against the chain in the database (or an exported chain file)."""
     if store is not None:
         entries = list_reports(store)

@@ -73,12 +73,31 @@ class LedgerResult:
     initial_kg_mkt: float
 
 
-def run_ledger(charge_kwh: np.ndarray, discharge_kwh: np.ndarray, src: ChargeSources, params: StorageParams,
-               interval_h: float) -> LedgerResult:
+def run_ledger(
+    charge_kwh: np.ndarray,
+    discharge_kwh: np.ndarray,
+    src: ChargeSources,
+    params: StorageParams,
+    interval_h: float,
+) -> LedgerResult:
     """Sequential pool accounting (see module docstring). Energies in AC kWh at the battery terminals."""
     n = len(charge_kwh)
-    out = {k: np.zeros(n) for k in (
-        "dis_loc", "dis_mkt", "dis_cfe", "dis_green", "loss", "unk", "unk_loc", "unk_mkt", "e", "c_loc", "c_mkt")}
+    out = {
+        k: np.zeros(n)
+        for k in (
+            "dis_loc",
+            "dis_mkt",
+            "dis_cfe",
+            "dis_green",
+            "loss",
+            "unk",
+            "unk_loc",
+            "unk_mkt",
+            "e",
+            "c_loc",
+            "c_mkt",
+        )
+    }
     eta_c, eta_d = params.eta_charge, params.eta_discharge
     keep = (1.0 - params.self_discharge_per_h) ** interval_h
     e = params.initial_stored_kwh
@@ -136,9 +155,17 @@ def run_ledger(charge_kwh: np.ndarray, discharge_kwh: np.ndarray, src: ChargeSou
         out["c_loc"][t] = c_loc
         out["c_mkt"][t] = c_mkt
     return LedgerResult(
-        discharge_kg_per_kwh_loc=out["dis_loc"], discharge_kg_per_kwh_mkt=out["dis_mkt"],
-        discharge_cfe_share=out["dis_cfe"], discharge_green_share=out["dis_green"],
-        losses_kwh=out["loss"], unknown_origin_kwh=out["unk"], unknown_origin_kg_loc=out["unk_loc"],
-        unknown_origin_kg_mkt=out["unk_mkt"], stored_kwh=out["e"], pool_kg_loc=out["c_loc"],
-        pool_kg_mkt=out["c_mkt"], initial_kg_loc=init_loc, initial_kg_mkt=init_mkt,
+        discharge_kg_per_kwh_loc=out["dis_loc"],
+        discharge_kg_per_kwh_mkt=out["dis_mkt"],
+        discharge_cfe_share=out["dis_cfe"],
+        discharge_green_share=out["dis_green"],
+        losses_kwh=out["loss"],
+        unknown_origin_kwh=out["unk"],
+        unknown_origin_kg_loc=out["unk_loc"],
+        unknown_origin_kg_mkt=out["unk_mkt"],
+        stored_kwh=out["e"],
+        pool_kg_loc=out["c_loc"],
+        pool_kg_mkt=out["c_mkt"],
+        initial_kg_loc=init_loc,
+        initial_kg_mkt=init_mkt,
     )

@@ -6,12 +6,14 @@ import logging
 
 import typer
 
-from ems.cli import db, demo, park, telemetry
+from ems.cli import db, demo, keys, park, serve, telemetry
 
 app = typer.Typer(help="Zero-carbon industrial park EMS.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")
 app.add_typer(park.app, name="park")
 app.add_typer(telemetry.app, name="telemetry")
+app.add_typer(keys.app, name="keys")
+app.command()(serve.serve)
 app.command()(demo.demo)
 
 

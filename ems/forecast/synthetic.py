@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ems.forecast.base import interval_times
 from ems.park import Load, Park, PvPlant, WindTurbine
 from ems.profiles import clear_sky_ghi, clear_sky_index, load_power_kw, pv_power_kw, wind_power_kw, wind_speed_series
 
@@ -27,12 +28,6 @@ class ParkTruth:
     wind_kw: dict[str, np.ndarray]
     load_kw: dict[str, np.ndarray]
     direct_kw: dict[str, np.ndarray]
-
-
-def interval_times(start: dt.datetime, n: int, interval_minutes: int) -> np.ndarray:
-    """UTC ``datetime64[us]`` starts of ``n`` intervals from ``start`` (aware)."""
-    s = np.datetime64(start.astimezone(dt.UTC).replace(tzinfo=None), "us")
-    return s + np.timedelta64(interval_minutes, "m") * np.arange(n)
 
 
 def synthesize(park: Park, start: dt.datetime, n: int, seed: int = 0, cloudiness: float = 0.3) -> ParkTruth:

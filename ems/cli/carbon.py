@@ -1,0 +1,490 @@
+"""Carbon commands: ``ems report``, ``ems factors``, ``ems certificates``, ``ems contracts``.
+
+Register in ems/cli/main.py with::
+
+    app.add_typer(carbon.report_app, name="report")
+    app.add_typer(carbon.factors_app, name="factors")
+    app.add_typer(carbon.certificates_app, name="certificates")
+    app.add_typer(carbon.contracts_app, name="contracts")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from tqdm import tqdm
+
+from ems.carbon import service
+from ems.carbon.certificates import LedgerError, Period
+from ems.carbon.factors import (
+    FactorError,
+    FactorRegistry,
+    factor_from_mapping,
+    read_factor_file,
+    read_series_csv,
+)
+from ems.carbon.indicators import FuelUse
+from ems.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
+from ems.park import Park
+from ems.store import open_store
+
+report_app = typer.Typer(
+    help="Park emission-factor reports (JSON, CSV, PDF) and their hash chain.", no_args_is_help=True
+)
+factors_app = typer.Typer(
+    help="Emission-factor registry: published factors and user versions.", no_args_is_help=True
+)
+certificates_app = typer.Typer(
+    help="Green certificate (GEC) ledger: register, retire, reassign.", no_args_is_help=True
+)
+contracts_app = typer.Typer(
+    help="Green-power contract deliveries (shares of grid import).", no_args_is_help=True
+)
+
+StartOpt = Annotated[
+    str, typer.Option("--start", help="period start: ISO date (park local midnight) or datetime")
+]
+EndOpt = Annotated[str, typer.Option("--end", help="period end (exclusive): ISO date or datetime")]
+
+
+def _fail(msg: str, code: int = 2) -> typer.Exit:
+    typer.secho(msg, fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def parse_time(text: str, park: Park) -> dt.datetime:
+    """ISO date → local midnight in the park's time zone; naive datetime → park time; aware kept."""
+    zone = zoneinfo.ZoneInfo(park.timezone)
+    try:
+        if len(text) == 10:
+            d = dt.date.fromisoformat(text)
+            return dt.datetime(d.year, d.month, d.day, tzinfo=zone)
+        t = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise _fail(f"cannot read time {text!r}: use YYYY-MM-DD or an ISO 8601 datetime") from None
+    return t if t.tzinfo else t.replace(tzinfo=zone)
+
+
+def _period(start: str, end: str, park: Park) -> Period:
+    try:
+        return Period(parse_time(start, park), parse_time(end, park))
+    except LedgerError as exc:
+        raise _fail(str(exc)) from None
+
+
+def expand_serials(items: list[str]) -> list[str]:
+    """``PREFIX000001..PREFIX000010`` → the ten serials; plain serials pass through."""
+    out = []
+    for item in items:
+        if ".." not in item:
+            out.append(item)
+            continue
+        a, b = item.split("..", 1)
+        ma, mb = re.match(r"^(.*?)(\d+)$", a), re.match(r"^(.*?)(\d+)$", b)
+        if not ma or not mb or ma.group(1) != mb.group(1) or len(ma.group(2)) != len(mb.group(2)):
+            raise _fail(f"serial range {item!r} must be PREFIX<digits>..PREFIX<digits> with equal width")
+        lo, hi, width = int(ma.group(2)), int(mb.group(2)), len(ma.group(2))
+        if hi < lo:
+            raise _fail(f"serial range {item!r} is empty")
+        out += [f"{ma.group(1)}{n:0{width}d}" for n in range(lo, hi + 1)]
+    return out
+
+
+# ---------------------------------------------------------------------------- report
+
+
+@report_app.command("create")
+def report_create(
+    start: StartOpt,
+    end: EndOpt,
+    replaces: Annotated[str | None, typer.Option(help="content hash of the report this one restates")] = None,
+    fuel: Annotated[
+        list[str] | None, typer.Option(help="other fuel use NAME=QUANTITY (park file units)")
+    ] = None,
+    pdf: Annotated[bool, typer.Option(help="also render the PDF")] = True,
+    out: Annotated[Path | None, typer.Option(help="output folder; default DATA_DIR/reports")] = None,
+    park: ParkOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Issue a park emission-factor report for [START, END) and append it to the hash chain."""
+    settings = settings_from(data_dir, park)
+    p = load_park_or_exit(settings)
+    period = _period(start, end, p)
+    fuels = []
+    for item in fuel or []:
+        name, _, qty = item.partition("=")
+        try:
+            fuels.append(FuelUse(name, Decimal(qty)))
+        except InvalidOperation:
+            raise _fail(f"--fuel {item!r}: expected NAME=QUANTITY") from None
+    folder = out or settings.data_dir / "reports"
+    with tqdm(total=2, desc="report", unit="step") as bar, open_store(settings, p) as store:
+        bar.update(1)
+        try:
+            issued = service.issue_report(
+                store, p, period.start, period.end, folder, replaces=replaces, fuels=fuels, pdf=pdf
+            )
+        except (LedgerError, FactorError, ValueError) as exc:
+            raise _fail(str(exc)) from None
+        bar.update(1)
+    typer.echo(f"content sha256 {issued.content_sha256} (chain entry {issued.entry['seq']})")
+    for kind, path in issued.files.items():
+        typer.echo(f"{kind:5s} {path}")
+
+
+@report_app.command("list")
+def report_list(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
+    """List issued reports in chain order."""
+    settings = settings_from(data_dir, park)
+    p = load_park_or_exit(settings)
+    with open_store(settings, p) as store:
+        for e in service.list_reports(store):
+            typer.echo(
+                f"{e['seq']:4d} {e['content_sha256']} {e['period_start']} → {e['period_end']} "
+                f"issued {e['issued_at']}"
+                + (f" replaces {e['replaces_sha256'][:12]}" if e["replaces_sha256"] else "")
+            )
+
+
+@report_app.command("verify")
+def report_verify(
+    file: Annotated[Path, typer.Argument(help="report JSON file")],
+    chain: Annotated[
+        Path | None, typer.Option(help="exported hash_chain.jsonl (offline); default: the database")
+    ] = None,
+    park: ParkOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Check a report file against the hash chain; exit code 1 if it fails."""
+    if not file.exists():
+        raise _fail(f"no such file: {file}")
+    if chain is not None:
+        v = service.verify_report_file(file, chain_file=chain)
+    else:
+        settings = settings_from(data_dir, park)
+        p = load_park_or_exit(settings)
+        with open_store(settings, p) as store:
+            v = service.verify_report_file(file, store=store)
+    if v.ok and v.entry is not None:
+        typer.secho(
+            f"OK: {file} is report {v.content_sha256}, chain entry {v.entry['seq']} issued "
+            f"{v.entry['issued_at']}; chain intact",
+            fg=typer.colors.GREEN,
+        )
+        return
+    for problem in v.problems:
+        typer.secho(f"FAIL: {problem}", fg=typer.colors.RED)
+    raise typer.Exit(1)
+
+
+@report_app.command("factors")
+def report_factors(
+    start: StartOpt,
+    end: EndOpt,
+    resolution: Annotated[str, typer.Option(help="interval, hour, day, month or year")] = "hour",
+    method: Annotated[str, typer.Option(help="location or market")] = "market",
+    park: ParkOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Print the park emission-factor series as CSV (time, gCO2/kWh, completeness, estimated)."""
+    settings = settings_from(data_dir, park)
+    p = load_park_or_exit(settings)
+    period = _period(start, end, p)
+    with open_store(settings, p) as store:
+        try:
+            pts = service.factor_series(store, p, period.start, period.end, resolution, method)
+        except (ValueError, FactorError) as exc:
+            raise _fail(str(exc)) from None
+    typer.echo("time,method,g_per_kwh,consumption_kwh,emissions_kg,completeness,estimated")
+    for pt in pts:
+        typer.echo(
+            f"{pt.time.isoformat()},{pt.method},{pt.value_g_per_kwh if pt.value_g_per_kwh is not None else ''},"
+            f"{pt.consumption_kwh},{pt.emissions_kg},{pt.completeness},{str(pt.estimated).lower()}"
+        )
+
+
+# ---------------------------------------------------------------------------- factors
+
+
+@factors_app.command("list")
+def factors_list(
+    all_versions: Annotated[
+        bool, typer.Option("--all-versions", help="show every version, not only the newest")
+    ] = False,
+    offline: Annotated[bool, typer.Option(help="published factors only, without the database")] = False,
+    park: ParkOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """List emission factors with value and source."""
+    if offline:
+        reg = FactorRegistry.published()
+    else:
+        settings = settings_from(data_dir, park)
+        p = load_park_or_exit(settings)
+        with open_store(settings, p) as store:
+            reg = service.load_registry(store)
+    for key in reg.keys():
+        if key in reg.series:
+            for s in reg.series[key] if all_versions else reg.series[key][-1:]:
+                typer.echo(
+                    f"{s.id:36s} {'(time-varying)':>10s} {len(s.values)} points  {s.publisher}: {s.document}"
+                )
+        for f in reg.versions(key) if all_versions else reg.versions(key)[-1:]:
+            typer.echo(
+                f"{f.id:36s} {f.value!s:>10s} {f.unit}  {f.origin:9s} {f.document}"
+                f" ({f.published or 'date unverified'})"
+            )
+
+
+@factors_app.command("show")
+def factors_show(
+    key: Annotated[str, typer.Argument(help="factor key or key@vN")],
+    offline: bool = False,
+    park: ParkOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Show one factor's full provenance."""
+    if offline:
+        reg = FactorRegistry.published()
+    else:
+        settings = settings_from(data_dir, park)
+        p = load_park_or_exit(settings)
+        with open_store(settings, p) as store:
+            reg = service.load_registry(store)
+    try:
+        f = reg.get(key)
+    except FactorError as exc:
+        raise _fail(str(exc)) from None
+    for k, v in f.provenance().items():
+        typer.echo(f"{k:13s} {v}")
+
+
+@factors_app.command("add")
+def factors_add(
+    file: Annotated[Path | None, typer.Option(help="YAML list or CSV of factors (fields as below)")] = None,
+    key: Annotated[str | None, typer.Option(help="factor key, e.g. my-ppa-2025")] = None,
+    value: Annotated[str | None, typer.Option(help="kgCO2/kWh as a decimal")] = None,
+    region: str | None = None,
+    data_year: Annotated[int | None, typer.Option("--year")] = None,
+    publisher: str | None = None,
+    document: str | None = None,
+    published: Annotated[str | None, typer.Option(help="publication date YYYY-MM-DD")] = None,
+    note: str = "",
+    scope: str = "combustion_co2",
+    park: ParkOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Add user factors as new versions (a published value is never overwritten)."""
+    if file is not None:
+        try:
+            factors, bad = read_factor_file(file)
+        except (OSError, FactorError) as exc:
+            raise _fail(f"{file}: {exc}") from None
+    else:
+        try:
+            factors = [
+                factor_from_mapping(
+                    {
+                        "key": key,
+                        "value": value,
+                        "region": region,
+                        "data_year": data_year,
+                        "publisher": publisher,
+                        "document": document,
+                        "published": published,
+                        "note": note,
+                        "scope": scope,
+                    }
+                )
+            ]
+        except FactorError as exc:
+            raise _fail(str(exc)) from None
+        bad = []
+    for row, problem in bad:
+        typer.secho(f"row {row}: {problem} (not added)", fg=typer.colors.RED, err=True)
+    settings = settings_from(data_dir, park)
+    p = load_park_or_exit(settings)
+    with open_store(settings, p) as store:
+        for f in factors:
+            new = service.add_factor(store, f)
+            typer.echo(f"added {new.id} = {new.value} {new.unit}")
+    if bad:
+        raise typer.Exit(1)
+
+
+@factors_app.command("add-series")
+def factors_add_series(
+    key: Annotated[str, typer.Option(help="key of the time-varying factor")],
+    csv_file: Annotated[
+        Path, typer.Option("--csv", help="CSV with columns time (ISO 8601 with offset), value")
+    ],
+    publisher: Annotated[str, typer.Option()],
+    document: Annotated[str, typer.Option()],
+    interval_minutes: int = 60,
+    note: str = "",
+    park: ParkOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Load a time-varying (e.g. hourly) factor; a park file may then name KEY as its grid factor."""
+    try:
+        s = read_series_csv(
+            csv_file,
+            key,
+            interval_minutes=interval_minutes,
+            publisher=publisher,
+            document=document,
+            note=note,
+        )
+    except (OSError, FactorError) as exc:
+        raise _fail(str(exc)) from None
+    settings = settings_from(data_dir, park)
+    p = load_park_or_exit(settings)
+    with open_store(settings, p) as store:
+        try:
+            new = service.add_series(store, s)
+        except FactorError as exc:
+            raise _fail(str(exc)) from None
+    typer.echo(f"added {new.id}: {len(new.values)} values")
+
+
+# ---------------------------------------------------------------------------- certificates
+
+
+@certificates_app.command("register")
+def certificates_register(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
+    """Enter the certificates held according to the park file into the ledger."""
+    settings = settings_from(data_dir, park)
+    p = load_park_or_exit(settings)
+    with open_store(settings, p) as store:
+        n = service.register_park_certificates(store, p)
+    typer.echo(f"{n} new certificates registered")
+
+
+@certificates_app.command("list")
+def certificates_list(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
+    """List certificates with their effective retirement (if any)."""
+    from ems.store import carbon_queries as CQ
+
+    settings = settings_from(data_dir, park)
+    p = load_park_or_exit(settings)
+    with open_store(settings, p) as store, store.connection() as conn:
+        current = {e.serial: e for e in CQ.effective_retirements(conn)}
+        for c in CQ.certificates(conn):
+            e = current.get(c.serial)
+            state = f"retired {e.period.label()} (entry {e.event_id}, {e.kind})" if e else "available"
+            typer.echo(f"{c.serial:24s} {c.technology:7s} {c.generator[:30]:30s} {state}")
+
+
+@certificates_app.command("retire")
+def certificates_retire(
+    serials: Annotated[list[str], typer.Argument(help="serials or ranges PREFIX000001..PREFIX000010")],
+    start: StartOpt,
+    end: EndOpt,
+    beneficiary: Annotated[str, typer.Option(help="who claims the certificates")],
+    park: ParkOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Retire certificates against a consumption period (once only, never beyond its consumption)."""
+    settings = settings_from(data_dir, park)
+    p = load_park_or_exit(settings)
+    period = _period(start, end, p)
+    with open_store(settings, p) as store:
+        try:
+            entries = service.retire(store, p, expand_serials(serials), period, beneficiary)
+        except LedgerError as exc:
+            raise _fail(f"refused, nothing retired: {exc}") from None
+    typer.echo(
+        f"retired {len(entries)} certificates against {period.label()} (entries {entries[0].event_id}"
+        f"-{entries[-1].event_id}; eligible {entries[0].basis_kwh} kWh)"
+    )
+
+
+@certificates_app.command("reassign")
+def certificates_reassign(
+    serials: Annotated[list[str], typer.Argument(help="serials or ranges")],
+    start: StartOpt,
+    end: EndOpt,
+    reason: Annotated[str, typer.Option(help="why the retirement is corrected (kept in the ledger)")],
+    park: ParkOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Move retired certificates to another period; a new ledger entry, the old one stays visible."""
+    settings = settings_from(data_dir, park)
+    p = load_park_or_exit(settings)
+    period = _period(start, end, p)
+    with open_store(settings, p) as store:
+        try:
+            entries = service.reassign(store, p, expand_serials(serials), period, reason)
+        except LedgerError as exc:
+            raise _fail(f"refused, nothing changed: {exc}") from None
+    typer.echo(f"reassigned {len(entries)} certificates to {period.label()}")
+
+
+@certificates_app.command("history")
+def certificates_history(serial: str, park: ParkOption = None, data_dir: DataDirOption = None) -> None:
+    """Every ledger entry of one serial."""
+    from ems.store import carbon_queries as CQ
+
+    settings = settings_from(data_dir, park)
+    p = load_park_or_exit(settings)
+    with open_store(settings, p) as store, store.connection() as conn:
+        for e in CQ.retirement_events(conn, serial):
+            typer.echo(
+                f"{e.event_id:6d} seq {e.seq} {e.kind:8s} {e.period.label()} basis {e.basis_kwh} kWh "
+                f"{e.beneficiary} {e.reason}"
+            )
+
+
+# ---------------------------------------------------------------------------- contracts
+
+
+@contracts_app.command("deliver")
+def contracts_deliver(
+    contract: Annotated[str, typer.Argument(help="contract id from the park file")],
+    start: StartOpt,
+    end: EndOpt,
+    kwh: Annotated[str, typer.Option(help="delivered energy [kWh]")],
+    granularity: Annotated[
+        str, typer.Option(help="'period' (volume over the period) or 'interval'")
+    ] = "period",
+    reference: Annotated[str, typer.Option(help="settlement document reference")] = "",
+    replaces: Annotated[int | None, typer.Option(help="delivery id this entry corrects")] = None,
+    park: ParkOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Record a green-contract delivery (claims are capped at metered grid import)."""
+    settings = settings_from(data_dir, park)
+    p = load_park_or_exit(settings)
+    period = _period(start, end, p)
+    try:
+        amount = Decimal(kwh)
+    except InvalidOperation:
+        raise _fail(f"--kwh {kwh!r} is not a number") from None
+    with open_store(settings, p) as store:
+        try:
+            d = service.record_delivery(store, p, contract, period, amount, granularity, reference, replaces)
+        except LedgerError as exc:
+            raise _fail(f"refused: {exc}") from None
+    typer.echo(f"delivery {d.delivery_id}: {d.kwh} kWh of {d.contract_id} over {d.period.label()}")
+
+
+@contracts_app.command("list")
+def contracts_list(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
+    """List recorded contract deliveries (corrections show what they replace)."""
+    from ems.store import carbon_queries as CQ
+
+    settings = settings_from(data_dir, park)
+    p = load_park_or_exit(settings)
+    with open_store(settings, p) as store, store.connection() as conn:
+        for d in CQ.all_deliveries(conn):
+            typer.echo(
+                f"{d.delivery_id:6d} {d.contract_id:20s} {d.period.label()} {d.kwh} kWh {d.granularity}"
+                + (f" replaces {d.replaces}" if d.replaces else "")
+                + f" {d.reference}"
+            )

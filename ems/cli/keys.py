@@ -1,0 +1,61 @@
+"""``ems keys``: API keys (the token is printed once at creation; only its hash is stored)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ems.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
+from ems.store import open_store
+from ems.store.keys import ROLES, create_key, list_keys, revoke_key
+
+app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+
+
+@app.command()
+def create(
+    name: Annotated[str, typer.Option(help="who or what uses the key")],
+    role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")],
+    gateway: Annotated[str | None, typer.Option(help="gateway id (gateway keys): devices the park binds to it")] = None,
+    device: Annotated[list[str] | None, typer.Option(help="extra device a gateway key may write (repeatable)")] = None,
+    tenant: Annotated[str | None, typer.Option(help="tenant id (tenant keys)")] = None,
+    park: ParkOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Create a key and print its token once."""
+    settings = settings_from(data_dir, park)
+    p = load_park_or_exit(settings)
+    with open_store(settings, p) as store:
+        try:
+            key, token = create_key(store, name, role, gateway, device or [], tenant)
+        except ValueError as exc:
+            typer.secho(str(exc), fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
+    typer.echo(f"created {key.role} key {key.key_id} ({key.name}); the token is shown only now:")
+    typer.echo(token)
+
+
+@app.command("list")
+def list_(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
+    """List keys (never their secrets)."""
+    settings = settings_from(data_dir, park)
+    p = load_park_or_exit(settings)
+    with open_store(settings, p) as store:
+        for k in list_keys(store):
+            status = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+            bound = k.gateway_id or ",".join(k.devices) or k.tenant_id or ""
+            typer.echo(f"{k.key_id}  {k.role:9s} {status:18s} {bound:16s} {k.name}")
+
+
+@app.command()
+def revoke(key_id: Annotated[str, typer.Argument(help="key id as shown by `ems keys list`")],
+           park: ParkOption = None, data_dir: DataDirOption = None) -> None:
+    """Revoke a key (it stops working at once)."""
+    settings = settings_from(data_dir, park)
+    p = load_park_or_exit(settings)
+    with open_store(settings, p) as store:
+        if not revoke_key(store, key_id):
+            typer.secho(f"no active key {key_id!r}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1)
+    typer.echo(f"revoked {key_id}")
