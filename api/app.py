@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.limits import RateLimiter
 from api.metrics import Metrics
+from api.security import KeyCache
 from api.routers import devices, health, keys, telemetry
 from ems import __version__
 from ems.park import Park
@@ -39,6 +40,7 @@ def create_app(settings: Settings, park: Park, store: Store, *, health_provider:
     app.state.metrics = Metrics()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
     app.state.health_provider = health_provider
+    app.state.key_cache = KeyCache()
     app.state.services = services or {}
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import math
-import re
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,6 @@ import pandas as pd
 from ems.quantities import Quality
 from ems.telemetry import ReadingBatch, Rejection
 
-_TZ_SUFFIX = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
 CSV_HEADER = ("time", "device", "quantity", "value")
 
 
@@ -28,52 +26,63 @@ class BodyError(ValueError):
     """The body as a whole cannot be read (not JSON, wrong top-level shape, no CSV header)."""
 
 
+def _has_tz(t: object) -> bool:
+    # cheaper than a regex per row: "...Z", "...+08:00" or "...+0800"
+    return isinstance(t, str) and len(t) > 6 and (t[-1] == "Z" or t[-6] in "+-" or t[-5] in "+-")
+
+
+def _number(v: object) -> float | None:
+    """A reading's value as float; None if it is not a number (bools are not numbers)."""
+    tv = type(v)
+    if tv is float:
+        return v  # type: ignore[return-value]
+    if tv is int:
+        return float(v) if abs(v) <= 2**53 else math.inf  # type: ignore[arg-type]
+    if tv is str:  # "NaN"/"inf"/"1.5" from CSV; non-finite values are rejected by validation
+        try:
+            return float(v)  # type: ignore[arg-type]
+        except ValueError:
+            return None
+    return None
+
+
 def _columns_to_batch(times: list[Any], devices: list[Any], quantities: list[Any], values: list[Any],
                       qualities: list[Any]) -> tuple[ReadingBatch, list[Rejection]]:
     n = len(times)
     bad: dict[int, str] = {}
-    t_str = [t if isinstance(t, str) else "" for t in times]
-    for i, t in enumerate(times):
-        if not isinstance(t, str) or not _TZ_SUFFIX.search(t):
-            bad[i] = f"time {t!r} is not an ISO 8601 timestamp with a time zone"
-    parsed = pd.to_datetime(pd.Series(t_str, dtype=object), utc=True, format="ISO8601", errors="coerce")
-    time_us = np.zeros(n, dtype=np.int64)
+    tz_ok = [_has_tz(t) for t in times]
+    parsed = pd.to_datetime(pd.Series([t if ok else "" for t, ok in zip(times, tz_ok, strict=True)], dtype=object),
+                            utc=True, format="ISO8601", errors="coerce")
     nat = parsed.isna().to_numpy()
+    time_us = np.zeros(n, dtype=np.int64)
     ok_t = ~nat
     time_us[ok_t] = parsed[ok_t].dt.tz_localize(None).to_numpy().astype("datetime64[us]").astype(np.int64)
     for i in np.flatnonzero(nat):
-        bad.setdefault(int(i), f"time {times[i]!r} is not an ISO 8601 timestamp with a time zone")
-    val = np.zeros(n)
-    for i, v in enumerate(values):
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            if isinstance(v, str):  # "NaN"/"inf" strings reach validation as non-finite numbers
-                try:
-                    f = float(v)
-                except ValueError:
-                    bad.setdefault(i, f"value {v!r} is not a number")
-                    continue
-                val[i] = f
-                continue
-            bad.setdefault(i, f"value {v!r} is not a number")
-            continue
-        val[i] = float(v) if not (isinstance(v, int) and abs(v) > 2**53) else math.inf
+        bad[int(i)] = f"time {times[i]!r} is not an ISO 8601 timestamp with a time zone"
+    nums = [_number(v) for v in values]
+    for i, f in enumerate(nums):
+        if f is None:
+            bad.setdefault(i, f"value {values[i]!r} is not a number")
+    val = np.array([0.0 if f is None else f for f in nums], dtype=np.float64)
     qual = np.zeros(n, dtype=np.int16)
+    lo, hi = int(min(Quality)), int(max(Quality))
     for i, q in enumerate(qualities):
         if q is None:
             continue
-        if isinstance(q, bool) or not isinstance(q, int) or not int(min(Quality)) <= q <= int(max(Quality)):
+        if type(q) is not int or not lo <= q <= hi:
             bad.setdefault(i, f"quality {q!r} is not one of 0..3")
             continue
         qual[i] = q
     for i, (d, q) in enumerate(zip(devices, quantities, strict=True)):
-        if not isinstance(d, str) or not d:
+        if type(d) is not str or not d:
             bad.setdefault(i, f"device {d!r} is not a non-empty string")
-        if not isinstance(q, str) or not q:
+        if type(q) is not str or not q:
             bad.setdefault(i, f"quantity {q!r} is not a non-empty string")
-    keep = np.array([i not in bad for i in range(n)], dtype=bool)
-    batch = ReadingBatch(
-        time_us, np.array(devices, dtype=object), np.array(quantities, dtype=object), val, qual
-    ).take(np.flatnonzero(keep))
+    batch = ReadingBatch(time_us, np.array(devices, dtype=object), np.array(quantities, dtype=object), val, qual)
+    if bad:
+        keep = np.ones(n, dtype=bool)
+        keep[list(bad)] = False
+        batch = batch.take(np.flatnonzero(keep))
     rejections = [Rejection(i, "malformed", why) for i, why in sorted(bad.items())]
     return batch, rejections
 
@@ -90,17 +99,14 @@ def parse_json(body: bytes) -> tuple[ReadingBatch, list[Rejection], np.ndarray]:
     rows = doc.get("readings") if isinstance(doc, dict) else None
     if not isinstance(rows, list):
         raise BodyError('body must be an object with a "readings" array')
-    times, devices, quantities, values, qualities = [], [], [], [], []
-    not_objects: dict[int, str] = {}
-    for i, r in enumerate(rows):
-        if not isinstance(r, dict):
-            not_objects[i] = "reading is not an object"
-            r = {}
-        times.append(r.get("time"))
-        devices.append(r.get("device"))
-        quantities.append(r.get("quantity"))
-        values.append(r.get("value"))
-        qualities.append(r.get("quality"))
+    not_objects = {i: "reading is not an object" for i, r in enumerate(rows) if type(r) is not dict}
+    if not_objects:
+        rows = [r if type(r) is dict else {} for r in rows]
+    times = [r.get("time") for r in rows]
+    devices = [r.get("device") for r in rows]
+    quantities = [r.get("quantity") for r in rows]
+    values = [r.get("value") for r in rows]
+    qualities = [r.get("quality") for r in rows]
     return _finish(_columns_to_batch(times, devices, quantities, values, qualities), len(rows), not_objects)
 
 

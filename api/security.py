@@ -8,6 +8,8 @@ valid key with the wrong role → 403.
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -37,16 +39,53 @@ def authenticate(
 ) -> Principal:
     if creds is None or creds.scheme.lower() != "bearer":
         raise HTTPException(401, "missing bearer API key", headers={"WWW-Authenticate": "Bearer"})
-    store: Store = request.app.state.store
-    try:
-        key = verify_token(store, creds.credentials)
-    except StoreUnavailable:
-        raise HTTPException(503, "database unavailable", headers={"Retry-After": "5"}) from None
-    if key is None:
-        raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
-    request.app.state.rate_limiter.check(key.key_id)
-    devices = frozenset(gateway_devices(store, key)) if key.role == "gateway" else frozenset()
-    return Principal(key, devices)
+    cache: KeyCache = request.app.state.key_cache
+    principal = cache.get(creds.credentials)
+    if principal is None:
+        store: Store = request.app.state.store
+        try:
+            key = verify_token(store, creds.credentials)
+        except StoreUnavailable:
+            raise HTTPException(503, "database unavailable", headers={"Retry-After": "5"}) from None
+        if key is None:
+            raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+        devices = frozenset(gateway_devices(store, key)) if key.role == "gateway" else frozenset()
+        principal = Principal(key, devices)
+        cache.put(creds.credentials, principal)
+    request.app.state.rate_limiter.check(principal.key.key_id)
+    return principal
+
+
+class KeyCache:
+    """Verified keys for a few seconds, so a busy gateway costs no database round trip per request.
+
+    Keyed by the token's SHA-256 (the token itself is never kept). A revocation through this
+    API drops the entry at once; one made elsewhere (CLI) takes effect within ``ttl_s``.
+    """
+
+    def __init__(self, ttl_s: float = 5.0) -> None:
+        self.ttl_s = ttl_s
+        self._items: dict[bytes, tuple[float, Principal]] = {}
+
+    @staticmethod
+    def _k(token: str) -> bytes:
+        return hashlib.sha256(token.encode()).digest()
+
+    def get(self, token: str) -> Principal | None:
+        hit = self._items.get(self._k(token))
+        if hit is None or time.monotonic() - hit[0] > self.ttl_s:
+            return None
+        return hit[1]
+
+    def put(self, token: str, principal: Principal) -> None:
+        if len(self._items) > 10_000:
+            self._items.clear()
+        self._items[self._k(token)] = (time.monotonic(), principal)
+
+    def drop_key(self, key_id: str) -> None:
+        for k, (_, p) in list(self._items.items()):
+            if p.key.key_id == key_id:
+                self._items.pop(k, None)
 
 
 def require(*roles: str) -> Callable[..., Principal]:

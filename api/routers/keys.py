@@ -63,3 +63,4 @@ def post_key(body: KeyCreate, request: Request, _: Admin) -> KeyCreated:
 def delete_key(key_id: str, request: Request, _: Admin) -> None:
     if not revoke_key(request.app.state.store, key_id):
         raise HTTPException(404, f"no active key {key_id!r}")
+    request.app.state.key_cache.drop_key(key_id)

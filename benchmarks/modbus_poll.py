@@ -1,0 +1,224 @@
+"""Poll N simulated Modbus TCP devices over loopback at a 1-second interval; compare with a naive poller.
+
+Usage: ``python benchmarks/modbus_poll.py [--quick] [--devices 10,100,500] [--seconds S]``
+
+For each N the park simulator runs in a subprocess (its own core) serving N devices
+on N ports, a mix of the four built-in maps (SunSpec inverter, meter, storage,
+generic wind). In this process:
+
+* the project's poller (one task per connection, block reads) polls every device once
+  per second for S seconds: registers/s, poll-cycle time (from the scheduled second to
+  the last device's answer), jitter of poll start against schedule, cycle overrun
+  (device polls that missed their slot);
+* a naive poller reads the same registers one register per request, device after
+  device, on already-open connections: its cycle time and registers/s.
+
+Figures are printed per N; the last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+from pymodbus.client import AsyncModbusTcpClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from device_drivers.poller import Poller  # noqa: E402
+from device_drivers.simulator.park import free_port  # noqa: E402
+from ems.park import Park, example_park_path, parse_park  # noqa: E402
+from ems.telemetry import IngestResult, ReadingBatch  # noqa: E402
+
+KINDS = [
+    ("pv", "sunspec_inverter", {"p_rated_kw": 400, "dc_kwp": 480}),
+    ("load", "sunspec_meter", {"p_peak_kw": 500, "category": "generic"}),
+    ("wind", "generic_wind", {"p_rated_kw": 100}),
+    ("battery", "sunspec_storage", {"e_rated_kwh": 400, "p_charge_max_kw": 200, "p_discharge_max_kw": 200}),
+]
+
+
+def bench_park(n: int) -> dict[str, object]:
+    """The tiny park with its devices replaced by n Modbus TCP devices on n free ports."""
+    data = yaml.safe_load(example_park_path("tiny").read_text())
+    devices = []
+    for i in range(n):
+        kind, rmap, extra = KINDS[i % len(KINDS)]
+        devices.append(
+            {
+                "id": f"D{i:04d}",
+                "type": kind,
+                "bus": "LV",
+                "connection": {
+                    "kind": "modbus_tcp", "host": "127.0.0.1", "port": free_port(), "register_map": rmap,
+                    "poll_interval_s": 1.0, "timeout_s": 1.0,
+                },
+                **extra,
+            }
+        )
+    data["devices"] = devices
+    data["network"]["grid_connection"].pop("meter", None)
+    return data
+
+
+class CountingSink:
+    def __init__(self) -> None:
+        self.rows = 0
+
+    def ingest(self, batch: ReadingBatch) -> IngestResult:
+        self.rows += len(batch)
+        return IngestResult(submitted=len(batch), accepted=len(batch))
+
+
+def wait_listening(port: int, timeout_s: float) -> None:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout_s:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"simulator did not open port {port} within {timeout_s} s")
+
+
+async def run_poller(park: Park, seconds: float) -> dict[str, float]:
+    sink = CountingSink()
+    poller = Poller.from_park(park, sink=sink, trace=True)
+    # locate every device (SunSpec discovery) before the clock starts, as a running system would have
+    await asyncio.gather(*(d.driver.locate() for d in poller.devices.values()))
+    regs0 = sum(t.registers for t in poller.transports.values())  # type: ignore[attr-defined]
+    t0 = time.monotonic()
+    await poller.start()
+    await asyncio.sleep(seconds)
+    await poller.stop()
+    wall = time.monotonic() - t0
+    regs = sum(t.registers for t in poller.transports.values()) - regs0  # type: ignore[attr-defined]
+    traces = [tr for d in poller.devices.values() for tr in d.trace]
+    due = np.array([t[0] for t in traces])
+    start = np.array([t[1] for t in traces])
+    end = np.array([t[2] for t in traces])
+    lateness = start - due
+    # a cycle = the polls scheduled for the same second; its time runs to the last answer
+    slot = np.round(due - due.min(), 3)
+    cycle_times = [float((end[slot == s] - due[slot == s].min()).max()) for s in np.unique(slot)]
+    full = cycle_times[1:-1] or cycle_times  # drop the partial first and last cycles
+    polls = len(traces)
+    overruns = sum(d.overruns for d in poller.devices.values())
+    failures = sum(d.health.failures for d in poller.devices.values())
+    return {
+        "registers_per_s": regs / wall,
+        "polls_per_s": polls / wall,
+        "cycle_time_p50_ms": 1000 * float(np.median(full)),
+        "cycle_time_max_ms": 1000 * float(np.max(full)),
+        "jitter_p50_ms": 1000 * float(np.median(lateness)),
+        "jitter_p99_ms": 1000 * float(np.percentile(lateness, 99)),
+        "overrun_pct": 100.0 * overruns / max(1, polls),
+        "failures": failures,
+        "readings": sink.rows,
+        "expected_polls": len(poller.devices) * seconds,
+        "_plan": {d: [(b.function, b.address, b.count) for b in p.driver.blocks] for d, p in poller.devices.items()},  # type: ignore[dict-item]
+    }
+
+
+async def run_naive(park: Park, plan: dict[str, list[tuple[int, int, int]]], budget_s: float) -> dict[str, float]:
+    """One register per request, device after device; stops after ``budget_s`` and extrapolates the cycle."""
+    clients = {}
+    for dev in park.devices:
+        c = AsyncModbusTcpClient("127.0.0.1", port=dev.connection.port, timeout=1.0, retries=0, reconnect_delay=0)  # type: ignore[union-attr]
+        await c.connect()
+        clients[dev.id] = c
+    regs = 0
+    done = 0
+    t0 = time.monotonic()
+    for dev in park.devices:
+        c = clients[dev.id]
+        for fn, addr, count in plan[dev.id]:
+            read = c.read_holding_registers if fn == 3 else c.read_input_registers
+            for a in range(addr, addr + count):
+                await read(a, count=1, device_id=1)
+                regs += 1
+        done += 1
+        if time.monotonic() - t0 > budget_s:
+            break
+    wall = time.monotonic() - t0
+    for c in clients.values():
+        c.close()
+    return {"registers_per_s": regs / wall, "cycle_time_ms": 1000 * wall * len(park.devices) / done}
+
+
+async def bench(n: int, seconds: float, budget_s: float) -> dict[str, float]:
+    data = bench_park(n)
+    park = parse_park(data)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench_park.yaml"
+        path.write_text(yaml.safe_dump(data))
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ems.cli.simulate", "--park", str(path), "--seed", "1"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        try:
+            last = park.devices[-1].connection.port  # type: ignore[union-attr]
+            wait_listening(last, 60 + n / 5)
+            ours = await run_poller(park, seconds)
+            plan = ours.pop("_plan")
+            naive = await run_naive(park, plan, budget_s)  # type: ignore[arg-type]
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    return {"n": n, **ours, "naive_registers_per_s": naive["registers_per_s"], "naive_cycle_time_ms": naive["cycle_time_ms"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="N = 10, 100; 4 s each (< 60 s)")
+    ap.add_argument("--devices", default=None, help="comma-separated device counts (default 10,100,500)")
+    ap.add_argument("--seconds", type=float, default=None, help="polling time per N [s] (default 10)")
+    args = ap.parse_args()
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    ns = [int(x) for x in (args.devices or ("10,100" if args.quick else "10,100,500")).split(",")]
+    seconds = args.seconds or (4.0 if args.quick else 10.0)
+    budget = 2.0 if args.quick else 5.0
+    results = []
+    for n in ns:
+        r = asyncio.run(bench(n, seconds, budget))
+        results.append(r)
+        print(
+            f"N={n:4d}  {r['registers_per_s']:9.0f} reg/s  cycle p50 {r['cycle_time_p50_ms']:7.1f} ms "
+            f"max {r['cycle_time_max_ms']:7.1f} ms  jitter p50 {r['jitter_p50_ms']:6.2f} ms "
+            f"p99 {r['jitter_p99_ms']:6.2f} ms  overrun {r['overrun_pct']:5.2f} %  failures {r['failures']}"
+        )
+        print(
+            f"        naive 1-register sequential: {r['naive_registers_per_s']:7.0f} reg/s, "
+            f"cycle {r['naive_cycle_time_ms']:8.1f} ms -> block poller is "
+            f"{r['naive_cycle_time_ms'] / r['cycle_time_p50_ms']:.1f}x faster per cycle",
+            flush=True,
+        )
+    big = results[-1]
+    summary = {
+        "devices": big["n"],
+        "registers_per_s": round(big["registers_per_s"], 1),
+        "cycle_time_p50_ms": round(big["cycle_time_p50_ms"], 2),
+        "cycle_time_max_ms": round(big["cycle_time_max_ms"], 2),
+        "jitter_p99_ms": round(big["jitter_p99_ms"], 2),
+        "overrun_pct": round(big["overrun_pct"], 3),
+        "naive_cycle_time_ms": round(big["naive_cycle_time_ms"], 1),
+        "ratio_vs_baseline": round(big["naive_cycle_time_ms"] / big["cycle_time_p50_ms"], 2),
+        "per_n": {str(r["n"]): {"cycle_time_p50_ms": round(r["cycle_time_p50_ms"], 2),
+                               "overrun_pct": round(r["overrun_pct"], 3)} for r in results},
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
