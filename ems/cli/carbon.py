@@ -204,7 +204,7 @@ def report_factors(
     typer.echo("time,method,g_per_kwh,consumption_kwh,emissions_kg,completeness,estimated")
     for pt in pts:
         typer.echo(
-            f"{pt.time.isoformat()},{pt.method},{pt.value_g_per_kwh if pt.value_g_per_kwh is not None else ''},"
+            f"{pt.time.isoformat()},{pt.method},{'' if pt.value_g_per_kwh is None else pt.value_g_per_kwh},"
             f"{pt.consumption_kwh},{pt.emissions_kg},{pt.completeness},{str(pt.estimated).lower()}"
         )
 
@@ -229,7 +229,7 @@ def factors_list(
         p = load_park_or_exit(settings)
         with open_store(settings, p) as store:
             reg = service.load_registry(store)
-    for key in reg.keys():
+    for key in reg.keys():  # noqa: SIM118 (a registry method, not dict.keys)
         if key in reg.series:
             for s in reg.series[key] if all_versions else reg.series[key][-1:]:
                 typer.echo(

@@ -6,13 +6,14 @@ import logging
 
 import typer
 
-from ems.cli import db, demo, keys, park, serve, telemetry
+from ems.cli import db, demo, grid, keys, park, serve, telemetry
 
 app = typer.Typer(help="Zero-carbon industrial park EMS.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")
 app.add_typer(park.app, name="park")
 app.add_typer(telemetry.app, name="telemetry")
 app.add_typer(keys.app, name="keys")
+app.add_typer(grid.app, name="grid")
 app.command()(serve.serve)
 app.command()(demo.demo)
 

@@ -1,0 +1,151 @@
+"""Hosting check: what happens over a year if extra PV, wind or battery power is connected at a bus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from grid_models.network import NetworkModelError, ParkNetwork
+from grid_models.powerflow import timeseries
+from grid_models.profiles import ParkProfiles
+from grid_models.results import SeriesResult, Violation, violations
+
+
+@dataclass(frozen=True)
+class ViolationSummary:
+    """All violations of one limit at one element in one scenario."""
+
+    scenario: str
+    kind: str
+    element: str
+    intervals: int
+    worst_value: float
+    limit: float
+    worst_margin: float
+    first_interval: int
+    worst_interval: int
+
+
+@dataclass(frozen=True)
+class HostingReport:
+    """Year-long violations without (``base``) and with (``with_extra``) the proposed capacity.
+
+    Scenarios: ``profile`` (PV/wind on the year's weather, the extra battery idle) and, with
+    an extra battery, ``battery_discharging``/``battery_charging`` (the battery at full power
+    in every interval on top of ``profile``: the envelope of any schedule).
+    ``new_violations`` counts (scenario, kind, element, interval) not already violated in the base.
+    """
+
+    bus: str
+    extra_pv_kw: float
+    extra_wind_kw: float
+    extra_battery_kw: float
+    steps: int
+    base: list[ViolationSummary]
+    with_extra: list[ViolationSummary]
+    new_violations: int
+    max_export_kw: float
+    max_import_kw: float
+    max_line_loading_percent: float
+    max_trafo_loading_percent: float
+    v_min_pu: float
+    v_max_pu: float
+
+    @property
+    def ok(self) -> bool:
+        """True when the extra capacity adds no violation."""
+        return self.new_violations == 0
+
+
+def summarise(scenario: str, found: list[Violation]) -> list[ViolationSummary]:
+    """Group violations by (kind, element): count, worst margin, first and worst interval."""
+    groups: dict[tuple[str, str], list[Violation]] = {}
+    for v in found:
+        groups.setdefault((v.kind, v.element), []).append(v)
+    out = []
+    for (kind, element), vs in groups.items():
+        worst = min(vs, key=lambda v: v.margin if np.isfinite(v.margin) else -np.inf)
+        out.append(
+            ViolationSummary(
+                scenario,
+                kind,
+                element,
+                len(vs),
+                worst.value,
+                worst.limit,
+                worst.margin,
+                min(v.interval for v in vs),
+                worst.interval,
+            )
+        )
+    out.sort(key=lambda s: (s.kind, s.element))
+    return out
+
+
+def hosting_check(
+    pn: ParkNetwork,
+    profiles: ParkProfiles,
+    bus: str,
+    extra_pv_kw: float = 0.0,
+    extra_wind_kw: float = 0.0,
+    extra_battery_kw: float = 0.0,
+    progress: Callable[[int], None] | None = None,
+) -> HostingReport:
+    """Run the profile period with and without extra capacity at ``bus`` (fast path) and compare violations.
+
+    ``progress(n)`` is called as intervals complete (total = steps × (2 + 2 if a battery is added)).
+    """
+    if min(extra_pv_kw, extra_wind_kw, extra_battery_kw) < 0:
+        raise NetworkModelError("extra capacities must be >= 0 kW")
+    pn.bus_index(bus)
+    extra: dict[str, tuple[str, float]] = {}
+    if extra_pv_kw > 0:
+        extra["EXTRA_PV"] = ("sgen", 0.0)
+    if extra_wind_kw > 0:
+        extra["EXTRA_WIND"] = ("sgen", 0.0)
+    if extra_battery_kw > 0:
+        extra["EXTRA_BATTERY"] = ("storage", 0.0)
+    ids, p = list(profiles.device_ids), profiles.p_kw
+    base = timeseries(pn, ids, p, progress=progress)
+    base_found = violations(base, pn.limits)
+
+    grown = pn.with_extra_elements(bus, extra)
+    cols = [profiles.pv_per_kw * extra_pv_kw] if extra_pv_kw > 0 else []
+    cols += [profiles.wind_per_kw * extra_wind_kw] if extra_wind_kw > 0 else []
+    scenarios = {"profile": 0.0}
+    if extra_battery_kw > 0:
+        scenarios.update(battery_discharging=extra_battery_kw, battery_charging=-extra_battery_kw)
+    seen = {(v.kind, v.element, v.interval) for v in base_found}
+    summaries: list[ViolationSummary] = []
+    results: list[SeriesResult] = []
+    new = 0
+    for name, battery_kw in scenarios.items():
+        extra_cols = cols + ([np.full(len(p), battery_kw)] if extra_battery_kw > 0 else [])
+        p_all = np.column_stack([p, *extra_cols])
+        res = timeseries(grown, ids + list(extra), p_all, progress=progress)
+        found = violations(res, grown.limits)
+        new += sum((v.kind, v.element, v.interval) not in seen for v in found)
+        summaries += summarise(name, found)
+        results.append(res)
+    ex = np.concatenate([r.grid_exchange_kw for r in results])
+    vm = np.concatenate([r.vm_pu for r in results])
+    ll = np.concatenate([r.line_loading_percent for r in results])
+    tl = np.concatenate([r.trafo_loading_percent for r in results])
+    return HostingReport(
+        bus=bus,
+        extra_pv_kw=extra_pv_kw,
+        extra_wind_kw=extra_wind_kw,
+        extra_battery_kw=extra_battery_kw,
+        steps=len(p),
+        base=summarise("base", base_found),
+        with_extra=summaries,
+        new_violations=new,
+        max_export_kw=float(max(0.0, -np.nanmin(ex))),
+        max_import_kw=float(max(0.0, np.nanmax(ex))),
+        max_line_loading_percent=float(np.nanmax(ll)) if ll.size else 0.0,
+        max_trafo_loading_percent=float(np.nanmax(tl)) if tl.size else 0.0,
+        v_min_pu=float(np.nanmin(vm)),
+        v_max_pu=float(np.nanmax(vm)),
+    )
