@@ -148,6 +148,20 @@ def _take(supply: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return served, supply - served, need - served
 
 
+def _whole_milli(x: np.ndarray) -> np.ndarray:
+    """Round kWh to whole Wh by largest remainder, so the rounded parts add up to the rounded total.
+
+    Ties go to the earlier interval (stable sort), which keeps the result deterministic.
+    """
+    raw = x * 1000.0
+    floor = np.floor(raw)
+    short = round(float(raw.sum())) - int(floor.sum())
+    if short > 0:
+        order = np.argsort(-(raw - floor), kind="stable")[:short]
+        floor[order] += 1.0
+    return floor / 1000.0
+
+
 def allocate_blocks(
     available: np.ndarray, blocks: list[VolumeBlock]
 ) -> tuple[np.ndarray, list[BlockAllocation]]:
@@ -166,7 +180,7 @@ def allocate_blocks(
         s = float(w.sum())
         basis = s if b.basis_kwh is None else max(b.basis_kwh, s)
         rate = min(1.0, b.kwh / basis) if basis > 0 else 0.0
-        part = w * rate
+        part = np.minimum(_whole_milli(w * rate), w)
         got = float(part.sum())
         total[b.i0 : b.i1] += part
         avail[b.i0 : b.i1] -= part

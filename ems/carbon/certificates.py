@@ -167,7 +167,8 @@ def check_retirement(
             e = current[already[0]]
             raise DoubleRetirement(
                 f"serial {already[0]} was already retired (entry {e.event_id}, period {e.period.label()}); "
-                f"a serial can be retired once only ({len(already)} of the {len(serials)} serials are retired)"
+                f"a serial can be retired once only ({len(already)} of the {len(serials)} serials are "
+                "retired)"
             )
     moving = set(serials)
     others = [e for s, e in current.items() if s not in moving]

@@ -78,7 +78,7 @@ class EmissionFactor:
 
 @dataclass(frozen=True)
 class FactorSeries:
-    """A time-varying factor: ``values[i]`` [kgCO2/kWh] applies to the interval starting at ``starts[i]`` (UTC)."""
+    """A time-varying factor: ``values[i]`` [kgCO2/kWh] applies to the interval from ``starts[i]`` (UTC)."""
 
     key: str
     version: int
@@ -341,7 +341,7 @@ def read_factor_file(path: str | Path) -> tuple[list[EmissionFactor], list[tuple
 def read_series_csv(
     path: str | Path, key: str, *, interval_minutes: int, publisher: str, document: str, note: str = ""
 ) -> FactorSeries:
-    """Time-varying factor from a CSV with columns ``time`` (ISO 8601 with offset) and ``value`` [kgCO2/kWh]."""
+    """Time-varying factor from a CSV with columns ``time`` (ISO 8601 with offset), ``value`` [kgCO2/kWh]."""
     parse_ref(key)
     starts, values = [], []
     with open(path, encoding="utf-8", newline="") as fh:

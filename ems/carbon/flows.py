@@ -33,15 +33,22 @@ from ems.carbon.accounting import IntervalFlows
 from ems.park import Meter, Park
 
 FILL_NAMES = ("measured", "scaled", "interpolated", "balance", "zero")
-_FULL = 0.999
+FULL_COVERAGE = 0.999
 
 
 class IntervalEnergyLike(Protocol):
-    starts: np.ndarray
-    devices: list[str]
-    e_out_kwh: np.ndarray
-    e_in_kwh: np.ndarray
-    coverage: np.ndarray
+    """What the accounting reads from ``Store.interval_energy`` (devices x intervals arrays)."""
+
+    @property
+    def starts(self) -> np.ndarray: ...
+    @property
+    def devices(self) -> list[str]: ...
+    @property
+    def e_out_kwh(self) -> np.ndarray: ...
+    @property
+    def e_in_kwh(self) -> np.ndarray: ...
+    @property
+    def coverage(self) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -89,10 +96,15 @@ class FillInfo:
         return ";".join(f"{d}:{FILL_NAMES[c]}" for d, c in zip(self.devices, col.tolist(), strict=True) if c)
 
     def all_flags(self) -> list[str]:
-        filled = np.nonzero(self.codes.any(axis=0))[0]
+        """:meth:`flags` for every interval (built from the nonzero codes only)."""
+        per_t: dict[int, list[str]] = {}
+        rows, cols = np.nonzero(self.codes)
+        order = np.lexsort((rows, cols))  # by interval, then device order
+        for i, t in zip(rows[order].tolist(), cols[order].tolist(), strict=True):
+            per_t.setdefault(t, []).append(f"{self.devices[i]}:{FILL_NAMES[self.codes[i, t]]}")
         out = [""] * self.codes.shape[1]
-        for t in filled.tolist():
-            out[t] = self.flags(t)
+        for t, items in per_t.items():
+            out[t] = ";".join(items)
         return out
 
 
@@ -103,15 +115,17 @@ def _interpolate(e: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarr
     x = np.arange(len(e))
     kx = x[known]
     inside = (x > kx[0]) & (x < kx[-1])  # never extrapolate past the first/last measured interval
-    filled = np.where(known, e, np.where(inside, np.interp(x, kx, e[known]), 0.0))
+    filled = np.where(known, e, 0.0)
+    fill_at = ~known & inside
+    filled[fill_at] = np.interp(x[fill_at], kx, e[known])
     codes = np.where(known, 0, np.where(inside, 2, 4)).astype(np.int8)
     return filled, codes
 
 
 def _fill_row(e: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
-        scaled = np.where((c > 0) & (c < _FULL), e / c, e)
-    codes = np.where((c > 0) & (c < _FULL), 1, 0).astype(np.int8)
+        scaled = np.where((c > 0) & (c < FULL_COVERAGE), e / c, e)
+    codes = np.where((c > 0) & (c < FULL_COVERAGE), 1, 0).astype(np.int8)
     missing = c <= 0
     if missing.any():
         filled, icodes = _interpolate(scaled, ~missing)
@@ -120,15 +134,23 @@ def _fill_row(e: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return scaled, codes
 
 
-def flows_from_energy(park: Park, ie: IntervalEnergyLike) -> tuple[IntervalFlows, FillInfo]:
-    """Boundary flows per interval with gap filling (module docstring); raises if a device is missing."""
+def flows_from_energy(
+    park: Park, ie: IntervalEnergyLike, *, with_loads: bool = True
+) -> tuple[IntervalFlows, FillInfo]:
+    """Boundary flows per interval with gap filling (module docstring); raises if a device is missing.
+
+    ``with_loads=False`` accounts from the boundary meters alone (loads are not read, so a
+    grid-meter gap cannot be filled from the balance and is interpolated instead); callers use
+    it when the grid meter is complete, which makes no difference to any result but the
+    informational ``load_metered_kwh``.
+    """
     b = boundary_of(park)
     row = {d: i for i, d in enumerate(ie.devices)}
-    missing = [d for d in b.all_devices if d not in row]
+    devs = b.all_devices if with_loads else b.boundary_devices
+    missing = [d for d in devs if d not in row]
     if missing:
         raise KeyError(f"interval energy lacks devices needed for carbon accounting: {missing}")
     n = ie.e_out_kwh.shape[1]
-    devs = b.all_devices
     out_f = np.zeros((len(devs), n))
     in_f = np.zeros((len(devs), n))
     codes = np.zeros((len(devs), n), dtype=np.int8)
@@ -149,13 +171,13 @@ def flows_from_energy(park: Park, ie: IntervalEnergyLike) -> tuple[IntervalFlows
     charge = tot(b.batteries, in_f)
     discharge = tot(b.batteries, out_f)
     direct = tot(b.green_meters, out_f)
-    loads = tot(b.loads, in_f)
+    loads = tot(b.loads if with_loads else [], in_f)
     g = pos[b.grid_meter]
     imp, exp = out_f[g].copy(), in_f[g].copy()
     grid_missing = cov[g] <= 0
     others = [pos[d] for d in devs if d != b.grid_meter]
-    others_full = (cov[others] >= _FULL).all(axis=0) if others else np.ones(n, dtype=bool)
-    use_balance = grid_missing & others_full
+    others_full = (cov[others] >= FULL_COVERAGE).all(axis=0) if others else np.ones(n, dtype=bool)
+    use_balance = grid_missing & others_full & with_loads
     if use_balance.any():
         net = loads + charge - gen - direct - discharge
         imp = np.where(use_balance, np.maximum(net, 0.0), imp)
@@ -163,7 +185,7 @@ def flows_from_energy(park: Park, ie: IntervalEnergyLike) -> tuple[IntervalFlows
         codes[g] = np.where(use_balance, 3, codes[g])
     boundary_rows = [pos[d] for d in b.boundary_devices]
     completeness = cov[boundary_rows].mean(axis=0)
-    estimated = codes.any(axis=0)
+    estimated = np.asarray(codes.any(axis=0), dtype=bool)
     flows = IntervalFlows(
         starts=np.asarray(ie.starts, dtype="datetime64[us]"),
         interval_minutes=park.interval_minutes

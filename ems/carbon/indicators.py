@@ -21,6 +21,7 @@ Formulas (all Decimal):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -79,8 +80,8 @@ def compute_indicators(
     direct_kwh: Decimal,
     settings: CarbonSettings,
     period_days: Decimal,
-    fuels: list[FuelUse] = (),
-) -> Indicators:  # type: ignore[assignment]
+    fuels: Sequence[FuelUse] = (),
+) -> Indicators:
     """Indicators for one period and method (module docstring)."""
     by_name = {f.name: f for f in settings.other_fuels}
     fuel_tce = fuel_t = Decimal(0)
@@ -132,6 +133,7 @@ class BudgetStatus:
     days_in_year: int
     projected_t: Decimal
     used_share: Decimal | None
+    data_completeness: Decimal
     warnings: list[str]
 
     def as_dict(self) -> dict[str, object]:
@@ -143,12 +145,18 @@ class BudgetStatus:
             "days_in_year": self.days_in_year,
             "projected_t": str(self.projected_t),
             "used_share": None if self.used_share is None else str(self.used_share),
+            "data_completeness": str(self.data_completeness),
             "warnings": list(self.warnings),
         }
 
 
 def budget_status(
-    budget_t: Decimal, year: int, ytd_t: Decimal, elapsed_days: Decimal, days_in_year: int
+    budget_t: Decimal,
+    year: int,
+    ytd_t: Decimal,
+    elapsed_days: Decimal,
+    days_in_year: int,
+    data_completeness: Decimal = Decimal(1),
 ) -> BudgetStatus:
     """Progress against the annual carbon budget with a linear projection to year end."""
     projected = _q(ytd_t * Decimal(days_in_year) / elapsed_days) if elapsed_days > 0 else Decimal(0)
@@ -161,4 +169,19 @@ def budget_status(
             f"projected {projected} t by year end exceeds the annual budget of {budget_t} t "
             f"(by {projected - budget_t} t) at the year-to-date rate"
         )
-    return BudgetStatus(budget_t, year, _q(ytd_t), elapsed_days, days_in_year, projected, used, warnings)
+    if data_completeness < Decimal("0.95"):
+        warnings.append(
+            f"year-to-date data are only {_q(data_completeness * 100)} % complete: the emissions "
+            "and the projection understate the year"
+        )
+    return BudgetStatus(
+        budget_t,
+        year,
+        _q(ytd_t),
+        elapsed_days,
+        days_in_year,
+        projected,
+        used,
+        _q(data_completeness),
+        warnings,
+    )

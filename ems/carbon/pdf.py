@@ -19,6 +19,8 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import cm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from ems.carbon.hashchain import content_hash
@@ -48,8 +50,21 @@ def _chart_png(report: dict[str, Any], resolution: str, title: str) -> bytes:
     return buf.getvalue()
 
 
-def _table(rows: list[list[Any]], widths: list[float] | None = None) -> Table:
+# Chinese document names need a CJK font: Adobe's STSong-Light CID font is built into reportlab
+# (no font file shipped; PDF viewers supply the glyphs), and it covers Latin text too.
+CJK_FONT = "STSong-Light"
+
+
+def _styles() -> Any:
+    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
     styles = getSampleStyleSheet()
+    styles["BodyText"].fontName = CJK_FONT
+    return styles
+
+
+def _table(rows: list[list[Any]], widths: list[float] | None = None) -> Table:
+    styles = _styles()
     cells = [[Paragraph(str(c) if c is not None else "-", styles["BodyText"]) for c in r] for r in rows]
     t = Table(cells, colWidths=widths, repeatRows=1)
     t.setStyle(
@@ -66,7 +81,7 @@ def _table(rows: list[list[Any]], widths: list[float] | None = None) -> Table:
 
 def render_pdf(report: dict[str, Any]) -> bytes:
     """The report as PDF bytes (same content → same bytes)."""
-    styles = getSampleStyleSheet()
+    styles = _styles()
     h1, h2, body = styles["Heading1"], styles["Heading2"], styles["BodyText"]
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
@@ -129,7 +144,8 @@ def render_pdf(report: dict[str, Any]) -> bytes:
         ),
         Paragraph(
             f"24/7 carbon-free energy score: {report['matching']['cfe_score']} "
-            f"({report['matching']['hours_fully_matched']} of {report['matching']['hours']} hours fully matched)",
+            f"({report['matching']['hours_fully_matched']} of {report['matching']['hours']} "
+            "hours fully matched)",
             body,
         ),
     ]

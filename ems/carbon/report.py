@@ -15,7 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from ems.carbon.aggregate import factor_points, milli_strings, milli_to_decimal, ratio, to_milli
+from ems.carbon.aggregate import (
+    group_index,
+    grouped_factor_points,
+    milli_strings,
+    milli_to_decimal,
+    ratio,
+    to_milli,
+)
 from ems.carbon.certificates import Certificate
 from ems.carbon.flows import FILL_NAMES
 from ems.carbon.indicators import THRESHOLD_SOURCE, BudgetStatus, FuelUse, compute_indicators
@@ -27,13 +34,17 @@ SCHEMA = "ems.carbon.park-emission-factor-report/1"
 FORMULAS = {
     "consumption": "K_t = I_t + G_t + D_t + Bd_t - Bc_t - X_t (boundary balance; includes network losses)",
     "location_scope2": "E_loc = sum_t I_t * EF_grid_t",
-    "market_scope2": "E_mkt = sum_t (I_t - C_t - Z_t) * EF_residual; C_t = min(contract_t, I_t); Z_t <= I_t - C_t",
-    "certificate_allocation": "Z_t = (I_t - C_t) * min(1, V / basis), basis = eligible import of the retirement period",
-    "storage_ledger": "discharge intensity = pool CO2 / stored kWh / eta_discharge; charge adds grid_kWh * g_t",
+    "market_scope2": "E_mkt = sum_t (I_t - C_t - Z_t) * EF_residual; C_t = min(contract_t, I_t); "
+    "Z_t <= I_t - C_t",
+    "certificate_allocation": "Z_t = (I_t - C_t) * min(1, V / basis), basis = eligible import of the "
+    "retirement period",
+    "storage_ledger": "discharge intensity = pool CO2 / stored kWh / eta_discharge; "
+    "charge adds grid_kWh * g_t",
     "attributed": "A_t = grid_to_load_t * g_t + discharge_to_load_t * discharge_intensity_t",
     "park_factor": "EF_park = sum(A_t) / sum(K_t) over the period [kgCO2/kWh]",
     "reconciliation": "sum(E) + unknown_origin = sum(A) + exported + (pool_end - pool_start)",
-    "cfe": "CFE = sum_h cfe_h / sum_h K_h; cfe_t = renewables + direct green + time-matched contracts + clean discharge",
+    "cfe": "CFE = sum_h cfe_h / sum_h K_h; cfe_t = renewables + direct green + time-matched contracts "
+    "+ clean discharge",
     "intensity": "tCO2/tce = (A/1000 + fuel CO2) / (K * kgce_per_kWh / 1000 + fuel tce)",
 }
 
@@ -153,25 +164,10 @@ def _periods(run: AccountingRun) -> dict[str, Any]:
     a, f = run.accounts, run.accounts.flows
     out: dict[str, Any] = {}
     for res in ("hour", "day", "month", "year"):
-        loc = factor_points(
-            f.starts,
-            run.park.timezone,
-            res,
-            "location",
-            a.attributed_kg_loc,
-            a.consumption_kwh,
-            f.completeness,
-            f.estimated,
-        )
-        mkt = factor_points(
-            f.starts,
-            run.park.timezone,
-            res,
-            "market",
-            a.attributed_kg_mkt,
-            a.consumption_kwh,
-            f.completeness,
-            f.estimated,
+        groups = group_index(f.starts, run.park.timezone, res)
+        loc, mkt = (
+            grouped_factor_points(groups, m, attributed, a.consumption_kwh, f.completeness, f.estimated)
+            for m, attributed in (("location", a.attributed_kg_loc), ("market", a.attributed_kg_mkt))
         )
         out[res] = {
             "time": [p.time.isoformat() for p in loc],
@@ -212,7 +208,7 @@ def _evidence(run: AccountingRun, certs: dict[str, Certificate]) -> dict[str, An
                 "basis_kwh": _opt(d.basis_kwh),
                 "reference": d.reference,
                 "replaces": d.replaces,
-                "claimed_in_report_kwh": str(milli_to_decimal(int(round(claimed * 1000)))),
+                "claimed_in_report_kwh": str(milli_to_decimal(round(claimed * 1000))),
             }
         )
     retirements = []
@@ -245,8 +241,8 @@ def _evidence(run: AccountingRun, certs: dict[str, Certificate]) -> dict[str, An
                 "serials": serials,
                 "event_ids": sorted(r.event_id for r in entries),
                 "basis_kwh": str(max(r.basis_kwh for r in entries)),
-                "allocated_in_report_kwh": str(milli_to_decimal(int(round(al.allocated_kwh * 1000)))),
-                "unallocated_kwh": str(milli_to_decimal(int(round(al.unallocated_kwh * 1000)))),
+                "allocated_in_report_kwh": str(milli_to_decimal(round(al.allocated_kwh * 1000))),
+                "unallocated_kwh": str(milli_to_decimal(round(al.unallocated_kwh * 1000))),
                 "issuance": [
                     dict(
                         zip(
@@ -348,11 +344,12 @@ def build_report(
             "batteries": b.batteries,
             "green_meters": b.green_meters,
             "load_meters": b.loads,
-            "consumption": "boundary balance K = import + generation + direct green + discharge - charge - export",
+            "consumption": "boundary balance K = import + generation + direct green + discharge - charge "
+            "- export",
         },
         "period": {
-            "start": run.start.isoformat(),
-            "end": run.end.isoformat(),
+            "start": run.start.astimezone(park.tz).isoformat(),
+            "end": run.end.astimezone(park.tz).isoformat(),
             "interval_minutes": f.interval_minutes,
             "intervals": len(f.starts),
         },
@@ -394,10 +391,15 @@ def build_report(
 def intervals_csv(report: dict[str, Any]) -> bytes:
     """The report's interval table as CSV (UTF-8, header row, one row per interval)."""
     table = report["intervals"]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(INTERVAL_COLUMNS)
-    cols = [table[c] for c in INTERVAL_COLUMNS]
-    for row in zip(*cols, strict=True):
-        w.writerow(["true" if v is True else "false" if v is False else v for v in row])
-    return buf.getvalue().encode("utf-8")
+    cols = [
+        ["true" if v else "false" for v in table[c]] if c == "estimated" else table[c]
+        for c in INTERVAL_COLUMNS
+    ]
+    if any(any(ch in v for ch in ',"\n') for v in table["fills"] if v):  # device ids needing quotes
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(INTERVAL_COLUMNS)
+        w.writerows(zip(*cols, strict=True))
+        return buf.getvalue().encode("utf-8")
+    lines = [",".join(INTERVAL_COLUMNS)] + [",".join(row) for row in zip(*cols, strict=True)]
+    return ("\n".join(lines) + "\n").encode("utf-8")

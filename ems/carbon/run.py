@@ -8,6 +8,7 @@ parameters from the park file, and keeps everything a report needs as evidence.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -49,7 +50,7 @@ class AccountingRun:
 
 
 def default_residual_ref(park: Park, registry: FactorRegistry) -> str:
-    """Park's residual factor, else the national 'excluding market-traded non-fossil' factor of the grid factor's year."""
+    """Park's residual factor, else the national 'excl. market-traded non-fossil' factor of the grid year."""
     if park.carbon.residual_factor:
         return park.carbon.residual_factor
     year = None
@@ -160,11 +161,13 @@ def compute_run(
     start: dt.datetime,
     end: dt.datetime,
     registry: FactorRegistry,
-    deliveries: list[ContractDelivery] = (),
-    retirements: list[RetirementEntry] = (),
-) -> AccountingRun:  # type: ignore[assignment]
+    deliveries: Sequence[ContractDelivery] = (),
+    retirements: Sequence[RetirementEntry] = (),
+    *,
+    with_loads: bool = True,
+) -> AccountingRun:
     """Everything the report and the factor series need, from plain inputs."""
-    flows, fills = flows_from_energy(park, ie)
+    flows, fills = flows_from_energy(park, ie, with_loads=with_loads)
     period = Period(start, end)
     dels = [d for d in deliveries if d.period.overlaps(period)]
     rets = [r for r in retirements if r.period.overlaps(period)]

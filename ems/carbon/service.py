@@ -34,7 +34,7 @@ from ems.carbon.certificates import (
     effective,
 )
 from ems.carbon.factors import EmissionFactor, FactorRegistry, FactorSeries, registry_with
-from ems.carbon.flows import boundary_of
+from ems.carbon.flows import FULL_COVERAGE, boundary_of
 from ems.carbon.indicators import BudgetStatus, FuelUse, budget_status
 from ems.carbon.report import build_report, intervals_csv
 from ems.carbon.run import AccountingRun, compute_run
@@ -50,7 +50,7 @@ def load_registry(store: Store) -> FactorRegistry:
 
 
 def add_factor(store: Store, factor: EmissionFactor) -> EmissionFactor:
-    """Store a user factor as the next version of its key (never overwriting; the primary key guarantees it)."""
+    """Store a user factor as the next version of its key (never overwriting; the primary key ensures it)."""
     with store.connection() as conn, conn.transaction():
         conn.execute("LOCK TABLE carbon_factor IN SHARE ROW EXCLUSIVE MODE")
         reg = registry_with(CQ.user_factors(conn), CQ.factor_series(conn))
@@ -94,14 +94,25 @@ def run_for(
     registry: FactorRegistry | None = None,
     *,
     with_certificates: bool = True,
+    loads: str = "always",
 ) -> AccountingRun:
-    """Account [start, end) from the store's rollups and the ledgers."""
+    """Account [start, end) from the store's rollups and the ledgers.
+
+    ``loads="if_needed"`` reads the load meters only when the grid meter has a gap (they are
+    needed for the balance fill only); the factor series use it, as the loads are most of a
+    park's meters.
+    """
     registry = registry or load_registry(store)
-    ie = store.interval_energy(start, end, boundary_of(park).all_devices)
+    b = boundary_of(park)
+    with_loads = loads == "always"
+    ie = store.interval_energy(start, end, b.all_devices if with_loads else b.boundary_devices)
+    if not with_loads and (ie.coverage[ie.devices.index(b.grid_meter)] < FULL_COVERAGE).any():
+        with_loads = True
+        ie = store.interval_energy(start, end, b.all_devices)
     with store.connection() as conn:
         deliveries = CQ.active_deliveries(conn, start, end)
         retirements = CQ.effective_retirements(conn) if with_certificates else []
-    return compute_run(park, ie, start, end, registry, deliveries, retirements)
+    return compute_run(park, ie, start, end, registry, deliveries, retirements, with_loads=with_loads)
 
 
 def factor_series(
@@ -114,7 +125,7 @@ def factor_series(
     registry: FactorRegistry | None = None,
 ) -> list[FactorPoint]:
     """Park emission factor series [gCO2/kWh] for ``GET /v1/carbon/factors``."""
-    run = run_for(store, park, start, end, registry)
+    run = run_for(store, park, start, end, registry, loads="if_needed")
     a = run.accounts
     attributed = a.attributed_kg_loc if method == "location" else a.attributed_kg_mkt
     return factor_points(
@@ -129,9 +140,28 @@ def factor_series(
     )
 
 
+def series_provenance(park: Park, registry: FactorRegistry) -> dict[str, Any]:
+    """Provenance of the factors behind :func:`factor_series` (for the API response)."""
+    from ems.carbon.run import default_residual_ref
+
+    grid = park.carbon.grid_factor
+    residual = default_residual_ref(park, registry)
+
+    def prov(ref: str) -> dict[str, Any]:
+        return (registry.get_series(ref) if registry.is_series(ref) else registry.get(ref)).provenance()
+
+    return {
+        "grid": prov(grid),
+        "residual": prov(residual),
+        "unit": "gCO2/kWh",
+        "method_note": "location: grid import x grid factor; market: contracts and certificates zero, "
+        "rest at the residual factor; storage ledger applied (docs/carbon_methodology.md)",
+    }
+
+
 def eligible_kwh(store: Store, park: Park, period: Period, registry: FactorRegistry | None = None) -> Decimal:
     """Grid import minus green-contract claims over the period [kWh]: the most certificates may cover."""
-    run = run_for(store, park, period.start, period.end, registry, with_certificates=False)
+    run = run_for(store, park, period.start, period.end, registry, with_certificates=False, loads="if_needed")
     a = run.accounts
     return milli_to_decimal(int(to_milli(a.flows.grid_import_kwh - a.contract_kwh).sum()))
 
@@ -175,6 +205,47 @@ def reassign(
         seqs = {s: current[s].seq + 1 for s in serials}
         beneficiary = current[serials[0]].beneficiary
         return CQ.insert_events(conn, serials, seqs, "reassign", period, basis, beneficiary, reason)
+
+
+def certificate_ledger(store: Store) -> list[dict[str, Any]]:
+    """Read-only view of the certificate ledger: every certificate with its full entry history."""
+    with store.connection() as conn:
+        certs = CQ.certificates(conn)
+        events = CQ.retirement_events(conn)
+    history: dict[str, list[RetirementEntry]] = {}
+    for e in events:
+        history.setdefault(e.serial, []).append(e)
+    out = []
+    for c in certs:
+        entries = history.get(c.serial, [])
+        out.append(
+            {
+                "serial": c.serial,
+                "generator": c.generator,
+                "technology": c.technology,
+                "location": c.location,
+                "production_start": c.production_start.isoformat(),
+                "production_end": c.production_end.isoformat(),
+                "issuer": c.issuer,
+                "mwh": str(c.mwh),
+                "status": "retired" if entries else "available",
+                "entries": [
+                    {
+                        "event_id": e.event_id,
+                        "seq": e.seq,
+                        "kind": e.kind,
+                        "period_start": e.period.start.isoformat(),
+                        "period_end": e.period.end.isoformat(),
+                        "basis_kwh": str(e.basis_kwh),
+                        "beneficiary": e.beneficiary,
+                        "reason": e.reason,
+                        "created_at": e.created_at.isoformat() if e.created_at else None,
+                    }
+                    for e in entries
+                ],
+            }
+        )
+    return out
 
 
 def record_delivery(
@@ -234,7 +305,9 @@ def year_budget(store: Store, park: Park, run: AccountingRun, registry: FactorRe
     ytd_t = milli_to_decimal(int(to_milli(ytd_run.accounts.attributed_kg_mkt).sum())) / 1000
     days_in_year = (dt.datetime(year + 1, 1, 1, tzinfo=zone) - jan1).days
     elapsed = Decimal((run.end - jan1).total_seconds()) / Decimal(86400)
-    return budget_status(park.carbon.annual_budget_tco2, year, ytd_t, elapsed, days_in_year)
+    comp = ytd_run.accounts.flows.completeness
+    completeness = Decimal(f"{float(comp.mean()):.6f}") if len(comp) else Decimal(0)
+    return budget_status(park.carbon.annual_budget_tco2, year, ytd_t, elapsed, days_in_year, completeness)
 
 
 def report_content(

@@ -34,14 +34,27 @@ def _local_midnight(park: Park, day: dt.date) -> dt.datetime:
 def _kpi_table(opt: Kpis, base: Kpis, ef_source: str) -> None:
     a, b = opt.as_report(ef_source), base.as_report(ef_source)
     typer.echo(f"  {'KPI':32s} {'optimised':>16s} {'rule-based':>16s}")
-    for key in ("local_re_consumption_ratio", "green_share", "cost_cny", "emissions_kgco2",
-                "park_ef_kgco2_per_kwh", "peak_import_kw"):
+    for key in (
+        "local_re_consumption_ratio",
+        "green_share",
+        "cost_cny",
+        "emissions_kgco2",
+        "park_ef_kgco2_per_kwh",
+        "peak_import_kw",
+    ):
         typer.echo(f"  {key:32s} {a[key]!s:>16s} {b[key]!s:>16s}")
     typer.echo(f"  grid factor: {ef_source}")
 
 
-def _forecast(park: Park, start: dt.datetime, n: int, source: str, settings_dir: Path | None, seed: int,
-              park_path: Path | None) -> tuple[Forecast, int | None]:
+def _forecast(
+    park: Park,
+    start: dt.datetime,
+    n: int,
+    source: str,
+    settings_dir: Path | None,
+    seed: int,
+    park_path: Path | None,
+) -> tuple[Forecast, int | None]:
     """Forecast from the store's history (last 14 days), or the synthetic demo weather."""
     if source == "synthetic":
         truth = synthesize(park, start, n, seed=seed)
@@ -65,26 +78,40 @@ def _forecast(park: Park, start: dt.datetime, n: int, source: str, settings_dir:
 def plan(
     park_file: ParkOption = None,
     data_dir: DataDirOption = None,
-    day: Annotated[str | None, typer.Option(help="local date to plan (YYYY-MM-DD); default: tomorrow")] = None,
-    intervals: Annotated[int, typer.Option(min=1, help="horizon length in park intervals (96 = one day at 15 min)")] = 96,
-    source: Annotated[str, typer.Option(help="forecast source: 'store' (telemetry history) or 'synthetic'")] = "store",
-    objective: Annotated[str, typer.Option(help="'lexicographic' (local RE first, then cost) or 'weighted'")] =
-        "lexicographic",
-    carbon_price: Annotated[float, typer.Option("--carbon-price-cny-per-t", min=0, help="carbon price [CNY/tCO2]")]
-        = 0.0,
-    ac_check: Annotated[bool, typer.Option(help="check the plan with the AC power flow and re-solve on violations")]
-        = True,
-    save: Annotated[bool, typer.Option(help="store forecast, schedule (versioned) and baseline (needs the store)")]
-        = True,
+    day: Annotated[
+        str | None, typer.Option(help="local date to plan (YYYY-MM-DD); default: tomorrow")
+    ] = None,
+    intervals: Annotated[
+        int, typer.Option(min=1, help="horizon length in park intervals (96 = one day at 15 min)")
+    ] = 96,
+    source: Annotated[
+        str, typer.Option(help="forecast source: 'store' (telemetry history) or 'synthetic'")
+    ] = "store",
+    objective: Annotated[
+        str, typer.Option(help="'lexicographic' (local RE first, then cost) or 'weighted'")
+    ] = "lexicographic",
+    carbon_price: Annotated[
+        float, typer.Option("--carbon-price-cny-per-t", min=0, help="carbon price [CNY/tCO2]")
+    ] = 0.0,
+    ac_check: Annotated[
+        bool, typer.Option(help="check the plan with the AC power flow and re-solve on violations")
+    ] = True,
+    save: Annotated[
+        bool, typer.Option(help="store forecast, schedule (versioned) and baseline (needs the store)")
+    ] = True,
     seed: Annotated[int, typer.Option(help="weather seed of the synthetic source")] = 1,
-    json_out: Annotated[Path | None, typer.Option("--json", help="write the schedule summary and KPIs here")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="write the schedule summary and KPIs here")
+    ] = None,
 ) -> None:
     """Plan the next day (or any horizon): optimised schedule and the rule-based baseline, with KPIs."""
     settings = settings_from(data_dir, park_file)
     park = load_park_or_exit(settings)
     if source not in ("store", "synthetic"):
         raise typer.BadParameter("source must be 'store' or 'synthetic'")
-    local_day = dt.date.fromisoformat(day) if day else (dt.datetime.now(park.tz) + dt.timedelta(days=1)).date()
+    local_day = (
+        dt.date.fromisoformat(day) if day else (dt.datetime.now(park.tz) + dt.timedelta(days=1)).date()
+    )
     start = _local_midnight(park, local_day)
     fc, run_id = _forecast(park, start, intervals, source, data_dir, seed, park_file)
     p = problem_from_park(park, fc, carbon_price_cny_per_t=carbon_price)
@@ -98,8 +125,11 @@ def plan(
     if save and source == "store":
         _save(park, data_dir, park_file, s, base, run_id)
     if json_out is not None:
-        payload = {"schedule": s.summary(), "kpis": _plain(s.kpis.as_report(p.ef_source)),
-                   "baseline_kpis": _plain(base.kpis.as_report(p.ef_source))}
+        payload = {
+            "schedule": s.summary(),
+            "kpis": _plain(s.kpis.as_report(p.ef_source)),
+            "baseline_kpis": _plain(base.kpis.as_report(p.ef_source)),
+        }
         json_out.write_text(json.dumps(payload, indent=2))
 
 
@@ -113,8 +143,9 @@ def _solve(park: Park, dispatcher: Dispatcher, p: DispatchProblem, ac_check: boo
     return s
 
 
-def _save(park: Park, data_dir: Path | None, park_file: Path | None, s: Schedule, base: Schedule,
-          run_id: int | None) -> None:
+def _save(
+    park: Park, data_dir: Path | None, park_file: Path | None, s: Schedule, base: Schedule, run_id: int | None
+) -> None:
     from ems.store import open_store
     from ems.store.schedules import save_schedule
 
@@ -133,41 +164,62 @@ def simulate_year_cmd(
     park_file: ParkOption = None,
     days: Annotated[int, typer.Option(min=1, max=366, help="days to simulate")] = 365,
     replan: Annotated[str, typer.Option(help="re-planning cadence: 'hourly' or 'daily'")] = "hourly",
-    battery_scale: Annotated[float, typer.Option(min=0.01, help="multiply battery energy and power (what-if)")] = 1.0,
-    contract_scale: Annotated[float, typer.Option(min=0, help="multiply green-contract volumes (what-if)")] = 1.0,
-    carbon_price: Annotated[float, typer.Option("--carbon-price-cny-per-t", min=0, help="carbon price [CNY/tCO2]")]
-        = 0.0,
-    tariff: Annotated[Path | None, typer.Option(help="YAML file with a replacement 'tariff' section (what-if)")]
-        = None,
+    battery_scale: Annotated[
+        float, typer.Option(min=0.01, help="multiply battery energy and power (what-if)")
+    ] = 1.0,
+    contract_scale: Annotated[
+        float, typer.Option(min=0, help="multiply green-contract volumes (what-if)")
+    ] = 1.0,
+    carbon_price: Annotated[
+        float, typer.Option("--carbon-price-cny-per-t", min=0, help="carbon price [CNY/tCO2]")
+    ] = 0.0,
+    tariff: Annotated[
+        Path | None, typer.Option(help="YAML file with a replacement 'tariff' section (what-if)")
+    ] = None,
     seed: Annotated[int, typer.Option(help="weather seed")] = 7,
-    out: Annotated[Path, typer.Option(help="directory for plots and results.json")] = Path("var/simulate-year"),
+    out: Annotated[Path, typer.Option(help="directory for plots and results.json")] = Path(
+        "var/simulate-year"
+    ),
 ) -> None:
-    """Closed-loop simulation (forecast -> dispatch -> plant -> measurement) against the rule-based baseline."""
+    """Closed-loop simulation (forecast -> dispatch -> plant -> measurement) vs the rule-based baseline."""
     settings = settings_from(None, park_file)
     park = load_park_or_exit(settings)
     if replan not in ("hourly", "daily"):
         raise typer.BadParameter("replan must be 'hourly' or 'daily'")
     if tariff is not None:
         park = _with_tariff(park, tariff)
-    cfg = SimulationConfig(days=days, replan_minutes=60 if replan == "hourly" else 24 * 60, seed=seed,
-                           battery_scale=battery_scale, contract_volume_scale=contract_scale,
-                           carbon_price_cny_per_t=carbon_price)
+    cfg = SimulationConfig(
+        days=days,
+        replan_minutes=60 if replan == "hourly" else 24 * 60,
+        seed=seed,
+        battery_scale=battery_scale,
+        contract_volume_scale=contract_scale,
+        carbon_price_cny_per_t=carbon_price,
+    )
     replans = -(-days * park.intervals_per_day // max(1, cfg.replan_minutes // park.interval_minutes))
     with tqdm(total=replans, desc="simulate-year", unit="plan") as bar:
         result = simulate_year(park, cfg, progress=bar.update)
     from dispatch.plots import write_plots
 
     files = write_plots(result, out)
-    typer.secho(f"{days} days, {result.replans} re-plans in {result.wall_seconds:.0f} s "
-                f"({1000 * sorted(result.replan_seconds)[len(result.replan_seconds) // 2]:.0f} ms median)", bold=True)
+    typer.secho(
+        f"{days} days, {result.replans} re-plans in {result.wall_seconds:.0f} s "
+        f"({1000 * sorted(result.replan_seconds)[len(result.replan_seconds) // 2]:.0f} ms median)",
+        bold=True,
+    )
     if result.fallbacks:
         typer.secho(f"  fallbacks: {dict(result.fallbacks)}", fg=typer.colors.YELLOW)
     if result.import_limit_violations:
-        typer.secho(f"  import limit exceeded in {result.import_limit_violations} intervals", fg=typer.colors.YELLOW)
+        typer.secho(
+            f"  import limit exceeded in {result.import_limit_violations} intervals", fg=typer.colors.YELLOW
+        )
     _kpi_table(result.kpis, result.baseline_kpis, "cn-jiangsu-2022 0.5978 kgCO2/kWh (MEE 2022)")
     payload = {
-        "config": {k: (str(v) if not isinstance(v, int | float) else v)
-                   for k, v in dataclasses.asdict(cfg).items() if k != "options"},
+        "config": {
+            k: (str(v) if not isinstance(v, int | float) else v)
+            for k, v in dataclasses.asdict(cfg).items()
+            if k != "options"
+        },
         "kpis": dataclasses.asdict(result.kpis),
         "baseline_kpis": dataclasses.asdict(result.baseline_kpis),
         "gains": result.gains(),

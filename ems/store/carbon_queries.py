@@ -23,7 +23,8 @@ from ems.carbon.factors import EmissionFactor, FactorSeries
 
 def insert_factor(conn: psycopg.Connection, f: EmissionFactor) -> None:
     conn.execute(
-        "INSERT INTO carbon_factor (key, version, value, unit, scope, region, data_year, publisher, document, "
+        "INSERT INTO carbon_factor (key, version, value, unit, scope, region, data_year, publisher, "
+        "document, "
         "published, note) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (
             f.key,
@@ -149,7 +150,7 @@ def certificates(conn: psycopg.Connection, serials: list[str] | None = None) -> 
         if serials is not None
         else conn.execute(sql + " ORDER BY serial").fetchall()
     )
-    return [Certificate(*r[:7], mwh=Decimal(r[7])) for r in rows]
+    return [Certificate(r[0], r[1], r[2], r[3], r[4], r[5], r[6], Decimal(r[7])) for r in rows]
 
 
 def known_serials(conn: psycopg.Connection, serials: list[str]) -> set[str]:
@@ -254,7 +255,8 @@ def insert_delivery(
     replaces: int | None,
 ) -> ContractDelivery:
     r = conn.execute(
-        "INSERT INTO carbon_contract_delivery (contract_id, period_start, period_end, kwh, granularity, basis_kwh, "
+        "INSERT INTO carbon_contract_delivery (contract_id, period_start, period_end, kwh, granularity, "
+        "basis_kwh, "
         f"reference, replaces) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_DELIVERY_COLS}",
         (contract_id, period.start, period.end, kwh, granularity, basis_kwh, reference, replaces),
     ).fetchone()
@@ -266,7 +268,8 @@ def active_deliveries(
 ) -> list[ContractDelivery]:
     """Deliveries overlapping [start, end) that no later delivery replaces."""
     rows = conn.execute(
-        f"SELECT {_DELIVERY_COLS} FROM carbon_contract_delivery d WHERE period_start < %s AND period_end > %s "
+        f"SELECT {_DELIVERY_COLS} FROM carbon_contract_delivery d "
+        "WHERE period_start < %s AND period_end > %s "
         "AND NOT EXISTS (SELECT 1 FROM carbon_contract_delivery r WHERE r.replaces = d.delivery_id) "
         "ORDER BY delivery_id",
         (end, start),
@@ -329,7 +332,8 @@ def find_report(conn: psycopg.Connection, content_sha256: str) -> dict[str, Any]
 
 def insert_report(conn: psycopg.Connection, entry: dict[str, Any]) -> None:
     conn.execute(
-        "INSERT INTO carbon_report (seq, content_sha256, prev_chain_sha256, chain_sha256, park, period_start, "
+        "INSERT INTO carbon_report (seq, content_sha256, prev_chain_sha256, chain_sha256, park, "
+        "period_start, "
         "period_end, replaces_sha256, software_version, files, issued_at) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (
