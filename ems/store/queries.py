@@ -50,32 +50,41 @@ ON CONFLICT DO NOTHING
 # Sample-and-hold integration of p_kw over each dirty bucket:
 #   E = Σ_i p_i · |[t_i, min(t_{i+1}, t_i + max_gap)) ∩ bucket|
 # split into the positive part (e_out, injection) and negative part (e_in, draw).
-# Samples with quality BAD (3) are ignored.
+# Samples with quality BAD (3) are ignored. One range scan per device (from its first
+# to its last dirty bucket) keeps the plan simple whatever the table statistics say.
+# Because max_gap < bucket width, a hold segment touches at most two buckets: the
+# "pieces" CTE splits it there.
 REFRESH_DIRTY = """
 WITH d AS (
     DELETE FROM rollup_dirty RETURNING device_key, bucket
+), r AS (
+    SELECT device_key, min(bucket) AS lo, max(bucket) AS hi FROM d GROUP BY device_key
 ), s AS (
-    SELECT d.device_key, d.bucket, t.time, t.value,
-           lead(t.time) OVER (PARTITION BY d.device_key, d.bucket ORDER BY t.time) AS next_time
-    FROM d
+    SELECT t.device_key, t.time, t.value,
+           date_bin(%(width)s, t.time, TIMESTAMPTZ '2000-01-01') AS b0,
+           LEAST(COALESCE(lead(t.time) OVER (PARTITION BY t.device_key ORDER BY t.time), 'infinity'),
+                 t.time + %(gap)s) AS seg_end
+    FROM r
     JOIN telemetry t
-      ON t.device_key = d.device_key AND t.quantity_id = %(p_id)s AND t.quality < 3
-     AND t.time >= d.bucket - %(gap)s AND t.time < d.bucket + %(width)s
-), seg AS (
-    SELECT device_key, bucket, time, value,
-           GREATEST(EXTRACT(EPOCH FROM
-               LEAST(COALESCE(next_time, 'infinity'), time + %(gap)s, bucket + %(width)s)
-               - GREATEST(time, bucket)), 0) AS dur_s
+      ON t.device_key = r.device_key AND t.quantity_id = %(p_id)s AND t.quality < 3
+     AND t.time >= r.lo - %(gap)s AND t.time < r.hi + %(width)s
+), pieces AS (
+    SELECT device_key, b0 AS bucket, value, true AS own,
+           EXTRACT(EPOCH FROM LEAST(seg_end, b0 + %(width)s) - time) AS dur_s
     FROM s
+    UNION ALL
+    SELECT device_key, b0 + %(width)s, value, false,
+           EXTRACT(EPOCH FROM seg_end - (b0 + %(width)s))
+    FROM s WHERE seg_end > b0 + %(width)s
 ), agg AS (
     SELECT d.device_key, d.bucket,
-           COALESCE(SUM(GREATEST(seg.value, 0) * seg.dur_s) / 3600.0, 0) AS e_out_kwh,
-           COALESCE(SUM(GREATEST(-seg.value, 0) * seg.dur_s) / 3600.0, 0) AS e_in_kwh,
-           MIN(seg.value) FILTER (WHERE seg.time >= d.bucket) AS p_min_kw,
-           MAX(seg.value) FILTER (WHERE seg.time >= d.bucket) AS p_max_kw,
-           COUNT(seg.time) FILTER (WHERE seg.time >= d.bucket) AS samples,
-           COALESCE(SUM(seg.dur_s), 0) / EXTRACT(EPOCH FROM %(width)s) AS coverage
-    FROM d LEFT JOIN seg ON seg.device_key = d.device_key AND seg.bucket = d.bucket
+           COALESCE(SUM(GREATEST(p.value, 0) * p.dur_s) / 3600.0, 0) AS e_out_kwh,
+           COALESCE(SUM(GREATEST(-p.value, 0) * p.dur_s) / 3600.0, 0) AS e_in_kwh,
+           MIN(p.value) FILTER (WHERE p.own) AS p_min_kw,
+           MAX(p.value) FILTER (WHERE p.own) AS p_max_kw,
+           COUNT(*) FILTER (WHERE p.own) AS samples,
+           COALESCE(SUM(p.dur_s), 0) / EXTRACT(EPOCH FROM %(width)s) AS coverage
+    FROM d LEFT JOIN pieces p ON p.device_key = d.device_key AND p.bucket = d.bucket
     GROUP BY d.device_key, d.bucket
 )
 INSERT INTO energy_rollup AS r (device_key, bucket, e_out_kwh, e_in_kwh, p_min_kw, p_max_kw, samples, coverage)
@@ -86,10 +95,13 @@ ON CONFLICT (device_key, bucket) DO UPDATE SET
     samples = EXCLUDED.samples, coverage = EXCLUDED.coverage
 """
 
+# Rollups summed to the requested step; j is the interval index from `start`.
 SELECT_ROLLUP = """
-SELECT device_key, bucket, e_out_kwh, e_in_kwh, coverage
+SELECT device_key, floor(EXTRACT(EPOCH FROM bucket - %(start)s) / %(step_s)s)::int AS j,
+       sum(e_out_kwh), sum(e_in_kwh), sum(coverage)
 FROM energy_rollup
 WHERE bucket >= %(start)s AND bucket < %(end)s AND device_key = ANY(%(keys)s)
+GROUP BY 1, 2
 """
 
 # Counter energy: last counter reading at or before each boundary, differenced.

@@ -26,19 +26,31 @@ SCHEDULE_KINDS = ("day_ahead", "mpc", "baseline", "what_if")
 
 
 def _utc(t: np.datetime64) -> dt.datetime:
-    return dt.datetime.fromtimestamp(int(np.datetime64(t, "us").astype(np.int64)) / 1e6, tz=dt.UTC)
+    us = int(np.asarray(t).astype("datetime64[us]").astype(np.int64))
+    return dt.datetime.fromtimestamp(us / 1e6, tz=dt.UTC)
 
 
 def save_forecast(conn: psycopg.Connection, fc: Forecast, note: str = "") -> int:
     """Store every series of ``fc``; returns the forecast run id."""
     series: list[tuple[str, str, str, str, list[float]]] = []
-    for kind, group in (("pv", fc.pv_kw), ("wind", fc.wind_kw), ("load", fc.load_kw), ("direct", fc.direct_avail_kw)):
+    for kind, group in (
+        ("pv", fc.pv_kw),
+        ("wind", fc.wind_kw),
+        ("load", fc.load_kw),
+        ("direct", fc.direct_avail_kw),
+    ):
         for dev, vals in group.items():
-            series.append((dev, kind, fc.methods.get(dev, "input"), "kW", np.asarray(vals, dtype=float).tolist()))
+            series.append(
+                (dev, kind, fc.methods.get(dev, "input"), "kW", np.asarray(vals, dtype=float).tolist())
+            )
     if fc.import_price is not None:
-        series.append(("price", "price", "tariff", "CNY/kWh", np.asarray(fc.import_price, dtype=float).tolist()))
+        series.append(
+            ("price", "price", "tariff", "CNY/kWh", np.asarray(fc.import_price, dtype=float).tolist())
+        )
     if fc.ef_kg_per_kwh is not None:
-        series.append(("ef", "ef", fc.ef_source or "input", "kgCO2/kWh", np.asarray(fc.ef_kg_per_kwh).tolist()))
+        series.append(
+            ("ef", "ef", fc.ef_source or "input", "kgCO2/kWh", np.asarray(fc.ef_kg_per_kwh).tolist())
+        )
     if fc.T == 0:
         raise StoreError("forecast has no intervals")
     with conn.transaction():
@@ -51,7 +63,8 @@ def save_forecast(conn: psycopg.Connection, fc: Forecast, note: str = "") -> int
         run_id = int(row[0])
         with conn.cursor() as cur:
             cur.executemany(
-                "INSERT INTO forecast_series (run_id, series, kind, method, unit, vals) VALUES (%s, %s, %s, %s, %s, %s)",
+                "INSERT INTO forecast_series (run_id, series, kind, method, unit, vals) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
                 [(run_id, *s) for s in series],
             )
     return run_id
@@ -74,13 +87,18 @@ def load_forecast(conn: psycopg.Connection, run_id: int) -> Forecast:
         elif kind == "ef":
             fc.ef_kg_per_kwh, fc.ef_source = arr, method
         else:
-            {"pv": fc.pv_kw, "wind": fc.wind_kw, "load": fc.load_kw, "direct": fc.direct_avail_kw}[kind][series] = arr
+            {"pv": fc.pv_kw, "wind": fc.wind_kw, "load": fc.load_kw, "direct": fc.direct_avail_kw}[kind][
+                series
+            ] = arr
             fc.methods[series] = method
     return fc
 
 
 def evaluate_forecast(
-    conn: psycopg.Connection, run_id: int, actual: dict[str, np.ndarray], persistence: dict[str, np.ndarray] | None = None
+    conn: psycopg.Connection,
+    run_id: int,
+    actual: dict[str, np.ndarray],
+    persistence: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Accuracy]:
     """Compute and store MAE/RMSE/bias of each series of run ``run_id`` that has an ``actual`` array.
 
@@ -95,11 +113,23 @@ def evaluate_forecast(
             raise StoreError(f"forecast run {run_id} has no series {series!r}")
         acc = accuracy(groups[series], values, (persistence or {}).get(series))
         out[series] = acc
-        rows.append((run_id, series, fc.methods.get(series, "input"), acc.n, _num(acc.mae), _num(acc.rmse),
-                     _num(acc.bias), acc.skill_vs_persistence, "kW"))
+        rows.append(
+            (
+                run_id,
+                series,
+                fc.methods.get(series, "input"),
+                acc.n,
+                _num(acc.mae),
+                _num(acc.rmse),
+                _num(acc.bias),
+                acc.skill_vs_persistence,
+                "kW",
+            )
+        )
     with conn.transaction(), conn.cursor() as cur:
         cur.executemany(
-            "INSERT INTO forecast_accuracy (run_id, series, method, n, mae, rmse, bias, skill_vs_persistence, unit) "
+            "INSERT INTO forecast_accuracy "
+            "(run_id, series, method, n, mae, rmse, bias, skill_vs_persistence, unit) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (run_id, series) DO UPDATE SET "
             "n = EXCLUDED.n, mae = EXCLUDED.mae, rmse = EXCLUDED.rmse, bias = EXCLUDED.bias, "
             "skill_vs_persistence = EXCLUDED.skill_vs_persistence, evaluated_at = now()",
@@ -124,7 +154,7 @@ class AccuracySummary:
 
 
 def accuracy_summary(conn: psycopg.Connection, since: dt.datetime | None = None) -> list[AccuracySummary]:
-    """Interval-weighted MAE/bias and pooled RMSE per (series, method) over runs starting at or after ``since``."""
+    """Interval-weighted MAE/bias and pooled RMSE per (series, method), runs starting at/after ``since``."""
     rows = conn.execute(
         """
         SELECT a.series, a.method, count(*), sum(a.n),
@@ -137,7 +167,9 @@ def accuracy_summary(conn: psycopg.Connection, since: dt.datetime | None = None)
         """,
         {"since": since},
     ).fetchall()
-    return [AccuracySummary(r[0], r[1], int(r[2]), int(r[3]), float(r[4]), float(r[5]), float(r[6])) for r in rows]
+    return [
+        AccuracySummary(r[0], r[1], int(r[2]), int(r[3]), float(r[4]), float(r[5]), float(r[6])) for r in rows
+    ]
 
 
 def save_schedule(
@@ -155,7 +187,8 @@ def save_schedule(
         row = conn.execute(
             """
             INSERT INTO schedule (kind, start_time, version, interval_minutes, n_intervals, method, status,
-                                  objective_mode, solver_status, fallback_reason, solve_time_s, forecast_run_id,
+                                  objective_mode, solver_status, fallback_reason, solve_time_s,
+                                  forecast_run_id,
                                   kpis, summary)
             SELECT %(kind)s, %(start)s, coalesce(max(version), 0) + 1, %(im)s, %(n)s, %(method)s, %(status)s,
                    %(mode)s, %(solver)s, %(reason)s, %(st)s, %(run)s, %(kpis)s, %(summary)s
@@ -163,18 +196,31 @@ def save_schedule(
             RETURNING schedule_id, version
             """,
             {
-                "kind": kind, "start": start, "im": round(s.dt_h * 60), "n": s.T, "method": s.method,
-                "status": s.status, "mode": s.objective_mode, "solver": s.solver_status,
-                "reason": s.fallback_reason, "st": s.solve_time_s, "run": forecast_run_id,
-                "kpis": json.dumps(kpis), "summary": json.dumps(s.summary()),
+                "kind": kind,
+                "start": start,
+                "im": round(s.dt_h * 60),
+                "n": s.T,
+                "method": s.method,
+                "status": s.status,
+                "mode": s.objective_mode,
+                "solver": s.solver_status,
+                "reason": s.fallback_reason,
+                "st": s.solve_time_s,
+                "run": forecast_run_id,
+                "kpis": json.dumps(kpis),
+                "summary": json.dumps(s.summary()),
             },
         ).fetchone()
         assert row is not None
         sid, version = int(row[0]), int(row[1])
-        with conn.cursor() as cur, cur.copy(
-            "COPY schedule_interval (schedule_id, time, grid_import_kw, grid_export_kw, local_re_kw, green_kw, "
-            "curtail_kw, consumption_kw, emissions_kg, park_ef_kg_per_kwh, devices) FROM STDIN"
-        ) as cp:
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY schedule_interval (schedule_id, time, grid_import_kw, grid_export_kw, local_re_kw, "
+                "green_kw, "
+                "curtail_kw, consumption_kw, emissions_kg, park_ef_kg_per_kwh, devices) FROM STDIN"
+            ) as cp,
+        ):
             for r in intervals:
                 cp.write_row((sid, *r))
     return sid, version
@@ -182,18 +228,39 @@ def save_schedule(
 
 def _interval_rows(s: Schedule) -> list[tuple[Any, ...]]:
     curtail = sum(s.curtail_kw.values(), np.zeros(s.T))
-    cons, local, green, em, ef = s.consumption_kw, s.local_re_kw, s.green_kw, s.emissions_kg, s.park_ef_kg_per_kwh
+    cons, local, green, em, ef = (
+        s.consumption_kw,
+        s.local_re_kw,
+        s.green_kw,
+        s.emissions_kg,
+        s.park_ef_kg_per_kwh,
+    )
     per_device: list[dict[str, dict[str, float]]] = [{} for _ in range(s.T)]
     for b, p in s.battery_p_kw.items():
         for t in range(s.T):
             per_device[t][b] = {"p_kw": float(p[t]), "soc": float(s.soc[b][t])}
-    for group, key in ((s.curtail_kw, "curtail_kw"), (s.contract_kw, "p_kw"), (s.direct_kw, "p_kw"), (s.flex_kw, "p_kw")):
+    for group, key in (
+        (s.curtail_kw, "curtail_kw"),
+        (s.contract_kw, "p_kw"),
+        (s.direct_kw, "p_kw"),
+        (s.flex_kw, "p_kw"),
+    ):
         for dev, vals in group.items():
             for t in range(s.T):
                 per_device[t].setdefault(dev, {})[key] = float(vals[t])
     return [
-        (_utc(s.times[t]), float(s.grid_import_kw[t]), float(s.grid_export_kw[t]), float(local[t]),
-         float(green[t]), float(curtail[t]), float(cons[t]), float(em[t]), float(ef[t]), json.dumps(per_device[t]))
+        (
+            _utc(s.times[t]),
+            float(s.grid_import_kw[t]),
+            float(s.grid_export_kw[t]),
+            float(local[t]),
+            float(green[t]),
+            float(curtail[t]),
+            float(cons[t]),
+            float(em[t]),
+            float(ef[t]),
+            json.dumps(per_device[t]),
+        )
         for t in range(s.T)
     ]
 
@@ -231,12 +298,23 @@ def load_schedule(
     if head is None:
         raise StoreError(f"no {kind} schedule starting {start.isoformat()} (version {version or 'latest'})")
     rows = conn.execute(
-        "SELECT time, grid_import_kw, curtail_kw, devices FROM schedule_interval WHERE schedule_id = %s ORDER BY time",
+        "SELECT time, grid_import_kw, curtail_kw, devices FROM schedule_interval "
+        "WHERE schedule_id = %s ORDER BY time",
         (head[0],),
     ).fetchall()
     return StoredSchedule(
-        schedule_id=int(head[0]), kind=head[1], start=head[2], version=int(head[3]), status=head[4],
-        method=head[5], objective_mode=head[6], fallback_reason=head[7], forecast_run_id=head[8], kpis=head[9],
-        times=[r[0] for r in rows], grid_import_kw=np.array([r[1] for r in rows]),
-        curtail_kw=np.array([r[2] for r in rows]), devices=[r[3] for r in rows],
+        schedule_id=int(head[0]),
+        kind=head[1],
+        start=head[2],
+        version=int(head[3]),
+        status=head[4],
+        method=head[5],
+        objective_mode=head[6],
+        fallback_reason=head[7],
+        forecast_run_id=head[8],
+        kpis=head[9],
+        times=[r[0] for r in rows],
+        grid_import_kw=np.array([r[1] for r in rows]),
+        curtail_kw=np.array([r[2] for r in rows]),
+        devices=[r[3] for r in rows],
     )

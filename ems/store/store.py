@@ -113,6 +113,8 @@ class Store:
         self.validator = validator or Validator(park)
         self.width = dt.timedelta(minutes=park.interval_minutes)
         self.max_gap = dt.timedelta(seconds=max_gap_s)
+        if self.max_gap >= self.width:
+            raise ValueError("max_gap_s must be shorter than the park interval (a hold spans at most two intervals)")
         self._pool = ConnectionPool(
             url, min_size=1, max_size=pool_size, open=False, check=ConnectionPool.check_connection,
             kwargs={"autocommit": True}, reconnect_timeout=5.0,
@@ -283,21 +285,18 @@ class Store:
             raise KeyError(f"unknown devices: {unknown}")
         self.refresh_rollups()
         keys = [self._keys[d] for d in devices]
-        rows = self._retry(
-            lambda conn: conn.execute(Q.SELECT_ROLLUP, {"start": start, "end": start + n * step, "keys": keys})
-            .fetchall()
-        )
+        params = {"start": start, "end": start + n * step, "keys": keys, "step_s": step.total_seconds()}
+        rows = self._retry(lambda conn: conn.execute(Q.SELECT_ROLLUP, params).fetchall())
         e_out = np.zeros((len(devices), n))
         e_in = np.zeros((len(devices), n))
         cov = np.zeros((len(devices), n))
-        row_of = {k: i for i, k in enumerate(keys)}
-        base_per_step = minutes // self.park.interval_minutes
-        for key, bucket, eo, ei, c in rows:
-            j = int((bucket - start) / step)
-            i = row_of[key]
-            e_out[i, j] += eo
-            e_in[i, j] += ei
-            cov[i, j] += c / base_per_step
+        if rows:
+            arr = np.array(rows, dtype=np.float64)
+            row_of = np.full(max(keys) + 1, -1, dtype=np.int64)
+            row_of[keys] = np.arange(len(keys))
+            i, j = row_of[arr[:, 0].astype(np.int64)], arr[:, 1].astype(np.int64)
+            e_out[i, j], e_in[i, j] = arr[:, 2], arr[:, 3]
+            cov[i, j] = arr[:, 4] / (minutes // self.park.interval_minutes)
         starts = np.datetime64(start.replace(tzinfo=None), "us") + np.arange(n) * np.timedelta64(
             int(step.total_seconds() * 1e6), "us"
         )
