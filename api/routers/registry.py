@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-ROUTERS: list[Any] = []
+from api.routers import carbon
+
+ROUTERS: list[Any] = [carbon]
