@@ -402,6 +402,9 @@ class Tenant(_Model):
     meters: list[str]
     lines: list[ProductionLine] = []
     shared_meter_key: float | None = Field(default=None, ge=0, le=1, description="share of shared-services meters")
+    contracts: list[str] = Field(
+        default=[], description="ids of green contracts held by this tenant (allocated to it first)"
+    )
 
 
 # --------------------------------------------------------------------------- park

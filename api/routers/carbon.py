@@ -82,7 +82,7 @@ class VerificationPublic(BaseModel):
     problems: list[str]
 
 
-def _period(start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+def checked_period(start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     if start.tzinfo is None or end.tzinfo is None:
         raise HTTPException(400, "start and end need a time zone (e.g. 2026-06-01T00:00:00+08:00)")
     if not start < end:
@@ -123,7 +123,7 @@ def carbon_factors(
     resolution: Resolution = "hour",
     method: Method = "market",
 ) -> dict[str, Any]:
-    start, end = _period(start, end)
+    start, end = checked_period(start, end)
     state = request.app.state
     reg = _registry(request)
     try:
@@ -156,7 +156,7 @@ def carbon_indicators(
     end: Annotated[dt.datetime, Query()],
     method: Method = "market",
 ) -> IndicatorsPublic:
-    start, end = _period(start, end)
+    start, end = checked_period(start, end)
     state = request.app.state
     content = service.report_content(state.store, state.park, start, end)
     ind = content["indicators"][method]
@@ -189,7 +189,7 @@ def _reports_dir(request: Request) -> Path:
 @router.post("/reports", response_model=ReportIssued, status_code=201, summary="issue an emission-factor report",
              responses={400: {"model": Problem, "description": "bad period or unknown report to replace"}})
 async def create_report(body: ReportCreate, request: Request, _: Auditor) -> ReportIssued:
-    start, end = _period(body.start, body.end)
+    start, end = checked_period(body.start, body.end)
     state = request.app.state
     try:
         issued = await run_in_threadpool(service.issue_report, state.store, state.park, start, end,

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.routers import carbon
+from api.routers import carbon, tenants
 
-ROUTERS: list[Any] = [carbon]
+ROUTERS: list[Any] = [carbon, tenants]

@@ -122,7 +122,7 @@ def _interpolate(e: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return filled, codes
 
 
-def _fill_row(e: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def fill_row(e: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         scaled = np.where((c > 0) & (c < FULL_COVERAGE), e / c, e)
     codes = np.where((c > 0) & (c < FULL_COVERAGE), 1, 0).astype(np.int8)
@@ -159,8 +159,8 @@ def flows_from_energy(
         i = row[d]
         c = np.clip(ie.coverage[i], 0.0, 1.0)
         cov[j] = c
-        out_f[j], codes_out = _fill_row(ie.e_out_kwh[i], c)
-        in_f[j], _ = _fill_row(ie.e_in_kwh[i], c)
+        out_f[j], codes_out = fill_row(ie.e_out_kwh[i], c)
+        in_f[j], _ = fill_row(ie.e_in_kwh[i], c)
         codes[j] = codes_out
     pos = {d: j for j, d in enumerate(devs)}
 

@@ -55,7 +55,7 @@ def _chart_png(report: dict[str, Any], resolution: str, title: str) -> bytes:
 CJK_FONT = "STSong-Light"
 
 
-def _styles() -> Any:
+def pdf_styles() -> Any:
     if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
     styles = getSampleStyleSheet()
@@ -64,7 +64,7 @@ def _styles() -> Any:
 
 
 def _table(rows: list[list[Any]], widths: list[float] | None = None) -> Table:
-    styles = _styles()
+    styles = pdf_styles()
     cells = [[Paragraph(str(c) if c is not None else "-", styles["BodyText"]) for c in r] for r in rows]
     t = Table(cells, colWidths=widths, repeatRows=1)
     t.setStyle(
@@ -81,7 +81,7 @@ def _table(rows: list[list[Any]], widths: list[float] | None = None) -> Table:
 
 def render_pdf(report: dict[str, Any]) -> bytes:
     """The report as PDF bytes (same content → same bytes)."""
-    styles = _styles()
+    styles = pdf_styles()
     h1, h2, body = styles["Heading1"], styles["Heading2"], styles["BodyText"]
     buf = io.BytesIO()
     doc = SimpleDocTemplate(

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from ems.cli import carbon, db, demo, grid, keys, park, serve, telemetry
+from ems.cli import carbon, db, demo, footprint, grid, keys, park, serve, telemetry
 
 app = typer.Typer(help="Zero-carbon industrial park EMS.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")
@@ -18,6 +18,9 @@ app.add_typer(carbon.report_app, name="report")
 app.add_typer(carbon.factors_app, name="factors")
 app.add_typer(carbon.certificates_app, name="certificates")
 app.add_typer(carbon.contracts_app, name="contracts")
+app.add_typer(footprint.tenants_app, name="tenants")
+app.add_typer(footprint.production_app, name="production")
+app.add_typer(footprint.cbam_app, name="cbam")
 app.command()(serve.serve)
 app.command()(demo.demo)
 

@@ -1,0 +1,1 @@
+"""Tenant and product electricity footprints: allocation of the park supply mix, statements, CBAM sheets."""
