@@ -54,39 +54,30 @@ def _forecast(
     settings_dir: Path | None,
     seed: int,
     park_path: Path | None,
-) -> tuple[Forecast, int | None]:
+) -> Forecast:
     """Forecast from the store's history (last 14 days), or the synthetic demo weather."""
     if source == "synthetic":
         truth = synthesize(park, start, n, seed=seed)
         fc = truth_forecast(park, truth, 0, n)
         fc.methods = {d: "synthetic" for d in (*truth.pv_kw, *truth.wind_kw, *truth.load_kw)}
-        return fc, None
+        return fc
     from ems.forecast.history import history_from_store
     from ems.store import open_store
-    from ems.store.schedules import save_forecast
 
-    settings = settings_from(settings_dir, park_path)
-    with open_store(settings, park) as store:
+    with open_store(settings_from(settings_dir, park_path), park) as store:
         hist = history_from_store(store, park, start - dt.timedelta(days=14), start)
-        fc = forecast_park(park, hist, start, n)
-        with store.connection() as conn:
-            run_id = save_forecast(conn, fc, note="ems plan")
-    return fc, run_id
+        return forecast_park(park, hist, start, n)
 
 
 @app.command("plan")
 def plan(
     park_file: ParkOption = None,
     data_dir: DataDirOption = None,
-    day: Annotated[
-        str | None, typer.Option(help="local date to plan (YYYY-MM-DD); default: tomorrow")
-    ] = None,
+    day: Annotated[str | None, typer.Option(help="local date to plan (YYYY-MM-DD); default: tomorrow")] = None,
     intervals: Annotated[
         int, typer.Option(min=1, help="horizon length in park intervals (96 = one day at 15 min)")
     ] = 96,
-    source: Annotated[
-        str, typer.Option(help="forecast source: 'store' (telemetry history) or 'synthetic'")
-    ] = "store",
+    source: Annotated[str, typer.Option(help="forecast source: 'store' (telemetry history) or 'synthetic'")] = "store",
     objective: Annotated[
         str, typer.Option(help="'lexicographic' (local RE first, then cost) or 'weighted'")
     ] = "lexicographic",
@@ -100,20 +91,16 @@ def plan(
         bool, typer.Option(help="store forecast, schedule (versioned) and baseline (needs the store)")
     ] = True,
     seed: Annotated[int, typer.Option(help="weather seed of the synthetic source")] = 1,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="write the schedule summary and KPIs here")
-    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the schedule summary and KPIs here")] = None,
 ) -> None:
     """Plan the next day (or any horizon): optimised schedule and the rule-based baseline, with KPIs."""
     settings = settings_from(data_dir, park_file)
     park = load_park_or_exit(settings)
     if source not in ("store", "synthetic"):
         raise typer.BadParameter("source must be 'store' or 'synthetic'")
-    local_day = (
-        dt.date.fromisoformat(day) if day else (dt.datetime.now(park.tz) + dt.timedelta(days=1)).date()
-    )
+    local_day = dt.date.fromisoformat(day) if day else (dt.datetime.now(park.tz) + dt.timedelta(days=1)).date()
     start = _local_midnight(park, local_day)
-    fc, run_id = _forecast(park, start, intervals, source, data_dir, seed, park_file)
+    fc = _forecast(park, start, intervals, source, data_dir, seed, park_file)
     p = problem_from_park(park, fc, carbon_price_cny_per_t=carbon_price)
     dispatcher = Dispatcher(SolverOptions(objective=objective))
     s = _solve(park, dispatcher, p, ac_check)
@@ -123,7 +110,7 @@ def plan(
         typer.echo(f"  {key}: {value}")
     _kpi_table(s.kpis, base.kpis, p.ef_source)
     if save and source == "store":
-        _save(park, data_dir, park_file, s, base, run_id)
+        _save(park, data_dir, park_file, s, base, fc)
     if json_out is not None:
         payload = {
             "schedule": s.summary(),
@@ -143,13 +130,13 @@ def _solve(park: Park, dispatcher: Dispatcher, p: DispatchProblem, ac_check: boo
     return s
 
 
-def _save(
-    park: Park, data_dir: Path | None, park_file: Path | None, s: Schedule, base: Schedule, run_id: int | None
-) -> None:
+def _save(park: Park, data_dir: Path | None, park_file: Path | None, s: Schedule, base: Schedule, fc: Forecast) -> None:
+    """Store the forecast, the schedule (next version) and the baseline, linked to the forecast run."""
     from ems.store import open_store
-    from ems.store.schedules import save_schedule
+    from ems.store.schedules import save_forecast, save_schedule
 
     with open_store(settings_from(data_dir, park_file), park) as store, store.connection() as conn:
+        run_id = save_forecast(conn, fc, note="ems plan")
         sid, version = save_schedule(conn, s, "day_ahead", forecast_run_id=run_id)
         save_schedule(conn, base, "baseline", forecast_run_id=run_id)
     typer.echo(f"  stored as schedule {sid}, version {version} (forecast run {run_id})")
@@ -164,22 +151,14 @@ def simulate_year_cmd(
     park_file: ParkOption = None,
     days: Annotated[int, typer.Option(min=1, max=366, help="days to simulate")] = 365,
     replan: Annotated[str, typer.Option(help="re-planning cadence: 'hourly' or 'daily'")] = "hourly",
-    battery_scale: Annotated[
-        float, typer.Option(min=0.01, help="multiply battery energy and power (what-if)")
-    ] = 1.0,
-    contract_scale: Annotated[
-        float, typer.Option(min=0, help="multiply green-contract volumes (what-if)")
-    ] = 1.0,
+    battery_scale: Annotated[float, typer.Option(min=0.01, help="multiply battery energy and power (what-if)")] = 1.0,
+    contract_scale: Annotated[float, typer.Option(min=0, help="multiply green-contract volumes (what-if)")] = 1.0,
     carbon_price: Annotated[
         float, typer.Option("--carbon-price-cny-per-t", min=0, help="carbon price [CNY/tCO2]")
     ] = 0.0,
-    tariff: Annotated[
-        Path | None, typer.Option(help="YAML file with a replacement 'tariff' section (what-if)")
-    ] = None,
+    tariff: Annotated[Path | None, typer.Option(help="YAML file with a replacement 'tariff' section (what-if)")] = None,
     seed: Annotated[int, typer.Option(help="weather seed")] = 7,
-    out: Annotated[Path, typer.Option(help="directory for plots and results.json")] = Path(
-        "var/simulate-year"
-    ),
+    out: Annotated[Path, typer.Option(help="directory for plots and results.json")] = Path("var/simulate-year"),
 ) -> None:
     """Closed-loop simulation (forecast -> dispatch -> plant -> measurement) vs the rule-based baseline."""
     settings = settings_from(None, park_file)
@@ -210,9 +189,7 @@ def simulate_year_cmd(
     if result.fallbacks:
         typer.secho(f"  fallbacks: {dict(result.fallbacks)}", fg=typer.colors.YELLOW)
     if result.import_limit_violations:
-        typer.secho(
-            f"  import limit exceeded in {result.import_limit_violations} intervals", fg=typer.colors.YELLOW
-        )
+        typer.secho(f"  import limit exceeded in {result.import_limit_violations} intervals", fg=typer.colors.YELLOW)
     _kpi_table(result.kpis, result.baseline_kpis, "cn-jiangsu-2022 0.5978 kgCO2/kWh (MEE 2022)")
     payload = {
         "config": {

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from ems.cli import carbon, db, demo, footprint, grid, keys, park, serve, telemetry
+from ems.cli import carbon, db, demo, footprint, grid, keys, park, serve, simulate, telemetry
 
 app = typer.Typer(help="Zero-carbon industrial park EMS.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")
@@ -14,6 +14,8 @@ app.add_typer(park.app, name="park")
 app.add_typer(telemetry.app, name="telemetry")
 app.add_typer(keys.app, name="keys")
 app.add_typer(grid.app, name="grid")
+app.add_typer(simulate.app, name="simulate")
+app.add_typer(simulate.poll_app, name="poll")
 app.add_typer(carbon.report_app, name="report")
 app.add_typer(carbon.factors_app, name="factors")
 app.add_typer(carbon.certificates_app, name="certificates")

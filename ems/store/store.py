@@ -107,7 +107,7 @@ class Store:
     """The park's telemetry store. Thread-safe; one per process."""
 
     def __init__(self, url: str, park: Park, *, validator: Validator | None = None,
-                 max_gap_s: float = 120.0, pool_size: int = 4) -> None:
+                 max_gap_s: float = 120.0, pool_size: int = 4, pool_timeout_s: float = 5.0) -> None:
         self.url = url
         self.park = park
         self.validator = validator or Validator(park)
@@ -122,6 +122,7 @@ class Store:
         self._keys: dict[str, int] = {}
         self._ids: dict[int, str] = {}
         self._refresh_lock = threading.Lock()
+        self.pool_timeout_s = pool_timeout_s  # how long to wait for a connection before StoreUnavailable
         self.backend: Backend | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -153,7 +154,7 @@ class Store:
     def connection(self) -> Iterator[psycopg.Connection]:
         """A pooled connection in autocommit mode; connection errors become StoreUnavailable."""
         try:
-            with self._pool.connection(timeout=10.0) as conn:
+            with self._pool.connection(timeout=self.pool_timeout_s) as conn:
                 yield conn
         except psycopg.OperationalError as exc:
             raise StoreUnavailable(str(exc).strip()) from exc

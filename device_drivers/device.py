@@ -1,0 +1,237 @@
+"""One device behind a register map: locate its points, read them in blocks, decode to quantities.
+
+Reading a device yields ``(quantity, value, quality)`` triples in the project's
+units and generator convention. Values the device marks "not implemented"
+(SunSpec sentinels) are skipped; values outside their physical range (quantity
+bounds of :mod:`ems.quantities`, power bounds of :func:`ems.telemetry.power_bounds_kw`)
+are kept with quality BAD and counted as garbage, so validation can reject them with
+a reason while the poller marks the device degraded.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from device_drivers.blocks import Block, plan_blocks
+from device_drivers.codec import decode, encode, from_raw, is_not_implemented, to_raw
+from device_drivers.errors import DiscoveryError, GarbageValue, RegisterMapError, SetpointNotConfirmed
+from device_drivers.register_map import ControlSpec, Point, RegisterMap, orient
+from device_drivers.sunspec import ModelLocation, discover
+from device_drivers.transport import Transport
+from ems.quantities import QUANTITIES, Quality
+from ems.telemetry import power_bounds_kw
+
+SF_RANGE = 10  # SunSpec scale factors are -10..10
+
+
+@dataclass(frozen=True)
+class Located:
+    """A point at its absolute address; ``key`` is ``model.point`` (SunSpec) or the point name."""
+
+    key: str
+    point: Point
+    address: int
+    sf_key: str | None
+
+
+@dataclass(frozen=True)
+class Reading:
+    quantity: str
+    value: float
+    quality: int
+
+
+class DeviceDriver:
+    """Reads (and, through :mod:`device_drivers.control`, writes) one device."""
+
+    def __init__(
+        self,
+        device_id: str,
+        device: object,
+        register_map: RegisterMap,
+        transport: Transport,
+        unit: int = 1,
+        max_block_registers: int = 125,
+        sunspec_base: int | None = None,
+    ) -> None:
+        self.device_id = device_id
+        self.device = device
+        self.map = register_map
+        self.transport = transport
+        self.unit = unit
+        self.max_block_registers = max_block_registers
+        self.sunspec_base = sunspec_base
+        self.sign = register_map.sign_for(str(getattr(device, "type", "")))
+        self.points: dict[str, Located] = {}
+        self.feeds: dict[str, str] = {}  # point key -> quantity it feeds (first point per quantity wins)
+        self.blocks: list[Block] = []
+        self.layout: dict[int, ModelLocation] = {}
+        self.models_used: dict[str, int] = {}  # map model name -> model id found
+        self.ready = False
+
+    # ------------------------------------------------------------------ locating
+
+    async def locate(self) -> None:
+        """Resolve addresses (SunSpec discovery if needed) and plan the block reads."""
+        if self.map.kind == "sunspec":
+            self.layout = await discover(self.transport, self.unit, self.sunspec_base)
+            self._locate_sunspec()
+        else:
+            self.points = {pt.name: Located(pt.name, pt, pt.offset, pt.sf) for pt in self.map.points}
+        self.feeds = {}
+        covered: set[str] = set()
+        for key, loc in self.points.items():
+            q = loc.point.quantity
+            if q is not None and q not in covered:
+                covered.add(q)
+                self.feeds[key] = q
+        needed = set(self.feeds) | {loc.sf_key for k, loc in self.points.items() if k in self.feeds and loc.sf_key}
+        spans = [(self.points[k].point.function, self.points[k].address, self.points[k].point.count) for k in needed]
+        self.blocks = plan_blocks(spans, self.max_block_registers, self.map.max_gap_registers)
+        self.ready = True
+
+    def _locate_sunspec(self) -> None:
+        self.points = {}
+        self.models_used = {}
+        for model in self.map.models:
+            found = next((self.layout[i] for i in model.ids if i in self.layout), None)
+            if found is None:
+                if model.required:
+                    raise DiscoveryError(
+                        f"SunSpec model {'/'.join(map(str, model.ids))} ({model.name}) not found; "
+                        f"device has {sorted(self.layout)}",
+                        self.device_id,
+                    )
+                continue
+            if found.length < model.length:
+                raise DiscoveryError(
+                    f"model {found.id} at {found.address} has L={found.length}, map expects {model.length}",
+                    self.device_id,
+                )
+            self.models_used[model.name] = found.id
+            for pt in model.points:
+                key = f"{model.name}.{pt.name}"
+                sf_key = f"{model.name}.{pt.sf}" if pt.sf else None
+                self.points[key] = Located(key, pt, found.address + pt.offset, sf_key)
+
+    # ------------------------------------------------------------------ reading
+
+    async def read_blocks(self, blocks: list[Block]) -> dict[tuple[int, int], int]:
+        """(function, address) -> register value for every register of ``blocks``."""
+        regs: dict[tuple[int, int], int] = {}
+        for b in blocks:
+            values = await self.transport.read_registers(self.unit, b.address, b.count, b.function)
+            for i, v in enumerate(values):
+                regs[(b.function, b.address + i)] = v
+        return regs
+
+    def value_of(self, key: str, regs: dict[tuple[int, int], int]) -> float | None:
+        """Engineering value of a point in the map's native convention; None if not implemented.
+
+        Raises :class:`GarbageValue` for an unusable scale factor.
+        """
+        loc = self.points[key]
+        pt = loc.point
+        words = [regs[(pt.function, loc.address + i)] for i in range(pt.count)]
+        raw = decode(words, pt.dtype, pt.word_order, pt.byte_order)
+        sunspec = self.map.kind == "sunspec"
+        if sunspec and is_not_implemented(raw, pt.dtype):
+            return None
+        sf = 0
+        if loc.sf_key is not None:
+            sf_loc = self.points[loc.sf_key]
+            sf_words = [regs[(sf_loc.point.function, sf_loc.address)]]
+            sf_raw = int(decode(sf_words, "sunssf"))
+            if is_not_implemented(sf_raw, "sunssf"):
+                return None
+            if not -SF_RANGE <= sf_raw <= SF_RANGE:
+                raise GarbageValue(f"scale factor {loc.sf_key}={sf_raw} outside -10..10", self.device_id)
+            sf = sf_raw
+        return from_raw(raw, pt.scale, sf)
+
+    def bounds(self, quantity: str) -> tuple[float, float]:
+        q = QUANTITIES[quantity]
+        lo = -math.inf if q.lo is None else q.lo
+        hi = math.inf if q.hi is None else q.hi
+        if quantity in ("p_kw", "p_setpoint_kw"):
+            lo, hi = power_bounds_kw(self.device)
+        return lo, hi
+
+    async def read(self) -> tuple[list[Reading], int]:
+        """One poll: (readings, number of garbage values among them)."""
+        if not self.ready:
+            await self.locate()
+        regs = await self.read_blocks(self.blocks)
+        out: list[Reading] = []
+        garbage = 0
+        for key, quantity in self.feeds.items():
+            try:
+                value = self.value_of(key, regs)
+            except GarbageValue:
+                garbage += 1
+                continue
+            if value is None:
+                continue
+            q, v = orient(quantity, value, self.sign)
+            lo, hi = self.bounds(q)
+            quality = Quality.GOOD
+            if not (math.isfinite(v) and lo <= v <= hi):
+                quality = Quality.BAD
+                garbage += 1
+            out.append(Reading(q, v, int(quality)))
+        return out, garbage
+
+    # ------------------------------------------------------------------ writing
+
+    def control_spec(self, quantity: str) -> ControlSpec:
+        """First control option of the map whose model this device has."""
+        for spec in self.map.controls.get(quantity, ()):
+            if spec.model is None or spec.model in self.models_used:
+                return spec
+        raise RegisterMapError(f"map {self.map.name!r} offers no way to write {quantity} on {self.device_id}")
+
+    def _key(self, spec: ControlSpec, point: str) -> str:
+        return f"{spec.model}.{point}" if spec.model else point
+
+    async def read_points(self, keys: list[str]) -> dict[tuple[int, int], int]:
+        spans = []
+        for k in keys:
+            loc = self.points[k]
+            spans.append((loc.point.function, loc.address, loc.point.count))
+            if loc.sf_key:
+                sf = self.points[loc.sf_key]
+                spans.append((sf.point.function, sf.address, 1))
+        return await self.read_blocks(plan_blocks(spans, self.max_block_registers, self.map.max_gap_registers))
+
+    async def write_setpoint(self, quantity: str, value: float) -> float:
+        """Write ``value`` (generator convention, canonical unit) and return the value read back."""
+        if not self.ready:
+            await self.locate()
+        spec = self.control_spec(quantity)
+        key = self._key(spec, spec.setpoint)
+        loc = self.points[key]
+        regs = await self.read_points([key])
+        sf = 0
+        if loc.sf_key:
+            sf_loc = self.points[loc.sf_key]
+            sf = int(decode([regs[(sf_loc.point.function, sf_loc.address)]], "sunssf"))
+            if not -SF_RANGE <= sf <= SF_RANGE:
+                raise GarbageValue(f"scale factor {loc.sf_key}={sf} outside -10..10", self.device_id)
+        _, native = orient(quantity, value, self.sign)
+        pt = loc.point
+        raw = to_raw(native, pt.dtype, pt.scale, sf)
+        await self.transport.write_registers(
+            self.unit, loc.address, encode(raw, pt.dtype, pt.word_order, pt.byte_order)
+        )
+        for point, flag in spec.enable:
+            e = self.points[self._key(spec, point)]
+            await self.transport.write_registers(
+                self.unit, e.address, encode(flag, e.point.dtype, e.point.word_order, e.point.byte_order)
+            )
+        back = self.value_of(key, await self.read_points([key]))
+        written = orient(quantity, from_raw(raw, pt.scale, sf), self.sign)[1]
+        confirmed = None if back is None else orient(quantity, back, self.sign)[1]
+        if confirmed is None or abs(confirmed - written) > 1e-9 * max(1.0, abs(written)):
+            raise SetpointNotConfirmed(f"{self.device_id}: wrote {quantity}={written:g}, read back {confirmed}")
+        return confirmed

@@ -1,0 +1,269 @@
+"""The polling loop: every Modbus device of a park at its own interval, results to a telemetry sink.
+
+Concurrency model: one asyncio task per *connection* (TCP host:port or serial
+line). Devices sharing a connection are polled one after another by that task
+(pymodbus clients carry one request at a time, and a serial line is one bus);
+different connections run concurrently, so a dead device delays at most the
+devices on its own connection, and only once per back-off period.
+
+Readings are stamped with the UTC wall-clock time at which the answer arrived,
+buffered, and handed to the sink every ``flush_interval_s`` from a worker thread
+(the sink, e.g. the PostgreSQL store, is synchronous). Pass a
+:class:`device_drivers.spool.SpoolingSink` to survive store outages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import math
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from device_drivers.device import DeviceDriver
+from device_drivers.errors import DeviceError
+from device_drivers.health import DeviceHealth, State
+from device_drivers.register_map import RegisterMap, load_map
+from device_drivers.transport import Transport, connection_key, transport_for
+from ems.park import ModbusRtu, ModbusTcp, Park
+from ems.quantities import Quality
+from ems.telemetry import IngestResult, ReadingBatch, TelemetrySink, to_us
+
+
+@dataclass
+class PolledDevice:
+    driver: DeviceDriver
+    health: DeviceHealth
+    interval_s: float
+    next_due: float = 0.0  # time.monotonic()
+    overruns: int = 0
+    trace: list[tuple[float, float, float]] = field(default_factory=list)  # (due, start, end), monotonic s
+
+
+@dataclass
+class PollStats:
+    readings: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    sink_errors: int = 0
+    last_sink_error: str = ""
+
+
+class Poller:
+    """Polls the Modbus devices of a park; see the module docstring."""
+
+    def __init__(
+        self,
+        devices: Iterable[PolledDevice],
+        transports: dict[str, Transport],
+        sink: TelemetrySink | None = None,
+        flush_interval_s: float = 1.0,
+        trace: bool = False,
+    ) -> None:
+        self.devices = {d.driver.device_id: d for d in devices}
+        self.transports = transports
+        self.sink = sink
+        self.flush_interval_s = flush_interval_s
+        self.trace = trace  # record (due, start, end) of every successful poll, for benchmarks
+        self.stats = PollStats()
+        self._rows: list[tuple[int, str, str, float, int]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._running = False
+        self._by_connection: dict[str, list[PolledDevice]] = {}
+        for d in self.devices.values():
+            self._by_connection.setdefault(d.driver.transport.key, []).append(d)
+
+    @classmethod
+    def from_park(
+        cls,
+        park: Park,
+        sink: TelemetrySink | None = None,
+        device_ids: Iterable[str] | None = None,
+        maps: dict[str, RegisterMap] | None = None,
+        interval_s: float | None = None,
+        **kwargs: object,
+    ) -> Poller:
+        """One PolledDevice per Modbus device of ``park`` (gateway devices are pushed, not polled).
+
+        ``interval_s`` overrides every device's ``poll_interval_s`` (tests, benchmarks).
+        """
+        wanted = set(device_ids) if device_ids is not None else None
+        maps = dict(maps or {})
+        transports: dict[str, Transport] = {}
+        timeouts: dict[str, float] = {}
+        selected = []
+        for dev in park.devices:
+            conn = dev.connection
+            if not isinstance(conn, ModbusTcp | ModbusRtu) or (wanted is not None and dev.id not in wanted):
+                continue
+            key = connection_key(conn)
+            timeouts[key] = max(timeouts.get(key, 0.0), conn.timeout_s)
+            selected.append((dev, conn, key))
+        for key, timeout in timeouts.items():
+            conn = next(c for _, c, k in selected if k == key)
+            transports[key] = transport_for(conn, timeout)
+        polled = []
+        for dev, conn, key in selected:
+            if conn.register_map not in maps:
+                maps[conn.register_map] = load_map(conn.register_map)
+            driver = DeviceDriver(
+                dev.id,
+                dev,
+                maps[conn.register_map],
+                transports[key],
+                unit=conn.unit_id,
+                max_block_registers=conn.max_block_registers,
+                sunspec_base=conn.sunspec_base,
+            )
+            interval = interval_s or conn.poll_interval_s
+            health = DeviceHealth(dev.id, interval, conn.timeout_s)
+            polled.append(PolledDevice(driver, health, interval))
+        return cls(polled, transports, sink, **kwargs)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ running
+
+    async def start(self, stagger: bool = True) -> None:
+        """Start one task per connection and the flusher; returns at once.
+
+        With ``stagger`` the first polls are spread evenly over each device's interval, so
+        the load on the event loop and the network is flat instead of a burst every period.
+        Without it every device is due at the same instants (worst case, used to measure
+        the cycle time); devices on one connection are spread in either case.
+        """
+        self._running = True
+        now = time.monotonic()
+        n = len(self.devices)
+        for k, d in enumerate(self.devices.values()):
+            d.next_due = now + (d.interval_s * k / n if stagger else 0.0)
+        for devs in self._by_connection.values():
+            for i, d in enumerate(devs[1:], start=1):
+                d.next_due = max(d.next_due, now + d.interval_s * i / len(devs))
+        for key, devs in self._by_connection.items():
+            self._tasks.append(asyncio.create_task(self._connection_loop(devs), name=f"poll {key}"))
+        self._tasks.append(asyncio.create_task(self._flush_loop(), name="flush"))
+
+    async def stop(self) -> None:
+        """Cancel the tasks, flush what was read, close the connections."""
+        self._running = False
+        pending = set(self._tasks)
+        while pending:
+            # asyncio.wait_for (inside pymodbus) can swallow a cancellation that races with an answer
+            # (Python < 3.12); the loops also check _running, and the cancellation is repeated
+            for t in pending:
+                t.cancel()
+            _, pending = await asyncio.wait(pending, timeout=0.5)
+        for t in self._tasks:
+            if not t.cancelled() and t.exception() is not None:
+                raise t.exception()  # type: ignore[misc]
+        self._tasks = []
+        await self.flush()
+        for tr in self.transports.values():
+            await tr.close()
+
+    async def run(self, duration_s: float) -> None:
+        await self.start()
+        try:
+            await asyncio.sleep(duration_s)
+        finally:
+            await self.stop()
+
+    async def _connection_loop(self, devs: list[PolledDevice]) -> None:
+        while self._running:
+            d = min(devs, key=lambda x: x.next_due)
+            delay = d.next_due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await self.poll_once(d)
+
+    async def poll_once(self, d: PolledDevice) -> None:
+        """Poll one device now, record health and readings, schedule its next poll."""
+        due = d.next_due
+        t0 = time.monotonic()
+        try:
+            try:
+                readings, garbage = await d.driver.read()
+            except (DeviceError, asyncio.CancelledError):
+                raise
+            except Exception as exc:  # e.g. a malformed answer: must not end this connection's task
+                raise DeviceError(f"unexpected {type(exc).__name__}: {exc}", d.driver.device_id) from exc
+        except DeviceError as exc:
+            d.health.on_failure(exc)
+            if d.health.state == State.OFFLINE:
+                d.driver.ready = False  # rediscover after an outage: the device may come back reconfigured
+            d.next_due = time.monotonic() + d.health.next_delay_s()
+            return
+        latency = time.monotonic() - t0
+        stamp = dt.datetime.now(dt.UTC)
+        d.health.on_success(latency, garbage, stamp)
+        if self.trace:
+            d.trace.append((due, t0, t0 + latency))
+        suspect = d.health.state != State.OK
+        t_us = to_us(stamp)
+        dev_id = d.driver.device_id
+        for r in readings:
+            q = Quality.SUSPECT if suspect and r.quality == Quality.GOOD else r.quality
+            self._rows.append((t_us, dev_id, r.quantity, r.value, int(q)))
+        # fixed-rate schedule: stay on the grid due + k·interval, skipping missed slots
+        nxt = due + d.interval_s
+        now = time.monotonic()
+        if nxt <= now:
+            d.overruns += 1
+            nxt += math.ceil((now - nxt) / d.interval_s) * d.interval_s
+        d.next_due = nxt
+
+    # ------------------------------------------------------------------ output
+
+    def take_batch(self) -> ReadingBatch:
+        """Readings collected since the last call, as one batch."""
+        rows, self._rows = self._rows, []
+        self.stats.readings += len(rows)
+        if not rows:
+            return ReadingBatch.empty()
+        t, dev, q, v, f = zip(*rows, strict=True)
+        return ReadingBatch(
+            np.array(t, dtype=np.int64),
+            np.array(dev, dtype=object),
+            np.array(q, dtype=object),
+            np.array(v, dtype=np.float64),
+            np.array(f, dtype=np.int16),
+        )
+
+    async def flush(self) -> IngestResult | None:
+        batch = self.take_batch()
+        if self.sink is None or len(batch) == 0:
+            return None
+        try:
+            result = await asyncio.to_thread(self.sink.ingest, batch)
+        except Exception as exc:  # a sink bug must not stop polling; it is counted and shown
+            self.stats.sink_errors += 1
+            self.stats.last_sink_error = f"{type(exc).__name__}: {exc}"
+            return None
+        self.stats.accepted += result.accepted
+        self.stats.duplicates += result.duplicates
+        self.stats.rejected.update(r.reason for r in result.rejected)
+        return result
+
+    async def _flush_loop(self) -> None:
+        while self._running:
+            await asyncio.sleep(self.flush_interval_s)
+            await self.flush()
+
+    # ------------------------------------------------------------------ queries
+
+    def health(self) -> list[dict[str, object]]:
+        """Health of every polled device (plain data)."""
+        return [d.health.snapshot() for d in self.devices.values()]
+
+    def state_of(self, device_id: str) -> State:
+        return self.devices[device_id].health.state
+
+    def driver(self, device_id: str) -> DeviceDriver:
+        try:
+            return self.devices[device_id].driver
+        except KeyError:
+            raise KeyError(f"device {device_id!r} is not polled; polled: {', '.join(self.devices)}") from None

@@ -1,0 +1,296 @@
+"""Declarative register maps: one YAML file per device model, loaded into frozen dataclasses.
+
+A map says *where* each point lives (SunSpec model + offset, or an absolute
+address and function code), *how* to decode it (data type, word and byte order,
+fixed scale and/or SunSpec scale-factor point) and *which canonical quantity*
+(:mod:`ems.quantities`) it feeds. The file format is documented in
+``docs/register_maps.md``. Maps are data: adding a device model needs no code.
+
+Sign handling (``orientation``): every map states the sign that turns its native
+power convention into the project's generator convention, per device type. With
+orientation -1, signed quantities (``p_kw``, ``q_kvar``, ``p_setpoint_kw``) are
+negated and the energy counters ``e_out_kwh``/``e_in_kwh`` swap places.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from device_drivers.codec import TYPES, Order
+from device_drivers.errors import RegisterMapError
+from ems.quantities import QUANTITIES
+
+MAPS_DIR = Path(__file__).resolve().parent / "maps"
+SIGNED_QUANTITIES = frozenset({"p_kw", "q_kvar", "p_setpoint_kw"})
+SWAPPED_COUNTERS = {"e_out_kwh": "e_in_kwh", "e_in_kwh": "e_out_kwh"}
+CONTROL_QUANTITIES = ("p_setpoint_kw", "p_limit_pct")
+SUNSPEC_BASES = (40000, 50000, 0)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One value in the device. ``offset`` is inside the SunSpec model (0 = ID) or an absolute address."""
+
+    name: str
+    dtype: str
+    offset: int
+    function: int = 3  # 3 = holding registers, 4 = input registers
+    scale: float = 1.0
+    sf: str | None = None  # name of a sunssf point in the same model/map
+    unit: str = ""
+    quantity: str | None = None
+    word_order: Order = "big"
+    byte_order: Order = "big"
+    writable: bool = False
+
+    @property
+    def count(self) -> int:
+        return TYPES[self.dtype][1]
+
+
+@dataclass(frozen=True)
+class Model:
+    """A SunSpec model the map uses; ``ids`` lists interchangeable model ids, preferred first."""
+
+    name: str
+    ids: tuple[int, ...]
+    length: int  # the model's L (registers after ID and L)
+    required: bool
+    points: tuple[Point, ...]
+
+
+@dataclass(frozen=True)
+class ControlSpec:
+    """How to write one setpoint: the value point, then fixed (point, value) writes that enable it."""
+
+    quantity: str
+    setpoint: str
+    model: str | None = None  # SunSpec model name holding the points
+    enable: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class RegisterMap:
+    name: str
+    kind: Literal["sunspec", "plain"]
+    description: str
+    orientation: dict[str, int]
+    models: tuple[Model, ...] = ()
+    points: tuple[Point, ...] = ()  # plain maps
+    controls: dict[str, tuple[ControlSpec, ...]] = field(default_factory=dict)
+    max_gap_registers: int = 16  # a block read may span unused registers up to this gap
+    source: str = ""
+
+    def model(self, name: str) -> Model:
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise KeyError(f"map {self.name!r} has no model {name!r}")
+
+    def sign_for(self, device_type: str) -> int:
+        try:
+            return self.orientation[device_type]
+        except KeyError:
+            raise RegisterMapError(
+                f"map {self.name!r} is not meant for device type {device_type!r} "
+                f"(orientation lists: {', '.join(self.orientation)})"
+            ) from None
+
+
+def orient(quantity: str, value: float, sign: int) -> tuple[str, float]:
+    """Map a (quantity, value) in the map's native convention to the generator convention."""
+    if sign == 1:
+        return quantity, value
+    if quantity in SIGNED_QUANTITIES:
+        return quantity, -value
+    return SWAPPED_COUNTERS.get(quantity, quantity), value
+
+
+# --------------------------------------------------------------------------- loading
+
+
+class _Problems:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.items: list[str] = []
+
+    def add(self, where: str, msg: str) -> None:
+        self.items.append(f"{self.source}: {where}: {msg}")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise RegisterMapError("\n".join(self.items))
+
+
+_POINT_KEYS = {
+    "name",
+    "offset",
+    "address",
+    "type",
+    "function",
+    "scale",
+    "sf",
+    "unit",
+    "quantity",
+    "word_order",
+    "byte_order",
+    "writable",
+    "description",
+}
+
+
+def _point(raw: Any, where: str, p: _Problems, defaults: dict[str, Any], sunspec: bool) -> Point | None:
+    if not isinstance(raw, dict):
+        p.add(where, "a point must be a mapping")
+        return None
+    unknown = set(raw) - _POINT_KEYS
+    if unknown:
+        p.add(where, f"unknown key(s) {sorted(unknown)} (typo?)")
+    pos_key = "offset" if sunspec else "address"
+    for key in ("name", "type", pos_key):
+        if key not in raw:
+            p.add(where, f"missing {key!r}")
+    if any(k not in raw for k in ("name", "type", pos_key)):
+        return None
+    if raw["type"] not in TYPES:
+        p.add(f"{where}.type", f"unknown data type {raw['type']!r} (known: {', '.join(TYPES)})")
+        return None
+    q = raw.get("quantity")
+    if q is not None and q not in QUANTITIES:
+        p.add(f"{where}.quantity", f"unknown quantity {q!r} (known: {', '.join(QUANTITIES)})")
+    fn = int(raw.get("function", 3))
+    if fn not in (3, 4):
+        p.add(f"{where}.function", "function must be 3 (holding) or 4 (input registers)")
+    orders = {}
+    for key in ("word_order", "byte_order"):
+        val = raw.get(key, defaults.get(key, "big"))
+        if val not in ("big", "little"):
+            p.add(f"{where}.{key}", "must be 'big' or 'little'")
+        orders[key] = val
+    pos = raw[pos_key]
+    if not isinstance(pos, int) or not 0 <= pos <= 65535:
+        p.add(f"{where}.{pos_key}", "must be an integer 0..65535")
+        return None
+    return Point(
+        name=str(raw["name"]),
+        dtype=raw["type"],
+        offset=pos,
+        function=fn,
+        scale=float(raw.get("scale", 1.0)),
+        sf=raw.get("sf"),
+        unit=str(raw.get("unit", "")),
+        quantity=q,
+        word_order=orders["word_order"],
+        byte_order=orders["byte_order"],
+        writable=bool(raw.get("writable", False)),
+    )
+
+
+def _check_sf(points: tuple[Point, ...], where: str, p: _Problems) -> None:
+    names = {pt.name: pt for pt in points}
+    if len(names) != len(points):
+        p.add(where, "point names must be unique")
+    for pt in points:
+        if pt.sf is not None and (pt.sf not in names or names[pt.sf].dtype != "sunssf"):
+            p.add(f"{where}.{pt.name}.sf", f"{pt.sf!r} is not a sunssf point of the same model")
+
+
+def parse_map(data: Any, source: str = "<map>") -> RegisterMap:
+    """Validate a register map given as plain data; every problem is reported with its key path."""
+    p = _Problems(source)
+    if not isinstance(data, dict):
+        raise RegisterMapError(f"{source}: a register map must be a mapping")
+    kind = data.get("kind")
+    if kind not in ("sunspec", "plain"):
+        p.add("kind", "must be 'sunspec' or 'plain'")
+        p.raise_if_any()
+    orientation = data.get("orientation")
+    if not isinstance(orientation, dict) or not all(v in (1, -1) for v in orientation.values()):
+        p.add("orientation", "must map device types (pv, wind, battery, load, meter) to 1 or -1")
+        orientation = {}
+    defaults = {k: data[k] for k in ("word_order", "byte_order") if k in data}
+    models: list[Model] = []
+    points: list[Point] = []
+    if kind == "sunspec":
+        for i, m in enumerate(data.get("models") or []):
+            where = f"models[{i}]"
+            ids = m.get("id")
+            ids_t = tuple(ids) if isinstance(ids, list) else (ids,)
+            if not all(isinstance(x, int) for x in ids_t) or "length" not in m or "name" not in m:
+                p.add(where, "needs name, id (int or list of ints) and length")
+                continue
+            pts = tuple(
+                pt
+                for j, raw in enumerate(m.get("points") or [])
+                if (pt := _point(raw, f"{where}.points[{j}]", p, defaults, True)) is not None
+            )
+            for pt in pts:
+                if pt.offset < 2 or pt.offset + pt.count > m["length"] + 2:
+                    p.add(f"{where}.{pt.name}", f"offset {pt.offset} outside the model (2..{m['length'] + 1})")
+            _check_sf(pts, where, p)
+            models.append(Model(str(m["name"]), ids_t, int(m["length"]), bool(m.get("required", False)), pts))
+        if not models:
+            p.add("models", "a sunspec map needs at least one model")
+    else:
+        points = [
+            pt
+            for j, raw in enumerate(data.get("points") or [])
+            if (pt := _point(raw, f"points[{j}]", p, defaults, False)) is not None
+        ]
+        _check_sf(tuple(points), "points", p)
+    controls: dict[str, tuple[ControlSpec, ...]] = {}
+    for quantity, options in (data.get("controls") or {}).items():
+        if quantity not in CONTROL_QUANTITIES:
+            p.add(f"controls.{quantity}", f"controllable quantities are {', '.join(CONTROL_QUANTITIES)}")
+            continue
+        specs = []
+        for j, opt in enumerate(options or []):
+            where = f"controls.{quantity}[{j}]"
+            model_name = opt.get("model")
+            pool = {pt.name: pt for pt in points}
+            if kind == "sunspec":
+                match = [m for m in models if m.name == model_name]
+                if not match:
+                    p.add(where, f"unknown model {model_name!r}")
+                    continue
+                pool = {pt.name: pt for pt in match[0].points}
+            names = [opt.get("setpoint"), *[e.get("point") for e in opt.get("enable") or []]]
+            for n in names:
+                if n not in pool:
+                    p.add(where, f"unknown point {n!r}")
+                elif not pool[n].writable:
+                    p.add(where, f"point {n!r} is not marked writable")
+            enable = tuple((e["point"], int(e["value"])) for e in opt.get("enable") or [] if "point" in e)
+            specs.append(ControlSpec(quantity, str(opt.get("setpoint")), model_name, enable))
+        controls[quantity] = tuple(specs)
+    p.raise_if_any()
+    return RegisterMap(
+        name=str(data.get("name", Path(source).stem)),
+        kind="sunspec" if kind == "sunspec" else "plain",
+        description=str(data.get("description", "")),
+        orientation={str(k): int(v) for k, v in orientation.items()},
+        models=tuple(models),
+        points=tuple(points),
+        controls=controls,
+        max_gap_registers=int(data.get("max_gap_registers", 16)),
+        source=str(data.get("source", "")),
+    )
+
+
+def load_map(name_or_path: str | Path) -> RegisterMap:
+    """Load a built-in map by name (``sunspec_inverter``) or any map file by path."""
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = MAPS_DIR / f"{name_or_path}.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        known = ", ".join(sorted(x.stem for x in MAPS_DIR.glob("*.yaml")))
+        raise RegisterMapError(f"{path}: cannot read register map ({exc.strerror}); built-in maps: {known}") from None
+    except yaml.YAMLError as exc:
+        raise RegisterMapError(f"{path}: not valid YAML: {exc}") from None
+    return parse_map(data, str(path))
