@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from ems.cli import carbon, db, demo, footprint, grid, keys, park, serve, simulate, telemetry
+from ems.cli import carbon, db, demo, dispatch, footprint, grid, keys, park, serve, simulate, telemetry
 
 app = typer.Typer(help="Zero-carbon industrial park EMS.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")
@@ -25,6 +25,8 @@ app.add_typer(footprint.production_app, name="production")
 app.add_typer(footprint.cbam_app, name="cbam")
 app.command()(serve.serve)
 app.command()(demo.demo)
+app.command("plan")(dispatch.plan)
+app.command("simulate-year")(dispatch.simulate_year_cmd)
 
 
 @app.callback()

@@ -23,7 +23,7 @@ class Accuracy:
 
 
 def accuracy(forecast: np.ndarray, actual: np.ndarray, persistence: np.ndarray | None = None) -> Accuracy:
-    """MAE, RMSE and bias of ``forecast`` against ``actual`` (NaN intervals ignored; n = 0 gives NaN metrics)."""
+    """MAE, RMSE and bias of ``forecast`` against ``actual`` (NaN intervals ignored; n = 0 -> NaN)."""
     f = np.asarray(forecast, dtype=float)
     a = np.asarray(actual, dtype=float)
     if f.shape != a.shape:

@@ -76,7 +76,7 @@ class Forecast:
     methods: dict[str, str] = field(default_factory=dict)
 
     @property
-    def T(self) -> int:  # noqa: N802
+    def T(self) -> int:
         for group in (self.load_kw, self.pv_kw, self.wind_kw):
             for a in group.values():
                 return len(a)

@@ -1,7 +1,8 @@
 """Thin adapter: a :class:`~ems.forecast.park.ParkHistory` from the telemetry store.
 
-Average power per interval = energy of the interval / its length (``interval_energy``
-rollups); intervals with coverage below ``min_coverage`` are NaN. Wind speed is the
+Average power per interval = energy of the interval / covered time (``interval_energy``
+rollups: energy and the share of the interval covered by samples); intervals with coverage
+below ``min_coverage`` are NaN. Wind speed is the
 mean of the raw readings inside each interval.
 """
 
@@ -27,7 +28,9 @@ def history_from_store(
     for i, dev in enumerate(ie.devices):
         is_load = isinstance(park.device(dev), Load)
         energy = ie.e_in_kwh[i] if is_load else ie.e_out_kwh[i]
-        hist.power_kw[dev] = np.where(ie.coverage[i] >= min_coverage, energy / h, np.nan)
+        cov = ie.coverage[i]
+        # average over the covered part of the interval; too little coverage = unknown
+        hist.power_kw[dev] = np.where(cov >= min_coverage, energy / (h * np.maximum(cov, 1e-9)), np.nan)
     step_us = park.interval_minutes * 60_000_000
     t0 = ie.starts[0].astype(np.int64) if len(ie.starts) else 0
     for w in park.devices_of("wind"):

@@ -46,13 +46,21 @@ def default_forecaster(
     if isinstance(d, PvPlant):
         loc = park.location
         return make_forecaster(
-            "clear_sky_pv", latitude=loc.latitude, longitude=loc.longitude, altitude_m=loc.altitude_m,
-            dc_kwp=d.dc_kwp, p_rated_kw=d.p_rated_kw, performance_ratio=d.performance_ratio,
+            "clear_sky_pv",
+            latitude=loc.latitude,
+            longitude=loc.longitude,
+            altitude_m=loc.altitude_m,
+            dc_kwp=d.dc_kwp,
+            p_rated_kw=d.p_rated_kw,
+            performance_ratio=d.performance_ratio,
             clear_sky_ghi_fn=clear_sky_ghi_fn,
         )
     if isinstance(d, WindTurbine):
         return make_forecaster(
-            "power_curve_wind", p_rated_kw=d.p_rated_kw, power_curve=d.power_curve, count=d.count,
+            "power_curve_wind",
+            p_rated_kw=d.p_rated_kw,
+            power_curve=d.power_curve,
+            count=d.count,
             cut_out_m_s=d.cut_out_m_s,
         )
     if isinstance(d, Load):

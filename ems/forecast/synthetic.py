@@ -13,7 +13,14 @@ import numpy as np
 
 from ems.forecast.base import interval_times
 from ems.park import Load, Park, PvPlant, WindTurbine
-from ems.profiles import clear_sky_ghi, clear_sky_index, load_power_kw, pv_power_kw, wind_power_kw, wind_speed_series
+from ems.profiles import (
+    clear_sky_ghi,
+    clear_sky_index,
+    load_power_kw,
+    pv_power_kw,
+    wind_power_kw,
+    wind_speed_series,
+)
 
 
 @dataclass
@@ -60,5 +67,7 @@ def synthesize(park: Park, start: dt.datetime, n: int, seed: int = 0, cloudiness
         if g.technology == "pv":
             direct[g.id] = np.minimum(pv_power_kw(ghi, g.plant_p_rated_kw * 1.2, g.plant_p_rated_kw), g.capacity_kw)
         else:
-            direct[g.id] = np.minimum(wind_power_kw(wind_speed, g.plant_p_rated_kw, [(3, 0), (12, 1), (25, 1)]), g.capacity_kw)
+            direct[g.id] = np.minimum(
+                wind_power_kw(wind_speed, g.plant_p_rated_kw, [(3, 0), (12, 1), (25, 1)]), g.capacity_kw
+            )
     return ParkTruth(times, clear, ghi, wind_speed, pv, wind, load, direct)

@@ -40,17 +40,11 @@ def save_forecast(conn: psycopg.Connection, fc: Forecast, note: str = "") -> int
         ("direct", fc.direct_avail_kw),
     ):
         for dev, vals in group.items():
-            series.append(
-                (dev, kind, fc.methods.get(dev, "input"), "kW", np.asarray(vals, dtype=float).tolist())
-            )
+            series.append((dev, kind, fc.methods.get(dev, "input"), "kW", np.asarray(vals, dtype=float).tolist()))
     if fc.import_price is not None:
-        series.append(
-            ("price", "price", "tariff", "CNY/kWh", np.asarray(fc.import_price, dtype=float).tolist())
-        )
+        series.append(("price", "price", "tariff", "CNY/kWh", np.asarray(fc.import_price, dtype=float).tolist()))
     if fc.ef_kg_per_kwh is not None:
-        series.append(
-            ("ef", "ef", fc.ef_source or "input", "kgCO2/kWh", np.asarray(fc.ef_kg_per_kwh).tolist())
-        )
+        series.append(("ef", "ef", fc.ef_source or "input", "kgCO2/kWh", np.asarray(fc.ef_kg_per_kwh).tolist()))
     if fc.T == 0:
         raise StoreError("forecast has no intervals")
     with conn.transaction():
@@ -72,9 +66,7 @@ def save_forecast(conn: psycopg.Connection, fc: Forecast, note: str = "") -> int
 
 def load_forecast(conn: psycopg.Connection, run_id: int) -> Forecast:
     """The forecast stored as ``run_id``."""
-    head = conn.execute(
-        "SELECT start_time, interval_minutes FROM forecast_run WHERE run_id = %s", (run_id,)
-    ).fetchone()
+    head = conn.execute("SELECT start_time, interval_minutes FROM forecast_run WHERE run_id = %s", (run_id,)).fetchone()
     if head is None:
         raise StoreError(f"no forecast run {run_id}")
     fc = Forecast(head[0], int(head[1]))
@@ -87,9 +79,7 @@ def load_forecast(conn: psycopg.Connection, run_id: int) -> Forecast:
         elif kind == "ef":
             fc.ef_kg_per_kwh, fc.ef_source = arr, method
         else:
-            {"pv": fc.pv_kw, "wind": fc.wind_kw, "load": fc.load_kw, "direct": fc.direct_avail_kw}[kind][
-                series
-            ] = arr
+            {"pv": fc.pv_kw, "wind": fc.wind_kw, "load": fc.load_kw, "direct": fc.direct_avail_kw}[kind][series] = arr
             fc.methods[series] = method
     return fc
 
@@ -167,9 +157,7 @@ def accuracy_summary(conn: psycopg.Connection, since: dt.datetime | None = None)
         """,
         {"since": since},
     ).fetchall()
-    return [
-        AccuracySummary(r[0], r[1], int(r[2]), int(r[3]), float(r[4]), float(r[5]), float(r[6])) for r in rows
-    ]
+    return [AccuracySummary(r[0], r[1], int(r[2]), int(r[3]), float(r[4]), float(r[5]), float(r[6])) for r in rows]
 
 
 def save_schedule(
@@ -298,8 +286,7 @@ def load_schedule(
     if head is None:
         raise StoreError(f"no {kind} schedule starting {start.isoformat()} (version {version or 'latest'})")
     rows = conn.execute(
-        "SELECT time, grid_import_kw, curtail_kw, devices FROM schedule_interval "
-        "WHERE schedule_id = %s ORDER BY time",
+        "SELECT time, grid_import_kw, curtail_kw, devices FROM schedule_interval WHERE schedule_id = %s ORDER BY time",
         (head[0],),
     ).fetchall()
     return StoredSchedule(

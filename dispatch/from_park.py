@@ -1,0 +1,195 @@
+"""Build a :class:`~dispatch.problem.DispatchProblem` from a :class:`ems.park.Park` and forecasts.
+
+Prices come from the park's TOU tariff at each interval's *local* start time; the grid
+emission factor series is an input (default: the demo park's ``cn-jiangsu-2022`` value,
+0.5978 kgCO2/kWh, MEE 2022 provincial average factor for Jiangsu). Contract volumes are
+prorated to the part of each settlement period inside the horizon; flexible loads spread
+their daily shiftable energy evenly over their window as the baseline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from dispatch.problem import (
+    BatterySpec,
+    ContractSpec,
+    DirectGreenSpec,
+    DispatchProblem,
+    EnergyBlock,
+    FlexLoadSpec,
+    GeneratorSpec,
+    NetworkRow,
+)
+from ems.forecast.base import Forecast
+from ems.park import Battery, Load, Park, PvPlant, WindTurbine
+from ems.profiles import clear_sky_ghi
+
+DEFAULT_EF_KG_PER_KWH = 0.5978
+DEFAULT_EF_SOURCE = "cn-jiangsu-2022: 0.5978 kgCO2/kWh (MEE 2022 provincial average grid emission factor, Jiangsu)"
+
+
+def local_times(park: Park, times_utc: np.ndarray) -> list[dt.datetime]:
+    """UTC ``datetime64`` starts as aware local datetimes of the park."""
+    tz = park.tz
+    return [
+        dt.datetime.fromtimestamp(int(t) / 1e6, tz=dt.UTC).astimezone(tz)
+        for t in times_utc.astype("datetime64[us]").astype(np.int64)
+    ]
+
+
+def tou_prices(park: Park, times_utc: np.ndarray) -> np.ndarray:
+    """Energy price of each interval from the TOU period at its local start [CNY/kWh]."""
+    return np.array([float(park.tariff.period_at(lt).price_cny_per_kwh) for lt in local_times(park, times_utc)])
+
+
+def _period_blocks(park: Park, times_utc: np.ndarray, period: str, dt_h: float) -> list[tuple[int, int, float]]:
+    """(t0, t1, fraction of the settlement period inside the horizon) for each local day or month touched."""
+    loc = local_times(park, times_utc)
+    keys = [(t.year, t.month, t.day) if period == "day" else (t.year, t.month) for t in loc]
+    out = []
+    t0 = 0
+    for t in range(1, len(keys) + 1):
+        if t == len(keys) or keys[t] != keys[t0]:
+            if period == "day":
+                period_h = 24.0
+            else:
+                y, mth = keys[t0][0], keys[t0][1]
+                nxt = dt.date(y + (mth == 12), mth % 12 + 1, 1)
+                period_h = (nxt - dt.date(y, mth, 1)).days * 24.0
+            out.append((t0, t, (t - t0) * dt_h / period_h))
+            t0 = t
+    return out
+
+
+def problem_from_park(
+    park: Park,
+    fc: Forecast,
+    *,
+    soc0: dict[str, float] | None = None,
+    network: list[NetworkRow] | None = None,
+    peak_import_so_far_kw: float = 0.0,
+    carbon_price_cny_per_t: float = 0.0,
+    batteries: list[Battery] | None = None,
+    contract_volume_scale: float = 1.0,
+    ghi_clear_w_m2: np.ndarray | None = None,
+    flex_delivered_kwh: dict[str, float] | None = None,
+) -> DispatchProblem:
+    """The dispatch problem of ``park`` for the horizon of ``fc``.
+
+    ``soc0``: measured SOC per battery (0..1), default the park file's ``soc_initial``.
+    ``batteries`` overrides the park's batteries (what-if runs); ``contract_volume_scale``
+    scales every contract's volume. ``ghi_clear_w_m2`` may supply the clear-sky GHI of the horizon
+    (otherwise computed; it shapes "pv"-profile contracts and default direct-line availability).
+    ``flex_delivered_kwh``: energy each flexible load already consumed today (local day) before the
+    horizon; the first day block then gets the rest of the daily energy (rolling re-plans).
+    """
+    T = fc.T
+    h = fc.interval_minutes / 60.0
+    times = fc.times
+    soc0 = soc0 or {}
+    bats = batteries if batteries is not None else park.devices_of("battery")
+    battery_specs = [
+        BatterySpec(
+            id=b.id,
+            e_kwh=b.e_rated_kwh,
+            p_charge_max_kw=b.p_charge_max_kw,
+            p_discharge_max_kw=b.p_discharge_max_kw,
+            eta_charge=b.eta_charge,
+            eta_discharge=b.eta_discharge,
+            self_discharge_per_h=b.self_discharge_per_h,
+            soc_min=b.soc_min,
+            soc_max=b.soc_max,
+            soc0=soc0.get(b.id, b.soc_initial),
+            soc_terminal=b.soc_terminal if b.soc_terminal is not None else b.soc_initial,
+            throughput_cost_cny_per_kwh=b.throughput_cost_cny_per_kwh,
+        )
+        for b in bats
+    ]
+    gens: list[GeneratorSpec] = []
+    for d in park.devices:
+        if isinstance(d, PvPlant):
+            gens.append(GeneratorSpec(d.id, "pv", np.asarray(fc.pv_kw.get(d.id, np.zeros(T)), dtype=float)))
+        elif isinstance(d, WindTurbine):
+            gens.append(GeneratorSpec(d.id, "wind", np.asarray(fc.wind_kw.get(d.id, np.zeros(T)), dtype=float)))
+    loads: list[Load] = park.devices_of("load")
+    demand = np.zeros(T)
+    for ld in loads:
+        demand += np.asarray(fc.load_kw.get(ld.id, np.zeros(T)), dtype=float)
+
+    if ghi_clear_w_m2 is None:
+        ghi_clear_w_m2 = clear_sky_ghi(times, park.location.latitude, park.location.longitude)
+    ghi_shape = np.clip(np.asarray(ghi_clear_w_m2) / 1000.0, 0.0, 1.0)
+    wind_rated = sum(w.p_total_kw for w in park.devices_of("wind"))
+    wind_fc = sum((fc.wind_kw.get(w.id, np.zeros(T)) for w in park.devices_of("wind")), np.zeros(T))
+    wind_shape = wind_fc / wind_rated if wind_rated > 0 else np.ones(T)
+    contracts = []
+    for c in park.green.contracts:
+        shape = {"flat": np.ones(T), "pv": ghi_shape, "wind": wind_shape}[c.profile]
+        vol_kwh = c.volume_mwh * 1000.0 * contract_volume_scale
+        tol = c.tolerance_percent / 100.0
+        blocks = tuple(
+            EnergyBlock(t0, t1, vol_kwh * frac * (1 - tol), vol_kwh * frac * (1 + tol))
+            for t0, t1, frac in _period_blocks(park, times, c.period, h)
+        )
+        contracts.append(ContractSpec(c.id, float(c.price_cny_per_mwh) / 1000.0, c.max_mw * 1000.0 * shape, blocks))
+    direct = []
+    for g in park.green.direct_connections:
+        default = g.plant_p_rated_kw * (ghi_shape * 0.82 if g.technology == "pv" else wind_shape)
+        avail = np.asarray(fc.direct_avail_kw.get(g.id, default), dtype=float)
+        direct.append(DirectGreenSpec(g.id, float(g.price_cny_per_kwh), avail, g.capacity_kw))
+
+    flex = []
+    loc = local_times(park, times)
+    minute = np.array([t.hour * 60 + t.minute for t in loc])
+    day_key = [t.date() for t in loc]
+    for ld in loads:
+        f = ld.flexibility
+        if f is None:
+            continue
+        a = f.window_start.hour * 60 + f.window_start.minute
+        b = f.window_end.hour * 60 + f.window_end.minute
+        window = (minute >= a) & (minute < b) if a < b else (minute >= a) | (minute < b)
+        per_day = max(round(((b - a) % (24 * 60) or 24 * 60) / park.interval_minutes), 1)
+        base_rate = min(f.shiftable_kwh_per_day / (per_day * h), f.p_max_kw)
+        baseline = np.minimum(np.where(window, base_rate, 0.0), fc.load_kw.get(ld.id, np.zeros(T)))
+        day_blocks: list[EnergyBlock] = []
+        t0 = 0
+        for t in range(1, T + 1):
+            if t == T or day_key[t] != day_key[t0]:
+                e = float(baseline[t0:t].sum() * h)
+                if t0 == 0 and flex_delivered_kwh is not None and ld.id in flex_delivered_kwh:
+                    # a re-plan during the day: what is left of today's energy, not the prorated baseline
+                    e = max(0.0, base_rate * per_day * h - flex_delivered_kwh[ld.id])
+                e = min(e, f.p_max_kw * h * float(window[t0:t].sum()))  # never more than the window allows
+                day_blocks.append(EnergyBlock(t0, t, e, e))
+                t0 = t
+        flex.append(FlexLoadSpec(ld.id, f.p_max_kw, window, baseline, tuple(day_blocks)))
+
+    ef_source = fc.ef_source or DEFAULT_EF_SOURCE
+    prices = fc.import_price if fc.import_price is not None else tou_prices(park, times)
+    ef = fc.ef_kg_per_kwh if fc.ef_kg_per_kwh is not None else np.full(T, DEFAULT_EF_KG_PER_KWH)
+    gc = park.network.grid_connection
+    return DispatchProblem(
+        start=fc.start,
+        dt_h=h,
+        demand_kw=demand,
+        import_price=np.asarray(prices, dtype=float),
+        export_price=np.full(T, float(park.tariff.export_price_cny_per_kwh)),
+        ef_kg_per_kwh=np.asarray(ef, dtype=float),
+        import_limit_kw=gc.import_limit_kw,
+        export_limit_kw=gc.export_limit_kw,
+        batteries=battery_specs,
+        generators=gens,
+        contracts=contracts,
+        direct=direct,
+        flex=flex,
+        network=network or [],
+        demand_charge_cny_per_kw_month=float(park.tariff.demand_charge_cny_per_kw_month),
+        peak_import_so_far_kw=peak_import_so_far_kw,
+        carbon_price_cny_per_kg=carbon_price_cny_per_t / 1000.0,
+        ef_source=ef_source,
+        loads_kw={ld.id: np.asarray(fc.load_kw.get(ld.id, np.zeros(T)), dtype=float) for ld in loads},
+    )

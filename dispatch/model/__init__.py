@@ -1,0 +1,36 @@
+"""The dispatch model in Pyomo, one module per constraint family (storage, grid, green,
+curtailment, flexible loads, network, balance, objective). :func:`build_model` assembles them."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from dispatch.model.balance import add_balance
+from dispatch.model.curtailment import add_curtailment
+from dispatch.model.flexible import add_flexible_loads
+from dispatch.model.green import add_green
+from dispatch.model.grid import add_grid
+from dispatch.model.network import add_network
+from dispatch.model.objective import add_objectives
+from dispatch.model.params import add_parameters, load_problem
+from dispatch.model.shape import ModelShape
+from dispatch.model.storage import add_storage
+from dispatch.problem import DispatchProblem
+
+__all__ = ["ModelShape", "build_model", "load_problem"]
+
+
+def build_model(p: DispatchProblem) -> pyo.ConcreteModel:
+    """Build the model for the shape of ``p`` and load its numbers (stage weights: see objective)."""
+    m = pyo.ConcreteModel(name="park_dispatch")
+    add_parameters(m, ModelShape.of(p))
+    load_problem(m, p)
+    add_storage(m)
+    add_curtailment(m)
+    add_grid(m)
+    add_green(m)
+    add_flexible_loads(m)
+    add_balance(m)
+    add_network(m)
+    add_objectives(m)
+    return m

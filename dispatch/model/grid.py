@@ -1,0 +1,24 @@
+"""Grid-mix import and export at the connection point.
+
+``0 <= imp <= import_limit``, ``0 <= exp <= export_limit`` (0 = anti-backflow);
+where export is allowed, ``imp <= import_limit·v`` and ``exp <= export_limit·(1 − v)``
+with ``v`` binary only where simultaneous import and export can pay
+(import price below export price). ``peak >= imp[t]`` and ``peak >= peak_so_far``
+carry the monthly demand charge.
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+
+def add_grid(m: pyo.ConcreteModel) -> None:
+    """Import/export variables within connection limits, optional exclusivity, peak import."""
+    m.imp = pyo.Var(m.T, bounds=lambda m, t: (0.0, m.import_limit))
+    m.exp = pyo.Var(m.T, bounds=lambda m, t: (0.0, m.export_limit))
+    m.v = pyo.Var(m.T, bounds=(0.0, 1.0))
+    if m.shape.export_allowed:
+        m.import_flag = pyo.Constraint(m.T, rule=lambda m, t: m.imp[t] <= m.import_limit * m.v[t])
+        m.export_flag = pyo.Constraint(m.T, rule=lambda m, t: m.exp[t] <= m.export_limit * (1 - m.v[t]))
+    m.peak = pyo.Var(bounds=lambda m: (m.peak_so_far, None))
+    m.peak_def = pyo.Constraint(m.T, rule=lambda m, t: m.peak >= m.imp[t])

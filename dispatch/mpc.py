@@ -1,0 +1,77 @@
+"""Rolling-horizon re-planning (MPC).
+
+Every interval (or hour, or day) the park is re-planned over a fixed-length horizon
+from the latest measured SOC and forecasts. The :class:`~dispatch.solver.Dispatcher`
+keeps its model: only parameters change, and the solve starts from the previous
+basis / the previous plan shifted by the elapsed intervals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import numpy as np
+
+from dispatch.from_park import problem_from_park
+from dispatch.problem import DispatchProblem, NetworkRow
+from dispatch.schedule import Schedule
+from dispatch.solver import Dispatcher, SolverOptions
+from ems.forecast.base import Forecast
+from ems.park import Battery, Park
+
+
+class RollingHorizon:
+    """Re-plan ``park`` with the latest measurements; one :meth:`step` per re-plan."""
+
+    def __init__(
+        self,
+        park: Park,
+        options: SolverOptions | None = None,
+        *,
+        carbon_price_cny_per_t: float = 0.0,
+        batteries: list[Battery] | None = None,
+        contract_volume_scale: float = 1.0,
+        network: Callable[[DispatchProblem], list[NetworkRow]] | None = None,
+    ) -> None:
+        self.park = park
+        self.dispatcher = Dispatcher(options)
+        self.carbon_price_cny_per_t = carbon_price_cny_per_t
+        self.batteries = batteries
+        self.contract_volume_scale = contract_volume_scale
+        self.network = network
+        self._last_start: dt.datetime | None = None
+        self.last_problem: DispatchProblem | None = None
+
+    def step(
+        self,
+        fc: Forecast,
+        soc_measured: dict[str, float],
+        peak_import_so_far_kw: float = 0.0,
+        ghi_clear_w_m2: np.ndarray | None = None,
+        flex_delivered_kwh: dict[str, float] | None = None,
+    ) -> Schedule:
+        """Plan the horizon of ``fc`` starting from the measured SOC (0..1 per battery) and, for
+        flexible loads, the energy already consumed today.
+
+        The problem solved is kept as :attr:`last_problem` (e.g. for the flexible-load baselines).
+        """
+        p = problem_from_park(
+            self.park,
+            fc,
+            soc0=soc_measured,
+            peak_import_so_far_kw=peak_import_so_far_kw,
+            carbon_price_cny_per_t=self.carbon_price_cny_per_t,
+            batteries=self.batteries,
+            contract_volume_scale=self.contract_volume_scale,
+            ghi_clear_w_m2=ghi_clear_w_m2,
+            flex_delivered_kwh=flex_delivered_kwh,
+        )
+        self.last_problem = p
+        if self.network is not None:
+            p.network = self.network(p)
+        shift = 0
+        if self._last_start is not None:
+            shift = max(0, round((fc.start - self._last_start) / dt.timedelta(minutes=fc.interval_minutes)))
+        self._last_start = fc.start
+        return self.dispatcher.solve(p, shift=shift)

@@ -1,0 +1,106 @@
+"""Read a solved model into a :class:`~dispatch.schedule.Schedule` (the one place results are read)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+
+from dispatch.problem import DispatchProblem
+from dispatch.schedule import Kpis, Schedule, compute_kpis
+
+
+def _values(var: pyo.Var, key: str, T: int) -> np.ndarray:
+    return np.array([var[key, t].value or 0.0 for t in range(T)])
+
+
+def _series(var: pyo.Var, T: int) -> np.ndarray:
+    return np.array([var[t].value or 0.0 for t in range(T)])
+
+
+def read_schedule(
+    m: pyo.ConcreteModel,
+    p: DispatchProblem,
+    *,
+    method: str,
+    status: str,
+    objective_mode: str,
+    solver_status: str,
+) -> Schedule:
+    """Collect every decision of ``m`` (after a successful solve); tiny negative round-off is clipped to 0."""
+    T = p.T
+
+    def clip(a: np.ndarray) -> np.ndarray:
+        return np.maximum(a, 0.0)
+
+    charge = {b.id: clip(_values(m.pc, b.id, T)) for b in p.batteries}
+    discharge = {b.id: clip(_values(m.pd, b.id, T)) for b in p.batteries}
+    soc = {b.id: _values(m.e, b.id, T) / b.e_kwh for b in p.batteries}
+    s = Schedule(
+        start=p.start,
+        dt_h=p.dt_h,
+        times=p.times,
+        method=method,
+        status=status,
+        objective_mode=objective_mode,
+        solver_status=solver_status,
+        fallback_reason=None,
+        demand_kw=np.asarray(p.demand_kw, dtype=float) - p.shiftable_kw(),
+        flex_kw={f.id: clip(_values(m.x, f.id, T)) for f in p.flex},
+        battery_charge_kw=charge,
+        battery_discharge_kw=discharge,
+        soc0={b.id: b.soc0 for b in p.batteries},
+        soc=soc,
+        gen_avail_kw={g.id: np.asarray(g.avail_kw, dtype=float) for g in p.generators},
+        curtail_kw={g.id: clip(_values(m.curt, g.id, T)) for g in p.generators},
+        grid_import_kw=clip(_series(m.imp, T)),
+        grid_export_kw=clip(_series(m.exp, T)),
+        contract_kw={c.id: clip(_values(m.g, c.id, T)) for c in p.contracts},
+        direct_kw={d.id: clip(_values(m.dg, d.id, T)) for d in p.direct},
+        ef_kg_per_kwh=np.asarray(p.ef_kg_per_kwh, dtype=float),
+        kpis=_EMPTY_KPIS,
+    )
+    s.network_binding = binding_rows(p, s)
+    s.kpis = compute_kpis(p, s)
+    return s
+
+
+def injections(s: Schedule) -> dict[str, np.ndarray]:
+    """Controllable injections of the schedule per device [kW, injection positive]."""
+    inj: dict[str, np.ndarray] = {}
+    inj.update(s.battery_p_kw)
+    inj.update(s.gen_p_kw)
+    inj.update({f: -x for f, x in s.flex_kw.items()})
+    inj.update(s.direct_kw)
+    return inj
+
+
+def row_values(p: DispatchProblem, s: Schedule) -> dict[str, np.ndarray]:
+    """Linearised value of each network row under the schedule: ``base + Σ a·(inj − p_ref)``."""
+    inj = injections(s)
+    out = {}
+    for r in p.network:
+        v = np.asarray(r.base, dtype=float).copy()
+        for j, a in r.coeffs.items():
+            if j in inj:
+                v += a * (inj[j] - np.asarray(r.p_ref_kw.get(j, 0.0)))
+        out[r.name] = v
+    return out
+
+
+def binding_rows(p: DispatchProblem, s: Schedule, tol: float = 1e-6) -> list[str]:
+    """Network rows at or beyond their limit in some interval, e.g. ``"T1 upper (3 intervals, worst …)"``."""
+    out = []
+    for r in p.network:
+        v = row_values(p, s)[r.name]
+        for side, limit in (("upper", r.upper), ("lower", r.lower)):
+            if not np.isfinite(limit):
+                continue
+            gap = (limit - v) if side == "upper" else (v - limit)
+            hit = gap <= tol * max(1.0, abs(limit))
+            if hit.any():
+                worst = float(v[hit].max() if side == "upper" else v[hit].min())
+                out.append(f"{r.name} {side} ({int(hit.sum())} intervals, worst {worst:.4g} vs limit {limit:.4g})")
+    return out
+
+
+_EMPTY_KPIS = Kpis(*([0.0] * 16))

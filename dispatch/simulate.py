@@ -1,0 +1,396 @@
+"""Closed-loop annual simulation: forecast -> dispatch -> simulated plant -> measurement -> next re-plan.
+
+The plant is the synthetic park of :mod:`ems.forecast.synthetic` (seeded). At every
+re-plan (hourly by default) the forecasters see only the measured past, the
+:class:`~dispatch.mpc.RollingHorizon` plans ``horizon`` intervals from the measured SOC,
+and the first intervals of the plan are executed until the next re-plan:
+
+* batteries hold the planned grid exchange (absorbing the forecast error) within their
+  power and *actual* SOC limits;
+* contract delivery and flexible loads as planned; direct-line intake as planned but at most
+  what the off-site plant actually produces;
+* local PV/wind run at their actual output; when the export limit would be exceeded, the
+  direct line is cut back first and local plants are curtailed only for the rest.
+
+The baseline is the rule-based self-consumption controller run on the actual values
+(day by day, SOC carried over). Both trajectories get the same KPIs; the demand charge
+is settled per calendar month (local time) on each month's peak import.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dispatch.from_park import local_times, problem_from_park, tou_prices
+from dispatch.mpc import RollingHorizon
+from dispatch.problem import DispatchProblem
+from dispatch.rules import rule_based_schedule
+from dispatch.schedule import Kpis, Schedule, compute_kpis
+from dispatch.solver import SolverOptions
+from ems.forecast.base import Forecast
+from ems.forecast.park import ParkHistory, forecast_park
+from ems.forecast.synthetic import ParkTruth, synthesize
+from ems.park import Battery, Park
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """What-if knobs of one annual run."""
+
+    start: dt.datetime = dt.datetime(2025, 12, 31, 16, 0, tzinfo=dt.UTC)  # 2026-01-01 00:00 Beijing time
+    days: int = 365
+    replan_minutes: int = 60
+    horizon: int = 96
+    seed: int = 7
+    history_days: int = 14
+    battery_scale: float = 1.0
+    contract_volume_scale: float = 1.0
+    carbon_price_cny_per_t: float = 0.0
+    options: SolverOptions = field(default_factory=SolverOptions)
+
+
+@dataclass
+class SimulationResult:
+    optimised: Schedule
+    baseline: Schedule
+    kpis: Kpis
+    baseline_kpis: Kpis
+    replans: int
+    fallbacks: Counter
+    replan_seconds: list[float]
+    wall_seconds: float
+    import_limit_violations: int
+
+    def gains(self) -> dict[str, float]:
+        """Optimised minus baseline for the headline KPIs."""
+        a, b = self.kpis, self.baseline_kpis
+        return {
+            "local_re_consumption_ratio": a.local_re_consumption_ratio - b.local_re_consumption_ratio,
+            "green_share": a.green_share - b.green_share,
+            "cost_cny": a.cost_cny - b.cost_cny,
+            "emissions_kg": a.emissions_kg - b.emissions_kg,
+            "peak_import_kw": a.peak_import_kw - b.peak_import_kw,
+        }
+
+
+def scaled_batteries(park: Park, scale: float) -> list[Battery]:
+    """The park's batteries with energy and power multiplied by ``scale`` (what-if: more storage)."""
+    return [
+        b.model_copy(
+            update={
+                "e_rated_kwh": b.e_rated_kwh * scale,
+                "p_charge_max_kw": b.p_charge_max_kw * scale,
+                "p_discharge_max_kw": b.p_discharge_max_kw * scale,
+            }
+        )
+        for b in park.devices_of("battery")
+    ]
+
+
+def truth_forecast(park: Park, truth: ParkTruth, start: int, n: int, prices: np.ndarray | None = None) -> Forecast:
+    """Perfect-foresight forecast: the truth sliced to ``[start, start + n)`` (``prices``: TOU prices of the
+    whole truth, to avoid re-deriving them per slice)."""
+    cut = slice(start, start + n)
+    fc = Forecast(
+        _dt(truth.times[start]),
+        park.interval_minutes,
+        {k: v[cut] for k, v in truth.pv_kw.items()},
+        {k: v[cut] for k, v in truth.wind_kw.items()},
+        {k: v[cut] for k, v in truth.load_kw.items()},
+        {k: v[cut] for k, v in truth.direct_kw.items()},
+    )
+    if prices is not None:
+        fc.import_price = prices[cut]
+    return fc
+
+
+def _history(park: Park, truth: ParkTruth, t: int, days: int) -> ParkHistory:
+    k0 = max(0, t - days * park.intervals_per_day)
+    cut = slice(k0, t)
+    h = ParkHistory(truth.times[cut], park.interval_minutes)
+    for group in (truth.pv_kw, truth.wind_kw, truth.load_kw):
+        for dev, vals in group.items():
+            h.power_kw[dev] = vals[cut]
+    for w in park.devices_of("wind"):
+        h.wind_speed_m_s[w.id] = truth.wind_speed_m_s[cut]
+    return h
+
+
+def _ghi_lookup(truth: ParkTruth) -> Callable[[np.ndarray], np.ndarray]:
+    t0 = truth.times[0]
+    step = truth.times[1] - truth.times[0]
+
+    def lookup(times: np.ndarray) -> np.ndarray:
+        k = np.clip((np.asarray(times, dtype="datetime64[us]") - t0) // step, 0, len(truth.times) - 1)
+        return truth.ghi_clear_w_m2[np.asarray(k, dtype=np.int64)]
+
+    return lookup
+
+
+class _Recorder:
+    """Executed values of the closed loop, interval by interval."""
+
+    def __init__(self, p: DispatchProblem) -> None:
+        T = p.T
+        self.charge = {b.id: np.zeros(T) for b in p.batteries}
+        self.discharge = {b.id: np.zeros(T) for b in p.batteries}
+        self.soc = {b.id: np.zeros(T) for b in p.batteries}
+        self.curtail = {g.id: np.zeros(T) for g in p.generators}
+        self.imp, self.exp, self.demand = np.zeros(T), np.zeros(T), np.zeros(T)
+        self.contract = {c.id: np.zeros(T) for c in p.contracts}
+        self.direct = {d.id: np.zeros(T) for d in p.direct}
+        self.flex = {f.id: np.zeros(T) for f in p.flex}
+
+    def schedule(self, park: Park, p: DispatchProblem, soc0: dict[str, float], method: str) -> Schedule:
+        s = Schedule(
+            start=p.start,
+            dt_h=p.dt_h,
+            times=p.times,
+            method=method,
+            status="simulated",
+            objective_mode=method,
+            solver_status="closed loop",
+            fallback_reason=None,
+            demand_kw=self.demand,
+            flex_kw=self.flex,
+            battery_charge_kw=self.charge,
+            battery_discharge_kw=self.discharge,
+            soc0=soc0,
+            soc=self.soc,
+            gen_avail_kw={g.id: g.avail_kw for g in p.generators},
+            curtail_kw=self.curtail,
+            grid_import_kw=self.imp,
+            grid_export_kw=self.exp,
+            contract_kw=self.contract,
+            direct_kw=self.direct,
+            ef_kg_per_kwh=p.ef_kg_per_kwh,
+            kpis=Kpis(*([0.0] * 16)),
+        )
+        s.kpis = annual_kpis(park, p, s)
+        return s
+
+
+def annual_kpis(park: Park, p: DispatchProblem, s: Schedule) -> Kpis:
+    """:func:`compute_kpis` with the demand charge settled per local calendar month of ``park``."""
+    k = compute_kpis(dataclasses.replace(p, demand_charge_cny_per_kw_month=0.0), s)
+    months = np.array([lt.year * 12 + lt.month for lt in local_times(park, p.times)])
+    charge = sum(
+        p.demand_charge_cny_per_kw_month * float(s.grid_import_kw[months == m].max()) for m in np.unique(months)
+    )
+    k.demand_charge_cny = charge
+    k.cost_cny += charge
+    return k
+
+
+def simulate_year(
+    park: Park, cfg: SimulationConfig | None = None, progress: Callable[[int], None] | None = None
+) -> SimulationResult:
+    """Run the closed loop and the baseline over ``cfg.days`` days; ``progress(n)`` is called per re-plan."""
+    cfg = cfg or SimulationConfig()
+    wall0 = time.perf_counter()
+    per_day = park.intervals_per_day
+    n = cfg.days * per_day
+    truth = synthesize(
+        park,
+        cfg.start - dt.timedelta(days=cfg.history_days),
+        n + cfg.history_days * per_day + cfg.horizon,
+        seed=cfg.seed,
+    )
+    off = cfg.history_days * per_day  # index of the first simulated interval in the truth arrays
+    bats = scaled_batteries(park, cfg.battery_scale)
+    prices = tou_prices(park, truth.times)
+    year = problem_from_park(
+        park,
+        truth_forecast(park, truth, off, n, prices),
+        batteries=bats,
+        contract_volume_scale=cfg.contract_volume_scale,
+        carbon_price_cny_per_t=cfg.carbon_price_cny_per_t,
+        ghi_clear_w_m2=truth.ghi_clear_w_m2[off : off + n],
+    )
+    ghi_fn = _ghi_lookup(truth)
+    mpc = RollingHorizon(
+        park,
+        cfg.options,
+        carbon_price_cny_per_t=cfg.carbon_price_cny_per_t,
+        batteries=bats,
+        contract_volume_scale=cfg.contract_volume_scale,
+    )
+    rec = _Recorder(year)
+    e = {b.id: b.soc_initial * b.e_rated_kwh for b in bats}
+    soc0 = {b.id: b.soc_initial for b in bats}
+    h = park.interval_minutes / 60.0
+    step = max(1, cfg.replan_minutes // park.interval_minutes)
+    month_of = np.array([lt.year * 12 + lt.month for lt in local_times(park, year.times)])
+    month_start = np.searchsorted(month_of, month_of)  # first interval of each interval's month
+    day_of = np.array([lt.toordinal() for lt in local_times(park, year.times)])
+    day_start = np.searchsorted(day_of, day_of)
+    fallbacks: Counter = Counter()
+    replan_s: list[float] = []
+    violations = 0
+    replans = 0
+    for t0 in range(0, n, step):
+        fc = forecast_park(
+            park,
+            _history(park, truth, off + t0, cfg.history_days),
+            _dt(truth.times[off + t0]),
+            cfg.horizon,
+            clear_sky_ghi_fn=ghi_fn,
+        )
+        fc.import_price = prices[off + t0 : off + t0 + cfg.horizon]
+        peak = float(rec.imp[month_start[t0] : t0].max(initial=0.0))
+        r0 = time.perf_counter()
+        plan = mpc.step(
+            fc,
+            {b.id: e[b.id] / b.e_rated_kwh for b in bats},
+            peak_import_so_far_kw=peak,
+            ghi_clear_w_m2=truth.ghi_clear_w_m2[off + t0 : off + t0 + cfg.horizon],
+            flex_delivered_kwh={f: float(x[day_start[t0] : t0].sum() * h) for f, x in rec.flex.items()},
+        )
+        replan_s.append(time.perf_counter() - r0)
+        replans += 1
+        if plan.status == "fallback":
+            fallbacks[(plan.fallback_reason or "").split(":")[0]] += 1
+        assert mpc.last_problem is not None
+        baseline_flex = {f.id: f.baseline_kw for f in mpc.last_problem.flex}
+        for k in range(min(step, n - t0)):
+            t = t0 + k
+            violations += _execute(park, bats, truth, off + t, t, k, plan, baseline_flex, rec, e, h)
+        if progress is not None:
+            progress(1)
+    optimised = rec.schedule(park, year, soc0, "mpc")
+    baseline = _baseline(park, bats, truth, off, n, cfg, year, soc0, prices)
+    return SimulationResult(
+        optimised,
+        baseline,
+        optimised.kpis,
+        baseline.kpis,
+        replans,
+        fallbacks,
+        replan_s,
+        time.perf_counter() - wall0,
+        violations,
+    )
+
+
+def _dt(t: np.datetime64) -> dt.datetime:
+    us = int(np.asarray(t).astype("datetime64[us]").astype(np.int64))
+    return dt.datetime.fromtimestamp(us / 1e6, dt.UTC)
+
+
+def _execute(
+    park: Park,
+    bats: list[Battery],
+    truth: ParkTruth,
+    i: int,
+    t: int,
+    k: int,
+    plan: Schedule,
+    baseline_flex: dict[str, np.ndarray],
+    rec: _Recorder,
+    e: dict[str, float],
+    h: float,
+) -> int:
+    """Run interval ``t`` (truth index ``i``) with plan interval ``k``; 1 on an import-limit violation."""
+    demand = sum(v[i] for v in truth.load_kw.values())
+    for f_id, x in plan.flex_kw.items():
+        demand += x[k] - baseline_flex[f_id][k]
+        rec.flex[f_id][t] = x[k]
+    rec.demand[t] = demand - sum(x[k] for x in plan.flex_kw.values())
+    green = 0.0
+    for c_id, g in plan.contract_kw.items():
+        rec.contract[c_id][t] = g[k]
+        green += g[k]
+    for d_id, g in plan.direct_kw.items():
+        rec.direct[d_id][t] = min(g[k], truth.direct_kw[d_id][i])
+        green += rec.direct[d_id][t]
+    avail = {g: v[i] for g, v in {**truth.pv_kw, **truth.wind_kw}.items()}
+    # the batteries hold the planned grid exchange and absorb the forecast error, within their limits
+    need = demand - sum(avail.values()) - green - float(plan.grid_import_kw[k] - plan.grid_export_kw[k])
+    planned = {b.id: plan.battery_discharge_kw[b.id][k] - plan.battery_charge_kw[b.id][k] for b in bats}
+    total_planned = sum(planned.values())
+    pb_total = 0.0
+    for b in bats:
+        keep = (1.0 - b.self_discharge_per_h) ** h
+        pb = need * planned[b.id] / total_planned if abs(total_planned) > 1e-9 else need / len(bats)
+        if pb >= 0:
+            pd = min(
+                pb,
+                b.p_discharge_max_kw,
+                max(0.0, keep * e[b.id] - b.soc_min * b.e_rated_kwh) * b.eta_discharge / h,
+            )
+            pc = 0.0
+        else:
+            pc = min(
+                -pb,
+                b.p_charge_max_kw,
+                max(0.0, b.soc_max * b.e_rated_kwh - keep * e[b.id]) / (b.eta_charge * h),
+            )
+            pd = 0.0
+        e[b.id] = keep * e[b.id] + h * (b.eta_charge * pc - pd / b.eta_discharge)
+        rec.charge[b.id][t], rec.discharge[b.id][t], rec.soc[b.id][t] = pc, pd, e[b.id] / b.e_rated_kwh
+        pb_total += pd - pc
+    grid = demand - sum(avail.values()) - pb_total - green
+    excess = max(0.0, -grid - park.network.grid_connection.export_limit_kw)  # real-time anti-backflow
+    # local PV/wind first: cut the off-site direct line before curtailing local plants
+    for d_id in rec.direct:
+        cut = min(excess, rec.direct[d_id][t])
+        rec.direct[d_id][t] -= cut
+        grid += cut
+        excess -= cut
+    total = sum(avail.values())
+    for gen, a in avail.items():
+        rec.curtail[gen][t] = excess * a / total if total > 0 else 0.0
+    grid += excess
+    rec.imp[t], rec.exp[t] = max(grid, 0.0), max(-grid, 0.0)
+    return int(grid > park.network.grid_connection.import_limit_kw + 1e-6)
+
+
+def _baseline(
+    park: Park,
+    bats: list[Battery],
+    truth: ParkTruth,
+    off: int,
+    n: int,
+    cfg: SimulationConfig,
+    year: DispatchProblem,
+    soc0: dict[str, float],
+    prices: np.ndarray,
+) -> Schedule:
+    """Rule-based controller on the actual values, one day at a time, SOC carried over."""
+    rec = _Recorder(year)
+    soc = dict(soc0)
+    per_day = park.intervals_per_day
+    for d0 in range(0, n, per_day):
+        m = min(per_day, n - d0)
+        p = problem_from_park(
+            park,
+            truth_forecast(park, truth, off + d0, m, prices),
+            soc0=soc,
+            batteries=bats,
+            contract_volume_scale=cfg.contract_volume_scale,
+            ghi_clear_w_m2=truth.ghi_clear_w_m2[off + d0 : off + d0 + m],
+        )
+        s = rule_based_schedule(p)
+        cut = slice(d0, d0 + m)
+        for b in bats:
+            rec.charge[b.id][cut] = s.battery_charge_kw[b.id]
+            rec.discharge[b.id][cut] = s.battery_discharge_kw[b.id]
+            rec.soc[b.id][cut] = s.soc[b.id]
+            soc[b.id] = float(s.soc[b.id][-1])
+        for group, src in (
+            (rec.curtail, s.curtail_kw),
+            (rec.contract, s.contract_kw),
+            (rec.direct, s.direct_kw),
+            (rec.flex, s.flex_kw),
+        ):
+            for key, vals in src.items():
+                group[key][cut] = vals
+        rec.imp[cut], rec.exp[cut], rec.demand[cut] = s.grid_import_kw, s.grid_export_kw, s.demand_kw
+    return rec.schedule(park, year, soc0, "rule_based")

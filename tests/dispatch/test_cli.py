@@ -1,0 +1,97 @@
+"""``ems plan`` / ``ems simulate-year`` through typer's runner (synthetic source: no database needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+from ems.cli.dispatch import app
+
+
+def test_plan_synthetic_prints_kpis_and_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    r = CliRunner().invoke(
+        app,
+        [
+            "plan",
+            "--source",
+            "synthetic",
+            "--day",
+            "2026-05-01",
+            "--intervals",
+            "96",
+            "--no-ac-check",
+            "--json",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "objective_mode: lexicographic" in r.output and "local_re_consumption_ratio" in r.output
+    data = json.loads(out.read_text())
+    assert data["schedule"]["status"] == "optimal"
+    assert float(data["kpis"]["cost_cny"]) < float(data["baseline_kpis"]["cost_cny"])
+
+
+def test_plan_rejects_unknown_source() -> None:
+    r = CliRunner().invoke(app, ["plan", "--source", "crystal-ball"])
+    assert r.exit_code != 0 and "source must be" in r.output
+
+
+def test_simulate_year_writes_plots(tmp_path: Path) -> None:
+    r = CliRunner().invoke(
+        app,
+        [
+            "simulate-year",
+            "--days",
+            "1",
+            "--replan",
+            "daily",
+            "--park",
+            str(Path(__file__).resolve().parents[2] / "examples" / "tiny_park.yaml"),
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    for name in (
+        "soc.png",
+        "supply_mix.png",
+        "curtailment.png",
+        "monthly_emission_factor.png",
+        "results.json",
+    ):
+        assert (tmp_path / name).stat().st_size > 0
+    assert "gains" in json.loads((tmp_path / "results.json").read_text())
+
+
+def test_plan_from_store_saves_versioned_schedule(store, tiny_park, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from ems.store.schedules import load_forecast, load_schedule
+    from ems.synthetic import synthesize
+
+    day = dt.date(2026, 1, 10)
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=tiny_park.tz).astimezone(dt.UTC)
+    history = synthesize(tiny_park, start - dt.timedelta(days=2), hours=48, step_s=60, seed=4)
+    store.ingest(history.batch)
+    monkeypatch.setenv("EMS_DATABASE_URL", store.url)
+    park_file = str(Path(__file__).resolve().parents[2] / "examples" / "tiny_park.yaml")
+    args = ["plan", "--park", park_file, "--day", day.isoformat(), "--source", "store", "--data-dir", str(tmp_path)]
+    for _ in range(2):
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 0, r.output
+    assert "stored as schedule" in r.output and "version 2" in r.output
+    with store.connection() as conn:
+        s = load_schedule(conn, "day_ahead", start)
+        assert s.version == 2 and s.status == "optimal" and len(s.times) == 96
+        fc = load_forecast(conn, s.forecast_run_id)  # type: ignore[arg-type]
+        assert fc.methods["PV1"] == "clear_sky_pv" and fc.methods["LOAD1"] == "similar_day_load"
+        # 10 Jan 2026 is a Saturday and the history holds a Thursday and a Friday: no similar day, so the
+        # forecast is the mean of both days at the same time of day, from the 1-minute samples directly
+        measured = -history.p_kw["LOAD1"].reshape(2, 96, 15).mean(axis=2).mean(axis=0)
+        np.testing.assert_allclose(fc.load_kw["LOAD1"], measured, rtol=1e-6)
+        base = load_schedule(conn, "baseline", start)
+        assert base.version == 2 and base.forecast_run_id == s.forecast_run_id

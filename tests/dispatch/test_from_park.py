@@ -1,0 +1,57 @@
+"""Problem building from the park file: tariff periods, contract proration, flexible-load energy."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from dispatch.from_park import DEFAULT_EF_KG_PER_KWH, problem_from_park
+from ems.forecast import Forecast
+from ems.park import Park
+
+NOON_LOCAL = dt.datetime(2026, 7, 15, 4, 0, tzinfo=dt.UTC)  # 12:00 Beijing time
+
+
+def _flat_forecast(park: Park, start: dt.datetime, n: int) -> Forecast:
+    fc = Forecast(start, 15)
+    for d in park.devices_of("load"):
+        fc.load_kw[d.id] = np.full(n, 0.8 * d.p_peak_kw)
+    for d in park.devices_of("pv"):
+        fc.pv_kw[d.id] = np.zeros(n)
+    return fc
+
+
+def test_tou_prices_contract_and_flex_blocks(demo_park: Park) -> None:
+    p = problem_from_park(demo_park, _flat_forecast(demo_park, NOON_LOCAL, 96))
+    # demo tariff in July (examples/demo_park.yaml): 12:00-14:00 flat 0.6418, 14:00-15:00 critical peak
+    # 1.2836, 17:00-22:00 peak 1.0697, 00:00-08:00 valley 0.2589
+    assert p.import_price[0] == pytest.approx(0.6418)
+    assert p.import_price[8] == pytest.approx(1.2836)  # 14:00
+    assert p.import_price[20] == pytest.approx(1.0697)  # 17:00
+    assert p.import_price[48] == pytest.approx(0.2589)  # 00:00 next day
+    assert np.all(p.ef_kg_per_kwh == DEFAULT_EF_KG_PER_KWH)
+    assert p.demand_charge_cny_per_kw_month == 40.0 and p.export_limit_kw == 0
+    # monthly contract 3000 MWh ±10 % in a 31-day July: one day's share is 3e6/31 kWh
+    (c,) = p.contracts
+    (blk,) = c.blocks
+    assert (blk.t0, blk.t1) == (0, 96)
+    assert blk.e_min_kwh == pytest.approx(3e6 / 31 * 0.9)
+    assert blk.e_max_kwh == pytest.approx(3e6 / 31 * 1.1)
+    assert c.price_cny_per_kwh == pytest.approx(0.421)
+    # EV: 8000 kWh/day over a whole-day window = 333.3 kW baseline; the horizon holds half of
+    # today (4000 kWh) and half of tomorrow (4000 kWh)
+    (f,) = p.flex
+    assert f.baseline_kw == pytest.approx(np.full(96, 8000 / 24))
+    assert [(b.t0, b.t1, round(b.e_min_kwh, 6)) for b in f.blocks] == [(0, 48, 4000.0), (48, 96, 4000.0)]
+
+
+def test_rolling_replan_gets_what_is_left_of_todays_flexible_energy(demo_park: Park) -> None:
+    fc = _flat_forecast(demo_park, NOON_LOCAL, 96)
+    p = problem_from_park(demo_park, fc, flex_delivered_kwh={"LOAD_EV": 5000.0})
+    (f,) = p.flex
+    assert f.blocks[0].e_min_kwh == pytest.approx(8000 - 5000)  # not the prorated 4000
+    assert f.blocks[1].e_min_kwh == pytest.approx(4000)
+    done = problem_from_park(demo_park, fc, flex_delivered_kwh={"LOAD_EV": 9000.0})
+    assert done.flex[0].blocks[0].e_min_kwh == 0.0  # over-delivered: nothing left, never negative
