@@ -52,8 +52,12 @@ def create_app(settings: Settings, park: Park, store: Store, *, health_provider:
 
     for module in (health, telemetry, devices, keys):
         app.include_router(module.router)
-    for module in _optional_routers():
+    from api.routers import registry
+
+    for module in registry.ROUTERS:
         app.include_router(module.router)
+    for extra in registry.KPI_ROUTERS:
+        app.include_router(extra)
 
     app.mount("/dashboard", StaticFiles(directory=DASHBOARD_DIR, html=True), name="dashboard")
 
@@ -62,10 +66,3 @@ def create_app(settings: Settings, park: Park, store: Store, *, health_provider:
         return RedirectResponse("/dashboard/")
 
     return app
-
-
-def _optional_routers() -> list[Any]:
-    """Routers of capabilities built on the dispatch, grid and carbon packages."""
-    from api.routers import registry
-
-    return registry.ROUTERS

@@ -228,6 +228,7 @@ def _interval_rows(s: Schedule) -> list[tuple[Any, ...]]:
         for t in range(s.T):
             per_device[t][b] = {"p_kw": float(p[t]), "soc": float(s.soc[b][t])}
     for group, key in (
+        (s.gen_p_kw, "p_kw"),
         (s.curtail_kw, "curtail_kw"),
         (s.contract_kw, "p_kw"),
         (s.direct_kw, "p_kw"),
@@ -271,6 +272,40 @@ class StoredSchedule:
     grid_import_kw: np.ndarray
     curtail_kw: np.ndarray
     devices: list[dict[str, dict[str, float]]]
+    created_at: dt.datetime | None = None
+    interval_minutes: int = 15
+    grid_export_kw: np.ndarray | None = None
+    consumption_kw: np.ndarray | None = None
+    emissions_kg: np.ndarray | None = None
+    park_ef_kg_per_kwh: np.ndarray | None = None
+    solver_status: str = ""
+    summary: dict[str, Any] | None = None
+
+    def device_series(self, device: str, key: str) -> np.ndarray:
+        """One decision of one device over the horizon (0 where the schedule has none)."""
+        return np.array([float(d.get(device, {}).get(key, 0.0)) for d in self.devices])
+
+
+_HEAD = (
+    "SELECT schedule_id, kind, start_time, version, status, method, objective_mode, fallback_reason, "
+    "forecast_run_id, kpis, created_at, interval_minutes, solver_status, summary FROM schedule "
+)
+
+
+def _load(conn: psycopg.Connection, head: tuple[Any, ...]) -> StoredSchedule:
+    rows = conn.execute(
+        "SELECT time, grid_import_kw, curtail_kw, devices, grid_export_kw, consumption_kw, emissions_kg, "
+        "park_ef_kg_per_kwh FROM schedule_interval WHERE schedule_id = %s ORDER BY time",
+        (head[0],),
+    ).fetchall()
+    col = lambda k: np.array([r[k] for r in rows], dtype=float)  # noqa: E731
+    return StoredSchedule(
+        schedule_id=int(head[0]), kind=head[1], start=head[2], version=int(head[3]), status=head[4],
+        method=head[5], objective_mode=head[6], fallback_reason=head[7], forecast_run_id=head[8], kpis=head[9],
+        times=[r[0] for r in rows], grid_import_kw=col(1), curtail_kw=col(2), devices=[r[3] for r in rows],
+        created_at=head[10], interval_minutes=int(head[11]), grid_export_kw=col(4), consumption_kw=col(5),
+        emissions_kg=col(6), park_ef_kg_per_kwh=col(7), solver_status=head[12], summary=head[13],
+    )
 
 
 def load_schedule(
@@ -278,30 +313,92 @@ def load_schedule(
 ) -> StoredSchedule:
     """Version ``version`` (default: the latest) of the ``kind`` schedule starting at ``start``."""
     head = conn.execute(
-        "SELECT schedule_id, kind, start_time, version, status, method, objective_mode, fallback_reason, "
-        "forecast_run_id, kpis FROM schedule WHERE kind = %s AND start_time = %s "
-        "AND (%s::int IS NULL OR version = %s) ORDER BY version DESC LIMIT 1",
+        _HEAD + "WHERE kind = %s AND start_time = %s AND (%s::int IS NULL OR version = %s) "
+        "ORDER BY version DESC LIMIT 1",
         (kind, start.astimezone(dt.UTC), version, version),
     ).fetchone()
     if head is None:
         raise StoreError(f"no {kind} schedule starting {start.isoformat()} (version {version or 'latest'})")
+    return _load(conn, head)
+
+
+def schedule_by_id(conn: psycopg.Connection, schedule_id: int) -> StoredSchedule | None:
+    head = conn.execute(_HEAD + "WHERE schedule_id = %s", (schedule_id,)).fetchone()
+    return None if head is None else _load(conn, head)
+
+
+def latest_schedule(conn: psycopg.Connection, kinds: tuple[str, ...] = ("mpc", "day_ahead")) -> StoredSchedule | None:
+    """The most recently created schedule of the first kind in ``kinds`` that has one."""
+    for kind in kinds:
+        head = conn.execute(_HEAD + "WHERE kind = %s ORDER BY created_at DESC, schedule_id DESC LIMIT 1",
+                            (kind,)).fetchone()
+        if head is not None:
+            return _load(conn, head)
+    return None
+
+
+def baseline_for(conn: psycopg.Connection, s: StoredSchedule) -> StoredSchedule | None:
+    """The rule-based baseline planned from the same forecast (or for the same start)."""
+    head = conn.execute(
+        _HEAD + "WHERE kind = 'baseline' AND (forecast_run_id = %s OR start_time = %s) "
+        "ORDER BY created_at DESC LIMIT 1",
+        (s.forecast_run_id, s.start),
+    ).fetchone()
+    return None if head is None else _load(conn, head)
+
+
+def list_schedules(conn: psycopg.Connection, kind: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """Schedule headers, newest first: the planning history."""
     rows = conn.execute(
-        "SELECT time, grid_import_kw, curtail_kw, devices FROM schedule_interval WHERE schedule_id = %s ORDER BY time",
-        (head[0],),
+        "SELECT schedule_id, kind, start_time, version, created_at, n_intervals, interval_minutes, method, status, "
+        "objective_mode, fallback_reason, solve_time_s, forecast_run_id, kpis FROM schedule "
+        "WHERE (%s::text IS NULL OR kind = %s) ORDER BY created_at DESC, schedule_id DESC LIMIT %s",
+        (kind, kind, limit),
     ).fetchall()
-    return StoredSchedule(
-        schedule_id=int(head[0]),
-        kind=head[1],
-        start=head[2],
-        version=int(head[3]),
-        status=head[4],
-        method=head[5],
-        objective_mode=head[6],
-        fallback_reason=head[7],
-        forecast_run_id=head[8],
-        kpis=head[9],
-        times=[r[0] for r in rows],
-        grid_import_kw=np.array([r[1] for r in rows]),
-        curtail_kw=np.array([r[2] for r in rows]),
-        devices=[r[3] for r in rows],
-    )
+    keys = ("schedule_id", "kind", "start", "version", "created_at", "n_intervals", "interval_minutes", "method",
+            "status", "objective_mode", "fallback_reason", "solve_time_s", "forecast_run_id", "kpis")
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def planned_series(conn: psycopg.Connection, kind: str, start: dt.datetime, end: dt.datetime
+                   ) -> list[tuple[dt.datetime, float, dict[str, dict[str, float]]]]:
+    """What was planned for each interval in [start, end): the newest schedule covering it as first interval
+    or later. Returns (time, grid_import_kw, devices) of the plan made most recently before that interval."""
+    return [
+        (r[0], float(r[1]), r[2])
+        for r in conn.execute(
+            """
+            SELECT DISTINCT ON (i.time) i.time, i.grid_import_kw, i.devices
+            FROM schedule_interval i JOIN schedule s USING (schedule_id)
+            WHERE s.kind = %s AND i.time >= %s AND i.time < %s AND s.start_time <= i.time
+            ORDER BY i.time, s.start_time DESC, s.version DESC
+            """,
+            (kind, start, end),
+        ).fetchall()
+    ]
+
+
+def forecast_load_series(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime
+                         ) -> dict[dt.datetime, float]:
+    """Park load forecast [kW, positive] per interval: from the most recent run issued for that interval."""
+    rows = conn.execute(
+        """
+        SELECT r.start_time, r.interval_minutes, r.n_intervals, s.vals
+        FROM forecast_run r JOIN forecast_series s USING (run_id)
+        WHERE s.kind = 'load' AND r.start_time < %s
+          AND r.start_time + make_interval(mins => r.interval_minutes * r.n_intervals) > %s
+        ORDER BY r.start_time, r.run_id
+        """,
+        (end, start),
+    ).fetchall()
+    sums: dict[tuple[dt.datetime, dt.datetime], float] = {}
+    for run_start, minutes, n, vals in rows:
+        for k in range(n):
+            t = run_start + dt.timedelta(minutes=minutes * k)
+            if start <= t < end:
+                sums[(t, run_start)] = sums.get((t, run_start), 0.0) + abs(float(vals[k]))
+    latest: dict[dt.datetime, tuple[dt.datetime, float]] = {}
+    for (t, run_start), v in sums.items():
+        if t not in latest or run_start > latest[t][0]:
+            latest[t] = (run_start, v)
+    return {t: v for t, (_, v) in latest.items()}

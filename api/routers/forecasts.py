@@ -1,0 +1,65 @@
+"""Operators: forecasts against what was measured, and their accuracy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel
+
+from api.routers.carbon import checked_period
+from api.security import AUTH_RESPONSES, Operator, Problem
+from ems.store.schedules import accuracy_summary, forecast_load_series
+
+router = APIRouter(prefix="/v1/forecasts", tags=["operators"], responses=AUTH_RESPONSES)
+
+
+class LoadPlanVsActual(BaseModel):
+    start: list[dt.datetime]
+    forecast_load_kw: list[float | None]
+    actual_load_kw: list[float | None]
+
+
+class AccuracyPublic(BaseModel):
+    series: str
+    method: str
+    runs: int
+    intervals: int
+    mae: float
+    rmse: float
+    bias: float
+
+
+@router.get("/plan-vs-actual", response_model=LoadPlanVsActual, summary="park load: latest forecast vs metered",
+            responses={400: {"model": Problem, "description": "bad period"}})
+def load_plan_vs_actual(request: Request, _: Operator, start: Annotated[dt.datetime, Query()],
+                        end: Annotated[dt.datetime, Query()]) -> LoadPlanVsActual:
+    start, end = checked_period(start, end)
+    if end - start > dt.timedelta(days=31):
+        raise HTTPException(400, "served for at most 31 days at a time")
+    state = request.app.state
+    park = state.park
+    loads = [d.id for d in park.devices_of("load")]
+    ie = state.store.interval_energy(start, end, loads)
+    h = park.interval_minutes / 60
+    times = [dt.datetime.fromtimestamp(int(t.astype("datetime64[us]").astype(np.int64)) / 1e6, dt.UTC)
+             for t in ie.starts]
+    with state.store.connection() as conn:
+        fc = forecast_load_series(conn, start, end)
+    cov = ie.coverage.min(axis=0) if loads else np.zeros(len(times))
+    measured = cov > 0
+    # average power over the part of the interval that was metered
+    actual = (ie.e_in_kwh.sum(axis=0) - ie.e_out_kwh.sum(axis=0)) / (h * np.where(measured, cov, 1.0))
+    return LoadPlanVsActual(
+        start=times,
+        forecast_load_kw=[fc.get(t) for t in times],
+        actual_load_kw=[float(a) if m else None for a, m in zip(actual, measured, strict=True)],
+    )
+
+
+@router.get("/accuracy", response_model=list[AccuracyPublic], summary="MAE, RMSE and bias per series and method")
+def accuracy(request: Request, _: Operator, since: dt.datetime | None = None) -> list[AccuracyPublic]:
+    with request.app.state.store.connection() as conn:
+        return [AccuracyPublic(**vars(a)) for a in accuracy_summary(conn, since)]
