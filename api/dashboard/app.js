@@ -7,7 +7,7 @@ const COLORS = {
   grid: "#9aa3ad", battery: "#8e5bd0", load: "#111827", soc: "#8e5bd0",
   curtail: "#e4572e", location: "#b91c1c", market: "#2e9e5b", forecast: "#3aa0d8", actual: "#111827",
 };
-const PERIOD_SHADE = { critical_peak: "rgba(185,28,28,0.14)", peak: "rgba(228,87,46,0.10)", flat: "rgba(0,0,0,0)", valley: "rgba(58,160,216,0.10)" };
+const PERIOD_SHADE = { critical_peak: "rgba(185,28,28,0.22)", peak: "rgba(228,87,46,0.16)", flat: "rgba(0,0,0,0)", valley: "rgba(58,160,216,0.16)" };
 
 function apiKey() {
   const m = location.hash.match(/key=([^&]+)/);
@@ -33,10 +33,17 @@ const fmt = (v, d = 1) => (v === null || v === undefined || Number.isNaN(v)) ? "
 
 function width(el) { return Math.max(300, el.clientWidth || el.parentElement.clientWidth - 20); }
 
+let PARK_TZ = "Asia/Shanghai";
+
 function plot(el, opts, data) {
   el.dataset.state = "drawn";
   el.innerHTML = "";
-  const u = new uPlot(Object.assign({ width: width(el), height: 260, legend: { live: false } }, opts), data, el);
+  const base = {
+    width: width(el), height: 260, legend: { live: false },
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), PARK_TZ),  // axes in the park's time zone
+    axes: [{}, { size: 60 }],
+  };
+  const u = new uPlot(Object.assign(base, opts), data, el);
   window.addEventListener("resize", () => u.setSize({ width: width(el), height: 260 }));
   return u;
 }
@@ -83,18 +90,18 @@ async function loadSchedule() {
   const s = await get("/v1/schedules/current");
   const iv = s.intervals;
   const xs = iv.start.map(secs);
-  const neg = (a) => a.map((v) => Math.max(0, -v));
+  const mw = (a) => a.map((v) => v / 1000);
   const layers = [
-    { label: "PV", values: iv.pv_kw, color: COLORS.pv },
-    { label: "wind", values: iv.wind_kw, color: COLORS.wind },
-    { label: "direct green", values: iv.direct_green_kw, color: COLORS.direct_green },
-    { label: "green contract", values: iv.contract_kw, color: COLORS.contract },
-    { label: "grid mix", values: iv.grid_mix_kw, color: COLORS.grid },
-    { label: "battery discharge", values: iv.battery_kw.map((v) => Math.max(0, v)), color: COLORS.battery },
+    { label: "PV", values: mw(iv.pv_kw), color: COLORS.pv },
+    { label: "wind", values: mw(iv.wind_kw), color: COLORS.wind },
+    { label: "direct green", values: mw(iv.direct_green_kw), color: COLORS.direct_green },
+    { label: "green contract", values: mw(iv.contract_kw), color: COLORS.contract },
+    { label: "grid mix", values: mw(iv.grid_mix_kw), color: COLORS.grid },
+    { label: "battery discharge", values: iv.battery_kw.map((v) => Math.max(0, v) / 1000), color: COLORS.battery },
   ];
   const st = stacked(xs, layers);
-  st.data.push(iv.load_kw.map((v, i) => v + Math.max(0, -iv.battery_kw[i])));
-  st.series.push({ label: "load + charging", stroke: COLORS.load, width: 2, value: (u, v) => fmt(v, 0) });
+  st.data.push(iv.load_kw.map((v, i) => (v + Math.max(0, -iv.battery_kw[i])) / 1000));
+  st.series.push({ label: "load + charging", stroke: COLORS.load, width: 2, value: (u, v) => fmt(v, 2) });
   plot(document.getElementById("chart-supply"), Object.assign({ series: st.series, bands: st.bands, scales: { x: { time: true } } },
     periodShading(xs, iv.period)), st.data);
   plot(document.getElementById("chart-soc"), { series: [{}, { label: "SOC %", stroke: COLORS.soc, width: 2 }], scales: { y: { range: [0, 100] } } },
@@ -111,7 +118,7 @@ async function loadSchedule() {
     kpi("cost (CNY)", fmt(k.cost_cny, 0), b.cost_cny !== undefined ? fmt(b.cost_cny, 0) : undefined) +
     kpi("emissions (tCO₂)", fmt(k.emissions_kg / 1000, 2), b.emissions_kg !== undefined ? fmt(b.emissions_kg / 1000, 2) : undefined) +
     kpi("peak import (MW)", fmt(k.peak_import_kw / 1000, 2), b.peak_import_kw !== undefined ? fmt(b.peak_import_kw / 1000, 2) : undefined) +
-    kpi("curtailment (MWh)", fmt(k.curtailment_kwh / 1000, 2), b.curtailment_kwh !== undefined ? fmt(b.curtailment_kwh / 1000, 2) : undefined);
+    kpi("curtailment (MWh)", fmt(k.curtailed_kwh / 1000, 2), b.curtailed_kwh !== undefined ? fmt(b.curtailed_kwh / 1000, 2) : undefined);
   return s;
 }
 
@@ -134,9 +141,9 @@ async function loadForecast(day) {
   const f = await get(`/v1/forecasts/plan-vs-actual?start=${encodeURIComponent(day.start)}&end=${encodeURIComponent(day.end)}`);
   const xs = f.start.map(secs);
   plot(document.getElementById("chart-forecast"), {
-    series: [{}, { label: "forecast load kW", stroke: COLORS.forecast, width: 2, dash: [6, 4] }, { label: "measured load kW", stroke: COLORS.actual, width: 2 }],
+    series: [{}, { label: "forecast load MW", stroke: COLORS.forecast, width: 2, dash: [6, 4] }, { label: "measured load MW", stroke: COLORS.actual, width: 2 }],
     scales: { x: { time: true } },
-  }, [xs, f.forecast_load_kw, f.actual_load_kw]);
+  }, [xs, f.forecast_load_kw.map((v) => v === null ? null : v / 1000), f.actual_load_kw.map((v) => v === null ? null : v / 1000)]);
 }
 
 async function loadDevices() {
@@ -145,15 +152,16 @@ async function loadDevices() {
   const p = Object.fromEntries(latest.filter((x) => x.quantity === "p_kw").map((x) => [x.device, x]));
   document.querySelector("#devices tbody").innerHTML = devices.map((d) =>
     `<tr><td title="${d.name}">${d.id}</td><td>${d.type}</td><td class="${h[d.id]}">${h[d.id] ?? ""}</td>` +
-    `<td class="num">${p[d.id] ? fmt(p[d.id].value, 0) : "–"}</td><td>${p[d.id] ? new Date(p[d.id].time).toLocaleTimeString() : ""}</td></tr>`).join("");
+    `<td class="num">${p[d.id] ? fmt(p[d.id].value, 0) : "–"}</td><td>${p[d.id] ? new Date(p[d.id].time).toLocaleTimeString("zh-CN", { timeZone: PARK_TZ }) : ""}</td></tr>`).join("");
 }
 
 async function main() {
   if (!apiKey()) { showKeyForm(); return; }
   const park = await get("/v1/park");
+  PARK_TZ = park.timezone;
   document.getElementById("park-name").textContent = park.name;
   document.title = park.name + " — EMS";
-  const tick = () => { document.getElementById("clock").textContent = new Date().toLocaleString(); };
+  const tick = () => { document.getElementById("clock").textContent = new Date().toLocaleString("zh-CN", { timeZone: PARK_TZ }) + " (" + PARK_TZ + ")"; };
   tick(); setInterval(tick, 1000);
   const s = await loadSchedule().catch((e) => { console.warn(e.message); return null; });
   const day = s ? { start: s.intervals.start[0], end: s.end } : park.today;
