@@ -13,8 +13,8 @@ from fastapi.staticfiles import StaticFiles
 
 from api.limits import RateLimiter
 from api.metrics import Metrics
-from api.security import KeyCache
 from api.routers import devices, health, keys, telemetry
+from api.security import KeyCache
 from ems import __version__
 from ems.park import Park
 from ems.settings import Settings
@@ -24,8 +24,14 @@ DASHBOARD_DIR = Path(__file__).parent / "dashboard"
 HealthProvider = Callable[[], list[dict[str, Any]]]
 
 
-def create_app(settings: Settings, park: Park, store: Store, *, health_provider: HealthProvider | None = None,
-               services: dict[str, Any] | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    park: Park,
+    store: Store,
+    *,
+    health_provider: HealthProvider | None = None,
+    services: dict[str, Any] | None = None,
+) -> FastAPI:
     """Build the app around an open store. ``services`` carries optional collaborators
     (dispatcher, grid checker, report service) that routers look up by name."""
     app = FastAPI(
@@ -43,8 +49,12 @@ def create_app(settings: Settings, park: Park, store: Store, *, health_provider:
     app.state.key_cache = KeyCache()
     app.state.services = services or {}
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type", "Content-Encoding"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Content-Encoding"],
+        )
 
     @app.exception_handler(StoreUnavailable)
     async def _store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:

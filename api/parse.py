@@ -46,19 +46,24 @@ def _number(v: object) -> float | None:
     return None
 
 
-def _columns_to_batch(times: list[Any], devices: list[Any], quantities: list[Any], values: list[Any],
-                      qualities: list[Any]) -> tuple[ReadingBatch, list[Rejection]]:
+def _columns_to_batch(
+    times: list[Any], devices: list[Any], quantities: list[Any], values: list[Any], qualities: list[Any]
+) -> tuple[ReadingBatch, list[Rejection]]:
     n = len(times)
     bad: dict[int, str] = {}
     tz_ok = [_has_tz(t) for t in times]
-    parsed = pd.to_datetime(pd.Series([t if ok else "" for t, ok in zip(times, tz_ok, strict=True)], dtype=object),
-                            utc=True, format="ISO8601", errors="coerce")
+    parsed = pd.to_datetime(
+        pd.Series([t if ok else "" for t, ok in zip(times, tz_ok, strict=True)], dtype=object),
+        utc=True,
+        format="ISO8601",
+        errors="coerce",
+    )
     nat = parsed.isna().to_numpy()
     time_us = np.zeros(n, dtype=np.int64)
     ok_t = ~nat
     time_us[ok_t] = parsed[ok_t].dt.tz_localize(None).to_numpy().astype("datetime64[us]").astype(np.int64)
-    for i in np.flatnonzero(nat):
-        bad[int(i)] = f"time {times[i]!r} is not an ISO 8601 timestamp with a time zone"
+    for k in np.flatnonzero(nat).tolist():
+        bad[k] = f"time {times[k]!r} is not an ISO 8601 timestamp with a time zone"
     nums = [_number(v) for v in values]
     for i, f in enumerate(nums):
         if f is None:
@@ -128,14 +133,17 @@ def parse_csv(body: bytes) -> tuple[ReadingBatch, list[Rejection], np.ndarray]:
         except ValueError:
             qual_parsed.append(q)
     return _finish(
-        _columns_to_batch(df["time"].tolist(), df["device"].tolist(), df["quantity"].tolist(),
-                          df["value"].tolist(), qual_parsed),
-        len(df), {},
+        _columns_to_batch(
+            df["time"].tolist(), df["device"].tolist(), df["quantity"].tolist(), df["value"].tolist(), qual_parsed
+        ),
+        len(df),
+        {},
     )
 
 
-def _finish(parsed: tuple[ReadingBatch, list[Rejection]], n: int, extra: dict[int, str]
-            ) -> tuple[ReadingBatch, list[Rejection], np.ndarray]:
+def _finish(
+    parsed: tuple[ReadingBatch, list[Rejection]], n: int, extra: dict[int, str]
+) -> tuple[ReadingBatch, list[Rejection], np.ndarray]:
     batch, rejections = parsed
     if extra:
         bad_rows = {r.row for r in rejections}

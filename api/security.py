@@ -107,6 +107,7 @@ Reader = Annotated[Principal, Depends(require("operator", "auditor", "admin"))]
 Auditor = Annotated[Principal, Depends(require("auditor", "admin"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 
+
 class Problem(BaseModel):
     """Error body of every non-validation error."""
 

@@ -25,8 +25,8 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import database_url, emit  # noqa: E402
-from ems.park import example_park_path, load_park  # noqa: E402
+from benchmarks.common import database_url, emit
+from ems.park import example_park_path, load_park
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)  # in the past: future timestamps are rejected
 
@@ -61,8 +61,7 @@ def _batches(device_ids: list[str], n_batches: int, size: int, offset_s: int) ->
     return out
 
 
-async def _gateway(client: httpx.AsyncClient, token: str, bodies: list[bytes], lat: list[float],
-                   stop_at: float) -> int:
+async def _gateway(client: httpx.AsyncClient, token: str, bodies: list[bytes], lat: list[float], stop_at: float) -> int:
     sent = 0
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     for body in bodies:
@@ -77,14 +76,16 @@ async def _gateway(client: httpx.AsyncClient, token: str, bodies: list[bytes], l
     return sent
 
 
-async def _load(base: str, tokens: list[str], per_gateway: list[list[bytes]], seconds: float) -> tuple[int, float, list[float]]:
+async def _load(
+    base: str, tokens: list[str], per_gateway: list[list[bytes]], seconds: float
+) -> tuple[int, float, list[float]]:
     lat: list[float] = []
     limits = httpx.Limits(max_connections=len(tokens) * 2)
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
         t0 = time.perf_counter()
-        counts = await asyncio.gather(*[
-            _gateway(client, tok, bodies, lat, t0 + seconds) for tok, bodies in zip(tokens, per_gateway, strict=True)
-        ])
+        counts = await asyncio.gather(
+            *[_gateway(client, tok, bodies, lat, t0 + seconds) for tok, bodies in zip(tokens, per_gateway, strict=True)]
+        )
         elapsed = time.perf_counter() - t0
     return sum(counts), elapsed, lat
 
@@ -139,15 +140,26 @@ def main() -> None:
     print(f"ratio vs baseline: {rate / b_rate:.0f}x")
     if carbon_ms is not None:
         print(f"hourly carbon factors for a month: median {carbon_ms:.1f} ms")
-    emit({"readings_per_s": round(rate), "batch_p50_ms": round(p50, 2), "batch_p99_ms": round(p99, 2),
-          "baseline_readings_per_s": round(b_rate), "ratio_vs_baseline": round(rate / b_rate, 1),
-          "carbon_month_hourly_ms": None if carbon_ms is None else round(carbon_ms, 2)})
+    emit(
+        {
+            "readings_per_s": round(rate),
+            "batch_p50_ms": round(p50, 2),
+            "batch_p99_ms": round(p99, 2),
+            "baseline_readings_per_s": round(b_rate),
+            "ratio_vs_baseline": round(rate / b_rate, 1),
+            "carbon_month_hourly_ms": None if carbon_ms is None else round(carbon_ms, 2),
+        }
+    )
 
 
 def _carbon_latency(base: str, token: str) -> float | None:
     """Median latency of GET /v1/carbon/factors for a month at hourly resolution (None if the route is absent)."""
-    params = {"start": "2026-06-01T00:00:00+08:00", "end": "2026-07-01T00:00:00+08:00", "resolution": "hour",
-              "method": "market"}
+    params = {
+        "start": "2026-06-01T00:00:00+08:00",
+        "end": "2026-07-01T00:00:00+08:00",
+        "resolution": "hour",
+        "method": "market",
+    }
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
         first = c.get("/v1/carbon/factors", params=params)
         if first.status_code == 404:

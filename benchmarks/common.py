@@ -34,10 +34,16 @@ def many_device_park(n_pv: int) -> Park:
     """The tiny park with ``n_pv`` extra PV inverters on its LV bus (for scale benchmarks)."""
     data: dict[str, Any] = yaml.safe_load(example_park_path("tiny").read_text())
     for i in range(n_pv):
-        data["devices"].append({
-            "id": f"PV{i:04d}", "type": "pv", "bus": "LV", "p_rated_kw": 100, "dc_kwp": 120,
-            "connection": {"kind": "gateway", "gateway_id": "gw-bench"},
-        })
+        data["devices"].append(
+            {
+                "id": f"PV{i:04d}",
+                "type": "pv",
+                "bus": "LV",
+                "p_rated_kw": 100,
+                "dc_kwp": 120,
+                "connection": {"kind": "gateway", "gateway_id": "gw-bench"},
+            }
+        )
     return parse_park(data, f"<tiny park + {n_pv} PV>")
 
 

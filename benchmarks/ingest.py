@@ -23,9 +23,9 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import database_url, emit, many_device_park  # noqa: E402
-from ems.store import Store  # noqa: E402
-from ems.telemetry import ReadingBatch, to_us  # noqa: E402
+from benchmarks.common import database_url, emit, many_device_park
+from ems.store import Store
+from ems.telemetry import ReadingBatch, to_us
 
 QTYS = ["p_kw", "q_kvar", "v_v", "i_a", "e_out_kwh"]
 
@@ -85,8 +85,13 @@ def main() -> None:
         qid = {q: i for i, q in enumerate(QTYS)}
         epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
         rows = [
-            (epoch + dt.timedelta(microseconds=int(batch.time_us[i])), keys[batch.device[i]], qid[batch.quantity[i]],
-             float(batch.value[i]), 0)
+            (
+                epoch + dt.timedelta(microseconds=int(batch.time_us[i])),
+                keys[batch.device[i]],
+                qid[batch.quantity[i]],
+                float(batch.value[i]),
+                0,
+            )
             for i in range(sample)
         ]
         with psycopg.connect(url) as conn:
@@ -110,11 +115,16 @@ def main() -> None:
     print(f"rollup refresh of the touched buckets:                      {rollup_s:.2f} s")
     print(f"baseline executemany INSERT ({sample:,}-row sample):         {base_s:.2f} s, {base_rate:,.0f} rows/s")
     print(f"ratio vs baseline: {ours_rate / base_rate:.1f}x")
-    emit({
-        "rows": n, "ingest_rows_per_s": round(ours_rate), "reingest_rows_per_s": round(n / dup_s),
-        "rollup_refresh_s": round(rollup_s, 3), "baseline_rows_per_s": round(base_rate),
-        "ratio_vs_baseline": round(ours_rate / base_rate, 1),
-    })
+    emit(
+        {
+            "rows": n,
+            "ingest_rows_per_s": round(ours_rate),
+            "reingest_rows_per_s": round(n / dup_s),
+            "rollup_refresh_s": round(rollup_s, 3),
+            "baseline_rows_per_s": round(base_rate),
+            "ratio_vs_baseline": round(ours_rate / base_rate, 1),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -62,9 +62,7 @@ class Line(_Model):
 
     @model_validator(mode="after")
     def _type_or_impedance(self) -> Line:
-        if self.std_type is None and (
-            self.r_ohm_per_km is None or self.x_ohm_per_km is None or self.max_i_ka is None
-        ):
+        if self.std_type is None and (self.r_ohm_per_km is None or self.x_ohm_per_km is None or self.max_i_ka is None):
             raise ValueError("give either std_type or all of r_ohm_per_km, x_ohm_per_km, max_i_ka")
         return self
 
@@ -88,9 +86,7 @@ class GridConnection(_Model):
 
     bus: str
     import_limit_kw: float = Field(gt=0)
-    export_limit_kw: float = Field(
-        ge=0, description="0 forbids export (anti-backflow / 防逆流)"
-    )
+    export_limit_kw: float = Field(ge=0, description="0 forbids export (anti-backflow / 防逆流)")
     vm_pu: float = Field(default=1.0, gt=0.8, lt=1.2)
     s_sc_max_mva: float = Field(default=1000.0, gt=0)
     rx_max: float = Field(default=0.1, ge=0)
@@ -206,7 +202,9 @@ class Battery(_Device):
     p_discharge_max_kw: float = Field(gt=0)
     eta_charge: float = Field(default=0.95, gt=0, le=1)
     eta_discharge: float = Field(default=0.95, gt=0, le=1)
-    self_discharge_per_h: float = Field(default=0.0001, ge=0, lt=1, description="fraction of stored energy lost per hour")
+    self_discharge_per_h: float = Field(
+        default=0.0001, ge=0, lt=1, description="fraction of stored energy lost per hour"
+    )
     soc_min: float = Field(default=0.10, ge=0, le=1)
     soc_max: float = Field(default=0.95, ge=0, le=1)
     soc_initial: float = Field(default=0.5, ge=0, le=1)
@@ -535,7 +533,10 @@ def _check_references(park: Park) -> list[tuple[str, str]]:
             bus = buses.get(bus_id)
             if bus and abs(bus.vn_kv - vn) / vn > 0.1:
                 problems.append(
-                    (f"network.transformers[{i}].vn_{side}_kv", f"{vn} kV does not match bus {bus_id!r} ({bus.vn_kv} kV)")
+                    (
+                        f"network.transformers[{i}].vn_{side}_kv",
+                        f"{vn} kV does not match bus {bus_id!r} ({bus.vn_kv} kV)",
+                    )
                 )
     return problems
 

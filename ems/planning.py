@@ -29,8 +29,16 @@ class PlanResult:
     baseline: Schedule
 
 
-def plan_from_store(store: Store, park: Park, start: dt.datetime, intervals: int = 96, *, ac_check: bool = True,
-                    history_days: int = 14, note: str = "day-ahead") -> PlanResult:
+def plan_from_store(
+    store: Store,
+    park: Park,
+    start: dt.datetime,
+    intervals: int = 96,
+    *,
+    ac_check: bool = True,
+    history_days: int = 14,
+    note: str = "day-ahead",
+) -> PlanResult:
     """Plan ``intervals`` from ``start`` using the last ``history_days`` of telemetry; save all of it.
 
     Never raises for data reasons: a failed or infeasible solve comes back as the rule-based

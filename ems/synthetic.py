@@ -29,8 +29,9 @@ class SyntheticDay:
     batch: ReadingBatch
 
 
-def synthesize(park: Park, start: dt.datetime, hours: float = 24.0, step_s: float = 60.0, seed: int = 1,
-               cloudiness: float = 0.3) -> SyntheticDay:
+def synthesize(
+    park: Park, start: dt.datetime, hours: float = 24.0, step_s: float = 60.0, seed: int = 1, cloudiness: float = 0.3
+) -> SyntheticDay:
     rng = np.random.default_rng(seed)
     n = int(hours * 3600 / step_s)
     t_us = to_us(start) + (np.arange(n) * step_s * 1e6).astype(np.int64)

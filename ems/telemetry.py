@@ -86,7 +86,11 @@ class ReadingBatch:
     @classmethod
     def empty(cls) -> ReadingBatch:
         return cls(
-            np.empty(0, np.int64), np.empty(0, object), np.empty(0, object), np.empty(0, np.float64), np.empty(0, np.int16)
+            np.empty(0, np.int64),
+            np.empty(0, object),
+            np.empty(0, object),
+            np.empty(0, np.float64),
+            np.empty(0, np.int16),
         )
 
 
@@ -215,15 +219,19 @@ class Validator:
         mark(
             batch.time_us > now_us + int(self.max_future_s * 1e6),
             "future",
-            lambda i: f"timestamp {from_us(batch.time_us[i]).isoformat()} is more than "
-            f"{self.max_future_s:g} s in the future (clock skew?)",
+            lambda i: (
+                f"timestamp {from_us(int(batch.time_us[i])).isoformat()} is more than "
+                f"{self.max_future_s:g} s in the future (clock skew?)"
+            ),
         )
         if self.max_age_s is not None:
             mark(
                 batch.time_us < now_us - int(self.max_age_s * 1e6),
                 "too_late",
-                lambda i: f"timestamp {from_us(batch.time_us[i]).isoformat()} is older than the late window "
-                f"of {self.max_age_s:g} s",
+                lambda i: (
+                    f"timestamp {from_us(int(batch.time_us[i])).isoformat()} is older than the late window "
+                    f"of {self.max_age_s:g} s"
+                ),
             )
 
         ok = np.flatnonzero(reason < 0)
@@ -238,7 +246,5 @@ class Validator:
                 mask[dup_rows] = True
                 mark(mask, "duplicate_in_batch", "same device, quantity and time earlier in this batch")
                 ok = np.flatnonzero(reason < 0)
-        rejections = [
-            Rejection(int(i), REASONS[reason[i]], detail[int(i)]) for i in np.flatnonzero(reason >= 0)
-        ]
+        rejections = [Rejection(int(i), REASONS[reason[i]], detail[int(i)]) for i in np.flatnonzero(reason >= 0)]
         return batch.take(ok), rejections

@@ -23,6 +23,8 @@ router = APIRouter(prefix="/v1", tags=["carbon"], responses=AUTH_RESPONSES)
 Resolution = Literal["interval", "hour", "day", "month"]
 Method = Literal["location", "market"]
 MAX_PERIOD = dt.timedelta(days=400)
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 
 class FactorPointPublic(BaseModel):
@@ -82,21 +84,29 @@ class VerificationPublic(BaseModel):
     problems: list[str]
 
 
-def checked_period(start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+def checked_period(start: dt.datetime, end: dt.datetime, interval_minutes: int = 15) -> tuple[dt.datetime, dt.datetime]:
+    """Validate a requested period and widen it to whole park intervals (start floored, end ceiled)."""
     if start.tzinfo is None or end.tzinfo is None:
         raise HTTPException(400, "start and end need a time zone (e.g. 2026-06-01T00:00:00+08:00)")
+    if not (EARLIEST <= start and end <= LATEST):
+        raise HTTPException(400, f"periods must lie between {EARLIEST.year} and {LATEST.year}")
     if not start < end:
         raise HTTPException(400, "start must be before end")
     if end - start > MAX_PERIOD:
         raise HTTPException(400, f"period longer than {MAX_PERIOD.days} days; request it in parts")
-    return start, end
+    step = dt.timedelta(minutes=interval_minutes)
+    start_utc = start.astimezone(dt.UTC)
+    floor = start_utc - (start_utc - EARLIEST) % step
+    over = (end.astimezone(dt.UTC) - EARLIEST) % step
+    ceil = end.astimezone(dt.UTC) + (step - over if over else dt.timedelta(0))
+    return floor.astimezone(start.tzinfo), ceil.astimezone(end.tzinfo)
 
 
 def _registry(request: Request) -> FactorRegistry:
     """The factor registry, reloaded at most once a minute (user factors can be added meanwhile)."""
     cached = getattr(request.app.state, "factor_registry", None)
     if cached and time.monotonic() - cached[0] < 60:
-        return cached[1]  # type: ignore[no-any-return]
+        return cached[1]
     reg = service.load_registry(request.app.state.store)
     request.app.state.factor_registry = (time.monotonic(), reg)
     return reg
@@ -112,9 +122,13 @@ def _next(t: dt.datetime, resolution: str, minutes: int) -> dt.datetime:
     return (t.replace(day=28) + dt.timedelta(days=5)).replace(day=1, hour=0, minute=0)
 
 
-@router.get("/carbon/factors", response_model=FactorSeriesPublic, response_model_by_alias=True,
-            summary="park emission factor series (location- or market-based)",
-            responses={400: {"model": Problem, "description": "bad period"}})
+@router.get(
+    "/carbon/factors",
+    response_model=FactorSeriesPublic,
+    response_model_by_alias=True,
+    summary="park emission factor series (location- or market-based)",
+    responses={400: {"model": Problem, "description": "bad period"}},
+)
 def carbon_factors(
     request: Request,
     _: Reader,
@@ -123,7 +137,7 @@ def carbon_factors(
     resolution: Resolution = "hour",
     method: Method = "market",
 ) -> dict[str, Any]:
-    start, end = checked_period(start, end)
+    start, end = checked_period(start, end, request.app.state.park.interval_minutes)
     state = request.app.state
     reg = _registry(request)
     try:
@@ -142,13 +156,22 @@ def carbon_factors(
         }
         for p in points
     ]
-    return {"method": method, "resolution": resolution, "start": start, "end": end,
-            "provenance": service.series_provenance(state.park, reg), "data": data}
+    return {
+        "method": method,
+        "resolution": resolution,
+        "start": start,
+        "end": end,
+        "provenance": service.series_provenance(state.park, reg),
+        "data": data,
+    }
 
 
-@router.get("/carbon/indicators", response_model=IndicatorsPublic,
-            summary="zero-carbon park indicators and the annual budget for a period",
-            responses={400: {"model": Problem, "description": "bad period"}})
+@router.get(
+    "/carbon/indicators",
+    response_model=IndicatorsPublic,
+    summary="zero-carbon park indicators and the annual budget for a period",
+    responses={400: {"model": Problem, "description": "bad period"}},
+)
 def carbon_indicators(
     request: Request,
     _: Reader,
@@ -156,49 +179,80 @@ def carbon_indicators(
     end: Annotated[dt.datetime, Query()],
     method: Method = "market",
 ) -> IndicatorsPublic:
-    start, end = checked_period(start, end)
+    start, end = checked_period(start, end, request.app.state.park.interval_minutes)
     state = request.app.state
     content = service.report_content(state.store, state.park, start, end)
     ind = content["indicators"][method]
 
-    def row(name: str, key: str, unit: str, limit: str | None = None, ok: str | None = None,
-            gap: str | None = None) -> IndicatorRow:
-        return IndicatorRow(name=name, value=ind.get(key), unit=unit, threshold=ind.get(limit) if limit else None,
-                            meets=ind.get(ok) if ok else None, gap=ind.get(gap) if gap else None)
+    def row(
+        name: str, key: str, unit: str, limit: str | None = None, ok: str | None = None, gap: str | None = None
+    ) -> IndicatorRow:
+        return IndicatorRow(
+            name=name,
+            value=ind.get(key),
+            unit=unit,
+            threshold=ind.get(limit) if limit else None,
+            meets=ind.get(ok) if ok else None,
+            gap=ind.get(gap) if gap else None,
+        )
 
     clean_threshold = "0.90"
     rows = [
-        row("CO₂ per unit of energy", "intensity_t_per_tce", "tCO₂/tce", "intensity_limit", "intensity_ok",
-            "intensity_gap"),
-        IndicatorRow(name="clean-energy share", value=ind.get("clean_share"), unit="share", threshold=clean_threshold,
-                     meets=ind.get("clean_share_ok"), gap=ind.get("clean_share_gap")),
+        row(
+            "CO₂ per unit of energy",
+            "intensity_t_per_tce",
+            "tCO₂/tce",
+            "intensity_limit",
+            "intensity_ok",
+            "intensity_gap",
+        ),
+        IndicatorRow(
+            name="clean-energy share",
+            value=ind.get("clean_share"),
+            unit="share",
+            threshold=clean_threshold,
+            meets=ind.get("clean_share_ok"),
+            gap=ind.get("clean_share_gap"),
+        ),
         row("direct green supply share", "direct_green_share", "share"),
         row("energy consumption", "energy_tce", "tce"),
         row("energy consumption, annualised", "energy_tce_per_year", "tce/a"),
         row("CO₂ emissions", "co2_t", "tCO₂"),
     ]
     budget = content.get("budget") or {}
-    return IndicatorsPublic(start=start, end=end, method=method, rows=rows,
-                            budget={k: (str(v) if isinstance(v, Decimal) else v) for k, v in budget.items()})
+    return IndicatorsPublic(
+        start=start,
+        end=end,
+        method=method,
+        rows=rows,
+        budget={k: (str(v) if isinstance(v, Decimal) else v) for k, v in budget.items()},
+    )
 
 
 def _reports_dir(request: Request) -> Path:
     return Path(request.app.state.settings.data_dir) / "reports"
 
 
-@router.post("/reports", response_model=ReportIssued, status_code=201, summary="issue an emission-factor report",
-             responses={400: {"model": Problem, "description": "bad period or unknown report to replace"}})
+@router.post(
+    "/reports",
+    response_model=ReportIssued,
+    status_code=201,
+    summary="issue an emission-factor report",
+    responses={400: {"model": Problem, "description": "bad period or unknown report to replace"}},
+)
 async def create_report(body: ReportCreate, request: Request, _: Auditor) -> ReportIssued:
-    start, end = checked_period(body.start, body.end)
+    start, end = checked_period(body.start, body.end, request.app.state.park.interval_minutes)
     state = request.app.state
     try:
-        issued = await run_in_threadpool(service.issue_report, state.store, state.park, start, end,
-                                         _reports_dir(request), replaces=body.replaces)
+        issued = await run_in_threadpool(
+            service.issue_report, state.store, state.park, start, end, _reports_dir(request), replaces=body.replaces
+        )
     except (LedgerError, ValueError) as exc:
         raise HTTPException(400, str(exc)) from None
     h = issued.content_sha256
-    return ReportIssued(content_sha256=h, entry=issued.entry,
-                        downloads={k: f"/v1/reports/{h}/{k}" for k in issued.files})
+    return ReportIssued(
+        content_sha256=h, entry=issued.entry, downloads={k: f"/v1/reports/{h}/{k}" for k in issued.files}
+    )
 
 
 @router.get("/reports", response_model=list[dict[str, Any]], summary="issued reports (the hash chain)")
@@ -209,15 +263,21 @@ def list_reports(request: Request, _: Auditor) -> list[dict[str, Any]]:
 _MEDIA = {"json": "application/json", "csv": "text/csv", "pdf": "application/pdf"}
 
 
-@router.get("/reports/{content_sha256}/{fmt}", summary="download an issued report (json, csv or pdf)",
-            response_class=FileResponse,
-            responses={200: {"content": {m: {} for m in _MEDIA.values()}},
-                       404: {"model": Problem, "description": "no such report or format"}})
+@router.get(
+    "/reports/{content_sha256}/{fmt}",
+    summary="download an issued report (json, csv or pdf)",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {m: {} for m in _MEDIA.values()}},
+        404: {"model": Problem, "description": "no such report or format"},
+    },
+)
 def download_report(content_sha256: str, fmt: str, request: Request, _: Auditor) -> FileResponse:
     if fmt not in _MEDIA:
         raise HTTPException(404, f"format {fmt!r} not offered (json, csv, pdf)")
-    entry = next((e for e in service.list_reports(request.app.state.store)
-                  if e["content_sha256"] == content_sha256), None)
+    entry = next(
+        (e for e in service.list_reports(request.app.state.store) if e["content_sha256"] == content_sha256), None
+    )
     if entry is None or fmt not in entry.get("files", {}):
         raise HTTPException(404, f"no issued report {content_sha256!r} with a {fmt} file")
     name = entry["files"][fmt].split(" ")[0]
@@ -227,10 +287,17 @@ def download_report(content_sha256: str, fmt: str, request: Request, _: Auditor)
     return FileResponse(path, media_type=_MEDIA[fmt], filename=name)
 
 
-@router.post("/reports/verify", response_model=VerificationPublic,
-             summary="verify a report file (its JSON bytes) against the hash chain",
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"schema": {"type": "object", "description": "the report file as issued"}}}}})
+@router.post(
+    "/reports/verify",
+    response_model=VerificationPublic,
+    summary="verify a report file (its JSON bytes) against the hash chain",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object", "description": "the report file as issued"}}},
+        }
+    },
+)
 async def verify_report(request: Request, _: Auditor) -> VerificationPublic:
     data = await request.body()
     v = hashchain.verify_report(data, service.list_reports(request.app.state.store))

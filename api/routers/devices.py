@@ -52,15 +52,25 @@ def list_devices(request: Request, _: Reader) -> list[DevicePublic]:
         rating = next((getattr(d, a) for a in ("p_rated_kw", "p_discharge_max_kw", "p_peak_kw") if hasattr(d, a)), None)
         if d.type == "wind":
             rating = d.p_total_kw
-        out.append(DevicePublic(id=d.id, name=d.name, type=d.type, bus=d.bus, connection=d.connection.kind,
-                                control_enabled=d.control.enabled, rating_kw=rating))
+        out.append(
+            DevicePublic(
+                id=d.id,
+                name=d.name,
+                type=d.type,
+                bus=d.bus,
+                connection=d.connection.kind,
+                control_enabled=d.control.enabled,
+                rating_kw=rating,
+            )
+        )
     return out
 
 
 @router.get("/quantities", response_model=list[QuantityPublic], summary="canonical telemetry quantities and units")
 def list_quantities(_: Reader) -> list[QuantityPublic]:
-    return [QuantityPublic(name=q.name, unit=q.unit, kind=q.kind, description=q.description)
-            for q in QUANTITIES.values()]
+    return [
+        QuantityPublic(name=q.name, unit=q.unit, kind=q.kind, description=q.description) for q in QUANTITIES.values()
+    ]
 
 
 @router.get("/devices/health", response_model=list[HealthPublic], summary="poll health (ok/degraded/offline)")
@@ -74,13 +84,25 @@ def device_health(request: Request, _: Reader) -> list[HealthPublic]:
             state = "pushed" if d.connection.kind == "gateway" else "not_polled"
             out.append(HealthPublic(device=d.id, state=state, detail={}))
         else:
-            detail = {k: (v if isinstance(v, str | int | float) or v is None else str(v))
-                      for k, v in h.items() if k not in ("device", "state")}
-            out.append(HealthPublic(device=d.id, state=str(h["state"]), detail=detail))  # type: ignore[arg-type]
+            detail = {
+                k: (v if isinstance(v, str | int | float) or v is None else str(v))
+                for k, v in h.items()
+                if k not in ("device", "state")
+            }
+            out.append(HealthPublic(device=d.id, state=str(h["state"]), detail=detail))
     return out
 
 
 @router.get("/devices/latest", response_model=list[LatestPublic], summary="latest value of every series")
 def latest(request: Request, _: Reader) -> list[LatestPublic]:
-    return [LatestPublic(device=r.device, quantity=r.quantity, unit=QUANTITIES[r.quantity].unit, time=r.time,
-                         value=r.value, quality=r.quality) for r in request.app.state.store.latest()]
+    return [
+        LatestPublic(
+            device=r.device,
+            quantity=r.quantity,
+            unit=QUANTITIES[r.quantity].unit,
+            time=r.time,
+            value=r.value,
+            quality=r.quality,
+        )
+        for r in request.app.state.store.latest()
+    ]

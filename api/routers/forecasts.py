@@ -32,11 +32,16 @@ class AccuracyPublic(BaseModel):
     bias: float
 
 
-@router.get("/plan-vs-actual", response_model=LoadPlanVsActual, summary="park load: latest forecast vs metered",
-            responses={400: {"model": Problem, "description": "bad period"}})
-def load_plan_vs_actual(request: Request, _: Operator, start: Annotated[dt.datetime, Query()],
-                        end: Annotated[dt.datetime, Query()]) -> LoadPlanVsActual:
-    start, end = checked_period(start, end)
+@router.get(
+    "/plan-vs-actual",
+    response_model=LoadPlanVsActual,
+    summary="park load: latest forecast vs metered",
+    responses={400: {"model": Problem, "description": "bad period"}},
+)
+def load_plan_vs_actual(
+    request: Request, _: Operator, start: Annotated[dt.datetime, Query()], end: Annotated[dt.datetime, Query()]
+) -> LoadPlanVsActual:
+    start, end = checked_period(start, end, request.app.state.park.interval_minutes)
     if end - start > dt.timedelta(days=31):
         raise HTTPException(400, "served for at most 31 days at a time")
     state = request.app.state
@@ -44,8 +49,9 @@ def load_plan_vs_actual(request: Request, _: Operator, start: Annotated[dt.datet
     loads = [d.id for d in park.devices_of("load")]
     ie = state.store.interval_energy(start, end, loads)
     h = park.interval_minutes / 60
-    times = [dt.datetime.fromtimestamp(int(t.astype("datetime64[us]").astype(np.int64)) / 1e6, dt.UTC)
-             for t in ie.starts]
+    times = [
+        dt.datetime.fromtimestamp(int(t.astype("datetime64[us]").astype(np.int64)) / 1e6, dt.UTC) for t in ie.starts
+    ]
     with state.store.connection() as conn:
         fc = forecast_load_series(conn, start, end)
     cov = ie.coverage.min(axis=0) if loads else np.zeros(len(times))

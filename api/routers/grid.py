@@ -40,12 +40,17 @@ def _from_latest_telemetry(state: Any) -> dict[str, Any]:
     res = snapshot(pn, inj)
     when = max((r.time for r in latest.values()), default=None)
     return {
-        "time": when, "source": "latest telemetry",
-        "vm_pu": res.bus_vm_pu, "line_loading_percent": res.line_loading_percent,
-        "trafo_loading_percent": res.trafo_loading_percent, "grid_exchange_kw": res.grid_exchange_kw,
+        "time": when,
+        "source": "latest telemetry",
+        "vm_pu": res.bus_vm_pu,
+        "line_loading_percent": res.line_loading_percent,
+        "trafo_loading_percent": res.trafo_loading_percent,
+        "grid_exchange_kw": res.grid_exchange_kw,
         "losses_kw": res.losses_kw,
-        "violations": [{k: (x if not isinstance(x, float) or math.isfinite(x) else None)
-                        for k, x in dataclasses.asdict(v).items()} for v in res.violations],
+        "violations": [
+            {k: (x if not isinstance(x, float) or math.isfinite(x) else None) for k, x in dataclasses.asdict(v).items()}
+            for v in res.violations
+        ],
     }
 
 
@@ -53,7 +58,7 @@ def _from_latest_telemetry(state: Any) -> dict[str, Any]:
 async def status(request: Request, _: Operator) -> GridStatus:
     state = request.app.state
     provider = state.services.get("grid_status")
-    data = provider() if provider else None
+    data: dict[str, Any] | None = provider() if provider else None
     if data is None:
         data = await run_in_threadpool(_from_latest_telemetry, state)
     return GridStatus(**data)

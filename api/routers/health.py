@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter as Tally
 
 from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.security import Operator
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 router = APIRouter(tags=["health"])
 

@@ -38,9 +38,16 @@ class KeyCreated(KeyPublic):
 
 
 def _public(k: ApiKey) -> dict[str, object]:
-    return {"key_id": k.key_id, "name": k.name, "role": k.role, "gateway_id": k.gateway_id,
-            "devices": list(k.devices), "tenant_id": k.tenant_id, "created_at": k.created_at,
-            "revoked_at": k.revoked_at}
+    return {
+        "key_id": k.key_id,
+        "name": k.name,
+        "role": k.role,
+        "gateway_id": k.gateway_id,
+        "devices": list(k.devices),
+        "tenant_id": k.tenant_id,
+        "created_at": k.created_at,
+        "revoked_at": k.revoked_at,
+    }
 
 
 @router.get("", response_model=list[KeyPublic], summary="list keys")
@@ -48,18 +55,29 @@ def get_keys(request: Request, _: Admin) -> list[KeyPublic]:
     return [KeyPublic(**_public(k)) for k in list_keys(request.app.state.store)]  # type: ignore[arg-type]
 
 
-@router.post("", response_model=KeyCreated, status_code=201, summary="create a key",
-             responses={400: {"model": Problem, "description": "inconsistent key request"}})
+@router.post(
+    "",
+    response_model=KeyCreated,
+    status_code=201,
+    summary="create a key",
+    responses={400: {"model": Problem, "description": "inconsistent key request"}},
+)
 def post_key(body: KeyCreate, request: Request, _: Admin) -> KeyCreated:
     try:
-        key, token = create_key(request.app.state.store, body.name, body.role, body.gateway_id, body.devices,
-                                body.tenant_id)
+        key, token = create_key(
+            request.app.state.store, body.name, body.role, body.gateway_id, body.devices, body.tenant_id
+        )
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
     return KeyCreated(**_public(key), token=token)  # type: ignore[arg-type]
 
 
-@router.delete("/{key_id}", status_code=204, summary="revoke a key", responses={404: {"model": Problem, "description": "no such key"}})
+@router.delete(
+    "/{key_id}",
+    status_code=204,
+    summary="revoke a key",
+    responses={404: {"model": Problem, "description": "no such key"}},
+)
 def delete_key(key_id: str, request: Request, _: Admin) -> None:
     if not revoke_key(request.app.state.store, key_id):
         raise HTTPException(404, f"no active key {key_id!r}")

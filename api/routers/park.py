@@ -35,7 +35,14 @@ def park(request: Request, _: Reader) -> ParkPublic:
     now = dt.datetime.now(p.tz)
     start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     gc = p.network.grid_connection
-    return ParkPublic(name=p.name, province=p.province, grid_region=p.grid_region, timezone=p.timezone,
-                      interval_minutes=p.interval_minutes, devices=len(p.devices),
-                      import_limit_kw=gc.import_limit_kw, export_limit_kw=gc.export_limit_kw,
-                      today=Period(start=start, end=start + dt.timedelta(days=1)))
+    return ParkPublic(
+        name=p.name,
+        province=p.province,
+        grid_region=p.grid_region,
+        timezone=p.timezone,
+        interval_minutes=p.interval_minutes,
+        devices=len(p.devices),
+        import_limit_kw=gc.import_limit_kw,
+        export_limit_kw=gc.export_limit_kw,
+        today=Period(start=start, end=start + dt.timedelta(days=1)),
+    )

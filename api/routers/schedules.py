@@ -116,18 +116,33 @@ def schedule_public(park: Park, s: StoredSchedule, base: StoredSchedule | None) 
     )
     end = s.times[-1] + step if s.times else s.start
     return SchedulePublic(
-        schedule_id=s.schedule_id, kind=s.kind, version=s.version, created_at=s.created_at, start=s.start, end=end,
-        status=s.status, method=s.method, objective=s.objective_mode, solver_status=s.solver_status,
-        fallback_reason=s.fallback_reason, forecast_run_id=s.forecast_run_id, intervals=iv, kpis=s.kpis,
+        schedule_id=s.schedule_id,
+        kind=s.kind,
+        version=s.version,
+        created_at=s.created_at,
+        start=s.start,
+        end=end,
+        status=s.status,
+        method=s.method,
+        objective=s.objective_mode,
+        solver_status=s.solver_status,
+        fallback_reason=s.fallback_reason,
+        forecast_run_id=s.forecast_run_id,
+        intervals=iv,
+        kpis=s.kpis,
         baseline_kpis=base.kpis if base else None,
     )
 
 
-_NOT_FOUND = {404: {"model": Problem, "description": "no such schedule"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "no such schedule"}}
 
 
-@router.get("/current", response_model=SchedulePublic, responses=_NOT_FOUND,
-            summary="the schedule in force (latest MPC plan, else the latest day-ahead plan)")
+@router.get(
+    "/current",
+    response_model=SchedulePublic,
+    responses=_NOT_FOUND,
+    summary="the schedule in force (latest MPC plan, else the latest day-ahead plan)",
+)
 def current(request: Request, _: Operator) -> SchedulePublic:
     state = request.app.state
     with state.store.connection() as conn:
@@ -139,17 +154,27 @@ def current(request: Request, _: Operator) -> SchedulePublic:
 
 
 @router.get("", response_model=list[dict[str, Any]], summary="planning history (newest first)")
-def history(request: Request, _: Operator, kind: str | None = None,
-            limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[dict[str, Any]]:
+def history(
+    request: Request, _: Operator, kind: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+) -> list[dict[str, Any]]:
     with request.app.state.store.connection() as conn:
         return list_schedules(conn, kind, limit)
 
 
-@router.get("/plan-vs-actual", response_model=PlanVsActual, summary="what was planned vs what was metered",
-            responses={400: {"model": Problem, "description": "bad period"}})
-def plan_vs_actual(request: Request, _: Operator, start: Annotated[dt.datetime, Query()],
-                   end: Annotated[dt.datetime, Query()], kind: str = "mpc") -> PlanVsActual:
-    start, end = checked_period(start, end)
+@router.get(
+    "/plan-vs-actual",
+    response_model=PlanVsActual,
+    summary="what was planned vs what was metered",
+    responses={400: {"model": Problem, "description": "bad period"}},
+)
+def plan_vs_actual(
+    request: Request,
+    _: Operator,
+    start: Annotated[dt.datetime, Query()],
+    end: Annotated[dt.datetime, Query()],
+    kind: str = "mpc",
+) -> PlanVsActual:
+    start, end = checked_period(start, end, request.app.state.park.interval_minutes)
     if end - start > dt.timedelta(days=31):
         raise HTTPException(400, "plan vs actual is served for at most 31 days at a time")
     state = request.app.state
@@ -161,14 +186,14 @@ def plan_vs_actual(request: Request, _: Operator, start: Annotated[dt.datetime, 
     h = park.interval_minutes / 60
     with state.store.connection() as conn:
         plan = {t: (g, d) for t, g, d in planned_series(conn, kind, start, end)}
-    times = [dt.datetime.fromtimestamp(int(t.astype("datetime64[us]").astype(np.int64)) / 1e6, dt.UTC)
-             for t in ie.starts]
+    times = [
+        dt.datetime.fromtimestamp(int(t.astype("datetime64[us]").astype(np.int64)) / 1e6, dt.UTC) for t in ie.starts
+    ]
     cov = ie.coverage.min(axis=0) if devices else np.zeros(len(times))
     # average power over the metered part of each interval
     hours = h * np.where(cov > 0, cov, 1.0)
     act_grid = (ie.e_out_kwh[0] - ie.e_in_kwh[0]) / hours if meter else np.full(len(times), np.nan)
-    act_bat = sum(((ie.e_out_kwh[ie.row(b)] - ie.e_in_kwh[ie.row(b)]) / hours for b in batteries),
-                  np.zeros(len(times)))
+    act_bat = sum(((ie.e_out_kwh[ie.row(b)] - ie.e_in_kwh[ie.row(b)]) / hours for b in batteries), np.zeros(len(times)))
 
     def opt(x: float) -> float | None:
         return None if not np.isfinite(x) else float(x)
@@ -177,8 +202,9 @@ def plan_vs_actual(request: Request, _: Operator, start: Annotated[dt.datetime, 
         start=times,
         planned_grid_import_kw=[opt(plan[t][0]) if t in plan else None for t in times],
         actual_grid_import_kw=[opt(v) if c > 0 else None for v, c in zip(act_grid, cov, strict=True)],
-        planned_battery_kw=[sum(plan[t][1].get(b, {}).get("p_kw", 0.0) for b in batteries) if t in plan else None
-                            for t in times],
+        planned_battery_kw=[
+            sum(plan[t][1].get(b, {}).get("p_kw", 0.0) for b in batteries) if t in plan else None for t in times
+        ],
         actual_battery_kw=[opt(v) if c > 0 else None for v, c in zip(act_bat, cov, strict=True)],
         coverage=[float(c) for c in cov],
     )
@@ -195,13 +221,17 @@ def get_schedule(schedule_id: int, request: Request, _: Operator) -> SchedulePub
     return schedule_public(state.park, s, base)
 
 
-@router.post("/replan", response_model=ReplanResult, status_code=201,
-             responses={400: {"model": Problem, "description": "bad horizon"}},
-             summary="plan now from the stored history (day-ahead style, AC-checked), store it versioned")
+@router.post(
+    "/replan",
+    response_model=ReplanResult,
+    status_code=201,
+    responses={400: {"model": Problem, "description": "bad horizon"}},
+    summary="plan now from the stored history (day-ahead style, AC-checked), store it versioned",
+)
 async def replan(request: Request, _: Operator, body: ReplanRequest | None = None) -> ReplanResult:
     from ems.planning import plan_from_store
 
-    body = body or ReplanRequest()
+    body = body or ReplanRequest.model_validate({})
     state = request.app.state
     park: Park = state.park
     if body.start is not None and body.start.tzinfo is None:
@@ -211,18 +241,27 @@ async def replan(request: Request, _: Operator, body: ReplanRequest | None = Non
     start = body.start or (now - (now - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) % step + step)
     if (start - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) % step:
         raise HTTPException(400, f"start must be on a {park.interval_minutes}-minute boundary")
-    res = await run_in_threadpool(plan_from_store, state.store, park, start, body.intervals, ac_check=body.ac_check,
-                                  note="api replan")
+    res = await run_in_threadpool(
+        plan_from_store, state.store, park, start, body.intervals, ac_check=body.ac_check, note="api replan"
+    )
     state.metrics.solve_seconds.observe(res.schedule.solve_time_s)
-    return ReplanResult(schedule_id=res.schedule_id, version=res.version, status=res.schedule.status,
-                        fallback_reason=res.schedule.fallback_reason)
+    return ReplanResult(
+        schedule_id=res.schedule_id,
+        version=res.version,
+        status=res.schedule.status,
+        fallback_reason=res.schedule.fallback_reason,
+    )
 
 
 kpis_router = APIRouter(prefix="/v1", tags=["operators"], responses=AUTH_RESPONSES)
 
 
-@kpis_router.get("/kpis", response_model=dict[str, Any], responses=_NOT_FOUND,
-                 summary="KPIs of the schedule in force and of its rule-based baseline")
+@kpis_router.get(
+    "/kpis",
+    response_model=dict[str, Any],
+    responses=_NOT_FOUND,
+    summary="KPIs of the schedule in force and of its rule-based baseline",
+)
 def kpis(request: Request, _: Operator) -> dict[str, Any]:
     with request.app.state.store.connection() as conn:
         s = latest_schedule(conn)

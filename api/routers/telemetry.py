@@ -18,7 +18,9 @@ router = APIRouter(prefix="/v1/telemetry", tags=["gateways"], responses=AUTH_RES
 
 
 class Reading(BaseModel):
-    time: str = Field(description="ISO 8601 with a time zone, e.g. 2026-06-01T08:00:00+08:00", examples=["2026-06-01T00:00:00Z"])
+    time: str = Field(
+        description="ISO 8601 with a time zone, e.g. 2026-06-01T08:00:00+08:00", examples=["2026-06-01T00:00:00Z"]
+    )
     device: str = Field(examples=["PV1"])
     quantity: str = Field(description="one of the canonical quantities (GET /v1/quantities)", examples=["p_kw"])
     value: float = Field(description="in the quantity's unit; power in generator convention")
@@ -46,7 +48,9 @@ _BODY_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": TelemetryBatch.model_json_schema(ref_template="#/components/schemas/{model}")},
+            "application/json": {
+                "schema": TelemetryBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+            },
             "text/csv": {"schema": {"type": "string", "description": "header time,device,quantity,value[,quality]"}},
         },
     }
@@ -58,9 +62,11 @@ _BODY_DOC: dict[str, Any] = {
     response_model=IngestReport,
     summary="push a batch of readings (idempotent on device, quantity, time)",
     openapi_extra=_BODY_DOC,
-    responses={400: {"model": Problem, "description": "body unreadable"},
-               413: {"model": Problem, "description": "body too large"},
-               415: {"model": Problem, "description": "unsupported media type or encoding"}},
+    responses={
+        400: {"model": Problem, "description": "body unreadable"},
+        413: {"model": Problem, "description": "body too large"},
+        415: {"model": Problem, "description": "unsupported media type or encoding"},
+    },
 )
 async def push(request: Request, principal: Gateway) -> IngestReport:
     t0 = time.perf_counter()
@@ -81,8 +87,9 @@ async def push(request: Request, principal: Gateway) -> IngestReport:
     try:
         result: IngestResult = await _ingest(request, batch, principal.devices)
     except StoreUnavailable:
-        raise HTTPException(503, "database unavailable: nothing stored, retry the whole batch",
-                            headers={"Retry-After": "5"}) from None
+        raise HTTPException(
+            503, "database unavailable: nothing stored, retry the whole batch", headers={"Retry-After": "5"}
+        ) from None
     rejected = sorted(
         malformed + [Rejection(int(index[r.row]), r.reason, r.detail) for r in result.rejected], key=lambda r: r.row
     )
@@ -95,7 +102,9 @@ async def push(request: Request, principal: Gateway) -> IngestReport:
         m.rejected_rows.labels(r.reason).inc()
     m.ingest_seconds.observe(time.perf_counter() - t0)
     return IngestReport(
-        submitted=len(index) + len(malformed), accepted=result.accepted, duplicates=result.duplicates,
+        submitted=len(index) + len(malformed),
+        accepted=result.accepted,
+        duplicates=result.duplicates,
         rejected=[RejectedRow(row=r.row, reason=r.reason, detail=r.detail) for r in rejected],
     )
 
@@ -107,5 +116,3 @@ async def _ingest(request: Request, batch: Any, devices: frozenset[str]) -> Inge
     if len(batch) == 0:
         return IngestResult()
     return await run_in_threadpool(store.ingest, batch, source="api", allowed_devices=set(devices))
-
-

@@ -79,7 +79,7 @@ def _tenant(principal: Principal, park: Park, tenant_id: str) -> str:
 
 
 def _compute(request: Request, start: dt.datetime, end: dt.datetime) -> FootprintRun:
-    start, end = checked_period(start, end)
+    start, end = checked_period(start, end, request.app.state.park.interval_minutes)
     try:
         return service.footprint_for(request.app.state.store, request.app.state.park, start, end)
     except (MeteringError, ValueError) as exc:
@@ -126,9 +126,7 @@ def tenant_statement(
     summary="CBAM electricity data sheet of the tenant's installation",
     responses={**NOT_FOUND, **BAD},
 )
-def tenant_cbam(
-    tenant_id: str, request: Request, principal: TenantReader, start: Start, end: End
-) -> dict[str, Any]:
+def tenant_cbam(tenant_id: str, request: Request, principal: TenantReader, start: Start, end: End) -> dict[str, Any]:
     tid = _tenant(principal, request.app.state.park, tenant_id)
     return service.document_content(_compute(request, start, end), "cbam_sheet", tid)[1]
 
@@ -166,11 +164,9 @@ def allocation(request: Request, _: AuditorOnly, start: Start, end: End) -> dict
     summary="issue a tenant statement or CBAM sheet and append it to the footprint hash chain",
     responses={**NOT_FOUND, **BAD},
 )
-async def issue(
-    tenant_id: str, body: StatementCreate, request: Request, principal: TenantReader
-) -> DocumentIssued:
+async def issue(tenant_id: str, body: StatementCreate, request: Request, principal: TenantReader) -> DocumentIssued:
     tid = _tenant(principal, request.app.state.park, tenant_id)
-    start, end = checked_period(body.start, body.end)
+    start, end = checked_period(body.start, body.end, request.app.state.park.interval_minutes)
     state = request.app.state
     try:
         doc = await run_in_threadpool(
@@ -214,22 +210,14 @@ _MEDIA = {"json": "application/json", "csv": "text/csv", "pdf": "application/pdf
     summary="download an issued tenant document (json, csv or pdf)",
     responses={200: {"content": {m: {} for m in _MEDIA.values()}}, **NOT_FOUND},
 )
-def download(
-    tenant_id: str, content_sha256: str, fmt: str, request: Request, principal: TenantReader
-) -> FileResponse:
+def download(tenant_id: str, content_sha256: str, fmt: str, request: Request, principal: TenantReader) -> FileResponse:
     tid = _tenant(principal, request.app.state.park, tenant_id)
     entry = next(
-        (
-            e
-            for e in service.list_documents(request.app.state.store, tid)
-            if e["content_sha256"] == content_sha256
-        ),
+        (e for e in service.list_documents(request.app.state.store, tid) if e["content_sha256"] == content_sha256),
         None,
     )
     if entry is None or fmt not in _MEDIA or fmt not in entry["files"]:
-        raise HTTPException(
-            404, f"no issued document {content_sha256!r} with a {fmt} file for tenant {tid!r}"
-        )
+        raise HTTPException(404, f"no issued document {content_sha256!r} with a {fmt} file for tenant {tid!r}")
     name = entry["files"][fmt].split(" ")[0]
     path = _docs_dir(request) / name
     if not path.exists():

@@ -14,7 +14,10 @@ ParkOption = Annotated[
     Path | None, typer.Option("--park", help="park file (YAML); default: EMS_PARK_FILE or the demo park")
 ]
 DataDirOption = Annotated[
-    Path | None, typer.Option("--data-dir", help="data directory (embedded database, spool, reports); default: EMS_DATA_DIR or ./var")
+    Path | None,
+    typer.Option(
+        "--data-dir", help="data directory (embedded database, spool, reports); default: EMS_DATA_DIR or ./var"
+    ),
 ]
 
 

@@ -49,8 +49,11 @@ def list_(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
 
 
 @app.command()
-def revoke(key_id: Annotated[str, typer.Argument(help="key id as shown by `ems keys list`")],
-           park: ParkOption = None, data_dir: DataDirOption = None) -> None:
+def revoke(
+    key_id: Annotated[str, typer.Argument(help="key id as shown by `ems keys list`")],
+    park: ParkOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
     """Revoke a key (it stops working at once)."""
     settings = settings_from(data_dir, park)
     p = load_park_or_exit(settings)

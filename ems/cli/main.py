@@ -31,7 +31,9 @@ app.command("simulate-year")(dispatch.simulate_year_cmd)
 
 @app.callback()
 def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="log at INFO level")) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 if __name__ == "__main__":

@@ -23,5 +23,7 @@ def check(path: Annotated[Path, typer.Argument(help="park file (YAML)")]) -> Non
     kinds: dict[str, int] = {}
     for d in park.devices:
         kinds[d.type] = kinds.get(d.type, 0) + 1
-    typer.echo(f"{path}: OK — {park.name}, {len(park.network.buses)} buses, "
-               + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
+    typer.echo(
+        f"{path}: OK — {park.name}, {len(park.network.buses)} buses, "
+        + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+    )

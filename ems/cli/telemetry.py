@@ -18,8 +18,10 @@ def latest(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
     p = load_park_or_exit(settings)
     with open_store(settings, p) as store:
         for r in store.latest():
-            typer.echo(f"{r.device:14s} {r.quantity:16s} {r.value:14.3f} {QUANTITIES[r.quantity].unit:5s} "
-                       f"{r.time:%Y-%m-%d %H:%M:%S%z} q={r.quality}")
+            typer.echo(
+                f"{r.device:14s} {r.quantity:16s} {r.value:14.3f} {QUANTITIES[r.quantity].unit:5s} "
+                f"{r.time:%Y-%m-%d %H:%M:%S%z} q={r.quality}"
+            )
 
 
 @app.command()

@@ -34,8 +34,14 @@ def _digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-def create_key(store: Store, name: str, role: str, gateway_id: str | None = None,
-               devices: list[str] | None = None, tenant_id: str | None = None) -> tuple[ApiKey, str]:
+def create_key(
+    store: Store,
+    name: str,
+    role: str,
+    gateway_id: str | None = None,
+    devices: list[str] | None = None,
+    tenant_id: str | None = None,
+) -> tuple[ApiKey, str]:
     """Create a key; returns it and the full token (shown once, never stored)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
@@ -96,8 +102,13 @@ def revoke_key(store: Store, key_id: str) -> bool:
 
 def gateway_devices(store: Store, key: ApiKey) -> set[str]:
     """Devices a gateway key may write: those its park connection binds to it, plus its explicit list."""
-    bound = {
-        d.id for d in store.park.devices
-        if getattr(d.connection, "kind", None) == "gateway" and d.connection.gateway_id == key.gateway_id  # type: ignore[union-attr]
-    } if key.gateway_id else set()
+    bound = (
+        {
+            d.id
+            for d in store.park.devices
+            if getattr(d.connection, "kind", None) == "gateway" and d.connection.gateway_id == key.gateway_id  # type: ignore[union-attr]
+        }
+        if key.gateway_id
+        else set()
+    )
     return bound | set(key.devices)

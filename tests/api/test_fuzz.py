@@ -18,8 +18,12 @@ from ems.store import Store
 
 from .conftest import Api, make_api
 
-CHECKS = [schemathesis.checks.not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture
@@ -36,12 +40,13 @@ def test_api_fuzz(fuzz_api: Api) -> None:
     assert len(operations) >= 6
     for op in operations:
         role = "gateway" if op.path.startswith("/v1/telemetry") else "admin"
-        headers = {"Authorization": f"Bearer {fuzz_api.tokens[role]}"}
+        _fuzz_operation(op, fuzz_api.url, {"Authorization": f"Bearer {fuzz_api.tokens[role]}"})
 
-        @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-                  database=None)
-        @given(op.as_strategy())
-        def run(case) -> None:  # type: ignore[no-untyped-def]
-            case.call_and_validate(base_url=fuzz_api.url, headers=headers, checks=CHECKS)
 
-        run()
+def _fuzz_operation(op, base_url: str, headers: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+    @given(op.as_strategy())
+    def run(case) -> None:  # type: ignore[no-untyped-def]
+        case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS)
+
+    run()

@@ -32,8 +32,15 @@ def test_replan_current_schedule_and_plan_vs_actual(api: Api) -> None:
         assert cur["schedule_id"] == sid and cur["kind"] == "day_ahead" and len(cur["intervals"]["start"]) == 96
         iv = {k: np.array(v, dtype=float) for k, v in cur["intervals"].items() if k not in ("start", "period")}
         # power balance of every planned interval, recomputed here from the published series
-        supply = (iv["pv_kw"] + iv["wind_kw"] + iv["direct_green_kw"] + iv["contract_kw"] + iv["grid_mix_kw"]
-                  + iv["battery_kw"] - iv["grid_export_kw"])
+        supply = (
+            iv["pv_kw"]
+            + iv["wind_kw"]
+            + iv["direct_green_kw"]
+            + iv["contract_kw"]
+            + iv["grid_mix_kw"]
+            + iv["battery_kw"]
+            - iv["grid_export_kw"]
+        )
         np.testing.assert_allclose(supply, iv["load_kw"], atol=1e-3)
         bess = park.device("BESS1")
         assert iv["soc"].min() >= bess.soc_min - 1e-6 and iv["soc"].max() <= bess.soc_max + 1e-6  # type: ignore[union-attr]
@@ -46,14 +53,18 @@ def test_replan_current_schedule_and_plan_vs_actual(api: Api) -> None:
         assert c.get("/v1/kpis").json()["schedule_id"] == sid
 
         # plan vs actual for the metered day: the actual grid import is the mean of yesterday's samples
-        pva = c.get("/v1/schedules/plan-vs-actual", params={"start": yesterday.isoformat(),
-                                                             "end": today.isoformat(), "kind": "day_ahead"}).json()
+        pva = c.get(
+            "/v1/schedules/plan-vs-actual",
+            params={"start": yesterday.isoformat(), "end": today.isoformat(), "kind": "day_ahead"},
+        ).json()
         expected = measured["M_GRID"].reshape(96, 15).mean(axis=1)  # 60-s samples, 15 per interval
         np.testing.assert_allclose(np.array(pva["actual_grid_import_kw"], dtype=float), expected, rtol=1e-9)
         assert all(p is None for p in pva["planned_grid_import_kw"])  # nothing was planned for yesterday
 
-        fc = c.get("/v1/forecasts/plan-vs-actual", params={"start": today.isoformat(),
-                                                          "end": (today + dt.timedelta(days=1)).isoformat()}).json()
+        fc = c.get(
+            "/v1/forecasts/plan-vs-actual",
+            params={"start": today.isoformat(), "end": (today + dt.timedelta(days=1)).isoformat()},
+        ).json()
         assert all(v is not None and v > 0 for v in fc["forecast_load_kw"])
         # today has not been metered, except that yesterday's last sample holds 2 minutes into it
         assert all(v is None for v in fc["actual_load_kw"][1:])

@@ -14,8 +14,10 @@ from .conftest import Api
 
 def _rows(n: int, device: str = "PV1", start_s: int = 0) -> list[dict]:
     base = np.datetime64("2026-06-01T00:00:00", "s")
-    return [{"time": f"{base + start_s + i}Z", "device": device, "quantity": "p_kw", "value": 10.0 + i % 7}
-            for i in range(n)]
+    return [
+        {"time": f"{base + start_s + i}Z", "device": device, "quantity": "p_kw", "value": 10.0 + i % 7}
+        for i in range(n)
+    ]
 
 
 def test_batch_idempotent_with_row_by_row_rejections(api: Api) -> None:
@@ -38,19 +40,27 @@ def test_batch_idempotent_with_row_by_row_rejections(api: Api) -> None:
 
 
 def test_compressed_csv_and_10k_batch(api: Api) -> None:
-    csv = "time,device,quantity,value,quality\n" + "\n".join(
-        f"{r['time']},{r['device']},{r['quantity']},{r['value']},0" for r in _rows(300)
-    ) + "\n2026-06-01T01:00:00Z,PV1,p_kw,oops,0\n"
+    csv = (
+        "time,device,quantity,value,quality\n"
+        + "\n".join(f"{r['time']},{r['device']},{r['quantity']},{r['value']},0" for r in _rows(300))
+        + "\n2026-06-01T01:00:00Z,PV1,p_kw,oops,0\n"
+    )
     with api.client("gateway") as c:
-        r = c.post("/v1/telemetry", content=gzip.compress(csv.encode()),
-                   headers={"Content-Type": "text/csv", "Content-Encoding": "gzip"})
+        r = c.post(
+            "/v1/telemetry",
+            content=gzip.compress(csv.encode()),
+            headers={"Content-Type": "text/csv", "Content-Encoding": "gzip"},
+        )
         assert r.status_code == 200, r.text
         assert r.json()["accepted"] == 300 and r.json()["rejected"][0]["row"] == 300
         import orjson
 
         big = orjson.dumps({"readings": _rows(10_000, start_s=10_000)})
-        r = c.post("/v1/telemetry", content=zlib.compress(big),
-                   headers={"Content-Type": "application/json", "Content-Encoding": "deflate"})
+        r = c.post(
+            "/v1/telemetry",
+            content=zlib.compress(big),
+            headers={"Content-Type": "application/json", "Content-Encoding": "deflate"},
+        )
         assert r.status_code == 200 and r.json()["accepted"] == 10_000
     assert api.store.count() == 10_300
 
@@ -69,15 +79,22 @@ def test_gateway_may_write_only_its_devices(api: Api) -> None:
 
 def test_bad_bodies_get_clear_errors(api: Api) -> None:
     with api.client("gateway") as c:
-        assert c.post("/v1/telemetry", content=b"{not json", headers={"Content-Type": "application/json"}).status_code == 400
+        assert (
+            c.post("/v1/telemetry", content=b"{not json", headers={"Content-Type": "application/json"}).status_code
+            == 400
+        )
         assert c.post("/v1/telemetry", json={"rows": []}).status_code == 400
         assert c.post("/v1/telemetry", content=b"x", headers={"Content-Type": "text/plain"}).status_code == 415
-        r = c.post("/v1/telemetry", content=b"garbage", headers={"Content-Encoding": "gzip",
-                                                               "Content-Type": "application/json"})
+        r = c.post(
+            "/v1/telemetry",
+            content=b"garbage",
+            headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+        )
         assert r.status_code == 400
         bomb = gzip.compress(b"0" * (17 * 1024 * 1024))  # inflates beyond the 16 MiB limit
-        r = c.post("/v1/telemetry", content=bomb, headers={"Content-Encoding": "gzip",
-                                                          "Content-Type": "application/json"})
+        r = c.post(
+            "/v1/telemetry", content=bomb, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        )
         assert r.status_code == 413
 
 

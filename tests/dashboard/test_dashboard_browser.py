@@ -40,8 +40,15 @@ def test_dashboard_renders_seeded_data(demo_store: Store, demo_park: Park, artif
         with sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path=CHROMIUM,
-                args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                ],
             )
             page = browser.new_page(viewport={"width": 1400, "height": 1900})
             page.on("console", lambda m: errors.append(m.text) if m.type in ("error", "warning") else None)

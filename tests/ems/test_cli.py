@@ -44,7 +44,9 @@ def test_demo_on_tiny_park(fresh_db_url: str, tmp_path: Path) -> None:
 
 def test_park_check_reports_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text(example_park_path("tiny").read_text().replace("bus: LV2, p_rated_kw: 400", "bus: LV9, p_rated_kw: 400"))
+    bad.write_text(
+        example_park_path("tiny").read_text().replace("bus: LV2, p_rated_kw: 400", "bus: LV9, p_rated_kw: 400")
+    )
     r = runner.invoke(app, ["park", "check", str(bad)])
     assert r.exit_code == 2
     assert "devices[1].bus: unknown bus 'LV9'" in r.output

@@ -21,7 +21,10 @@ def _series(device: str, quantity: str, t_s: np.ndarray, values: np.ndarray) -> 
     n = len(t_s)
     return ReadingBatch(
         to_us(T0) + (np.asarray(t_s) * 1_000_000).astype(np.int64),
-        np.full(n, device, object), np.full(n, quantity, object), np.asarray(values, float), np.zeros(n, np.int16),
+        np.full(n, device, object),
+        np.full(n, quantity, object),
+        np.asarray(values, float),
+        np.zeros(n, np.int16),
     )
 
 

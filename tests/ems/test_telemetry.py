@@ -32,8 +32,16 @@ def test_each_reason_reported_row_by_row(tiny_park: Park) -> None:
     good, rejected = Validator(tiny_park).validate(ReadingBatch.from_rows(rows), now=NOW)
     reasons = {r.row: r.reason for r in rejected}
     assert reasons == {
-        1: "unknown_device", 2: "unknown_quantity", 3: "not_finite", 4: "not_finite", 5: "out_of_range",
-        6: "out_of_range", 7: "out_of_range", 8: "future", 9: "bad_quality", 10: "duplicate_in_batch",
+        1: "unknown_device",
+        2: "unknown_quantity",
+        3: "not_finite",
+        4: "not_finite",
+        5: "out_of_range",
+        6: "out_of_range",
+        7: "out_of_range",
+        8: "future",
+        9: "bad_quality",
+        10: "duplicate_in_batch",
     }
     assert list(good.value) == [120.0, -480.0, -200.0]
     assert "501" in next(r.detail for r in rejected if r.row == 5)
@@ -50,7 +58,8 @@ def test_late_window_and_gateway_binding(tiny_park: Park) -> None:
 def test_large_batch_validates_fast(tiny_park: Park) -> None:
     n = 200_000
     t = np.datetime64("2026-06-01T00:00:00", "us").astype(np.int64) + np.arange(n) * 1_000_000
-    batch = ReadingBatch(t, np.full(n, "PV1", object), np.full(n, "p_kw", object), np.full(n, 10.0),
-                         np.zeros(n, np.int16))
+    batch = ReadingBatch(
+        t, np.full(n, "PV1", object), np.full(n, "p_kw", object), np.full(n, 10.0), np.zeros(n, np.int16)
+    )
     good, rejected = Validator(tiny_park).validate(batch, now=NOW + dt.timedelta(days=10))
     assert len(good) == n and rejected == []

@@ -1,0 +1,67 @@
+"""deploy/: Docker cannot run here, so check the files' syntax and that they point at real commands."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import re
+from pathlib import Path
+
+import typer.main
+import yaml
+
+from ems.cli.main import app
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def _cli_commands() -> set[str]:
+    group = typer.main.get_command(app)
+    return set(group.commands)  # type: ignore[attr-defined]
+
+
+def test_compose_file_is_valid_and_complete() -> None:
+    doc = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    services = doc["services"]
+    assert {"db", "api", "poller", "dispatcher", "grafana"} <= set(services)
+    assert services["db"]["image"].startswith("timescale/timescaledb")
+    for name in ("db", "api"):
+        assert "healthcheck" in services[name], name
+    for name in ("api", "poller", "dispatcher"):
+        svc = services[name]
+        env = svc["environment"]
+        assert env["EMS_DATABASE_URL"].startswith("postgresql://") and "${EMS_DB_PASSWORD" in env["EMS_DATABASE_URL"]
+        assert svc["depends_on"]["db"]["condition"] == "service_healthy"
+        assert svc["command"][0] == "ems" and svc["command"][1] in _cli_commands()
+    assert services["grafana"]["profiles"] == ["grafana"]
+    assert set(doc["volumes"]) == {"db-data", "ems-data", "grafana-data"}
+    # no secret written into the file: passwords come from the environment
+    assert not re.search(r"PASSWORD:\s*[^$\s{]", (DEPLOY / "compose.yaml").read_text())
+
+
+def test_dockerfile_copies_every_package() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
+    for pkg in ("ems", "api", "dispatch", "grid_models", "device_drivers"):
+        assert f"COPY {pkg} {pkg}" in text
+
+
+def test_systemd_units_run_real_commands() -> None:
+    commands = _cli_commands()
+    units = sorted((DEPLOY / "systemd").glob("*.service"))
+    assert len(units) == 3
+    for unit in units:
+        cp = configparser.ConfigParser(strict=False, interpolation=None)
+        cp.read(unit)
+        assert {"Unit", "Service", "Install"} <= set(cp.sections()), unit
+        exec_start = cp["Service"]["ExecStart"].split()
+        assert exec_start[0].endswith("/ems") and exec_start[1] in commands, (unit, exec_start)
+        assert cp["Service"]["User"] == "ems" and cp["Service"]["EnvironmentFile"] == "/etc/ems/ems.env"
+
+
+def test_grafana_provisioning_parses() -> None:
+    prov = DEPLOY / "grafana" / "provisioning"
+    ds = yaml.safe_load((prov / "datasources" / "ems.yaml").read_text())
+    assert ds["datasources"][0]["jsonData"]["timescaledb"] is True
+    dash = json.loads((prov / "dashboards" / "park.json").read_text())
+    sql = " ".join(t["rawSql"] for p in dash["panels"] for t in p["targets"])
+    assert "telemetry_15m" in sql and "energy_rollup" in sql
