@@ -88,7 +88,7 @@ def checked_period(start: dt.datetime, end: dt.datetime, interval_minutes: int =
     """Validate a requested period and widen it to whole park intervals (start floored, end ceiled)."""
     if start.tzinfo is None or end.tzinfo is None:
         raise HTTPException(400, "start and end need a time zone (e.g. 2026-06-01T00:00:00+08:00)")
-    if not (EARLIEST <= start and end <= LATEST):
+    if not (start >= EARLIEST and end <= LATEST):
         raise HTTPException(400, f"periods must lie between {EARLIEST.year} and {LATEST.year}")
     if not start < end:
         raise HTTPException(400, "start must be before end")

@@ -95,10 +95,18 @@ ON CONFLICT (device_key, bucket) DO UPDATE SET
     samples = EXCLUDED.samples, coverage = EXCLUDED.coverage
 """
 
+# Rollups at the base interval (no aggregation needed); j is the interval index from `start`.
+SELECT_ROLLUP_BASE = """
+SELECT device_key, (EXTRACT(EPOCH FROM bucket - %(start)s) / %(step_s)s)::int4 AS j,
+       e_out_kwh, e_in_kwh, coverage
+FROM energy_rollup
+WHERE bucket >= %(start)s AND bucket < %(end)s AND device_key = ANY(%(keys)s)
+"""
+
 # Rollups summed to the requested step; j is the interval index from `start`.
 SELECT_ROLLUP = """
-SELECT device_key, floor(EXTRACT(EPOCH FROM bucket - %(start)s) / %(step_s)s)::int AS j,
-       sum(e_out_kwh), sum(e_in_kwh), sum(coverage)
+SELECT device_key, floor(EXTRACT(EPOCH FROM bucket - %(start)s) / %(step_s)s)::int4 AS j,
+       sum(e_out_kwh)::float8, sum(e_in_kwh)::float8, sum(coverage)::float8
 FROM energy_rollup
 WHERE bucket >= %(start)s AND bucket < %(end)s AND device_key = ANY(%(keys)s)
 GROUP BY 1, 2

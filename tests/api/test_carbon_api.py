@@ -88,6 +88,13 @@ def test_out_of_range_and_unaligned_periods(api: Api) -> None:
         r = c.get("/v1/carbon/indicators", params={"start": "1554-04-13T16:19:28Z", "end": "1554-04-13T16:43:28-04:30"})
         assert r.status_code == 400 and "between 2000 and 2100" in r.json()["detail"]
         # an unaligned period is widened to whole intervals: 08:05-08:20 → 08:00-08:30, two 15-min points
-        r = c.get("/v1/carbon/factors", params={"start": "2026-06-01T08:05:00+08:00", "end": "2026-06-01T08:20:00+08:00",
-                                               "resolution": "interval", "method": "location"})
+        r = c.get(
+            "/v1/carbon/factors",
+            params={
+                "start": "2026-06-01T08:05:00+08:00",
+                "end": "2026-06-01T08:20:00+08:00",
+                "resolution": "interval",
+                "method": "location",
+            },
+        )
         assert [p["value_g_per_kwh"] for p in r.json()["data"]] == [597.8, 597.8]
