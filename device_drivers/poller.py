@@ -6,7 +6,8 @@ line). Devices sharing a connection are polled one after another by that task
 different connections run concurrently, so a dead device delays at most the
 devices on its own connection, and only once per back-off period.
 
-Readings are stamped with the UTC wall-clock time at which the answer arrived,
+Readings are stamped with the UTC time at which the answer arrived (``clock``, default the
+wall clock; a simulated clock when the park simulator runs accelerated),
 buffered, and handed to the sink every ``flush_interval_s`` from a worker thread
 (the sink, e.g. the PostgreSQL store, is synchronous). Pass a
 :class:`device_drivers.spool.SpoolingSink` to survive store outages.
@@ -19,7 +20,7 @@ import datetime as dt
 import math
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +33,10 @@ from device_drivers.transport import Transport, connection_key, transport_for
 from ems.park import ModbusRtu, ModbusTcp, Park
 from ems.quantities import Quality
 from ems.telemetry import IngestResult, ReadingBatch, TelemetrySink, to_us
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass
@@ -64,7 +69,9 @@ class Poller:
         sink: TelemetrySink | None = None,
         flush_interval_s: float = 1.0,
         trace: bool = False,
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
+        self.clock = clock or _utc_now
         self.devices = {d.driver.device_id: d for d in devices}
         self.transports = transports
         self.sink = sink
@@ -198,7 +205,7 @@ class Poller:
             d.next_due = time.monotonic() + d.health.next_delay_s()
             return
         latency = time.monotonic() - t0
-        stamp = dt.datetime.now(dt.UTC)
+        stamp = self.clock()
         d.health.on_success(latency, garbage, stamp)
         if self.trace:
             d.trace.append((due, t0, t0 + latency))

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from ems.cli import carbon, db, demo, dispatch, footprint, grid, keys, park, serve, simulate, telemetry
+from ems.cli import carbon, db, demo, dispatch, footprint, grid, keys, operate, park, serve, simulate, telemetry
 
 app = typer.Typer(help="Zero-carbon industrial park EMS.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")
@@ -27,6 +27,7 @@ app.command()(serve.serve)
 app.command()(demo.demo)
 app.command("plan")(dispatch.plan)
 app.command("simulate-year")(dispatch.simulate_year_cmd)
+app.command("mpc")(operate.mpc)
 
 
 @app.callback()

@@ -78,7 +78,7 @@ def _copy_out(conn: psycopg.Connection, query: str, params: dict[str, Any], row:
     """
     # COPY takes no bind parameters: render them client-side (psycopg's own quoting)
     rendered = psycopg.ClientCursor(conn).mogrify(query, params)
-    sql = psycopg.sql.SQL("COPY ({}) TO STDOUT (FORMAT BINARY)").format(psycopg.sql.SQL(rendered))  # type: ignore[arg-type]
+    sql = psycopg.sql.SQL("COPY ({}) TO STDOUT (FORMAT BINARY)").format(psycopg.sql.SQL(rendered))
     buf = bytearray()
     with conn.cursor().copy(sql) as copy:
         for chunk in copy:

@@ -1,0 +1,42 @@
+"""``ems mpc``: the production dispatcher loop (see :mod:`ems.operate.mpc_loop`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Annotated
+
+import typer
+
+from ems.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
+from ems.operate.mpc_loop import run_mpc
+from ems.store import Store, open_store
+
+
+def mpc(
+    park: ParkOption = None,
+    data_dir: DataDirOption = None,
+    horizon: Annotated[int, typer.Option(help="intervals planned ahead")] = 96,
+    history_days: Annotated[int, typer.Option(help="days of telemetry the forecasters learn from")] = 14,
+    no_ac_check: Annotated[bool, typer.Option("--no-ac-check", help="plan without the AC power-flow check")] = False,
+    steps: Annotated[int | None, typer.Option(help="stop after this many plans (default: run until Ctrl-C)")] = None,
+) -> None:
+    """Re-plan the park every interval from the store (forecasts, MPC, AC check), save each schedule and
+    write the battery / PV setpoints to the devices whose control is enabled; runs until Ctrl-C."""
+    settings = settings_from(data_dir, park)
+    p = load_park_or_exit(settings)
+    logging.getLogger("ems.operate").setLevel(logging.INFO)
+    typer.echo(f"mpc: {p.name}, {horizon} intervals of {p.interval_minutes} min, history {history_days} days")
+
+    async def main(store: Store) -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):  # systemd and compose stop with SIGTERM
+            loop.add_signal_handler(sig, stop.set)
+        return await run_mpc(p, store, steps=steps, horizon=horizon, history_days=history_days,
+                             ac_check=not no_ac_check, stop=stop)
+
+    with open_store(settings, p) as store:
+        n = asyncio.run(main(store))
+    typer.echo(f"mpc: stopped after {n} plans")

@@ -1,0 +1,144 @@
+"""One MPC planning step against the store.
+
+``plan(start, now)``: the measured history of the last ``history_days`` → forecasts of the
+horizon (:func:`ems.forecast.park.forecast_park`) → the dispatch problem with the measured
+battery SOC and the month's peak import so far → solved with the AC check of
+:func:`dispatch.network_check.dispatch_with_ac_check` (or the plain warm-started
+:class:`~dispatch.mpc.RollingHorizon` step when the check is off) → forecast and schedule
+(kind ``"mpc"``) saved. :meth:`Planner.grid_status` gives the power flow of the first planned
+interval as plain data for ``GET /v1/grid/status``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dispatch.from_park import problem_from_park
+from dispatch.mpc import RollingHorizon
+from dispatch.network_check import AcCheckReport, dispatch_with_ac_check, schedule_injections
+from dispatch.problem import DispatchProblem
+from dispatch.schedule import Schedule
+from ems.forecast.history import history_from_store
+from ems.forecast.park import forecast_park
+from ems.park import Park
+from ems.store import Store
+from ems.store.schedules import save_forecast, save_schedule
+from grid_models import ParkNetwork, build_network, timeseries, violations
+
+SOC_LOOKBACK = dt.timedelta(hours=1)  # an older SOC reading is not "measured" any more
+
+
+@dataclass
+class PlanStep:
+    """One re-plan: the schedule and where it was stored."""
+
+    start: dt.datetime
+    schedule: Schedule
+    problem: DispatchProblem
+    soc0: dict[str, float]
+    peak_so_far_kw: float
+    schedule_id: int
+    forecast_run_id: int
+    ac: AcCheckReport | None
+    seconds: float
+
+
+class Planner:
+    """Re-plans ``park`` from ``store`` (see module doc)."""
+
+    def __init__(self, park: Park, store: Store, *, horizon: int = 96, history_days: int = 7,
+                 ac_check: bool = True) -> None:
+        self.park = park
+        self.store = store
+        self.horizon = horizon
+        self.history_days = history_days
+        self.rh = RollingHorizon(park)
+        self.network: ParkNetwork | None = build_network(park) if ac_check else None
+
+    def measured_soc(self, now: dt.datetime) -> dict[str, float]:
+        """Latest ``soc_pct`` reading (within :data:`SOC_LOOKBACK`) of every battery, as 0..1.
+
+        A battery without a recent reading is left out: the planner then assumes its park-file
+        ``soc_initial`` (and the schedule notes say which SOC was used).
+        """
+        out = {}
+        for b in self.park.devices_of("battery"):
+            _, v = self.store.raw(b.id, "soc_pct", now - SOC_LOOKBACK, now + dt.timedelta(seconds=1))
+            if len(v):
+                out[b.id] = float(v[-1]) / 100.0
+        return out
+
+    def peak_import_so_far_kw(self, start: dt.datetime) -> float:
+        """Highest interval-mean grid import [kW] this local month (within the history window) before ``start``."""
+        gm = self.park.grid_meter
+        if gm is None:
+            return 0.0
+        local = start.astimezone(self.park.tz)
+        month = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        since = max(month, start - dt.timedelta(days=self.history_days))
+        if start - since < dt.timedelta(minutes=self.park.interval_minutes):
+            return 0.0
+        ie = self.store.interval_energy(since, start, [gm.id])
+        return float(ie.e_out_kwh[0].max() * 60 / self.park.interval_minutes) if ie.e_out_kwh.size else 0.0
+
+    def plan(self, start: dt.datetime, now: dt.datetime) -> PlanStep:
+        """Plan the horizon from interval ``start`` with what is measured up to ``now``; save it."""
+        t0 = time.perf_counter()
+        hist = history_from_store(self.store, self.park, start - dt.timedelta(days=self.history_days), start)
+        fc = forecast_park(self.park, hist, start, self.horizon)
+        soc = self.measured_soc(now)
+        peak = self.peak_import_so_far_kw(start)
+        ac: AcCheckReport | None = None
+        if self.network is not None:
+            p = problem_from_park(self.park, fc, soc0=soc, peak_import_so_far_kw=peak)
+            s, ac = dispatch_with_ac_check(self.rh.dispatcher, p, self.network)
+        else:
+            s = self.rh.step(fc, soc, peak)
+            assert self.rh.last_problem is not None
+            p = self.rh.last_problem
+        missing = [b.id for b in self.park.devices_of("battery") if b.id not in soc]
+        if missing:
+            s.notes.append(f"no recent SOC reading for {', '.join(missing)}: park-file soc_initial assumed")
+        with self.store.connection() as conn:
+            run_id = save_forecast(conn, fc, note="mpc")
+            sid, _ = save_schedule(conn, s, "mpc", run_id)
+        return PlanStep(start, s, p, soc, peak, sid, run_id, ac, time.perf_counter() - t0)
+
+    def import_cap_kw(self, step: PlanStep) -> float:
+        """Grid-meter import the first interval may reach without a new peak: max(peak so far, planned
+        import incl. green-contract delivery, which arrives through the grid connection)."""
+        s = step.schedule
+        planned = float(s.grid_import_kw[0]) + sum(float(v[0]) for v in s.contract_kw.values())
+        return max(step.peak_so_far_kw, planned)
+
+    def grid_status(self, step: PlanStep) -> dict[str, Any]:
+        """AC power flow of the first planned interval, as plain data (``services["grid_status"]``)."""
+        if self.network is None:
+            return {"time": step.start.isoformat(), "source": "no grid model (AC check off)"}
+        ids, inj = schedule_injections(step.problem, step.schedule, self.network)
+        res = timeseries(self.network, ids, inj[:1])
+        one = res.at(0)
+        found = violations(res, self.network.limits)
+        return {
+            "time": step.start.astimezone(dt.UTC).isoformat(),
+            "source": f"AC power flow of the first interval of mpc schedule {step.schedule_id}",
+            "vm_pu": _finite(one.bus_vm_pu),
+            "line_loading_percent": _finite(one.line_loading_percent),
+            "trafo_loading_percent": _finite(one.trafo_loading_percent),
+            "grid_exchange_kw": round(one.grid_exchange_kw, 1),
+            "losses_kw": round(one.losses_kw, 1),
+            "converged": one.converged,
+            "violations": [
+                {"kind": v.kind, "element": v.element, "value": v.value, "limit": v.limit} for v in found
+            ],
+        }
+
+
+def _finite(d: dict[str, float]) -> dict[str, float]:
+    """Without the NaN of de-energised elements (the API's schema has plain numbers)."""
+    return {k: round(v, 4) for k, v in d.items() if np.isfinite(v)}
