@@ -114,15 +114,18 @@ def rule_based_schedule(p: DispatchProblem) -> Schedule:
                     take = min(direct_av[d.id][t], deficit)
                     direct[d.id][t] = take
                     deficit -= take
+            taken = 0.0  # contract deliveries share the connection point with grid-mix import
             for c in p.contracts:
-                take = min(contract_rate[c.id][t], deficit)
+                take = min(contract_rate[c.id][t], deficit, p.import_limit_kw - taken)
                 contract[c.id][t] = take
                 deficit -= take
+                taken += take
+            room_kw = p.import_limit_kw - taken
             for b in p.batteries:
-                must = deficit > p.import_limit_kw  # discharge at any price rather than overload the connection
+                must = deficit > room_kw  # discharge at any price rather than overload the connection
                 if price[t] > mean_price + _EPS or must:
                     avail_e = max(0.0, keep[b.id] * e[b.id] - b.soc_min * b.e_kwh) * b.eta_discharge / h
-                    need = deficit if price[t] > mean_price + _EPS else deficit - p.import_limit_kw
+                    need = deficit if price[t] > mean_price + _EPS else deficit - room_kw
                     pd = min(need, b.p_discharge_max_kw, avail_e)
                     discharge[b.id][t] = pd
                     deficit -= pd
@@ -132,16 +135,16 @@ def rule_based_schedule(p: DispatchProblem) -> Schedule:
                     eff = b.eta_charge * b.eta_discharge
                     if low / eff + b.throughput_cost_cny_per_kwh < high - _EPS:
                         room = max(0.0, b.soc_max * b.e_kwh - keep[b.id] * e[b.id]) / (b.eta_charge * h)
-                        pc = max(0.0, min(b.p_charge_max_kw, room, p.import_limit_kw - imp[t]))
+                        pc = max(0.0, min(b.p_charge_max_kw, room, p.import_limit_kw - imp[t] - taken))
                         charge[b.id][t] = pc
                         imp[t] += pc
         for b in p.batteries:
             e[b.id] = keep[b.id] * e[b.id] + h * (b.eta_charge * charge[b.id][t] - discharge[b.id][t] / b.eta_discharge)
             soc[b.id][t] = e[b.id] / b.e_kwh
-    if np.any(imp > p.import_limit_kw + 1e-6):
-        notes.append(
-            f"import limit {p.import_limit_kw:g} kW exceeded in {int(np.sum(imp > p.import_limit_kw + 1e-6))} intervals"
-        )
+    through = imp + sum(contract.values(), np.zeros(T))
+    over = int(np.sum(through > p.import_limit_kw + 1e-6))
+    if over:
+        notes.append(f"import limit {p.import_limit_kw:g} kW exceeded in {over} intervals")
 
     share = np.divide(curt_total, total_avail, out=np.zeros(T), where=total_avail > _EPS)
     s = Schedule(

@@ -178,7 +178,7 @@ def compute_kpis(p: DispatchProblem, s: Schedule) -> Kpis:
     energy += sum(c.price_cny_per_kwh * s.contract_kw[c.id].sum() * h for c in p.contracts)
     energy += sum(d.price_cny_per_kwh * s.direct_kw[d.id].sum() * h for d in p.direct)
     energy += sum(b.throughput_cost_cny_per_kwh * s.battery_discharge_kw[b.id].sum() * h for b in p.batteries)
-    peak = float(s.grid_import_kw.max()) if T else 0.0
+    peak = float((s.grid_import_kw + _sum(s.contract_kw, T)).max()) if T else 0.0  # metered: incl. contracts
     demand_charge = p.demand_charge_cny_per_kw_month * max(0.0, peak - p.peak_import_so_far_kw)
     emissions = float(s.emissions_kg.sum())
     carbon_cost = p.carbon_price_cny_per_kg * emissions

@@ -9,7 +9,7 @@ from dispatch.model.balance import add_balance
 from dispatch.model.curtailment import add_curtailment
 from dispatch.model.flexible import add_flexible_loads
 from dispatch.model.green import add_green
-from dispatch.model.grid import add_grid
+from dispatch.model.grid import add_connection_point, add_grid
 from dispatch.model.network import add_network
 from dispatch.model.objective import add_objectives
 from dispatch.model.params import add_parameters, load_problem
@@ -29,6 +29,7 @@ def build_model(p: DispatchProblem) -> pyo.ConcreteModel:
     add_curtailment(m)
     add_grid(m)
     add_green(m)
+    add_connection_point(m)
     add_flexible_loads(m)
     add_balance(m)
     add_network(m)

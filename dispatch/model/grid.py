@@ -3,8 +3,9 @@
 ``0 <= imp <= import_limit``, ``0 <= exp <= export_limit`` (0 = anti-backflow);
 where export is allowed, ``imp <= import_limit·v`` and ``exp <= export_limit·(1 − v)``
 with ``v`` binary only where simultaneous import and export can pay
-(import price below export price). ``peak >= imp[t]`` and ``peak >= peak_so_far``
-carry the monthly demand charge.
+(import price below export price). The connection point also carries green-contract
+deliveries: :func:`add_connection_point` bounds ``imp + Σ g`` and defines the peak
+(``peak >= imp[t] + Σ_k g[k,t]``, ``peak >= peak_so_far``) that carries the monthly demand charge.
 """
 
 from __future__ import annotations
@@ -21,4 +22,19 @@ def add_grid(m: pyo.ConcreteModel) -> None:
         m.import_flag = pyo.Constraint(m.T, rule=lambda m, t: m.imp[t] <= m.import_limit * m.v[t])
         m.export_flag = pyo.Constraint(m.T, rule=lambda m, t: m.exp[t] <= m.export_limit * (1 - m.v[t]))
     m.peak = pyo.Var(bounds=lambda m: (m.peak_so_far, None))
-    m.peak_def = pyo.Constraint(m.T, rule=lambda m, t: m.peak >= m.imp[t])
+
+
+def add_connection_point(m: pyo.ConcreteModel) -> None:
+    """Power through the connection point: grid-mix import plus green-contract deliveries.
+
+    Green-power trading contracts are delivered by the public grid, so they pass the same
+    connection point and meter as grid-mix import (direct green lines do not):
+    ``imp[t] + Σ_k g[k,t] <= import_limit`` and ``peak >= imp[t] + Σ_k g[k,t]`` (the demand
+    charge is levied on the metered import).
+    """
+
+    def flow(m: pyo.ConcreteModel, t: int) -> pyo.Expression:
+        return m.imp[t] + sum(m.g[k, t] for k in m.K)
+
+    m.pcc_limit = pyo.Constraint(m.T, rule=lambda m, t: flow(m, t) <= m.import_limit)
+    m.peak_def = pyo.Constraint(m.T, rule=lambda m, t: m.peak >= flow(m, t))

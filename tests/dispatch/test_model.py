@@ -189,3 +189,35 @@ def test_optimised_beats_rule_based_on_local_re_and_cost() -> None:
     assert base.kpis.cost_cny == pytest.approx(22.0)
     assert opt.kpis.local_re_consumption_ratio == pytest.approx(1.0)
     assert opt.kpis.cost_cny == pytest.approx(2.0, abs=1e-6)
+
+
+def test_contract_deliveries_share_the_connection_point() -> None:
+    """Regression: contract energy arrives through the public grid, so it counts toward the import
+    limit and the metered peak that carries the demand charge (hand-solvable case).
+
+    Load 100 kW in both hours, PV 30 kW in hour 1; import limit 80 kW; a cheap contract (0.3 vs 1.0
+    CNY/kWh) capped at 80 kW. Hour 0 needs 100 kW but only 80 kW may pass the connection point:
+    the battery (full, 100 kWh, 90 % discharge) covers 20 kW. Hour 1: 70 kW through the connection.
+    """
+    c = ContractSpec("GPT", 0.3, np.array([80.0, 80.0]))
+    b = battery(soc0=1.0, soc_terminal=None)
+    for rules in (False, True):
+        p = problem(
+            [100, 100],
+            [1.0, 1.0],
+            pv=[0, 30],
+            batteries=[b],
+            import_limit=80.0,
+            contracts=[c],
+            demand_charge_cny_per_kw_month=40.0,
+        )
+        if rules:
+            from dispatch.rules import rule_based_schedule
+
+            s = rule_based_schedule(p)
+        else:
+            s = solve(p)
+        through = s.grid_import_kw + s.contract_kw["GPT"]
+        assert through.max() <= 80.0 + 1e-6, (rules, through)
+        assert s.kpis.peak_import_kw == pytest.approx(through.max(), abs=1e-6)
+        assert s.battery_discharge_kw["B1"][0] >= 20.0 - 1e-6
