@@ -80,6 +80,7 @@ class Poller:
         self.stats = PollStats()
         self._rows: list[tuple[int, str, str, float, int]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._inflight: set[asyncio.Future[IngestResult]] = set()
         self._running = False
         self._by_connection: dict[str, list[PolledDevice]] = {}
         for d in self.devices.values():
@@ -168,6 +169,8 @@ class Poller:
             if not t.cancelled() and t.exception() is not None:
                 raise t.exception()  # type: ignore[misc]
         self._tasks = []
+        if self._inflight:  # ingests still running in their threads: let them land
+            await asyncio.gather(*list(self._inflight), return_exceptions=True)
         await self.flush()
         for tr in self.transports.values():
             await tr.close()
@@ -244,16 +247,38 @@ class Poller:
         batch = self.take_batch()
         if self.sink is None or len(batch) == 0:
             return None
+        # The ingest runs in a thread that a task cancellation cannot stop: shield it and keep it
+        # in _inflight, so stop() waits for it instead of returning while rows are still on their way.
+        fut = asyncio.ensure_future(asyncio.to_thread(self.sink.ingest, batch))
+        self._inflight.add(fut)
+        fut.add_done_callback(self._inflight.discard)
         try:
-            result = await asyncio.to_thread(self.sink.ingest, batch)
+            result = await asyncio.shield(fut)
+        except asyncio.CancelledError:
+            fut.add_done_callback(self._account)
+            raise
         except Exception as exc:  # a sink bug must not stop polling; it is counted and shown
             self.stats.sink_errors += 1
             self.stats.last_sink_error = f"{type(exc).__name__}: {exc}"
             return None
+        self._record(result)
+        return result
+
+    def _record(self, result: IngestResult) -> None:
         self.stats.accepted += result.accepted
         self.stats.duplicates += result.duplicates
         self.stats.rejected.update(r.reason for r in result.rejected)
-        return result
+
+    def _account(self, fut: asyncio.Future[IngestResult]) -> None:
+        """Stats of an ingest whose flush task was cancelled while it ran."""
+        if fut.cancelled():
+            return
+        exc = fut.exception()
+        if exc is not None:
+            self.stats.sink_errors += 1
+            self.stats.last_sink_error = f"{type(exc).__name__}: {exc}"
+        else:
+            self._record(fut.result())
 
     async def _flush_loop(self) -> None:
         while self._running:
