@@ -1,6 +1,6 @@
 """Day-ahead planning from the stored history: forecast → dispatch (AC-checked) → versioned schedules.
 
-The operator API's re-plan and ``ems plan`` share this path. Dispatch itself knows no SQL;
+``ems plan`` and the operator API's re-plan share this path. Dispatch itself knows no SQL;
 this module is where the store, the forecasters, the dispatcher and the grid model meet.
 """
 
@@ -10,10 +10,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from dispatch.from_park import problem_from_park
+from dispatch.problem import DispatchProblem
 from dispatch.rules import rule_based_schedule
 from dispatch.schedule import Schedule
 from dispatch.solver import Dispatcher, SolverOptions
-from ems.forecast import forecast_park
+from ems.forecast import Forecast, forecast_park
 from ems.forecast.history import history_from_store
 from ems.park import Park
 from ems.store import Store
@@ -22,11 +23,41 @@ from ems.store.schedules import save_forecast, save_schedule
 
 @dataclass(frozen=True)
 class PlanResult:
-    schedule_id: int
-    version: int
-    forecast_run_id: int
     schedule: Schedule
     baseline: Schedule
+    problem: DispatchProblem
+    schedule_id: int | None = None  # None when not saved
+    version: int | None = None
+    forecast_run_id: int | None = None
+
+
+def solve_checked(park: Park, p: DispatchProblem, dispatcher: Dispatcher, ac_check: bool) -> Schedule:
+    """Solve ``p``; with ``ac_check``, verify by AC power flow and re-solve with tightened limits."""
+    if not ac_check:
+        return dispatcher.solve(p)
+    from dispatch.network_check import dispatch_with_ac_check
+    from grid_models import build_network
+
+    s, _ = dispatch_with_ac_check(dispatcher, p, build_network(park))
+    return s
+
+
+def plan(
+    park: Park,
+    fc: Forecast,
+    *,
+    ac_check: bool = True,
+    objective: str = "lexicographic",
+    carbon_price_cny_per_t: float = 0.0,
+) -> PlanResult:
+    """Optimised schedule and the rule-based baseline for the horizon of ``fc``.
+
+    Never raises for data reasons: a failed or infeasible solve comes back as the rule-based
+    fallback schedule, with the reason in ``schedule.fallback_reason``.
+    """
+    p = problem_from_park(park, fc, carbon_price_cny_per_t=carbon_price_cny_per_t)
+    s = solve_checked(park, p, Dispatcher(SolverOptions(objective=objective)), ac_check)
+    return PlanResult(s, rule_based_schedule(p), p)
 
 
 def plan_from_store(
@@ -38,26 +69,19 @@ def plan_from_store(
     ac_check: bool = True,
     history_days: int = 14,
     note: str = "day-ahead",
+    objective: str = "lexicographic",
+    carbon_price_cny_per_t: float = 0.0,
+    save: bool = True,
 ) -> PlanResult:
-    """Plan ``intervals`` from ``start`` using the last ``history_days`` of telemetry; save all of it.
-
-    Never raises for data reasons: a failed or infeasible solve comes back as the rule-based
-    fallback schedule, with the reason in ``schedule.fallback_reason``.
-    """
+    """Plan ``intervals`` from ``start`` with the last ``history_days`` of telemetry; save forecast,
+    schedule (next version) and baseline, linked to the forecast run."""
     hist = history_from_store(store, park, start - dt.timedelta(days=history_days), start)
     fc = forecast_park(park, hist, start, intervals)
-    p = problem_from_park(park, fc)
-    dispatcher = Dispatcher(SolverOptions())
-    if ac_check:
-        from dispatch.network_check import dispatch_with_ac_check
-        from grid_models import build_network
-
-        s, _ = dispatch_with_ac_check(dispatcher, p, build_network(park))
-    else:
-        s = dispatcher.solve(p)
-    base = rule_based_schedule(p)
+    res = plan(park, fc, ac_check=ac_check, objective=objective, carbon_price_cny_per_t=carbon_price_cny_per_t)
+    if not save:
+        return res
     with store.connection() as conn:
         run_id = save_forecast(conn, fc, note=note)
-        sid, version = save_schedule(conn, s, "day_ahead", forecast_run_id=run_id)
-        save_schedule(conn, base, "baseline", forecast_run_id=run_id)
-    return PlanResult(sid, version, run_id, s, base)
+        sid, version = save_schedule(conn, res.schedule, "day_ahead", forecast_run_id=run_id)
+        save_schedule(conn, res.baseline, "baseline", forecast_run_id=run_id)
+    return PlanResult(res.schedule, res.baseline, res.problem, sid, version, run_id)

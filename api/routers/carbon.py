@@ -275,9 +275,7 @@ _MEDIA = {"json": "application/json", "csv": "text/csv", "pdf": "application/pdf
 def download_report(content_sha256: str, fmt: str, request: Request, _: Auditor) -> FileResponse:
     if fmt not in _MEDIA:
         raise HTTPException(404, f"format {fmt!r} not offered (json, csv, pdf)")
-    entry = next(
-        (e for e in service.list_reports(request.app.state.store) if e["content_sha256"] == content_sha256), None
-    )
+    entry = service.find_report(request.app.state.store, content_sha256)
     if entry is None or fmt not in entry.get("files", {}):
         raise HTTPException(404, f"no issued report {content_sha256!r} with a {fmt} file")
     name = entry["files"][fmt].split(" ")[0]

@@ -49,9 +49,7 @@ def load_plan_vs_actual(
     loads = [d.id for d in park.devices_of("load")]
     ie = state.store.interval_energy(start, end, loads)
     h = park.interval_minutes / 60
-    times = [
-        dt.datetime.fromtimestamp(int(t.astype("datetime64[us]").astype(np.int64)) / 1e6, dt.UTC) for t in ie.starts
-    ]
+    times = ie.start_datetimes()
     with state.store.connection() as conn:
         fc = forecast_load_series(conn, start, end)
     cov = ie.coverage.min(axis=0) if loads else np.zeros(len(times))

@@ -186,9 +186,7 @@ def plan_vs_actual(
     h = park.interval_minutes / 60
     with state.store.connection() as conn:
         plan = {t: (g, d) for t, g, d in planned_series(conn, kind, start, end)}
-    times = [
-        dt.datetime.fromtimestamp(int(t.astype("datetime64[us]").astype(np.int64)) / 1e6, dt.UTC) for t in ie.starts
-    ]
+    times = ie.start_datetimes()
     cov = ie.coverage.min(axis=0) if devices else np.zeros(len(times))
     # average power over the metered part of each interval
     hours = h * np.where(cov > 0, cov, 1.0)
@@ -245,6 +243,7 @@ async def replan(request: Request, _: Operator, body: ReplanRequest | None = Non
         plan_from_store, state.store, park, start, body.intervals, ac_check=body.ac_check, note="api replan"
     )
     state.metrics.solve_seconds.observe(res.schedule.solve_time_s)
+    assert res.schedule_id is not None and res.version is not None  # saved
     return ReplanResult(
         schedule_id=res.schedule_id,
         version=res.version,

@@ -364,10 +364,9 @@ def issue_report(
     issued_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     with store.connection() as conn, conn.transaction():
         CQ.lock_reports(conn)
-        if CQ.find_report(conn, h) is not None:
-            entry = CQ.find_report(conn, h)
-            assert entry is not None
-            return IssuedReport(h, entry, paths)  # same inputs, same report: issued once
+        found = CQ.find_report(conn, h)
+        if found is not None:
+            return IssuedReport(h, found, paths)  # same inputs, same report: issued once
         if replaces is not None and CQ.find_report(conn, replaces) is None:
             raise LedgerError(f"report {replaces} to be replaced is not in the hash chain")
         entry = hashchain.new_entry(
@@ -384,6 +383,12 @@ def issue_report(
         CQ.insert_report(conn, entry)
     export_chain(store, reports_dir / "hash_chain.jsonl")
     return IssuedReport(h, entry, paths)
+
+
+def find_report(store: Store, content_sha256: str) -> dict[str, Any] | None:
+    """The hash-chain entry of one issued report, or None."""
+    with store.connection() as conn:
+        return CQ.find_report(conn, content_sha256)
 
 
 def list_reports(store: Store) -> list[dict[str, Any]]:

@@ -13,16 +13,14 @@ import typer
 import yaml
 from tqdm import tqdm
 
-from dispatch.from_park import problem_from_park
-from dispatch.problem import DispatchProblem
-from dispatch.rules import rule_based_schedule
-from dispatch.schedule import Kpis, Schedule
+from dispatch.schedule import Kpis
 from dispatch.simulate import SimulationConfig, simulate_year, truth_forecast
-from dispatch.solver import Dispatcher, SolverOptions
+from ems import planning
 from ems.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
-from ems.forecast import Forecast, forecast_park
+from ems.forecast import Forecast
 from ems.forecast.synthetic import synthesize
 from ems.park import Park, Tariff
+from ems.store import open_store
 
 app = typer.Typer(help="Dispatch: day-ahead plans and annual closed-loop simulations.", no_args_is_help=True)
 
@@ -46,27 +44,12 @@ def _kpi_table(opt: Kpis, base: Kpis, ef_source: str) -> None:
     typer.echo(f"  grid factor: {ef_source}")
 
 
-def _forecast(
-    park: Park,
-    start: dt.datetime,
-    n: int,
-    source: str,
-    settings_dir: Path | None,
-    seed: int,
-    park_path: Path | None,
-) -> Forecast:
-    """Forecast from the store's history (last 14 days), or the synthetic demo weather."""
-    if source == "synthetic":
-        truth = synthesize(park, start, n, seed=seed)
-        fc = truth_forecast(park, truth, 0, n)
-        fc.methods = {d: "synthetic" for d in (*truth.pv_kw, *truth.wind_kw, *truth.load_kw)}
-        return fc
-    from ems.forecast.history import history_from_store
-    from ems.store import open_store
-
-    with open_store(settings_from(settings_dir, park_path), park) as store:
-        hist = history_from_store(store, park, start - dt.timedelta(days=14), start)
-        return forecast_park(park, hist, start, n)
+def _synthetic_forecast(park: Park, start: dt.datetime, n: int, seed: int) -> Forecast:
+    """The synthetic demo weather as a perfect forecast (no store needed)."""
+    truth = synthesize(park, start, n, seed=seed)
+    fc = truth_forecast(park, truth, 0, n)
+    fc.methods = {d: "synthetic" for d in (*truth.pv_kw, *truth.wind_kw, *truth.load_kw)}
+    return fc
 
 
 @app.command("plan")
@@ -100,17 +83,31 @@ def plan(
         raise typer.BadParameter("source must be 'store' or 'synthetic'")
     local_day = dt.date.fromisoformat(day) if day else (dt.datetime.now(park.tz) + dt.timedelta(days=1)).date()
     start = _local_midnight(park, local_day)
-    fc = _forecast(park, start, intervals, source, data_dir, seed, park_file)
-    p = problem_from_park(park, fc, carbon_price_cny_per_t=carbon_price)
-    dispatcher = Dispatcher(SolverOptions(objective=objective))
-    s = _solve(park, dispatcher, p, ac_check)
-    base = rule_based_schedule(p)
+    if source == "synthetic":
+        fc = _synthetic_forecast(park, start, intervals, seed)
+        res = planning.plan(park, fc, ac_check=ac_check, objective=objective, carbon_price_cny_per_t=carbon_price)
+    else:
+        with open_store(settings, park) as store:  # one store for history and saving
+            res = planning.plan_from_store(
+                store,
+                park,
+                start,
+                intervals,
+                ac_check=ac_check,
+                objective=objective,
+                carbon_price_cny_per_t=carbon_price,
+                note="ems plan",
+                save=save,
+            )
+    s, base, p = res.schedule, res.baseline, res.problem
     typer.secho(f"Plan {local_day} ({intervals} intervals) for {park.name}", bold=True)
     for key, value in s.summary().items():
         typer.echo(f"  {key}: {value}")
     _kpi_table(s.kpis, base.kpis, p.ef_source)
-    if save and source == "store":
-        _save(park, data_dir, park_file, s, base, fc)
+    if res.schedule_id is not None:
+        typer.echo(
+            f"  stored as schedule {res.schedule_id}, version {res.version} (forecast run {res.forecast_run_id})"
+        )
     if json_out is not None:
         payload = {
             "schedule": s.summary(),
@@ -118,28 +115,6 @@ def plan(
             "baseline_kpis": _plain(base.kpis.as_report(p.ef_source)),
         }
         json_out.write_text(json.dumps(payload, indent=2))
-
-
-def _solve(park: Park, dispatcher: Dispatcher, p: DispatchProblem, ac_check: bool) -> Schedule:
-    if not ac_check:
-        return dispatcher.solve(p)
-    from dispatch.network_check import dispatch_with_ac_check
-    from grid_models import build_network
-
-    s, _ = dispatch_with_ac_check(dispatcher, p, build_network(park))
-    return s
-
-
-def _save(park: Park, data_dir: Path | None, park_file: Path | None, s: Schedule, base: Schedule, fc: Forecast) -> None:
-    """Store the forecast, the schedule (next version) and the baseline, linked to the forecast run."""
-    from ems.store import open_store
-    from ems.store.schedules import save_forecast, save_schedule
-
-    with open_store(settings_from(data_dir, park_file), park) as store, store.connection() as conn:
-        run_id = save_forecast(conn, fc, note="ems plan")
-        sid, version = save_schedule(conn, s, "day_ahead", forecast_run_id=run_id)
-        save_schedule(conn, base, "baseline", forecast_run_id=run_id)
-    typer.echo(f"  stored as schedule {sid}, version {version} (forecast run {run_id})")
 
 
 def _plain(d: dict[str, object]) -> dict[str, object]:

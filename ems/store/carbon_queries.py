@@ -172,16 +172,12 @@ def _entry(r: Any) -> RetirementEntry:
     )
 
 
-_EVENT_COLS = (
-    "event_id, serial, seq, kind, period_start, period_end, basis_kwh, beneficiary, reason, created_at"
-)
+_EVENT_COLS = "event_id, serial, seq, kind, period_start, period_end, basis_kwh, beneficiary, reason, created_at"
 
 
 def retirement_events(conn: psycopg.Connection, serial: str | None = None) -> list[RetirementEntry]:
     if serial is None:
-        rows = conn.execute(
-            f"SELECT {_EVENT_COLS} FROM carbon_certificate_event ORDER BY event_id"
-        ).fetchall()
+        rows = conn.execute(f"SELECT {_EVENT_COLS} FROM carbon_certificate_event ORDER BY event_id").fetchall()
     else:
         rows = conn.execute(
             f"SELECT {_EVENT_COLS} FROM carbon_certificate_event WHERE serial = %s ORDER BY seq", (serial,)
@@ -226,9 +222,7 @@ def insert_events(
 # ---------------------------------------------------------------------------- contract deliveries
 
 
-_DELIVERY_COLS = (
-    "delivery_id, contract_id, period_start, period_end, kwh, granularity, basis_kwh, reference, replaces"
-)
+_DELIVERY_COLS = "delivery_id, contract_id, period_start, period_end, kwh, granularity, basis_kwh, reference, replaces"
 
 
 def _delivery(r: Any) -> ContractDelivery:
@@ -263,9 +257,7 @@ def insert_delivery(
     return _delivery(r)
 
 
-def active_deliveries(
-    conn: psycopg.Connection, start: dt.datetime, end: dt.datetime
-) -> list[ContractDelivery]:
+def active_deliveries(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime) -> list[ContractDelivery]:
     """Deliveries overlapping [start, end) that no later delivery replaces."""
     rows = conn.execute(
         f"SELECT {_DELIVERY_COLS} FROM carbon_contract_delivery d "
@@ -278,40 +270,39 @@ def active_deliveries(
 
 
 def all_deliveries(conn: psycopg.Connection) -> list[ContractDelivery]:
-    rows = conn.execute(
-        f"SELECT {_DELIVERY_COLS} FROM carbon_contract_delivery ORDER BY delivery_id"
-    ).fetchall()
+    rows = conn.execute(f"SELECT {_DELIVERY_COLS} FROM carbon_contract_delivery ORDER BY delivery_id").fetchall()
     return [_delivery(r) for r in rows]
 
 
 # ---------------------------------------------------------------------------- reports and hash chain
 
 
+_REPORT_KEYS = (
+    "seq",
+    "content_sha256",
+    "prev_chain_sha256",
+    "chain_sha256",
+    "park",
+    "period_start",
+    "period_end",
+    "replaces_sha256",
+    "software_version",
+    "files",
+    "issued_at",
+)
+_REPORT_SELECT = f"SELECT {', '.join(_REPORT_KEYS)} FROM carbon_report"
+
+
+def chain_row(keys: tuple[str, ...], row: tuple[Any, ...]) -> dict[str, Any]:
+    """A hash-chain row as the dict the chain hash was computed on (timestamps as UTC ISO strings)."""
+    d = dict(zip(keys, row, strict=True))
+    for k in ("period_start", "period_end", "issued_at"):
+        d[k] = d[k].astimezone(dt.UTC).isoformat()
+    return d
+
+
 def chain_entries(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        "SELECT seq, content_sha256, prev_chain_sha256, chain_sha256, park, period_start, period_end, "
-        "replaces_sha256, software_version, files, issued_at FROM carbon_report ORDER BY seq"
-    ).fetchall()
-    keys = (
-        "seq",
-        "content_sha256",
-        "prev_chain_sha256",
-        "chain_sha256",
-        "park",
-        "period_start",
-        "period_end",
-        "replaces_sha256",
-        "software_version",
-        "files",
-        "issued_at",
-    )
-    out = []
-    for r in rows:
-        d = dict(zip(keys, r, strict=True))
-        for k in ("period_start", "period_end", "issued_at"):
-            d[k] = d[k].astimezone(dt.UTC).isoformat()  # the form the chain hash was computed on
-        out.append(d)
-    return out
+    return [chain_row(_REPORT_KEYS, r) for r in conn.execute(_REPORT_SELECT + " ORDER BY seq").fetchall()]
 
 
 def lock_reports(conn: psycopg.Connection) -> None:
@@ -324,10 +315,8 @@ def last_chain(conn: psycopg.Connection) -> tuple[int, str] | None:
 
 
 def find_report(conn: psycopg.Connection, content_sha256: str) -> dict[str, Any] | None:
-    for e in chain_entries(conn):
-        if e["content_sha256"] == content_sha256:
-            return e
-    return None
+    r = conn.execute(_REPORT_SELECT + " WHERE content_sha256 = %s", (content_sha256,)).fetchone()
+    return None if r is None else chain_row(_REPORT_KEYS, r)
 
 
 def insert_report(conn: psycopg.Connection, entry: dict[str, Any]) -> None:

@@ -9,6 +9,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from ems.store.carbon_queries import chain_row
+
 _DOC_KEYS = (
     "seq",
     "doc_type",
@@ -54,13 +56,7 @@ def documents(conn: psycopg.Connection, tenant_id: str | None = None) -> list[di
     if tenant_id is not None:
         sql += " WHERE tenant_id = %s"
         params = (tenant_id,)
-    out = []
-    for r in conn.execute(sql + " ORDER BY seq", params).fetchall():
-        d = dict(zip(_DOC_KEYS, r, strict=True))
-        for k in ("period_start", "period_end", "issued_at"):
-            d[k] = d[k].astimezone(dt.UTC).isoformat()  # the form the chain hash was computed on
-        out.append(d)
-    return out
+    return [chain_row(_DOC_KEYS, r) for r in conn.execute(sql + " ORDER BY seq", params).fetchall()]
 
 
 def lock_documents(conn: psycopg.Connection) -> None:
@@ -73,9 +69,7 @@ def last_document(conn: psycopg.Connection) -> tuple[int, str] | None:
 
 
 def find_document(conn: psycopg.Connection, content_sha256: str) -> dict[str, Any] | None:
-    r = conn.execute(
-        "SELECT seq FROM footprint_document WHERE content_sha256 = %s", (content_sha256,)
-    ).fetchone()
+    r = conn.execute("SELECT seq FROM footprint_document WHERE content_sha256 = %s", (content_sha256,)).fetchone()
     if r is None:
         return None
     return next(d for d in documents(conn) if d["seq"] == r[0])

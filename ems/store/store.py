@@ -62,11 +62,16 @@ P_KW_ID = QUANTITIES["p_kw"].id
 _ROLLUP_ROW = np.dtype(
     [
         ("nfields", ">i2"),
-        ("l_key", ">i4"), ("key", ">i4"),
-        ("l_j", ">i4"), ("j", ">i4"),
-        ("l_e_out", ">i4"), ("e_out", ">f8"),
-        ("l_e_in", ">i4"), ("e_in", ">f8"),
-        ("l_cov", ">i4"), ("cov", ">f8"),
+        ("l_key", ">i4"),
+        ("key", ">i4"),
+        ("l_j", ">i4"),
+        ("j", ">i4"),
+        ("l_e_out", ">i4"),
+        ("e_out", ">f8"),
+        ("l_e_in", ">i4"),
+        ("e_in", ">f8"),
+        ("l_cov", ">i4"),
+        ("cov", ">f8"),
     ]
 )
 
@@ -106,6 +111,11 @@ class IntervalEnergy:
 
     def row(self, device_id: str) -> int:
         return self.devices.index(device_id)
+
+    def start_datetimes(self) -> list[dt.datetime]:
+        """Interval starts as timezone-aware UTC datetimes."""
+        epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        return [epoch + dt.timedelta(microseconds=int(us)) for us in self.starts.astype(np.int64)]
 
 
 @dataclass(frozen=True)
