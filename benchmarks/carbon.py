@@ -288,9 +288,7 @@ def bench_series(park: Park, quick: bool) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument(
-        "--quick", action="store_true", help="smaller baseline sample and boundary meters only in the DB"
-    )
+    ap.add_argument("--quick", action="store_true", help="smaller baseline sample and boundary meters only in the DB")
     args = ap.parse_args()
     park = bench_park()
     figures = bench_report(park, args.quick)

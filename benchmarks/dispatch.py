@@ -33,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dispatch.from_park import problem_from_park
 from dispatch.model import build_model
 from dispatch.problem import DispatchProblem
-from dispatch.simulate import SimulationConfig, simulate_year, truth_forecast
 from dispatch.solver import Dispatcher, SolverOptions
 from ems.forecast.synthetic import synthesize
 from ems.park import Park, example_park_path, load_park
+from services.annual import SimulationConfig, simulate_year, truth_forecast
 
 START = dt.datetime(2026, 4, 12, 16, 0, tzinfo=dt.UTC)  # 13 April 00:00 Beijing time
 

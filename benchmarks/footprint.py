@@ -130,8 +130,14 @@ def main() -> None:
     print(f"vectorised allocation of a year: {fast_s * 1000:.1f} ms")
     print(f"naive Decimal loop (measured on {m} intervals x 2 columns, scaled to the year x 11): {naive_s:.1f} s")
     print(f"ratio: {naive_s / fast_s:.0f}x")
-    emit({"allocate_year_ms": round(fast_s * 1000, 1), "naive_decimal_year_s": round(naive_s, 2),
-          "ratio_vs_baseline": round(naive_s / fast_s, 1), "intervals": n})
+    emit(
+        {
+            "allocate_year_ms": round(fast_s * 1000, 1),
+            "naive_decimal_year_s": round(naive_s, 2),
+            "ratio_vs_baseline": round(naive_s / fast_s, 1),
+            "intervals": n,
+        }
+    )
 
 
 if __name__ == "__main__":

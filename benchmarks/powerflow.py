@@ -83,9 +83,7 @@ def run_pandapower_timeseries(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument(
-        "--quick", action="store_true", help="shorter pandapower sample (fast path still a full year)"
-    )
+    ap.add_argument("--quick", action="store_true", help="shorter pandapower sample (fast path still a full year)")
     args = ap.parse_args()
     sample = 40 if args.quick else 400
 

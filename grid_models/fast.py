@@ -159,9 +159,7 @@ class FastModel:
                 continue_on_batch_error=True,
             )
         except PowerGridBatchError as exc:  # raised only when every scenario failed
-            raise NetworkModelError(
-                f"power flow failed in all {n} intervals: {exc.error_messages[:1]}"
-            ) from None
+            raise NetworkModelError(f"power flow failed in all {n} intervals: {exc.error_messages[:1]}") from None
         err = self.model.batch_error
         if err is not None:
             failed[np.asarray(err.failed_scenarios, dtype=int)] = True
@@ -182,9 +180,7 @@ class FastModel:
         chunk["ok"] = ~failed
         return chunk
 
-    def operating_point(
-        self, device_ids: list[str], p_kw: np.ndarray, q_kvar: np.ndarray
-    ) -> tuple[np.ndarray, float]:
+    def operating_point(self, device_ids: list[str], p_kw: np.ndarray, q_kvar: np.ndarray) -> tuple[np.ndarray, float]:
         """One interval: complex voltages [pu] of all ppc buses (NaN if not energised), grid exchange [kW]."""
         ids = np.array([self.gen_ids[self.pn.element(d)] for d in device_ids], dtype=np.int32)
         r = self._run_chunk(ids, p_kw[None, :], q_kvar[None, :])

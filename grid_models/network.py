@@ -44,9 +44,7 @@ LOAD_POWER_FACTOR = 0.95
 LOAD_Q_RATIO = math.tan(math.acos(LOAD_POWER_FACTOR))
 
 #: tables whose in-service elements the model understands; anything else is refused
-SUPPORTED_TABLES = frozenset(
-    {"bus", "line", "trafo", "switch", "ext_grid", "load", "sgen", "storage", "shunt"}
-)
+SUPPORTED_TABLES = frozenset({"bus", "line", "trafo", "switch", "ext_grid", "load", "sgen", "storage", "shunt"})
 _ELEMENT_TABLES = (
     "motor",
     "asymmetric_load",
@@ -110,9 +108,7 @@ class ParkNetwork:
         check_supported(self.net)
         for dev, (table, idx) in self.elements.items():
             if table not in INJECTION_SIGN:
-                raise NetworkModelError(
-                    f"device {dev!r}: table {table!r} is not one of {sorted(INJECTION_SIGN)}"
-                )
+                raise NetworkModelError(f"device {dev!r}: table {table!r} is not one of {sorted(INJECTION_SIGN)}")
             if idx not in self.net[table].index:
                 raise NetworkModelError(f"device {dev!r}: no {table} with index {idx}")
             if self.net[table].at[idx, "scaling"] == 0:
@@ -159,9 +155,7 @@ class ParkNetwork:
         try:
             return self.elements[device_id]
         except KeyError:
-            raise NetworkModelError(
-                f"unknown device {device_id!r}; known: {', '.join(self.elements)}"
-            ) from None
+            raise NetworkModelError(f"unknown device {device_id!r}; known: {', '.join(self.elements)}") from None
 
     def base_injection_kw(self, device_id: str) -> tuple[float, float]:
         """(p_kw, q_kvar) of the device as stored in the net, generator convention."""
@@ -225,9 +219,7 @@ def default_limits(net: pp.pandapowerNet, **overrides: Any) -> NetworkLimits:
     def ratings(table: str) -> tuple[float, ...]:
         df = net[table]
         if "max_loading_percent" in df:
-            return tuple(
-                float(x) if np.isfinite(x) else 100.0 for x in df["max_loading_percent"].to_numpy(float)
-            )
+            return tuple(float(x) if np.isfinite(x) else 100.0 for x in df["max_loading_percent"].to_numpy(float))
         return (100.0,) * len(df)
 
     values: dict[str, Any] = {
@@ -256,9 +248,7 @@ def check_supported(net: pp.pandapowerNet) -> None:
     load = net.load
     for col in ("const_z_p_percent", "const_i_p_percent", "const_z_q_percent", "const_i_q_percent"):
         if col in load and np.any(load[col].to_numpy(float)[load.in_service.to_numpy(bool)] != 0):
-            raise NetworkModelError(
-                f"voltage-dependent loads ({col} != 0) are not supported; use constant power"
-            )
+            raise NetworkModelError(f"voltage-dependent loads ({col} != 0) are not supported; use constant power")
     if len(net.ext_grid) == 0 or not net.ext_grid.in_service.any():
         raise NetworkModelError("the network has no in-service external grid (slack)")
     if len(net.trafo) and np.any(net.trafo["df"].to_numpy(float) <= 0):
@@ -280,9 +270,7 @@ def build_network(park: Park) -> ParkNetwork:
     net = pp.create_empty_network(name=park.name, f_hz=50.0)
     bus = {b.id: pp.create_bus(net, vn_kv=b.vn_kv, name=b.id) for b in nw.buses}
     gc = nw.grid_connection
-    pp.create_ext_grid(
-        net, bus[gc.bus], vm_pu=gc.vm_pu, s_sc_max_mva=gc.s_sc_max_mva, rx_max=gc.rx_max, name="grid"
-    )
+    pp.create_ext_grid(net, bus[gc.bus], vm_pu=gc.vm_pu, s_sc_max_mva=gc.s_sc_max_mva, rx_max=gc.rx_max, name="grid")
     for tr in nw.transformers:
         pp.create_transformer_from_parameters(
             net,

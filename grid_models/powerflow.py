@@ -20,9 +20,7 @@ def _as_matrix(name: str, values: np.ndarray, steps: int | None, devices: int) -
     bad = ~np.isfinite(a)
     if bad.any():
         t, j = (int(x) for x in np.argwhere(bad)[0])
-        raise NetworkModelError(
-            f"{name} has {int(bad.sum())} non-finite values, first at interval {t}, device {j}"
-        )
+        raise NetworkModelError(f"{name} has {int(bad.sum())} non-finite values, first at interval {t}, device {j}")
     return a
 
 
@@ -85,9 +83,7 @@ def snapshot(
     if injections_kvar is not None:
         unknown = set(injections_kvar) - set(ids)
         if unknown:
-            raise NetworkModelError(
-                f"reactive power given for devices without active power: {sorted(unknown)}"
-            )
+            raise NetworkModelError(f"reactive power given for devices without active power: {sorted(unknown)}")
         ratios = {d: pn.q_ratio.get(d, 0.0) for d in ids}
         q = np.array([[injections_kvar.get(d, injections_kw[d] * ratios[d]) for d in ids]], dtype=float)
     series = timeseries(pn, ids, p, q, fast=fast)

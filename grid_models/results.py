@@ -41,12 +41,8 @@ class SeriesResult:
         return PowerFlowResult(
             bus_vm_pu=dict(zip(self.bus_ids, self.vm_pu[interval].tolist(), strict=True)),
             bus_va_degree=dict(zip(self.bus_ids, self.va_degree[interval].tolist(), strict=True)),
-            line_loading_percent=dict(
-                zip(self.line_ids, self.line_loading_percent[interval].tolist(), strict=True)
-            ),
-            trafo_loading_percent=dict(
-                zip(self.trafo_ids, self.trafo_loading_percent[interval].tolist(), strict=True)
-            ),
+            line_loading_percent=dict(zip(self.line_ids, self.line_loading_percent[interval].tolist(), strict=True)),
+            trafo_loading_percent=dict(zip(self.trafo_ids, self.trafo_loading_percent[interval].tolist(), strict=True)),
             losses_kw=float(self.losses_kw[interval]),
             grid_exchange_kw=float(self.grid_exchange_kw[interval]),
             grid_exchange_kvar=float(self.grid_exchange_kvar[interval]),

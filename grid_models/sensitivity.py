@@ -144,9 +144,7 @@ def sensitivities(
     jac = _jacobian(ybus, v, pq)
 
     d_count = len(ids)
-    dev_bus = np.array(
-        [bm.bus_lookup[pn.net[t].at[i, "bus"]] for t, i in (pn.element(d) for d in ids)], dtype=int
-    )
+    dev_bus = np.array([bm.bus_lookup[pn.net[t].at[i, "bus"]] for t, i in (pn.element(d) for d in ids)], dtype=int)
     ratio = np.array([pn.q_ratio.get(d, 0.0) for d in ids])
     pos = np.full(bm.n_bus, -1)
     pos[pq] = np.arange(len(pq))
@@ -181,14 +179,8 @@ def sensitivities(
         kt = s_to * i_base_a[bm.t[a:b]]
         lf, lt = np.abs(i_f[a:b]) * kf, np.abs(i_t[a:b]) * kt
         with np.errstate(invalid="ignore", divide="ignore"):
-            gf = (
-                np.nan_to_num((np.conj(i_f[a:b])[:, None] * di_f[a:b]).real / np.abs(i_f[a:b])[:, None])
-                * kf[:, None]
-            )
-            gt = (
-                np.nan_to_num((np.conj(i_t[a:b])[:, None] * di_t[a:b]).real / np.abs(i_t[a:b])[:, None])
-                * kt[:, None]
-            )
+            gf = np.nan_to_num((np.conj(i_f[a:b])[:, None] * di_f[a:b]).real / np.abs(i_f[a:b])[:, None]) * kf[:, None]
+            gt = np.nan_to_num((np.conj(i_t[a:b])[:, None] * di_t[a:b]).real / np.abs(i_t[a:b])[:, None]) * kt[:, None]
         use_from = lf >= lt
         return np.where(use_from, lf, lt), np.where(use_from[:, None], gf, gt)
 

@@ -227,7 +227,7 @@ def get_schedule(schedule_id: int, request: Request, _: Operator) -> SchedulePub
     summary="plan now from the stored history (day-ahead style, AC-checked), store it versioned",
 )
 async def replan(request: Request, _: Operator, body: ReplanRequest | None = None) -> ReplanResult:
-    from ems.planning import plan_from_store
+    from services.planning import plan_from_store
 
     body = body or ReplanRequest.model_validate({})
     state = request.app.state

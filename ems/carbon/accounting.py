@@ -91,9 +91,7 @@ class VolumeBlock:
 @dataclass(frozen=True)
 class MarketClaims:
     contract_interval_kwh: np.ndarray  # time-matched deliveries per interval (before the cap at import)
-    contract_interval_refs: list[tuple[int, float, str]] = field(
-        default_factory=list
-    )  # (t, kWh, delivery id)
+    contract_interval_refs: list[tuple[int, float, str]] = field(default_factory=list)  # (t, kWh, delivery id)
     blocks: list[VolumeBlock] = field(default_factory=list)
 
     @classmethod
@@ -162,9 +160,7 @@ def _whole_milli(x: np.ndarray) -> np.ndarray:
     return floor / 1000.0
 
 
-def allocate_blocks(
-    available: np.ndarray, blocks: list[VolumeBlock]
-) -> tuple[np.ndarray, list[BlockAllocation]]:
+def allocate_blocks(available: np.ndarray, blocks: list[VolumeBlock]) -> tuple[np.ndarray, list[BlockAllocation]]:
     """Spread each block over its intervals pro rata to ``available`` kWh, never above it.
 
     ``alloc_t = avail_t * min(1, V / basis)`` for t in [i0, i1), where ``basis = sum(avail)``

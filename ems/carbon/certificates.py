@@ -67,9 +67,7 @@ class Period:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise LedgerError("period bounds need a time zone")
         if self.end <= self.start:
-            raise LedgerError(
-                f"period end {self.end.isoformat()} is not after start {self.start.isoformat()}"
-            )
+            raise LedgerError(f"period end {self.end.isoformat()} is not after start {self.start.isoformat()}")
 
     def overlaps(self, other: Period) -> bool:
         return self.start < other.end and other.start < self.end

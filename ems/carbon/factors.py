@@ -161,9 +161,7 @@ class FactorRegistry:
         for f in found:
             if f.version == version:
                 return f
-        raise FactorError(
-            f"emission factor {key!r} has no version {version} (has {[f.version for f in found]})"
-        )
+        raise FactorError(f"emission factor {key!r} has no version {version} (has {[f.version for f in found]})")
 
     def get_series(self, ref: str) -> FactorSeries:
         key, version = parse_ref(ref)
@@ -181,9 +179,7 @@ class FactorRegistry:
         return parse_ref(ref)[0] in self.series
 
     def next_version(self, key: str) -> int:
-        existing = [f.version for f in self.factors.get(key, [])] + [
-            s.version for s in self.series.get(key, [])
-        ]
+        existing = [f.version for f in self.factors.get(key, [])] + [s.version for s in self.series.get(key, [])]
         return max(existing, default=0) + 1
 
     def add(self, factor: EmissionFactor) -> EmissionFactor:

@@ -134,9 +134,7 @@ def fill_row(e: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return scaled, codes
 
 
-def flows_from_energy(
-    park: Park, ie: IntervalEnergyLike, *, with_loads: bool = True
-) -> tuple[IntervalFlows, FillInfo]:
+def flows_from_energy(park: Park, ie: IntervalEnergyLike, *, with_loads: bool = True) -> tuple[IntervalFlows, FillInfo]:
     """Boundary flows per interval with gap filling (module docstring); raises if a device is missing.
 
     ``with_loads=False`` accounts from the boundary meters alone (loads are not read, so a

@@ -44,9 +44,7 @@ class MatchingResult:
     hours_fully_matched: int
 
 
-def hourly_matching(
-    starts: np.ndarray, tz: str, cfe_kwh: np.ndarray, consumption_kwh: np.ndarray
-) -> MatchingResult:
+def hourly_matching(starts: np.ndarray, tz: str, cfe_kwh: np.ndarray, consumption_kwh: np.ndarray) -> MatchingResult:
     """Hourly CFE shares and the period score (see module docstring)."""
     codes, labels = group_index(starts, tz, "hour")
     n = len(labels)
@@ -59,6 +57,4 @@ def hourly_matching(
     ]
     total_c, total_k = int(c.sum()), int(k.sum())
     full = int(np.sum((k > 0) & (c == k)))
-    return MatchingResult(
-        hours, ratio(total_c, total_k), milli_to_decimal(total_k), milli_to_decimal(total_c), full
-    )
+    return MatchingResult(hours, ratio(total_c, total_k), milli_to_decimal(total_k), milli_to_decimal(total_c), full)

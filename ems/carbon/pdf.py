@@ -99,8 +99,7 @@ def render_pdf(report: dict[str, Any]) -> bytes:
         Paragraph("Park emission-factor report", h1),
         Paragraph(f"{p['name']} ({p['province']}, {p['grid_region']} grid)", body),
         Paragraph(
-            f"Period {per['start']} to {per['end']} ({per['intervals']} intervals of "
-            f"{per['interval_minutes']} min)",
+            f"Period {per['start']} to {per['end']} ({per['intervals']} intervals of {per['interval_minutes']} min)",
             body,
         ),
         Paragraph(
@@ -250,9 +249,7 @@ def render_pdf(report: dict[str, Any]) -> bytes:
     story += [Paragraph(f"<b>{k}</b>: {v}", body) for k, v in report["formulas"].items()]
     story.append(Paragraph(report["rounding"], body))
     story.append(
-        Paragraph(
-            "Verify with: ems report verify FILE.json (checks the content hash and the hash chain).", body
-        )
+        Paragraph("Verify with: ems report verify FILE.json (checks the content hash and the hash chain).", body)
     )
     doc.build(story)
     return buf.getvalue()

@@ -34,12 +34,9 @@ SCHEMA = "ems.carbon.park-emission-factor-report/1"
 FORMULAS = {
     "consumption": "K_t = I_t + G_t + D_t + Bd_t - Bc_t - X_t (boundary balance; includes network losses)",
     "location_scope2": "E_loc = sum_t I_t * EF_grid_t",
-    "market_scope2": "E_mkt = sum_t (I_t - C_t - Z_t) * EF_residual; C_t = min(contract_t, I_t); "
-    "Z_t <= I_t - C_t",
-    "certificate_allocation": "Z_t = (I_t - C_t) * min(1, V / basis), basis = eligible import of the "
-    "retirement period",
-    "storage_ledger": "discharge intensity = pool CO2 / stored kWh / eta_discharge; "
-    "charge adds grid_kWh * g_t",
+    "market_scope2": "E_mkt = sum_t (I_t - C_t - Z_t) * EF_residual; C_t = min(contract_t, I_t); Z_t <= I_t - C_t",
+    "certificate_allocation": "Z_t = (I_t - C_t) * min(1, V / basis), basis = eligible import of the retirement period",
+    "storage_ledger": "discharge intensity = pool CO2 / stored kWh / eta_discharge; charge adds grid_kWh * g_t",
     "attributed": "A_t = grid_to_load_t * g_t + discharge_to_load_t * discharge_intensity_t",
     "park_factor": "EF_park = sum(A_t) / sum(K_t) over the period [kgCO2/kWh]",
     "reconciliation": "sum(E) + unknown_origin = sum(A) + exported + (pool_end - pool_start)",
@@ -133,9 +130,7 @@ def _totals(run: AccountingRun) -> dict[str, int]:
 
 def _method(t: dict[str, int], run: AccountingRun, m: str) -> dict[str, Any]:
     lg = run.accounts.ledger
-    pool_end = (
-        float((lg.pool_kg_loc if m == "location" else lg.pool_kg_mkt)[-1]) if len(lg.pool_kg_loc) else 0.0
-    )
+    pool_end = float((lg.pool_kg_loc if m == "location" else lg.pool_kg_mkt)[-1]) if len(lg.pool_kg_loc) else 0.0
     pool_start = lg.initial_kg_loc if m == "location" else lg.initial_kg_mkt
     pool_delta = int(to_milli(np.array([pool_end]))[0]) - int(to_milli(np.array([pool_start]))[0])
     scope2, attributed = t[f"{m}_scope2_kg"], t[f"{m}_attributed_kg"]
@@ -150,9 +145,7 @@ def _method(t: dict[str, int], run: AccountingRun, m: str) -> dict[str, Any]:
         "storage_pool_end_kg": str(milli_to_decimal(int(to_milli(np.array([pool_end]))[0]))),
         "unknown_origin_kg": str(milli_to_decimal(unknown)),
         # rounding of each interval can leave a few grams; shown, never hidden
-        "reconciliation_residual_kg": str(
-            milli_to_decimal(scope2 + unknown - attributed - exported - pool_delta)
-        ),
+        "reconciliation_residual_kg": str(milli_to_decimal(scope2 + unknown - attributed - exported - pool_delta)),
     }
 
 
@@ -344,8 +337,7 @@ def build_report(
             "batteries": b.batteries,
             "green_meters": b.green_meters,
             "load_meters": b.loads,
-            "consumption": "boundary balance K = import + generation + direct green + discharge - charge "
-            "- export",
+            "consumption": "boundary balance K = import + generation + direct green + discharge - charge - export",
         },
         "period": {
             "start": run.start.astimezone(park.tz).isoformat(),
@@ -391,10 +383,7 @@ def build_report(
 def intervals_csv(report: dict[str, Any]) -> bytes:
     """The report's interval table as CSV (UTF-8, header row, one row per interval)."""
     table = report["intervals"]
-    cols = [
-        ["true" if v else "false" for v in table[c]] if c == "estimated" else table[c]
-        for c in INTERVAL_COLUMNS
-    ]
+    cols = [["true" if v else "false" for v in table[c]] if c == "estimated" else table[c] for c in INTERVAL_COLUMNS]
     if any(any(ch in v for ch in ',"\n') for v in table["fills"] if v):  # device ids needing quotes
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")

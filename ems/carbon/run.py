@@ -58,9 +58,7 @@ def default_residual_ref(park: Park, registry: FactorRegistry) -> str:
         year = registry.get(park.carbon.grid_factor).data_year
     candidates = [f for f in registry.all() if f.key.startswith("cn-national-excl-market-")]
     if not candidates:
-        raise FactorError(
-            "no residual factor in the park file and no cn-national-excl-market-* factor registered"
-        )
+        raise FactorError("no residual factor in the park file and no cn-national-excl-market-* factor registered")
     same_year = [f for f in candidates if f.data_year == year]
     chosen: EmissionFactor = (same_year or sorted(candidates, key=lambda f: f.data_year))[-1]
     return chosen.key

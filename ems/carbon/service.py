@@ -175,9 +175,7 @@ def register_park_certificates(store: Store, park: Park) -> int:
         return CQ.register_certificates(conn, certificates_from_park(park))
 
 
-def retire(
-    store: Store, park: Park, serials: list[str], period: Period, beneficiary: str
-) -> list[RetirementEntry]:
+def retire(store: Store, park: Park, serials: list[str], period: Period, beneficiary: str) -> list[RetirementEntry]:
     """Retire certificates against a consumption period; LedgerError (nothing written) if not allowed."""
     basis = eligible_kwh(store, park, period)
     with store.connection() as conn, conn.transaction():
@@ -185,14 +183,10 @@ def retire(
         known = CQ.known_serials(conn, serials)
         current = effective(CQ.effective_retirements(conn))
         check_retirement(serials, period, basis, known, current)
-        return CQ.insert_events(
-            conn, serials, dict.fromkeys(serials, 1), "retire", period, basis, beneficiary, ""
-        )
+        return CQ.insert_events(conn, serials, dict.fromkeys(serials, 1), "retire", period, basis, beneficiary, "")
 
 
-def reassign(
-    store: Store, park: Park, serials: list[str], period: Period, reason: str
-) -> list[RetirementEntry]:
+def reassign(store: Store, park: Park, serials: list[str], period: Period, reason: str) -> list[RetirementEntry]:
     """Move retired certificates to another period: new ledger entries, the old ones stay visible."""
     if not reason.strip():
         raise LedgerError("a reassignment needs a reason (it is a correction of the ledger)")

@@ -159,9 +159,7 @@ def allocate(run: AccountingRun, plan: MeterPlan, metered: Metered, held: HeldIn
     filled[SHARED_UNALLOCATED] = metered.filled[SHARED]
     filled[REMAINDER] = np.zeros(n, dtype=bool)
     for t in plan.tenants:  # a tenant's share of the shared meters inherits their gaps
-        coverage[t] = (
-            np.minimum(coverage[t], metered.owner_coverage[SHARED]) if plan.keys_ppm[t] else coverage[t]
-        )
+        coverage[t] = np.minimum(coverage[t], metered.owner_coverage[SHARED]) if plan.keys_ppm[t] else coverage[t]
     return Allocation(
         rows,
         a.flows.starts,

@@ -88,9 +88,7 @@ def cbam_sources(fr: FootprintRun, tenant_id: str) -> list[dict[str, Any]]:
             "emissions_t": _t(g(col["discharge_kwh"], a.ledger.discharge_kg_per_kwh_loc)),
             "factor_basis": "actual",
             "factor_t_per_mwh": None,
-            "evidence": {
-                "note": "park battery; intensity of the energy that charged it (storage carbon ledger)"
-            },
+            "evidence": {"note": "park battery; intensity of the energy that charged it (storage carbon ledger)"},
         },
     ]
 
@@ -198,17 +196,13 @@ def product_inventory(fr: FootprintRun, line_id: str, *, software_version: str) 
             "kg_per_unit": ln["market_kg_per_unit"],
         },
         "location_based": {
-            "factor_kg_per_kwh": None
-            if kwh == 0
-            else str(ratio(int(Decimal(ln["location_kg"]) * 1000), kwh)),
+            "factor_kg_per_kwh": None if kwh == 0 else str(ratio(int(Decimal(ln["location_kg"]) * 1000), kwh)),
             "kg_per_unit": ln["location_kg_per_unit"],
         },
         "method": "ISO 14067:2018 6.4.9.4: market-based electricity with contractual instruments (own contracts and "
         "retired certificates first, park instruments pro rata), residual factor for the rest; location-based "
         "reported alongside; line share of tenant emissions pro rata to line metering per interval",
-        "certificate_vintages": [
-            {"production_start": a, "production_end": b, "technology": c} for a, b, c in vintages
-        ],
+        "certificate_vintages": [{"production_start": a, "production_end": b, "technology": c} for a, b, c in vintages],
         "contracts": list(fr.tenant(tenant_id).contracts),
         "factors": {"grid": fr.run.grid_factor.provenance, "residual": fr.run.residual_factor.provenance},
     }

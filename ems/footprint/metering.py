@@ -103,14 +103,9 @@ def meter_plan(park: Park) -> MeterPlan:
                 )
             lines[ln.id] = (t.id, ln.meter)
             line_order[t.id].append(ln.id)
-    keys = {
-        t.id: int((Decimal(repr(t.shared_meter_key or 0.0)) * KEY_SCALE).to_integral_value())
-        for t in park.tenants
-    }
+    keys = {t.id: int((Decimal(repr(t.shared_meter_key or 0.0)) * KEY_SCALE).to_integral_value()) for t in park.tenants}
     if sum(keys.values()) > KEY_SCALE:
-        raise MeteringError(
-            f"shared_meter_key values sum to {Decimal(sum(keys.values())) / KEY_SCALE}, above 1"
-        )
+        raise MeteringError(f"shared_meter_key values sum to {Decimal(sum(keys.values())) / KEY_SCALE}, above 1")
     return MeterPlan([t.id for t in park.tenants], terms, lines, line_order, keys)
 
 

@@ -69,9 +69,7 @@ def render_statement_pdf(content: dict[str, Any], content_sha256: str) -> bytes:
             + (", ".join(str(d["delivery_id"]) for d in ev["own_contract_deliveries"]) or "none"),
             st["BodyText"],
         ),
-        Paragraph(
-            f"grid factor: {content['factors']['grid'].get('id', content['factors']['grid'])}", st["BodyText"]
-        ),
+        Paragraph(f"grid factor: {content['factors']['grid'].get('id', content['factors']['grid'])}", st["BodyText"]),
         Paragraph(content["rounding"], st["BodyText"]),
     ]
     buf = io.BytesIO()

@@ -38,25 +38,17 @@ def line_units(park: Park) -> dict[str, str]:
     return {ln.id: ln.unit for t in park.tenants for ln in t.lines}
 
 
-def check_rows(
-    park: Park, rows: list[dict[str, Any]], source: str = "", first_row: int = 1
-) -> ProductionCheck:
+def check_rows(park: Park, rows: list[dict[str, Any]], source: str = "", first_row: int = 1) -> ProductionCheck:
     """Validate mappings with keys line, day, quantity, unit; row numbers start at ``first_row``."""
     units = line_units(park)
     out = ProductionCheck()
     for n, r in enumerate(rows, start=first_row):
         line = str(r.get("line") or "").strip()
         if line not in units:
-            out.rejected.append(
-                (n, f"unknown production line {line!r} (known: {', '.join(sorted(units)) or 'none'})")
-            )
+            out.rejected.append((n, f"unknown production line {line!r} (known: {', '.join(sorted(units)) or 'none'})"))
             continue
         try:
-            day = (
-                r["day"]
-                if isinstance(r.get("day"), dt.date)
-                else dt.date.fromisoformat(str(r.get("day")).strip())
-            )
+            day = r["day"] if isinstance(r.get("day"), dt.date) else dt.date.fromisoformat(str(r.get("day")).strip())
         except ValueError:
             out.rejected.append((n, f"day {r.get('day')!r} is not a date YYYY-MM-DD"))
             continue

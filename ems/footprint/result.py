@@ -36,9 +36,7 @@ class FootprintRun:
         for t in self.park.tenants:
             if t.id == tenant_id:
                 return t
-        raise KeyError(
-            f"unknown tenant {tenant_id!r} (park file knows: {', '.join(self.plan.tenants) or 'none'})"
-        )
+        raise KeyError(f"unknown tenant {tenant_id!r} (park file knows: {', '.join(self.plan.tenants) or 'none'})")
 
     def days(self) -> list[dt.date]:
         """Park-local calendar days touched by [start, end)."""

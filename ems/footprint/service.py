@@ -57,9 +57,7 @@ def record_production(store: Store, check: ProductionCheck) -> int:
     if not check.accepted:
         return 0
     with store.connection() as conn, conn.transaction():
-        return FQ.insert_production(
-            conn, [(r.line, r.day, r.quantity, r.unit, r.source) for r in check.accepted]
-        )
+        return FQ.insert_production(conn, [(r.line, r.day, r.quantity, r.unit, r.source) for r in check.accepted])
 
 
 def balance(fr: FootprintRun) -> dict[str, Any]:

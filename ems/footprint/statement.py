@@ -92,9 +92,7 @@ def evidence(fr: FootprintRun, tenant_id: str) -> dict[str, Any]:
         "own_certificate_claimed_kwh": str(fr.kwh("own_certificate_kwh", tenant_id)),
         "own_surplus_returned_to_pool_kwh": str(milli_to_decimal(fr.allocation.own_surplus_milli[tenant_id])),
         "park_instruments_received_kwh": str(fr.kwh("park_instruments_kwh", tenant_id)),
-        "park_pool_contract_deliveries": sorted(
-            d.delivery_id for d in run.deliveries if d.delivery_id not in held_ids
-        ),
+        "park_pool_contract_deliveries": sorted(d.delivery_id for d in run.deliveries if d.delivery_id not in held_ids),
         "park_pool_certificates": sorted(r.serial for r in run.retirements if r.serial not in held_serials),
     }
 
@@ -144,8 +142,7 @@ def interval_table(fr: FootprintRun, row: str) -> dict[str, list[Any]]:
         out[c] = milli_strings(al.columns[c][j])
     out["meter_completeness"] = [f"{x:.6f}" for x in al.coverage[row].tolist()]
     out["estimated"] = [
-        bool(a or b)
-        for a, b in zip(al.filled[row].tolist(), fr.run.accounts.flows.estimated.tolist(), strict=True)
+        bool(a or b) for a, b in zip(al.filled[row].tolist(), fr.run.accounts.flows.estimated.tolist(), strict=True)
     ]
     return out
 
@@ -222,9 +219,6 @@ def statement_csv(content: dict[str, Any]) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(INTERVAL_COLUMNS)
-    cols = [
-        ["true" if v else "false" for v in table[c]] if c == "estimated" else table[c]
-        for c in INTERVAL_COLUMNS
-    ]
+    cols = [["true" if v else "false" for v in table[c]] if c == "estimated" else table[c] for c in INTERVAL_COLUMNS]
     w.writerows(zip(*cols, strict=True))
     return buf.getvalue().encode("utf-8")

@@ -300,11 +300,28 @@ def _load(conn: psycopg.Connection, head: tuple[Any, ...]) -> StoredSchedule:
     ).fetchall()
     col = lambda k: np.array([r[k] for r in rows], dtype=float)  # noqa: E731
     return StoredSchedule(
-        schedule_id=int(head[0]), kind=head[1], start=head[2], version=int(head[3]), status=head[4],
-        method=head[5], objective_mode=head[6], fallback_reason=head[7], forecast_run_id=head[8], kpis=head[9],
-        times=[r[0] for r in rows], grid_import_kw=col(1), curtail_kw=col(2), devices=[r[3] for r in rows],
-        created_at=head[10], interval_minutes=int(head[11]), grid_export_kw=col(4), consumption_kw=col(5),
-        emissions_kg=col(6), park_ef_kg_per_kwh=col(7), solver_status=head[12], summary=head[13],
+        schedule_id=int(head[0]),
+        kind=head[1],
+        start=head[2],
+        version=int(head[3]),
+        status=head[4],
+        method=head[5],
+        objective_mode=head[6],
+        fallback_reason=head[7],
+        forecast_run_id=head[8],
+        kpis=head[9],
+        times=[r[0] for r in rows],
+        grid_import_kw=col(1),
+        curtail_kw=col(2),
+        devices=[r[3] for r in rows],
+        created_at=head[10],
+        interval_minutes=int(head[11]),
+        grid_export_kw=col(4),
+        consumption_kw=col(5),
+        emissions_kg=col(6),
+        park_ef_kg_per_kwh=col(7),
+        solver_status=head[12],
+        summary=head[13],
     )
 
 
@@ -330,8 +347,9 @@ def schedule_by_id(conn: psycopg.Connection, schedule_id: int) -> StoredSchedule
 def latest_schedule(conn: psycopg.Connection, kinds: tuple[str, ...] = ("mpc", "day_ahead")) -> StoredSchedule | None:
     """The most recently created schedule of the first kind in ``kinds`` that has one."""
     for kind in kinds:
-        head = conn.execute(_HEAD + "WHERE kind = %s ORDER BY created_at DESC, schedule_id DESC LIMIT 1",
-                            (kind,)).fetchone()
+        head = conn.execute(
+            _HEAD + "WHERE kind = %s ORDER BY created_at DESC, schedule_id DESC LIMIT 1", (kind,)
+        ).fetchone()
         if head is not None:
             return _load(conn, head)
     return None
@@ -355,13 +373,28 @@ def list_schedules(conn: psycopg.Connection, kind: str | None = None, limit: int
         "WHERE (%s::text IS NULL OR kind = %s) ORDER BY created_at DESC, schedule_id DESC LIMIT %s",
         (kind, kind, limit),
     ).fetchall()
-    keys = ("schedule_id", "kind", "start", "version", "created_at", "n_intervals", "interval_minutes", "method",
-            "status", "objective_mode", "fallback_reason", "solve_time_s", "forecast_run_id", "kpis")
+    keys = (
+        "schedule_id",
+        "kind",
+        "start",
+        "version",
+        "created_at",
+        "n_intervals",
+        "interval_minutes",
+        "method",
+        "status",
+        "objective_mode",
+        "fallback_reason",
+        "solve_time_s",
+        "forecast_run_id",
+        "kpis",
+    )
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
-def planned_series(conn: psycopg.Connection, kind: str, start: dt.datetime, end: dt.datetime
-                   ) -> list[tuple[dt.datetime, float, dict[str, dict[str, float]]]]:
+def planned_series(
+    conn: psycopg.Connection, kind: str, start: dt.datetime, end: dt.datetime
+) -> list[tuple[dt.datetime, float, dict[str, dict[str, float]]]]:
     """What was planned for each interval in [start, end): the newest schedule covering it as first interval
     or later. Returns (time, grid_import_kw, devices) of the plan made most recently before that interval."""
     return [
@@ -378,8 +411,7 @@ def planned_series(conn: psycopg.Connection, kind: str, start: dt.datetime, end:
     ]
 
 
-def forecast_load_series(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime
-                         ) -> dict[dt.datetime, float]:
+def forecast_load_series(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime) -> dict[dt.datetime, float]:
     """Park load forecast [kW, positive] per interval: from the most recent run issued for that interval."""
     rows = conn.execute(
         """

@@ -89,9 +89,7 @@ def test_storage_ledger_carries_grid_intensity_into_daytime_discharge(case) -> N
     # hour 1: 160 kWh out = half the pool → 119.56 kg, i.e. 0.74725 kg/kWh (grid intensity / eta_c)
     lg = case.ledger
     assert q3(lg.pool_kg_loc[0]) == D("239.120")
-    assert D(f"{float(lg.discharge_kg_per_kwh_loc[1]):.6f}") == (400 * EF_GRID / 2 / 160).quantize(
-        D("0.000001")
-    )
+    assert D(f"{float(lg.discharge_kg_per_kwh_loc[1]):.6f}") == (400 * EF_GRID / 2 / 160).quantize(D("0.000001"))
     # night grid charging never turns green: the daytime discharge is not carbon-free
     assert lg.discharge_cfe_share[1] == 0.0
     assert q3(case.attributed_kg_loc[1]) == D("119.560")
@@ -203,8 +201,6 @@ def test_milli_strings_are_exact() -> None:
 
 def test_block_allocation_is_whole_wh_and_adds_up_exactly() -> None:
     # 1000 kWh over three equal intervals: 333.334 + 333.333 + 333.333 (largest remainder, first wins ties)
-    total, _ = allocate_blocks(
-        np.array([500.0, 500.0, 500.0]), [VolumeBlock(0, 3, 1000.0, ("c",), "certificate")]
-    )
+    total, _ = allocate_blocks(np.array([500.0, 500.0, 500.0]), [VolumeBlock(0, 3, 1000.0, ("c",), "certificate")])
     assert [q3(v) for v in total] == [D("333.334"), D("333.333"), D("333.333")]
     assert sum(q3(v) for v in total) == D("1000.000")

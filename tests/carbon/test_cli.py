@@ -10,9 +10,9 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from ems.cli import carbon
 from ems.park import Park
 from ems.store import Store
+from entrypoints.cli import carbon
 from tests.carbon.conftest import T0, carbon_park_data, ingest_constant_power
 
 
@@ -85,9 +85,7 @@ def test_cli_end_to_end(cli: typer.Typer, tmp_path: Path) -> None:
         ],
     )
     assert r.exit_code == 0, r.output
-    r = run(
-        cli, ["certificates", "retire", "GEC-T-000001", "--start", start, "--end", end, "--beneficiary", "x"]
-    )
+    r = run(cli, ["certificates", "retire", "GEC-T-000001", "--start", start, "--end", end, "--beneficiary", "x"])
     assert r.exit_code == 2 and "once only" in r.output
     r = run(cli, ["report", "create", "--start", start, "--end", end, "--no-pdf"])
     assert r.exit_code == 0, r.output

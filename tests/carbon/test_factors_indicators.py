@@ -102,9 +102,7 @@ def test_factor_file_reports_bad_rows_and_keeps_good_ones(tmp_path: Path) -> Non
 
 def test_hourly_series_lookup(tmp_path: Path) -> None:
     p = tmp_path / "h.csv"
-    p.write_text(
-        "time,value\n2026-03-02T00:00:00+08:00,0.7\n2026-03-02T01:00:00+08:00,0.5\n", encoding="utf-8"
-    )
+    p.write_text("time,value\n2026-03-02T00:00:00+08:00,0.7\n2026-03-02T01:00:00+08:00,0.5\n", encoding="utf-8")
     s = read_series_csv(p, "js-hourly", interval_minutes=60, publisher="grid", document="hourly data")
     q = np.datetime64("2026-03-01T16:00", "us") + np.arange(8) * np.timedelta64(15, "m")
     assert s.at(q).tolist() == [0.7] * 4 + [0.5] * 4  # 15-minute intervals inside each hour
@@ -190,6 +188,5 @@ def test_series_provenance_names_both_factors(carbon_park: Park) -> None:
 def test_budget_warns_when_data_are_incomplete() -> None:
     b = budget_status(D("1000"), 2026, D("100"), D("73"), 365, data_completeness=D("0.5"))
     assert b.warnings == [
-        "year-to-date data are only 50.000000 % complete: the emissions and the projection "
-        "understate the year"
+        "year-to-date data are only 50.000000 % complete: the emissions and the projection understate the year"
     ]

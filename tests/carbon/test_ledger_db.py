@@ -86,9 +86,7 @@ def test_retirement_rules(metered: Store, carbon_park: Park) -> None:
     # moving it to one hour (800 kWh eligible) would over-retire that hour
     with pytest.raises(OverRetirement):
         service.reassign(metered, carbon_park, ["GEC-T-000001"], Period(T0, T0 + HOUR), "wrong period")
-    service.reassign(
-        metered, carbon_park, ["GEC-T-000001"], Period(T0 + 2 * HOUR, T0 + 4 * HOUR), "wrong period"
-    )
+    service.reassign(metered, carbon_park, ["GEC-T-000001"], Period(T0 + 2 * HOUR, T0 + 4 * HOUR), "wrong period")
     with metered.connection() as conn:
         history = CQ.retirement_events(conn, "GEC-T-000001")
     assert [(e.seq, e.kind) for e in history] == [(1, "retire"), (2, "reassign")]
@@ -96,9 +94,7 @@ def test_retirement_rules(metered: Store, carbon_park: Park) -> None:
 
 def test_factor_series_and_report_chain(metered: Store, carbon_park: Park, tmp_path: Path) -> None:
     period = Period(T0, T0 + 2 * HOUR)
-    service.record_delivery(
-        metered, carbon_park, "GPT-TEST", period, D("400"), "period", "settlement 2026-03"
-    )
+    service.record_delivery(metered, carbon_park, "GPT-TEST", period, D("400"), "period", "settlement 2026-03")
     service.retire(metered, carbon_park, ["GEC-T-000001"], period, "Tiny park")
     pts = service.factor_series(metered, carbon_park, T0, T0 + 2 * HOUR, "hour", "market")
     # per hour: import 800 kWh, contract 200 (400 pro rata), certificate 1000 * 600/1200 = 500
@@ -123,9 +119,7 @@ def test_factor_series_and_report_chain(metered: Store, carbon_park: Park, tmp_p
     assert (tmp_path / "again" / issued.files["json"].name).read_bytes() == issued.files["json"].read_bytes()
     assert len(service.list_reports(metered)) == 1
     # restatement after a late correction of the delivery: new report that references the old one
-    service.record_delivery(
-        metered, carbon_park, "GPT-TEST", period, D("300"), "period", "corrected", replaces=1
-    )
+    service.record_delivery(metered, carbon_park, "GPT-TEST", period, D("300"), "period", "corrected", replaces=1)
     restated = service.issue_report(
         metered, carbon_park, T0, T0 + 2 * HOUR, tmp_path, replaces=issued.content_sha256, pdf=False
     )
@@ -136,9 +130,7 @@ def test_factor_series_and_report_chain(metered: Store, carbon_park: Park, tmp_p
     doc = json.loads(issued.files["json"].read_bytes())
     doc["report"]["totals"]["grid_import_kwh"] = "1.000"
     bad = tmp_path / "tampered.json"
-    bad.write_text(
-        json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False), encoding="utf-8"
-    )
+    bad.write_text(json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False), encoding="utf-8")
     assert not service.verify_report_file(bad, store=metered).ok
     chain = tmp_path / "hash_chain.jsonl"
     assert service.verify_report_file(issued.files["json"], chain_file=chain).ok
@@ -176,8 +168,7 @@ def test_delivery_needs_known_contract_and_metered_period(carbon_store: Store, c
 def test_hourly_grid_factor_series_in_the_database(metered: Store, carbon_park: Park, tmp_path: Path) -> None:
     csv_path = tmp_path / "hourly.csv"
     csv_path.write_text(
-        "time,value\n"
-        + "".join(f"{(T0 + h * HOUR).isoformat()},{v}\n" for h, v in enumerate([0.7, 0.5, 0.6, 0.6])),
+        "time,value\n" + "".join(f"{(T0 + h * HOUR).isoformat()},{v}\n" for h, v in enumerate([0.7, 0.5, 0.6, 0.6])),
         encoding="utf-8",
     )
     s = service.add_series(

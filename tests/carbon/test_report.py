@@ -31,9 +31,7 @@ P_KW = {
 
 def _run(park: Park, coverage=None, retirements=()):  # type: ignore[no-untyped-def]
     ie = energy_from_kw(T0, 15, P_KW, coverage)
-    return compute_run(
-        park, ie, T0, T0 + dt.timedelta(hours=1), FactorRegistry.published(), [], list(retirements)
-    )
+    return compute_run(park, ie, T0, T0 + dt.timedelta(hours=1), FactorRegistry.published(), [], list(retirements))
 
 
 def test_flows_follow_sign_convention(carbon_park: Park) -> None:
@@ -100,9 +98,7 @@ def test_report_cites_certificate_evidence(carbon_park: Park) -> None:
 def test_tampered_report_fails_verification(carbon_park: Park) -> None:
     content = build_report(_run(carbon_park), software_version="0.1.0")
     data, h = hashchain.report_file_bytes(content)
-    entry = hashchain.new_entry(
-        None, h, carbon_park.name, "a", "b", None, "2026-03-03T00:00:00+00:00", "0.1.0", {}
-    )
+    entry = hashchain.new_entry(None, h, carbon_park.name, "a", "b", None, "2026-03-03T00:00:00+00:00", "0.1.0", {})
     assert hashchain.verify_report(data, [entry]).ok
     doc = json.loads(data)
     doc["report"]["location_based"]["park_factor_kg_per_kwh"] = "0.100000"
@@ -115,9 +111,7 @@ def test_tampered_report_fails_verification(carbon_park: Park) -> None:
     assert not v.ok and any("no issued report" in p for p in v.problems)
     # an altered chain entry breaks the chain
     bad = dict(entry, period_end="c")
-    assert hashchain.verify_chain([bad]) == [
-        "entry seq 1: chain hash does not match its fields (entry altered)"
-    ]
+    assert hashchain.verify_chain([bad]) == ["entry seq 1: chain hash does not match its fields (entry altered)"]
 
 
 def test_csv_and_pdf(carbon_park: Park) -> None:

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(
 def test_dashboard_renders_seeded_data(demo_store: Store, demo_park: Park, artifacts_dir: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    from ems.planning import plan_from_store
+    from services.planning import plan_from_store
 
     day = dt.datetime(2026, 6, 21, tzinfo=demo_park.tz)
     for k, d in enumerate((day - dt.timedelta(days=1), day)):

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer.main
 import yaml
 
-from ems.cli.main import app
+from entrypoints.cli.main import app
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from dispatch.from_park import problem_from_park
-from dispatch.network_check import dispatch_with_ac_check, schedule_injections
 from dispatch.solver import Dispatcher
 from ems.forecast import Forecast
 from ems.forecast.synthetic import synthesize
 from ems.park import Park
 from grid_models import build_network, timeseries
+from services.network_check import dispatch_with_ac_check, schedule_injections
 
 START = dt.datetime(2026, 3, 1, 16, 0, tzinfo=dt.UTC)  # 00:00 Beijing time: valley prices
 T = 24

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
-from ems.cli.dispatch import app
+from entrypoints.cli.dispatch import app
 
 
 def test_plan_synthetic_prints_kpis_and_writes_json(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from dispatch.simulate import SimulationConfig, scaled_batteries, simulate_year
 from ems.park import Park
+from services.annual import SimulationConfig, scaled_batteries, simulate_year
 
 START = dt.datetime(2026, 4, 30, 16, 0, tzinfo=dt.UTC)  # 1 May 00:00 Beijing time
 

@@ -7,24 +7,35 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from ems.cli.main import app
+from entrypoints.cli.main import app
 
 
 def test_demo_command_prints_access_and_summary(fresh_db_url: str, tmp_path: Path) -> None:
     env = {"EMS_DATABASE_URL": fresh_db_url, "EMS_DATA_DIR": str(tmp_path)}
-    r = CliRunner().invoke(app, ["demo", "--hours", "1", "--start-hour", "8", "--speed", "720", "--history-days", "1",
-                                 "--port", "0"], env=env)
+    r = CliRunner().invoke(
+        app,
+        ["demo", "--hours", "1", "--start-hour", "8", "--speed", "720", "--history-days", "1", "--port", "0"],
+        env=env,
+    )
     assert r.exit_code == 0, r.output
     out = r.output
     m = re.search(r"dashboard  (http://127\.0\.0\.1:\d+)/dashboard/#key=(ems_\w+_\S+)", out)
     assert m is not None, out
-    tokens = dict(re.findall(r"^  (operator|auditor|admin|gateway:gw-logistics|gateway:gw-direct)\s+(ems_\S+)$", out,
-                             re.MULTILINE))
+    tokens = dict(
+        re.findall(
+            r"^  (operator|auditor|admin|gateway:gw-logistics|gateway:gw-direct)\s+(ems_\S+)$", out, re.MULTILINE
+        )
+    )
     assert set(tokens) == {"operator", "auditor", "admin", "gateway:gw-logistics", "gateway:gw-direct"}
     assert m.group(2) == tokens["operator"]
     assert "4 plans (0 fallback" in out
-    for label in ("local renewable consumption", "curtailment [MWh]", "green share", "cost [CNY]",
-                  "park EF, location [gCO2/kWh]"):
+    for label in (
+        "local renewable consumption",
+        "curtailment [MWh]",
+        "green share",
+        "cost [CNY]",
+        "park EF, location [gCO2/kWh]",
+    ):
         assert label in out
     assert re.search(r"park emission factor \d+\.\d gCO2/kWh location-based, \d+\.\d gCO2/kWh market-based", out)
     assert "verified OK" in out

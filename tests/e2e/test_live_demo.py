@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from pydantic import SecretStr
 
-from ems.operate.live import LiveConfig, LiveResult, LiveRun
 from ems.park import Park
 from ems.settings import Settings
 from ems.store import Store
 from ems.store.schedules import load_schedule
+from entrypoints.operate.live import LiveConfig, LiveResult, LiveRun
 
 HOURS = 3
 SPEED = 360.0  # 3 simulated hours in 30 s of wall time
@@ -47,8 +47,9 @@ def live(tmp_path_factory: pytest.TempPathFactory, pg_url: str, demo_park: Park)
         async with LiveRun(demo_park, store, settings, cfg) as run:
             result = await run.run()
             async with httpx.AsyncClient(base_url=result.access.url) as client:
-                r = await client.get("/v1/grid/status",
-                                     headers={"Authorization": f"Bearer {result.access.tokens['operator']}"})
+                r = await client.get(
+                    "/v1/grid/status", headers={"Authorization": f"Bearer {result.access.tokens['operator']}"}
+                )
                 assert r.status_code == 200, r.text
                 return result, r.json()
 
@@ -79,7 +80,9 @@ def test_one_schedule_per_planning_step(live) -> None:  # type: ignore[no-untype
     with store.connection() as conn:
         rows = conn.execute(
             "SELECT start_time, count(*) FROM schedule WHERE kind = 'mpc' AND start_time >= %s AND start_time < %s "
-            "GROUP BY start_time ORDER BY start_time", (result.start, result.end)).fetchall()
+            "GROUP BY start_time ORDER BY start_time",
+            (result.start, result.end),
+        ).fetchall()
     assert [r[0] for r in rows] == [result.start + k * dt.timedelta(minutes=15) for k in range(n)]
     assert all(r[1] == 1 for r in rows)
     assert all(s.status != "fallback" for s in result.steps)

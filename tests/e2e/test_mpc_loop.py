@@ -10,13 +10,13 @@ import pytest
 
 from device_drivers import Poller
 from device_drivers.simulator import ParkSimulator, with_free_ports
-from ems.operate.clock import interval_start, next_boundary
-from ems.operate.mpc_loop import run_mpc
-from ems.operate.planner import PlanStep
-from ems.operate.plant import backfill_history
 from ems.park import Park
 from ems.store import Store
 from ems.store.schedules import load_schedule
+from entrypoints.operate.clock import interval_start, next_boundary
+from entrypoints.operate.mpc_loop import run_mpc
+from entrypoints.operate.planner import PlanStep
+from entrypoints.operate.plant import backfill_history
 
 SPEED = 600.0
 
@@ -39,13 +39,22 @@ def test_mpc_loop_plans_and_actuates(fresh_db_url: str, demo_park: Park) -> None
 
     async def go(store: Store) -> tuple[float, float]:
         async with ParkSimulator(park, seed=5, speed=SPEED, start=start) as sim:
-            poller = Poller.from_park(park, sink=store, interval_s=60 / SPEED, clock=sim.clock.now,
-                                      flush_interval_s=0.2)
+            poller = Poller.from_park(
+                park, sink=store, interval_s=60 / SPEED, clock=sim.clock.now, flush_interval_s=0.2
+            )
             await poller.start()
             try:
                 await asyncio.sleep(0.5)  # a few polls, so the SOC is measured
-                made = await run_mpc(park, store, clock=sim.clock.now, speed=SPEED, steps=2, horizon=32,
-                                     history_days=1, on_step=lambda s, a: steps.append(s))
+                made = await run_mpc(
+                    park,
+                    store,
+                    clock=sim.clock.now,
+                    speed=SPEED,
+                    steps=2,
+                    horizon=32,
+                    history_days=1,
+                    on_step=lambda s, a: steps.append(s),
+                )
                 assert made == 2
             finally:
                 await poller.stop()

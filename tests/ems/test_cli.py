@@ -8,8 +8,8 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
-from ems.cli.main import app
 from ems.park import example_park_path
+from entrypoints.cli.main import app
 
 runner = CliRunner()
 

@@ -111,9 +111,7 @@ def fp_store(fresh_db_url: str, fp_park: Park) -> Iterator[Store]:
     s.close()
 
 
-def ingest_constant_power(
-    store: Store, start: dt.datetime, minutes: int, p_kw: dict[str, list[float]]
-) -> None:
+def ingest_constant_power(store: Store, start: dt.datetime, minutes: int, p_kw: dict[str, list[float]]) -> None:
     """p_kw samples every 60 s, constant within each interval, so each interval's energy is p * h."""
     rows = []
     for dev, powers in p_kw.items():

@@ -12,9 +12,9 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from ems.cli import footprint
 from ems.park import Park
 from ems.store import Store
+from entrypoints.cli import footprint
 
 from .conftest import POWER_KW, T0, footprint_park_data, ingest_constant_power
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from ems.cli.grid import app
+from entrypoints.cli.grid import app
 
 runner = CliRunner()
 

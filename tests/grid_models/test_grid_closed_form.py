@@ -86,18 +86,14 @@ def test_two_bus_sensitivities_match_the_closed_form_derivative() -> None:
     pn = two_bus()
     # a generator on the slack bus itself: it displaces import one for one
     pp.create_sgen(pn.net, 0, p_mw=0.0, name="SLACKGEN")
-    pn = ParkNetwork(
-        pn.net, {**pn.elements, "SLACKGEN": ("sgen", 0)}, {"LOAD": 0.0, "SLACKGEN": 0.0}, pn.limits
-    )
+    pn = ParkNetwork(pn.net, {**pn.elements, "SLACKGEN": ("sgen", 0)}, {"LOAD": 0.0, "SLACKGEN": 0.0}, pn.limits)
     s = sensitivities(pn, {"LOAD": -4000.0, "SLACKGEN": 0.0}, q_kvar={"LOAD": -1500.0})  # q held: q_ratio 0
     # derivative of the closed form with respect to the load's injection (−P), by central difference
     h = 1.0  # W
     up, dn = closed_form(4e6 - h, 1.5e6), closed_form(4e6 + h, 1.5e6)
     j = s.device_ids.index("LOAD")
     assert s.d_exchange[j] == pytest.approx((up["import_kw"] - dn["import_kw"]) / (2 * h) * 1e3, rel=1e-6)
-    assert s.d_vm[s.bus_ids.index("LOADBUS"), j] == pytest.approx(
-        (up["vm_pu"] - dn["vm_pu"]) / (2 * h) * 1e3, rel=1e-6
-    )
+    assert s.d_vm[s.bus_ids.index("LOADBUS"), j] == pytest.approx((up["vm_pu"] - dn["vm_pu"]) / (2 * h) * 1e3, rel=1e-6)
     k = s.device_ids.index("SLACKGEN")
     assert s.d_exchange[k] == pytest.approx(-1.0, abs=1e-12)
     assert np.all(s.d_vm[:, k] == 0)

@@ -46,26 +46,20 @@ def test_oversize_pv_breaks_anti_backflow_and_cable(demo_pn: ParkNetwork, summer
     # re-check the worst interval with pandapower alone
     t = cable.worst_interval
     net = _pandapower_at(demo_pn, summer_week, t, "F4_TEX", 40.0 * summer_week.pv_per_kw[t])
-    assert net.res_line.loading_percent[demo_pn.line_ids.index("L4")] == pytest.approx(
-        cable.worst_value, abs=1e-6
-    )
+    assert net.res_line.loading_percent[demo_pn.line_ids.index("L4")] == pytest.approx(cable.worst_value, abs=1e-6)
     t = export.worst_interval
     net = _pandapower_at(demo_pn, summer_week, t, "F4_TEX", 40.0 * summer_week.pv_per_kw[t])
     assert -net.res_ext_grid.p_mw.sum() * 1000 == pytest.approx(export.worst_value, abs=1e-3)
     assert rep.max_export_kw == pytest.approx(export.worst_value)
 
 
-def test_extra_battery_is_checked_charging_and_discharging(
-    demo_pn: ParkNetwork, summer_week: ParkProfiles
-) -> None:
+def test_extra_battery_is_checked_charging_and_discharging(demo_pn: ParkNetwork, summer_week: ParkProfiles) -> None:
     # 15 MW behind the single 0.6 kA cable L5 (≈ 10.5 MVA): overloads it in both directions
     rep = hosting_check(demo_pn, summer_week, "F5_EV", extra_battery_kw=15_000)
     l5 = {s.scenario: s for s in rep.with_extra if (s.kind, s.element) == ("line_loading", "L5")}
     assert set(l5) == {"battery_charging", "battery_discharging"}
     assert l5["battery_charging"].intervals == l5["battery_discharging"].intervals == rep.steps
-    assert (
-        l5["battery_charging"].worst_value > l5["battery_discharging"].worst_value
-    )  # load adds when charging
+    assert l5["battery_charging"].worst_value > l5["battery_discharging"].worst_value  # load adds when charging
 
 
 def test_small_addition_in_winter_is_ok(demo_pn: ParkNetwork, demo_park: Park) -> None:

@@ -20,9 +20,7 @@ def test_year_of_quarter_hours(demo_park: Park) -> None:
     pv = prof.p_kw[:, ids.index("PV_CELLS")]
     assert pv.min() == 0 and pv.max() <= 10_000  # clipped at the inverter rating
     load = prof.p_kw[:, ids.index("LOAD_CELLS")]
-    assert (
-        load.max() <= 0 and -load.max() > 0.7 * 22_000
-    )  # continuous process: shape never below 80 % of peak
+    assert load.max() <= 0 and -load.max() > 0.7 * 22_000  # continuous process: shape never below 80 % of peak
     assert np.all(prof.p_kw[:, ids.index("BESS")] == 0)
     direct = prof.p_kw[:, ids.index("DG-SALTFLAT-PV")]
     assert direct.max() <= 12_000  # limited by the dedicated line's capacity

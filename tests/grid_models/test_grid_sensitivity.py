@@ -45,9 +45,7 @@ def _check(pn: ParkNetwork, op: dict[str, float], devices: list[str]) -> None:
         np.testing.assert_allclose(s.d_trafo_loading[:, j], fd["trafo"], rtol=1e-4, atol=1e-9, err_msg=d)
 
 
-def test_demo_park_sensitivities_match_finite_differences(
-    demo_pn: ParkNetwork, demo_op: dict[str, float]
-) -> None:
+def test_demo_park_sensitivities_match_finite_differences(demo_pn: ParkNetwork, demo_op: dict[str, float]) -> None:
     _check(demo_pn, demo_op, demo_pn.device_ids)
 
 

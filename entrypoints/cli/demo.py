@@ -1,4 +1,4 @@
-"""``ems demo``: the demo park brought to life on an accelerated clock (see :mod:`ems.operate.live`).
+"""``ems demo``: the demo park brought to life on an accelerated clock (see :mod:`entrypoints.operate.live`).
 
 The simulator serves the devices over Modbus, the poller reads them, the forecaster and the MPC
 dispatcher plan every interval (checked by the grid model), battery setpoints go back to the
@@ -19,11 +19,11 @@ import numpy as np
 import typer
 from tqdm import tqdm
 
-from ems.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
-from ems.operate.live import Access, LiveConfig, LiveResult, LiveRun, StepRecord, live_window
 from ems.park import ModbusRtu, ModbusTcp, Park
 from ems.store import Store, open_store
 from ems.synthetic import synthesize
+from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
+from entrypoints.operate.live import Access, LiveConfig, LiveResult, LiveRun, StepRecord, live_window
 
 app = typer.Typer(help="Run the demo park end to end.")
 
@@ -32,8 +32,9 @@ def _day_start(park: Park, day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), tzinfo=park.tz).astimezone(dt.UTC)
 
 
-def ingest_synthetic_day(store: Store, park: Park, day: dt.date, step_s: float, seed: int,
-                         chunk: int = 50_000) -> tuple[int, int, float]:
+def ingest_synthetic_day(
+    store: Store, park: Park, day: dt.date, step_s: float, seed: int, chunk: int = 50_000
+) -> tuple[int, int, float]:
     """Ingest one synthetic day in chunks; returns (accepted, duplicates, seconds)."""
     syn = synthesize(park, _day_start(park, day), hours=24, step_s=step_s, seed=seed)
     batch = syn.batch
@@ -69,16 +70,22 @@ def print_synthetic_summary(store: Store, park: Park, day: dt.date) -> None:
     reporting = ie.coverage.sum(axis=1) > 0
     coverage = float(ie.coverage[reporting].mean()) if reporting.any() else 0.0
     silent = [d for d, r in zip(ie.devices, reporting, strict=True) if not r]
-    typer.echo(f"\n{park.name} — {day.isoformat()} ({park.timezone}), {len(ie.starts)} intervals of "
-               f"{park.interval_minutes} min")
-    typer.echo(f"  {int(reporting.sum())} of {len(ie.devices)} devices reporting, data coverage {coverage:.1%}"
-               + (f"; no data from {', '.join(silent)}" if silent else ""))
+    typer.echo(
+        f"\n{park.name} — {day.isoformat()} ({park.timezone}), {len(ie.starts)} intervals of "
+        f"{park.interval_minutes} min"
+    )
+    typer.echo(
+        f"  {int(reporting.sum())} of {len(ie.devices)} devices reporting, data coverage {coverage:.1%}"
+        + (f"; no data from {', '.join(silent)}" if silent else "")
+    )
     typer.echo(f"  consumption (loads)      {load / 1000:10.1f} MWh")
     typer.echo(f"  local PV + wind          {local_re / 1000:10.1f} MWh  ({local_re / max(load, 1e-9):.1%} of load)")
     typer.echo(f"  battery net discharge    {by_type.get('battery', 0.0) / 1000:10.1f} MWh")
     typer.echo(f"  grid import / export     {imp / 1000:10.1f} / {exp / 1000:.1f} MWh")
-    typer.echo(f"  peak 15-min import       {peak / 1000:10.2f} MW (limit "
-               f"{park.network.grid_connection.import_limit_kw / 1000:.0f} MW)")
+    typer.echo(
+        f"  peak 15-min import       {peak / 1000:10.2f} MW (limit "
+        f"{park.network.grid_connection.import_limit_kw / 1000:.0f} MW)"
+    )
 
 
 def print_access(a: Access) -> None:
@@ -122,7 +129,8 @@ def summary_lines(r: LiveResult) -> list[str]:
         f"carbon accounting (metered): park emission factor {ef['location']} gCO2/kWh location-based, "
         f"{ef['market']} gCO2/kWh market-based",
         f"report {r.carbon.report_sha256[:16]}… {'verified OK' if r.carbon.verified else 'NOT verified: '}"
-        + "; ".join(r.carbon.problems) + f"  ({r.carbon.report_files['json']})",
+        + "; ".join(r.carbon.problems)
+        + f"  ({r.carbon.report_files['json']})",
     ]
     return out
 
@@ -151,8 +159,10 @@ async def _live(park: Park, store: Store, settings: object, cfg: LiveConfig, kee
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with LiveRun(park, store, settings, cfg) as live:  # type: ignore[arg-type]
-        typer.echo(f"simulating {live.start.astimezone(park.tz):%Y-%m-%d %H:%M} .. "
-                   f"{live.end.astimezone(park.tz):%Y-%m-%d %H:%M} ({park.timezone}) at {cfg.speed:g}x")
+        typer.echo(
+            f"simulating {live.start.astimezone(park.tz):%Y-%m-%d %H:%M} .. "
+            f"{live.end.astimezone(park.tz):%Y-%m-%d %H:%M} ({park.timezone}) at {cfg.speed:g}x"
+        )
         try:
             result = await live.run(on_ready=on_ready, on_step=on_step, stop=stop)
         finally:
@@ -175,14 +185,18 @@ def demo(
     hours: Annotated[float, typer.Option(help="simulated hours")] = 24.0,
     speed: Annotated[float, typer.Option(help="simulated seconds per wall second")] = 360.0,
     seed: Annotated[int, typer.Option(help="random seed of weather and loads")] = 1,
-    day: Annotated[str | None, typer.Option(help="local date of the simulated day (YYYY-MM-DD, in the past); "
-                                            "default: the latest full past day(s)")] = None,
+    day: Annotated[
+        str | None,
+        typer.Option(
+            help="local date of the simulated day (YYYY-MM-DD, in the past); default: the latest full past day(s)"
+        ),
+    ] = None,
     start_hour: Annotated[int, typer.Option(help="local hour of day the simulation starts")] = 0,
-    history_days: Annotated[int, typer.Option(help="days of simulated history ingested before the live period")]
-    = 7,
+    history_days: Annotated[int, typer.Option(help="days of simulated history ingested before the live period")] = 7,
     keep_serving: Annotated[bool, typer.Option(help="keep the API and dashboard running after the summary")] = False,
-    port: Annotated[int | None, typer.Option(help="API port (default: EMS_API_PORT if free, else any free port)")]
-    = None,
+    port: Annotated[
+        int | None, typer.Option(help="API port (default: EMS_API_PORT if free, else any free port)")
+    ] = None,
     no_ac_check: Annotated[bool, typer.Option("--no-ac-check", help="plan without the AC power-flow check")] = False,
     no_guard: Annotated[bool, typer.Option("--no-guard", help="no import-cap guard between re-plans")] = False,
     synthetic: Annotated[bool, typer.Option(help="only ingest a synthetic day and summarise it (quick)")] = False,
@@ -201,13 +215,23 @@ def demo(
         with open_store(settings, p) as store:
             accepted, dups, secs = ingest_synthetic_day(store, p, sday, step_s, seed)
             total = accepted + dups
-            typer.echo(f"ingested {total:,} readings in {secs:.2f} s ({total / secs:,.0f} rows/s): "
-                       f"{accepted:,} new, {dups:,} already stored")
+            typer.echo(
+                f"ingested {total:,} readings in {secs:.2f} s ({total / secs:,.0f} rows/s): "
+                f"{accepted:,} new, {dups:,} already stored"
+            )
             print_synthetic_summary(store, p, sday)
         return
-    cfg = LiveConfig(hours=hours, speed=speed, seed=seed, day=the_day, start_hour=start_hour,
-                     history_days=history_days, ac_check=not no_ac_check, guard=not no_guard,
-                     api_port=port if port is not None else _free_or_none(settings.api_host, settings.api_port))
+    cfg = LiveConfig(
+        hours=hours,
+        speed=speed,
+        seed=seed,
+        day=the_day,
+        start_hour=start_hour,
+        history_days=history_days,
+        ac_check=not no_ac_check,
+        guard=not no_guard,
+        api_port=port if port is not None else _free_or_none(settings.api_host, settings.api_port),
+    )
     try:
         live_window(p, hours, the_day, dt.datetime.now(dt.UTC), start_hour)
     except ValueError as exc:

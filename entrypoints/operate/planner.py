@@ -3,7 +3,7 @@
 ``plan(start, now)``: the measured history of the last ``history_days`` → forecasts of the
 horizon (:func:`ems.forecast.park.forecast_park`) → the dispatch problem with the measured
 battery SOC and the month's peak import so far → solved with the AC check of
-:func:`dispatch.network_check.dispatch_with_ac_check` (or the plain warm-started
+:func:`services.network_check.dispatch_with_ac_check` (or the plain warm-started
 :class:`~dispatch.mpc.RollingHorizon` step when the check is off) → forecast and schedule
 (kind ``"mpc"``) saved. :meth:`Planner.grid_status` gives the power flow of the first planned
 interval as plain data for ``GET /v1/grid/status``.
@@ -20,7 +20,6 @@ import numpy as np
 
 from dispatch.from_park import problem_from_park
 from dispatch.mpc import RollingHorizon
-from dispatch.network_check import AcCheckReport, dispatch_with_ac_check, schedule_injections
 from dispatch.problem import DispatchProblem
 from dispatch.schedule import Schedule
 from ems.forecast.history import history_from_store
@@ -29,6 +28,7 @@ from ems.park import Park
 from ems.store import Store
 from ems.store.schedules import save_forecast, save_schedule
 from grid_models import ParkNetwork, build_network, timeseries, violations
+from services.network_check import AcCheckReport, dispatch_with_ac_check, schedule_injections
 
 SOC_LOOKBACK = dt.timedelta(hours=1)  # an older SOC reading is not "measured" any more
 
@@ -51,8 +51,9 @@ class PlanStep:
 class Planner:
     """Re-plans ``park`` from ``store`` (see module doc)."""
 
-    def __init__(self, park: Park, store: Store, *, horizon: int = 96, history_days: int = 7,
-                 ac_check: bool = True) -> None:
+    def __init__(
+        self, park: Park, store: Store, *, horizon: int = 96, history_days: int = 7, ac_check: bool = True
+    ) -> None:
         self.park = park
         self.store = store
         self.horizon = horizon
@@ -133,9 +134,7 @@ class Planner:
             "grid_exchange_kw": round(one.grid_exchange_kw, 1),
             "losses_kw": round(one.losses_kw, 1),
             "converged": one.converged,
-            "violations": [
-                {"kind": v.kind, "element": v.element, "value": v.value, "limit": v.limit} for v in found
-            ],
+            "violations": [{"kind": v.kind, "element": v.element, "value": v.value, "limit": v.limit} for v in found],
         }
 
 

@@ -7,15 +7,15 @@ Composition (all real components, in one process):
   is *the* clock: poller timestamps, interval boundaries, ingest validation and the gateway use it;
 * :class:`~device_drivers.Poller` reads the devices every ``sample_s`` simulated seconds into the store
   (through a :class:`~device_drivers.SpoolingSink`);
-* :class:`~ems.operate.gateway.SimulatedGateway` pushes the gateway devices through ``POST /v1/telemetry``;
-* every interval :class:`~ems.operate.planner.Planner` re-plans from the store (forecasts, MPC, AC check),
+* :class:`~entrypoints.operate.gateway.SimulatedGateway` pushes the gateway devices through ``POST /v1/telemetry``;
+* every interval :class:`~entrypoints.operate.planner.Planner` re-plans from the store (forecasts, MPC, AC check),
   the schedule is saved, and the first interval's battery power / PV limits are written back through
   :class:`~device_drivers.Controller` — the simulated battery follows them; between re-plans the
-  :class:`~ems.operate.guard.ImportGuard` corrects the battery when the metered import would set a new peak;
+  :class:`~entrypoints.operate.guard.ImportGuard` corrects the battery when the metered import would set a new peak;
 * the API (:func:`api.app.create_app` in a :class:`api.server.BackgroundServer`) serves it all, with the
   poller's device health and the planner's grid status;
 * at the end: carbon accounting (factor series by both methods, a report issued and verified) and the
-  comparison with the rule-based baseline (:mod:`ems.operate.summary`).
+  comparison with the rule-based baseline (:mod:`entrypoints.operate.summary`).
 
 The simulated period lies in the past (default: the last ``ceil(hours/24)`` full local days) so that
 no reading is "in the future" for validators using the wall clock (the API's ingest does).
@@ -39,19 +39,19 @@ from api.app import create_app
 from api.server import BackgroundServer
 from device_drivers import Controller, Poller, Spool, SpoolingSink
 from device_drivers.simulator import ParkSimulator, with_free_ports
-from ems.operate.accounting import CarbonOutcome, account
-from ems.operate.actuate import apply_first_interval, controllable_devices
-from ems.operate.clock import sleep_until_or_stop
-from ems.operate.gateway import GatewayStats, SimulatedGateway, gateway_devices
-from ems.operate.guard import GuardAction, ImportGuard
-from ems.operate.planner import Planner, PlanStep
-from ems.operate.plant import DirectLineModel, add_direct_lines, backfill_history, true_available_kw
-from ems.operate.summary import Comparison, compare
 from ems.park import Park
 from ems.settings import Settings
 from ems.store import Store
 from ems.store.keys import create_key
 from ems.telemetry import IngestResult, ReadingBatch
+from entrypoints.operate.accounting import CarbonOutcome, account
+from entrypoints.operate.actuate import apply_first_interval, controllable_devices
+from entrypoints.operate.clock import sleep_until_or_stop
+from entrypoints.operate.gateway import GatewayStats, SimulatedGateway, gateway_devices
+from entrypoints.operate.guard import GuardAction, ImportGuard
+from entrypoints.operate.planner import Planner, PlanStep
+from entrypoints.operate.plant import DirectLineModel, add_direct_lines, backfill_history, true_available_kw
+from entrypoints.operate.summary import Comparison, compare
 
 
 @dataclass
@@ -67,7 +67,7 @@ class LiveConfig:
     sample_s: float = 60.0  # simulated seconds between polls and gateway pushes (< rollup_max_gap_s)
     api_port: int | None = None  # None = a free port
     pdf: bool = True
-    guard: bool = True  # import-cap guard between re-plans (ems.operate.guard)
+    guard: bool = True  # import-cap guard between re-plans (entrypoints.operate.guard)
 
 
 @dataclass
@@ -110,8 +110,9 @@ class LiveResult:
     sim_state: dict[str, Any] = field(default_factory=dict)  # final simulator device state (inspection)
 
 
-def live_window(park: Park, hours: float, day: dt.date | None, now: dt.datetime,
-                start_hour: int = 0) -> tuple[dt.datetime, dt.datetime]:
+def live_window(
+    park: Park, hours: float, day: dt.date | None, now: dt.datetime, start_hour: int = 0
+) -> tuple[dt.datetime, dt.datetime]:
     """[start, end) of the simulated period: from ``start_hour`` (local) of ``day`` (default:
     ``ceil((start_hour + hours)/24)`` days before today), ``hours`` long; it must end before ``now``."""
     if not 0 <= start_hour < 24:
@@ -121,8 +122,10 @@ def live_window(park: Park, hours: float, day: dt.date | None, now: dt.datetime,
     start = dt.datetime.combine(day, dt.time(start_hour), tzinfo=park.tz).astimezone(dt.UTC)
     end = start + dt.timedelta(hours=hours)
     if end > now:
-        raise ValueError(f"the simulated period {start.isoformat()} .. {end.isoformat()} ends in the future; "
-                         "gateways' readings would be rejected: pick an earlier --day")
+        raise ValueError(
+            f"the simulated period {start.isoformat()} .. {end.isoformat()} ends in the future; "
+            "gateways' readings would be rejected: pick an earlier --day"
+        )
     return start, end
 
 
@@ -178,8 +181,13 @@ class LiveRun:
         t_wall = time.perf_counter()
         interval = dt.timedelta(minutes=park.interval_minutes)
         backfilled = await asyncio.to_thread(
-            backfill_history, park, store, self.start - dt.timedelta(days=cfg.history_days), self.start,
-            cfg.seed + 1, cfg.sample_s,
+            backfill_history,
+            park,
+            store,
+            self.start - dt.timedelta(days=cfg.history_days),
+            self.start,
+            cfg.seed + 1,
+            cfg.sample_s,
         )
         tokens = create_demo_keys(store, park)
         planner = Planner(park, store, horizon=cfg.horizon, history_days=cfg.history_days, ac_check=cfg.ac_check)
@@ -188,19 +196,35 @@ class LiveRun:
         direct = add_direct_lines(sim.models, park)
         clock = sim.clock
         spool = Spool(self.settings.data_dir / "spool" / "demo.sqlite")
-        poller = Poller.from_park(park, sink=SpoolingSink(_SimTimeSink(store, clock.now), spool),
-                                  interval_s=cfg.sample_s / cfg.speed, clock=clock.now, flush_interval_s=0.5)
+        poller = Poller.from_park(
+            park,
+            sink=SpoolingSink(_SimTimeSink(store, clock.now), spool),
+            interval_s=cfg.sample_s / cfg.speed,
+            clock=clock.now,
+            flush_interval_s=0.5,
+        )
         controller = Controller(park, poller.driver)
         controllable = controllable_devices(park, set(poller.devices))
         guard = self._guard(poller, controller) if cfg.guard else None
         control_lock = asyncio.Lock()  # a plan's setpoints and the guard's corrections never interleave
-        app = create_app(self.settings, park, store, health_provider=poller.health,
-                         services={"grid_status": lambda: self.grid_status})
+        app = create_app(
+            self.settings,
+            park,
+            store,
+            health_provider=poller.health,
+            services={"grid_status": lambda: self.grid_status},
+        )
         self.server = await asyncio.to_thread(BackgroundServer(app, port=cfg.api_port).start)
         access = Access(self.server.url, f"{self.server.url}/dashboard/#key={tokens['operator']}", tokens)
         gw_tokens = {k.split(":", 1)[1]: v for k, v in tokens.items() if k.startswith("gateway:")}
-        gateway = SimulatedGateway(self.server.url, gw_tokens, gateway_devices(park),
-                                   lambda d, t: _gateway_value(sim, park, d, t), clock.now, cfg.sample_s / cfg.speed)
+        gateway = SimulatedGateway(
+            self.server.url,
+            gw_tokens,
+            gateway_devices(park),
+            lambda d, t: _gateway_value(sim, park, d, t),
+            clock.now,
+            cfg.sample_s / cfg.speed,
+        )
         if on_ready is not None:
             on_ready(access)
         n = int((self.end - self.start) / interval)
@@ -218,7 +242,8 @@ class LiveRun:
             gw_task = asyncio.create_task(gateway.run(gw_stop), name="gateway")
             if guard is not None:
                 guard_task = asyncio.create_task(
-                    _run_guard(guard, control_lock, clock.now, cfg.sample_s / cfg.speed, gw_stop), name="guard")
+                    _run_guard(guard, control_lock, clock.now, cfg.sample_s / cfg.speed, gw_stop), name="guard"
+                )
             for k in range(n):
                 t_k = self.start + k * interval
                 if not await sleep_until_or_stop(clock.now, t_k, cfg.speed, stop):
@@ -227,8 +252,10 @@ class LiveRun:
                 async with control_lock:
                     act = await apply_first_interval(controller, park, step.schedule, controllable)
                     if guard is not None:
-                        guard.set_plan(planner.import_cap_kw(step), {r.device: r.confirmed for r in act.results
-                                                                     if r.quantity == "p_setpoint_kw"})
+                        guard.set_plan(
+                            planner.import_cap_kw(step),
+                            {r.device: r.confirmed for r in act.results if r.quantity == "p_setpoint_kw"},
+                        )
                 self._steer_direct_lines(direct, step)
                 self.grid_status = await asyncio.to_thread(planner.grid_status, step)
                 for c in contract_kw:
@@ -254,18 +281,41 @@ class LiveRun:
             return None
         truth = true_available_kw(sim.models, park, [self.start + k * interval for k in range(n)])
         direct_avail = {
-            c.id: np.array([np.mean([direct[c.meter].available_kw(self.start + k * interval + dt.timedelta(minutes=m))
-                                     for m in range(park.interval_minutes)]) for k in range(n)])
-            for c in park.green.direct_connections if c.meter in direct
+            c.id: np.array(
+                [
+                    np.mean(
+                        [
+                            direct[c.meter].available_kw(self.start + k * interval + dt.timedelta(minutes=m))
+                            for m in range(park.interval_minutes)
+                        ]
+                    )
+                    for k in range(n)
+                ]
+            )
+            for c in park.green.direct_connections
+            if c.meter in direct
         }
         soc0 = {b.id: b.soc_initial for b in park.devices_of("battery")}  # the simulated battery starts there
-        comparison = await asyncio.to_thread(compare, park, store, self.start, self.end, truth, direct_avail,
-                                             soc0, contract_kw, limited, prior_peak)
+        comparison = await asyncio.to_thread(
+            compare, park, store, self.start, self.end, truth, direct_avail, soc0, contract_kw, limited, prior_peak
+        )
         reports_dir = self.settings.data_dir / "reports"
         carbon = await asyncio.to_thread(account, store, park, self.start, self.end, Path(reports_dir), cfg.pdf)
-        return LiveResult(self.start, self.end, access, steps, comparison, carbon, poller.stats.readings,
-                          poller.stats.accepted, gateway.stats, backfilled, time.perf_counter() - t_wall,
-                          guard.actions if guard is not None else [], sim_state)
+        return LiveResult(
+            self.start,
+            self.end,
+            access,
+            steps,
+            comparison,
+            carbon,
+            poller.stats.readings,
+            poller.stats.accepted,
+            gateway.stats,
+            backfilled,
+            time.perf_counter() - t_wall,
+            guard.actions if guard is not None else [],
+            sim_state,
+        )
 
     def _guard(self, poller: Poller, controller: Controller) -> ImportGuard | None:
         """The import guard on the polled grid meter (None when the grid meter is not polled)."""
@@ -287,8 +337,9 @@ class LiveRun:
             m.intake_kw = float(step.schedule.direct_kw.get(m.conn.id, np.zeros(1))[0])
 
 
-async def _run_guard(guard: ImportGuard, lock: asyncio.Lock, clock: Callable[[], dt.datetime], period_s: float,
-                     stop: asyncio.Event) -> None:
+async def _run_guard(
+    guard: ImportGuard, lock: asyncio.Lock, clock: Callable[[], dt.datetime], period_s: float, stop: asyncio.Event
+) -> None:
     while not stop.is_set():
         async with lock:
             await guard.check(clock())
@@ -308,9 +359,16 @@ def _gateway_value(sim: ParkSimulator, park: Park, device: str, t: dt.datetime) 
 def _record(step: PlanStep, results: list[Any], failed: list[tuple[str, str]]) -> StepRecord:
     s = step.schedule
     return StepRecord(
-        step.start, step.schedule_id, s.status, s.method, step.seconds,
-        step.ac.iterations if step.ac else 0, len(step.ac.violations_first) if step.ac else 0,
-        {r.device: r.requested for r in results}, {r.device: r.confirmed for r in results}, failed,
+        step.start,
+        step.schedule_id,
+        s.status,
+        s.method,
+        step.seconds,
+        step.ac.iterations if step.ac else 0,
+        len(step.ac.violations_first) if step.ac else 0,
+        {r.device: r.requested for r in results},
+        {r.device: r.confirmed for r in results},
+        failed,
     )
 
 
@@ -319,6 +377,11 @@ def _sim_state(sim: ParkSimulator) -> dict[str, Any]:
     for dev_id, m in sim.models.items():
         battery = getattr(m, "battery", None)
         if battery is not None:
-            out[dev_id] = {"setpoint_kw": battery.setpoint_kw, "p_kw": battery.p_kw, "soc": battery.soc,
-                           "e_out_kwh": battery.e_out_kwh, "e_in_kwh": battery.e_in_kwh}
+            out[dev_id] = {
+                "setpoint_kw": battery.setpoint_kw,
+                "p_kw": battery.p_kw,
+                "soc": battery.soc,
+                "e_out_kwh": battery.e_out_kwh,
+                "e_in_kwh": battery.e_in_kwh,
+            }
     return out

@@ -32,8 +32,9 @@ def period_factor(points: list[FactorPoint]) -> Decimal | None:
     return None if kwh == 0 else (kg * 1000 / kwh).quantize(Decimal("0.1"))
 
 
-def account(store: Store, park: Park, start: dt.datetime, end: dt.datetime, reports_dir: Path,
-            pdf: bool = True) -> CarbonOutcome:
+def account(
+    store: Store, park: Park, start: dt.datetime, end: dt.datetime, reports_dir: Path, pdf: bool = True
+) -> CarbonOutcome:
     """Hourly factor series by both methods, one report for [start, end) issued into the hash chain and
     verified against the chain in the database."""
     series = {m: service.factor_series(store, park, start, end, "hour", m) for m in METHODS}

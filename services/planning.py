@@ -35,8 +35,8 @@ def solve_checked(park: Park, p: DispatchProblem, dispatcher: Dispatcher, ac_che
     """Solve ``p``; with ``ac_check``, verify by AC power flow and re-solve with tightened limits."""
     if not ac_check:
         return dispatcher.solve(p)
-    from dispatch.network_check import dispatch_with_ac_check
     from grid_models import build_network
+    from services.network_check import dispatch_with_ac_check
 
     s, _ = dispatch_with_ac_check(dispatcher, p, build_network(park))
     return s

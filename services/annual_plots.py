@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from dispatch.schedule import Schedule
-from dispatch.simulate import SimulationResult
+from services.annual import SimulationResult
 
 
 def _months(s: Schedule) -> np.ndarray:

@@ -56,9 +56,14 @@ def mean_power(ie: IntervalEnergy, device: str, h: float) -> tuple[np.ndarray, n
     return (np.where(has, ie.e_out_kwh[i] / (h * cov), 0.0), np.where(has, ie.e_in_kwh[i] / (h * cov), 0.0))
 
 
-def actual_problem(park: Park, ie: IntervalEnergy, available_kw: dict[str, np.ndarray],
-                   direct_avail_kw: dict[str, np.ndarray], soc0: dict[str, float],
-                   peak_so_far_kw: float = 0.0) -> DispatchProblem:
+def actual_problem(
+    park: Park,
+    ie: IntervalEnergy,
+    available_kw: dict[str, np.ndarray],
+    direct_avail_kw: dict[str, np.ndarray],
+    soc0: dict[str, float],
+    peak_so_far_kw: float = 0.0,
+) -> DispatchProblem:
     h = park.interval_minutes / 60.0
     start = dt.datetime.fromtimestamp(int(ie.starts[0].astype(np.int64)) / 1e6, tz=dt.UTC)
     fc = Forecast(start, park.interval_minutes, direct_avail_kw=dict(direct_avail_kw))
@@ -71,8 +76,14 @@ def actual_problem(park: Park, ie: IntervalEnergy, available_kw: dict[str, np.nd
     return problem_from_park(park, fc, soc0=soc0, peak_import_so_far_kw=peak_so_far_kw)
 
 
-def operated_schedule(park: Park, p: DispatchProblem, ie: IntervalEnergy, contract_kw: dict[str, np.ndarray],
-                      limited: dict[str, np.ndarray], soc_end: dict[str, np.ndarray]) -> Schedule:
+def operated_schedule(
+    park: Park,
+    p: DispatchProblem,
+    ie: IntervalEnergy,
+    contract_kw: dict[str, np.ndarray],
+    limited: dict[str, np.ndarray],
+    soc_end: dict[str, np.ndarray],
+) -> Schedule:
     """The period as measured, as a :class:`Schedule` (see module doc)."""
     h, T = p.dt_h, p.T
     base = rule_based_schedule(p)  # a template with every field; the decisions are replaced below
@@ -92,23 +103,45 @@ def operated_schedule(park: Park, p: DispatchProblem, ie: IntervalEnergy, contra
         if c.meter is not None and c.meter in ie.devices:
             direct[c.id] = mean_power(ie, c.meter, h)[0]
     s = Schedule(
-        start=p.start, dt_h=h, times=p.times, method="mpc (as operated)", status="measured",
-        objective_mode=base.objective_mode, solver_status="measured", fallback_reason=None,
-        demand_kw=np.asarray(p.demand_kw, dtype=float), flex_kw={},
-        battery_charge_kw=charge, battery_discharge_kw=discharge,
-        soc0={b.id: b.soc0 for b in p.batteries}, soc=soc_end,
-        gen_avail_kw={g.id: np.asarray(g.avail_kw) for g in p.generators}, curtail_kw=curtail,
-        grid_import_kw=mix, grid_export_kw=exp, contract_kw=contracts,
+        start=p.start,
+        dt_h=h,
+        times=p.times,
+        method="mpc (as operated)",
+        status="measured",
+        objective_mode=base.objective_mode,
+        solver_status="measured",
+        fallback_reason=None,
+        demand_kw=np.asarray(p.demand_kw, dtype=float),
+        flex_kw={},
+        battery_charge_kw=charge,
+        battery_discharge_kw=discharge,
+        soc0={b.id: b.soc0 for b in p.batteries},
+        soc=soc_end,
+        gen_avail_kw={g.id: np.asarray(g.avail_kw) for g in p.generators},
+        curtail_kw=curtail,
+        grid_import_kw=mix,
+        grid_export_kw=exp,
+        contract_kw=contracts,
         direct_kw={d.id: direct.get(d.id, np.zeros(T)) for d in p.direct},
-        ef_kg_per_kwh=np.asarray(p.ef_kg_per_kwh), kpis=base.kpis,
+        ef_kg_per_kwh=np.asarray(p.ef_kg_per_kwh),
+        kpis=base.kpis,
     )
     s.kpis = compute_kpis(p, s)
     return s
 
 
-def compare(park: Park, store: Store, start: dt.datetime, end: dt.datetime, available_kw: dict[str, np.ndarray],
-            direct_avail_kw: dict[str, np.ndarray], soc0: dict[str, float], contract_kw: dict[str, np.ndarray],
-            limited: dict[str, np.ndarray], peak_so_far_kw: float = 0.0) -> Comparison:
+def compare(
+    park: Park,
+    store: Store,
+    start: dt.datetime,
+    end: dt.datetime,
+    available_kw: dict[str, np.ndarray],
+    direct_avail_kw: dict[str, np.ndarray],
+    soc0: dict[str, float],
+    contract_kw: dict[str, np.ndarray],
+    limited: dict[str, np.ndarray],
+    peak_so_far_kw: float = 0.0,
+) -> Comparison:
     """As operated vs the rule-based baseline for [start, end) (see module doc)."""
     ie = store.interval_energy(start, end)
     p = actual_problem(park, ie, available_kw, direct_avail_kw, soc0, peak_so_far_kw)

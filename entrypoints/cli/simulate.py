@@ -13,8 +13,8 @@ import typer
 from device_drivers.poller import Poller
 from device_drivers.simulator import FAULT_KINDS, ParkSimulator
 from device_drivers.spool import Spool, SpoolingSink
-from ems.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
 from ems.telemetry import TelemetrySink
+from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
 
 app = typer.Typer(help="Run the park simulator: Modbus TCP servers that behave like the park's devices.")
 poll_app = typer.Typer(help="Poll the park's Modbus devices and print readings and health.")

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from ems.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
 from ems.store import open_store
 from ems.store.keys import ROLES, create_key, list_keys, revoke_key
+from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
 
 app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 

@@ -9,7 +9,7 @@ import numpy as np
 import typer
 from tqdm import tqdm
 
-from ems.cli.common import ParkOption, load_park_or_exit, settings_from
+from entrypoints.cli.common import ParkOption, load_park_or_exit, settings_from
 from grid_models import (
     NetworkModelError,
     PowerFlowResult,
@@ -29,19 +29,14 @@ def _print_snapshot(title: str, r: PowerFlowResult) -> None:
     typer.echo(f"  grid exchange {r.grid_exchange_kw:10.1f} kW ({direction}), losses {r.losses_kw:8.1f} kW")
     typer.echo("  bus voltages [pu]: " + ", ".join(f"{k} {v:.4f}" for k, v in r.bus_vm_pu.items()))
     if r.line_loading_percent:
-        typer.echo(
-            "  line loading [%]:  " + ", ".join(f"{k} {v:.1f}" for k, v in r.line_loading_percent.items())
-        )
+        typer.echo("  line loading [%]:  " + ", ".join(f"{k} {v:.1f}" for k, v in r.line_loading_percent.items()))
     if r.trafo_loading_percent:
-        typer.echo(
-            "  trafo loading [%]: " + ", ".join(f"{k} {v:.1f}" for k, v in r.trafo_loading_percent.items())
-        )
+        typer.echo("  trafo loading [%]: " + ", ".join(f"{k} {v:.1f}" for k, v in r.trafo_loading_percent.items()))
     if not r.violations:
         typer.secho("  no violations", fg=typer.colors.GREEN)
     for v in r.violations:
         typer.secho(
-            f"  VIOLATION {v.kind} at {v.element}: {v.value:.4g} vs limit {v.limit:.4g} "
-            f"(margin {v.margin:.4g})",
+            f"  VIOLATION {v.kind} at {v.element}: {v.value:.4g} vs limit {v.limit:.4g} (margin {v.margin:.4g})",
             fg=typer.colors.RED,
         )
 
@@ -96,9 +91,7 @@ def hosting(
         prof = year_profiles(park, year, seed)
         runs = 2 + (2 if extra_battery_kw > 0 else 0)
         with tqdm(total=runs * len(prof.times), unit="step", desc="power flow") as bar:
-            rep = hosting_check(
-                pn, prof, bus, extra_pv_kw, extra_wind_kw, extra_battery_kw, progress=bar.update
-            )
+            rep = hosting_check(pn, prof, bus, extra_pv_kw, extra_wind_kw, extra_battery_kw, progress=bar.update)
     except NetworkModelError as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from ems.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
 from ems.store import open_store
+from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
 
 
 def serve(

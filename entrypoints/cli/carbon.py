@@ -30,26 +30,18 @@ from ems.carbon.factors import (
     read_series_csv,
 )
 from ems.carbon.indicators import FuelUse
-from ems.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
 from ems.park import Park
 from ems.store import open_store
+from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
 
 report_app = typer.Typer(
     help="Park emission-factor reports (JSON, CSV, PDF) and their hash chain.", no_args_is_help=True
 )
-factors_app = typer.Typer(
-    help="Emission-factor registry: published factors and user versions.", no_args_is_help=True
-)
-certificates_app = typer.Typer(
-    help="Green certificate (GEC) ledger: register, retire, reassign.", no_args_is_help=True
-)
-contracts_app = typer.Typer(
-    help="Green-power contract deliveries (shares of grid import).", no_args_is_help=True
-)
+factors_app = typer.Typer(help="Emission-factor registry: published factors and user versions.", no_args_is_help=True)
+certificates_app = typer.Typer(help="Green certificate (GEC) ledger: register, retire, reassign.", no_args_is_help=True)
+contracts_app = typer.Typer(help="Green-power contract deliveries (shares of grid import).", no_args_is_help=True)
 
-StartOpt = Annotated[
-    str, typer.Option("--start", help="period start: ISO date (park local midnight) or datetime")
-]
+StartOpt = Annotated[str, typer.Option("--start", help="period start: ISO date (park local midnight) or datetime")]
 EndOpt = Annotated[str, typer.Option("--end", help="period end (exclusive): ISO date or datetime")]
 
 
@@ -104,9 +96,7 @@ def report_create(
     start: StartOpt,
     end: EndOpt,
     replaces: Annotated[str | None, typer.Option(help="content hash of the report this one restates")] = None,
-    fuel: Annotated[
-        list[str] | None, typer.Option(help="other fuel use NAME=QUANTITY (park file units)")
-    ] = None,
+    fuel: Annotated[list[str] | None, typer.Option(help="other fuel use NAME=QUANTITY (park file units)")] = None,
     pdf: Annotated[bool, typer.Option(help="also render the PDF")] = True,
     out: Annotated[Path | None, typer.Option(help="output folder; default DATA_DIR/reports")] = None,
     park: ParkOption = None,
@@ -147,8 +137,7 @@ def report_list(park: ParkOption = None, data_dir: DataDirOption = None) -> None
         for e in service.list_reports(store):
             typer.echo(
                 f"{e['seq']:4d} {e['content_sha256']} {e['period_start']} → {e['period_end']} "
-                f"issued {e['issued_at']}"
-                + (f" replaces {e['replaces_sha256'][:12]}" if e["replaces_sha256"] else "")
+                f"issued {e['issued_at']}" + (f" replaces {e['replaces_sha256'][:12]}" if e["replaces_sha256"] else "")
             )
 
 
@@ -232,13 +221,10 @@ def factors_list(
     for key in reg.keys():  # noqa: SIM118 (a registry method, not dict.keys)
         if key in reg.series:
             for s in reg.series[key] if all_versions else reg.series[key][-1:]:
-                typer.echo(
-                    f"{s.id:36s} {'(time-varying)':>10s} {len(s.values)} points  {s.publisher}: {s.document}"
-                )
+                typer.echo(f"{s.id:36s} {'(time-varying)':>10s} {len(s.values)} points  {s.publisher}: {s.document}")
         for f in reg.versions(key) if all_versions else reg.versions(key)[-1:]:
             typer.echo(
-                f"{f.id:36s} {f.value!s:>10s} {f.unit}  {f.origin:9s} {f.document}"
-                f" ({f.published or 'date unverified'})"
+                f"{f.id:36s} {f.value!s:>10s} {f.unit}  {f.origin:9s} {f.document} ({f.published or 'date unverified'})"
             )
 
 
@@ -321,9 +307,7 @@ def factors_add(
 @factors_app.command("add-series")
 def factors_add_series(
     key: Annotated[str, typer.Option(help="key of the time-varying factor")],
-    csv_file: Annotated[
-        Path, typer.Option("--csv", help="CSV with columns time (ISO 8601 with offset), value")
-    ],
+    csv_file: Annotated[Path, typer.Option("--csv", help="CSV with columns time (ISO 8601 with offset), value")],
     publisher: Annotated[str, typer.Option()],
     document: Annotated[str, typer.Option()],
     interval_minutes: int = 60,
@@ -450,9 +434,7 @@ def contracts_deliver(
     start: StartOpt,
     end: EndOpt,
     kwh: Annotated[str, typer.Option(help="delivered energy [kWh]")],
-    granularity: Annotated[
-        str, typer.Option(help="'period' (volume over the period) or 'interval'")
-    ] = "period",
+    granularity: Annotated[str, typer.Option(help="'period' (volume over the period) or 'interval'")] = "period",
     reference: Annotated[str, typer.Option(help="settlement document reference")] = "",
     replaces: Annotated[int | None, typer.Option(help="delivery id this entry corrects")] = None,
     park: ParkOption = None,

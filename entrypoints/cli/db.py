@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from ems.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
 from ems.store import open_store
+from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
 
 app = typer.Typer(help="Database: migrations and status.", no_args_is_help=True)
 

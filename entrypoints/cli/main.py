@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from ems.cli import carbon, db, demo, dispatch, footprint, grid, keys, operate, park, serve, simulate, telemetry
+from entrypoints.cli import carbon, db, demo, dispatch, footprint, grid, keys, operate, park, serve, simulate, telemetry
 
 app = typer.Typer(help="Zero-carbon industrial park EMS.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")

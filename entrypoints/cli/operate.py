@@ -1,4 +1,4 @@
-"""``ems mpc``: the production dispatcher loop (see :mod:`ems.operate.mpc_loop`)."""
+"""``ems mpc``: the production dispatcher loop (see :mod:`entrypoints.operate.mpc_loop`)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
-from ems.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
-from ems.operate.mpc_loop import run_mpc
 from ems.store import Store, open_store
+from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
+from entrypoints.operate.mpc_loop import run_mpc
 
 
 def mpc(
@@ -26,7 +26,7 @@ def mpc(
     write the battery / PV setpoints to the devices whose control is enabled; runs until Ctrl-C."""
     settings = settings_from(data_dir, park)
     p = load_park_or_exit(settings)
-    logging.getLogger("ems.operate").setLevel(logging.INFO)
+    logging.getLogger("entrypoints.operate").setLevel(logging.INFO)
     typer.echo(f"mpc: {p.name}, {horizon} intervals of {p.interval_minutes} min, history {history_days} days")
 
     async def main(store: Store) -> int:
@@ -34,8 +34,9 @@ def mpc(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):  # systemd and compose stop with SIGTERM
             loop.add_signal_handler(sig, stop.set)
-        return await run_mpc(p, store, steps=steps, horizon=horizon, history_days=history_days,
-                             ac_check=not no_ac_check, stop=stop)
+        return await run_mpc(
+            p, store, steps=steps, horizon=horizon, history_days=history_days, ac_check=not no_ac_check, stop=stop
+        )
 
     with open_store(settings, p) as store:
         n = asyncio.run(main(store))

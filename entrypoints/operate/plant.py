@@ -62,7 +62,12 @@ def add_direct_lines(models: dict[str, Any], park: Park) -> dict[str, DirectLine
 
 
 def backfill_history(
-    park: Park, store: Store, start: dt.datetime, end: dt.datetime, seed: int, step_s: float = 60.0,
+    park: Park,
+    store: Store,
+    start: dt.datetime,
+    end: dt.datetime,
+    seed: int,
+    step_s: float = 60.0,
     cloudiness: float = 0.3,
 ) -> int:
     """Ingest readings for [start, end) every ``step_s`` from fresh device models; returns rows accepted.

@@ -14,11 +14,11 @@ import logging
 from collections.abc import Callable
 
 from device_drivers import Controller, Poller
-from ems.operate.actuate import Actuation, apply_first_interval, controllable_devices
-from ems.operate.clock import Clock, interval_start, sleep_until_or_stop, wall_clock
-from ems.operate.planner import Planner, PlanStep
 from ems.park import ModbusRtu, ModbusTcp, Park
 from ems.store import Store
+from entrypoints.operate.actuate import Actuation, apply_first_interval, controllable_devices
+from entrypoints.operate.clock import Clock, interval_start, sleep_until_or_stop, wall_clock
+from entrypoints.operate.planner import Planner, PlanStep
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,14 @@ async def run_mpc(
             act = await apply_first_interval(controller, park, step.schedule, controllable)
             for dev, err in act.failed:
                 log.warning("setpoint for %s failed: %s", dev, err)
-            log.info("planned %s (%s, %s, %.2f s): %s", start.isoformat(), step.schedule.method,
-                     step.schedule.status, step.seconds,
-                     ", ".join(f"{r.device}={r.confirmed:g}" for r in act.results) or "no controllable device")
+            log.info(
+                "planned %s (%s, %s, %.2f s): %s",
+                start.isoformat(),
+                step.schedule.method,
+                step.schedule.status,
+                step.seconds,
+                ", ".join(f"{r.device}={r.confirmed:g}" for r in act.results) or "no controllable device",
+            )
             made += 1
             if on_step is not None:
                 on_step(step, act)

@@ -30,8 +30,9 @@ class GuardAction:
 
 
 class ImportGuard:
-    def __init__(self, controller: Controller, read_meter_kw: Callable[[], Awaitable[float | None]],
-                 deadband_kw: float = 200.0) -> None:
+    def __init__(
+        self, controller: Controller, read_meter_kw: Callable[[], Awaitable[float | None]], deadband_kw: float = 200.0
+    ) -> None:
         self.controller = controller
         self.read_meter_kw = read_meter_kw
         self.deadband_kw = deadband_kw

@@ -14,13 +14,13 @@ import yaml
 from tqdm import tqdm
 
 from dispatch.schedule import Kpis
-from dispatch.simulate import SimulationConfig, simulate_year, truth_forecast
-from ems import planning
-from ems.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
 from ems.forecast import Forecast
 from ems.forecast.synthetic import synthesize
 from ems.park import Park, Tariff
 from ems.store import open_store
+from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
+from services import planning
+from services.annual import SimulationConfig, simulate_year, truth_forecast
 
 app = typer.Typer(help="Dispatch: day-ahead plans and annual closed-loop simulations.", no_args_is_help=True)
 
@@ -153,7 +153,7 @@ def simulate_year_cmd(
     replans = -(-days * park.intervals_per_day // max(1, cfg.replan_minutes // park.interval_minutes))
     with tqdm(total=replans, desc="simulate-year", unit="plan") as bar:
         result = simulate_year(park, cfg, progress=bar.update)
-    from dispatch.plots import write_plots
+    from services.annual_plots import write_plots
 
     files = write_plots(result, out)
     typer.secho(

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from ems.operate.clock import Clock
 from ems.park import Gateway, Park
+from entrypoints.operate.clock import Clock
 
 
 def gateway_devices(park: Park) -> dict[str, list[str]]:
@@ -36,8 +36,15 @@ class SimulatedGateway:
     """Every ``period_s`` (wall) posts ``p_kw`` of each gateway device, value ``sample(device, t)`` at the
     simulated time ``clock()``."""
 
-    def __init__(self, base_url: str, tokens: dict[str, str], devices: dict[str, list[str]],
-                 sample: Callable[[str, dt.datetime], float], clock: Clock, period_s: float) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        tokens: dict[str, str],
+        devices: dict[str, list[str]],
+        sample: Callable[[str, dt.datetime], float],
+        clock: Clock,
+        period_s: float,
+    ) -> None:
         self.base_url = base_url
         self.tokens = tokens
         self.devices = devices
@@ -50,11 +57,13 @@ class SimulatedGateway:
         t = self.clock()
         stamp = t.astimezone(dt.UTC).isoformat()
         for gw, devs in self.devices.items():
-            body = {"readings": [{"time": stamp, "device": d, "quantity": "p_kw", "value": self.sample(d, t)}
-                                 for d in devs]}
+            body = {
+                "readings": [{"time": stamp, "device": d, "quantity": "p_kw", "value": self.sample(d, t)} for d in devs]
+            }
             try:
-                r = await client.post("/v1/telemetry", json=body,
-                                      headers={"Authorization": f"Bearer {self.tokens[gw]}"})
+                r = await client.post(
+                    "/v1/telemetry", json=body, headers={"Authorization": f"Bearer {self.tokens[gw]}"}
+                )
             except httpx.HTTPError as exc:  # the API restarting must not end the gateway
                 self.stats.errors.append(f"{gw}: {type(exc).__name__}: {exc}")
                 continue

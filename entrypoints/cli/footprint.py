@@ -17,12 +17,12 @@ import typer
 from tqdm import tqdm
 
 from ems.carbon.certificates import LedgerError
-from ems.cli.carbon import EndOpt, StartOpt, parse_time
-from ems.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
 from ems.footprint import service
 from ems.footprint.metering import MeteringError
 from ems.footprint.production import read_csv
 from ems.store import open_store
+from entrypoints.cli.carbon import EndOpt, StartOpt, parse_time
+from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
 
 tenants_app = typer.Typer(help="Tenant electricity statements (JSON, CSV, PDF), hash-chained.", no_args_is_help=True)
 production_app = typer.Typer(help="Production counts per line and day (for kgCO2 per unit).", no_args_is_help=True)
@@ -36,8 +36,16 @@ def _fail(msg: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _issue(doc_type: str, subject: str, start: str, end: str, pdf: bool, out: Path | None,
-           park: Path | None, data_dir: Path | None) -> None:
+def _issue(
+    doc_type: str,
+    subject: str,
+    start: str,
+    end: str,
+    pdf: bool,
+    out: Path | None,
+    park: Path | None,
+    data_dir: Path | None,
+) -> None:
     settings = settings_from(data_dir, park)
     p = load_park_or_exit(settings)
     t0, t1 = parse_time(start, p), parse_time(end, p)
@@ -96,8 +104,9 @@ def list_documents(
     p = load_park_or_exit(settings)
     with open_store(settings, p) as store:
         for e in service.list_documents(store, tenant):
-            typer.echo(f"{e['seq']:>4} {e['doc_type']:<18} {e['tenant_id']:<10} {e['period_start']} "
-                       f"{e['content_sha256']}")
+            typer.echo(
+                f"{e['seq']:>4} {e['doc_type']:<18} {e['tenant_id']:<10} {e['period_start']} {e['content_sha256']}"
+            )
 
 
 @tenants_app.command("verify")

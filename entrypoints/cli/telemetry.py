@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from ems.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
 from ems.quantities import QUANTITIES
 from ems.store import open_store
+from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
 
 app = typer.Typer(help="Stored telemetry.", no_args_is_help=True)
 

@@ -1,0 +1,14 @@
+"""The park running as one system (the composition root).
+
+* :mod:`entrypoints.operate.planner` — one MPC planning step: store history → forecasts → dispatch with
+  the AC check → saved forecast and schedule (``ems mpc`` and the demo share it);
+* :mod:`entrypoints.operate.actuate` — the first interval of a schedule written to the devices;
+* :mod:`entrypoints.operate.mpc_loop` — the production loop behind ``ems mpc``;
+* :mod:`entrypoints.operate.plant` — what the demo adds to the park simulator: the direct green line,
+  a history backfill and the true available generation;
+* :mod:`entrypoints.operate.gateway` — a simulated telemetry gateway pushing through the HTTP API;
+* :mod:`entrypoints.operate.summary` — as-operated KPIs against the rule-based baseline;
+* :mod:`entrypoints.operate.live` — the live demo day: simulator, poller, planner, API, carbon accounting.
+"""
+
+from __future__ import annotations
