@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from ems.production import Listener
 from ems.store import open_store
-from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
+from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, refuse_unsafe_or_exit, settings_from
 
 
 def serve(
@@ -22,8 +23,22 @@ def serve(
 
     settings = settings_from(data_dir, park)
     p = load_park_or_exit(settings)
+    h, pt = host or settings.api_host, port or settings.api_port
+    tls = settings.tls_certfile is not None and settings.tls_keyfile is not None
+    refuse_unsafe_or_exit(settings, p, Listener(h, tls=tls, behind_proxy=settings.behind_proxy))
+    scheme = "https" if tls else "http"
     with open_store(settings, p) as store:
         app = create_app(settings, p, store)
-        h, pt = host or settings.api_host, port or settings.api_port
-        typer.echo(f"API on http://{h}:{pt}/docs — dashboard on http://{h}:{pt}/dashboard/")
-        uvicorn.run(app, host=h, port=pt, log_level="info", access_log=False)
+        typer.echo(f"API on {scheme}://{h}:{pt}/docs — dashboard on {scheme}://{h}:{pt}/dashboard/")
+        uvicorn.run(
+            app,
+            host=h,
+            port=pt,
+            log_level="info",
+            access_log=False,
+            ssl_certfile=str(settings.tls_certfile) if tls else None,
+            ssl_keyfile=str(settings.tls_keyfile) if tls else None,
+            # behind a TLS-terminating proxy: trust its X-Forwarded-* headers (client address, scheme)
+            proxy_headers=settings.behind_proxy,
+            forwarded_allow_ips="*" if settings.behind_proxy else None,
+        )
