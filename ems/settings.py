@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ems.quantities import EARLIEST_READING
 
 
 class Settings(BaseSettings):
@@ -19,6 +22,9 @@ class Settings(BaseSettings):
     park_file: Path | None = Field(default=None, description="park description; unset = the demo park")
     ingest_max_future_s: float = 300.0
     ingest_late_window_s: float | None = Field(default=None, description="reject readings older than this")
+    ingest_min_time: dt.datetime = Field(
+        default=EARLIEST_READING, description="reject readings stamped before this instant (device clock resets)"
+    )
     rollup_max_gap_s: float = Field(default=120.0, description="a power sample holds at most this long")
     environment: Literal["development", "test", "production"] = Field(
         default="development", description="'production' refuses unsafe settings (ems.production)"
