@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from typing import Annotated
 
 import typer
@@ -27,6 +28,10 @@ def serve(
     tls = settings.tls_certfile is not None and settings.tls_keyfile is not None
     refuse_unsafe_or_exit(settings, p, Listener(h, tls=tls, behind_proxy=settings.behind_proxy))
     scheme = "https" if tls else "http"
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal: with the default
+    # handler that kills the process before the store (and an embedded server it started) is closed.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
     with open_store(settings, p) as store:
         app = create_app(settings, p, store)
         typer.echo(f"API on {scheme}://{h}:{pt}/docs — dashboard on {scheme}://{h}:{pt}/dashboard/")
@@ -42,3 +47,7 @@ def serve(
             proxy_headers=settings.behind_proxy,
             forwarded_allow_ips="*" if settings.behind_proxy else None,
         )
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
