@@ -24,7 +24,7 @@ Pure functions over numpy arrays (float64, kWh and kgCO2). Notation per interval
       A = grid_to_load * g(t) + discharge_to_load * intensity_of_pool(t)
 
   with ``g_loc = EF_grid`` and ``g_mkt = E_mkt / I``. Reconciliation over a period:
-  ``sum(E) + unknown_origin = sum(A) + exported CO2 + (pool CO2 at end - pool CO2 at start)``.
+  ``sum(E) + unknown_origin + imbalance CO2 = sum(A) + exported CO2 + (pool CO2 at end - at start)``.
 * Carbon-free and green energy consumed (energy shares, never above K)::
 
       cfe   = re_to_load + direct_to_load + grid_to_load * C_time_matched / I
@@ -158,6 +158,8 @@ class Accounts:
     attributed_kg_mkt: np.ndarray
     exported_kg_loc: np.ndarray
     exported_kg_mkt: np.ndarray
+    imbalance_kg_loc: np.ndarray  # CO2 of the unknown-origin energy of a negative balance (grid intensity)
+    imbalance_kg_mkt: np.ndarray
     cfe_kwh: np.ndarray  # carbon-free energy consumed, matched in the same interval
     green_kwh: np.ndarray  # consumption covered by renewables or any market instrument
     ledger: LedgerResult
@@ -326,6 +328,8 @@ def account(
         attributed_kg_mkt=attributed_mkt,
         exported_kg_loc=exported_loc,
         exported_kg_mkt=exported_mkt,
+        imbalance_kg_loc=imbalance * ef_grid,
+        imbalance_kg_mkt=imbalance * g_mkt,
         cfe_kwh=cfe,
         green_kwh=green,
         ledger=ledger,

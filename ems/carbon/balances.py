@@ -10,7 +10,7 @@ Checked on the unrounded interval figures of :class:`~ems.carbon.accounting.Acco
 
 * park CO2, both methods::
 
-      sum(E) + unknown_origin_kg = sum(A) + exported_kg + (pool_kg,end - pool_kg,start) + losses_kg
+      sum(E) + unknown_origin_kg + imbalance_kg = sum(A) + exported_kg + (pool_kg,end - pool_kg,start) + losses_kg
 
   where ``losses_kg`` is 0 by the storage rule (the CO2 of lost energy is carried by the energy
   delivered), stated so an auditor sees the term.
@@ -56,14 +56,20 @@ def balances(acc: Accounts) -> Balances:
         c.green_kwh - o.green_kwh
     )
 
-    def co2(e: np.ndarray, unk: np.ndarray, a: np.ndarray, x: np.ndarray, start: float, end: float) -> float:
-        return float(e.sum() + unk.sum() - a.sum() - x.sum()) - (end - start)
+    def co2(into: tuple[np.ndarray, ...], out: tuple[np.ndarray, ...], start: float, end: float) -> float:
+        return float(sum(x.sum() for x in into) - sum(x.sum() for x in out)) - (end - start)
 
     loc = co2(
-        acc.import_kg_loc, lg.unknown_origin_kg_loc, acc.attributed_kg_loc, acc.exported_kg_loc, o.kg_loc, c.kg_loc
+        (acc.import_kg_loc, lg.unknown_origin_kg_loc, acc.imbalance_kg_loc),
+        (acc.attributed_kg_loc, acc.exported_kg_loc),
+        o.kg_loc,
+        c.kg_loc,
     )
     mkt = co2(
-        acc.import_kg_mkt, lg.unknown_origin_kg_mkt, acc.attributed_kg_mkt, acc.exported_kg_mkt, o.kg_mkt, c.kg_mkt
+        (acc.import_kg_mkt, lg.unknown_origin_kg_mkt, acc.imbalance_kg_mkt),
+        (acc.attributed_kg_mkt, acc.exported_kg_mkt),
+        o.kg_mkt,
+        c.kg_mkt,
     )
     k = acc.consumption_kwh
     outside = (acc.cfe_kwh > acc.green_kwh + _NOISE) | (acc.green_kwh > k + _NOISE) | (acc.cfe_kwh < -_NOISE)

@@ -45,7 +45,7 @@ FORMULAS = {
     "o = all, carbon-free, green",
     "attributed": "A_t = grid_to_load_t * g_t + discharge_to_load_t * discharge_intensity_t",
     "park_factor": "EF_park = sum(A_t) / sum(K_t) over the period [kgCO2/kWh]",
-    "reconciliation": "sum(E) + unknown_origin = sum(A) + exported + (pool_end - pool_start)",
+    "reconciliation": "sum(E) + unknown_origin + imbalance = sum(A) + exported + (pool_end - pool_start)",
     "cfe": "CFE = sum_h matched_h / sum_h K_h; matched_h per definition (cfe_scores.*.matched)",
     "clean_share": "clean-energy share = (renewables + direct green consumed + contract/certificate-covered grid "
     "energy + green share of storage discharge) [kWh] * kgce_per_kWh / 1000 / energy [tce]",
@@ -140,6 +140,8 @@ def _totals(run: AccountingRun) -> dict[str, int]:
         "unknown_origin_kwh": lg.unknown_origin_kwh,
         "location_unknown_origin_kg": lg.unknown_origin_kg_loc,
         "market_unknown_origin_kg": lg.unknown_origin_kg_mkt,
+        "location_imbalance_kg": a.imbalance_kg_loc,
+        "market_imbalance_kg": a.imbalance_kg_mkt,
     }
     return {k: _sum(v) for k, v in arrays.items()}
 
@@ -151,6 +153,7 @@ def _method(t: dict[str, int], run: AccountingRun, m: str) -> dict[str, Any]:
     pool_delta = int(to_milli(np.array([pool_end]))[0]) - int(to_milli(np.array([pool_start]))[0])
     scope2, attributed = t[f"{m}_scope2_kg"], t[f"{m}_attributed_kg"]
     unknown, exported = t[f"{m}_unknown_origin_kg"], t[f"{m}_exported_kg"]
+    imbalance = t[f"{m}_imbalance_kg"]
     return {
         "scope2_emissions_kg": str(milli_to_decimal(scope2)),
         "scope2_factor_kg_per_kwh": _opt(ratio(scope2, t["consumption_kwh"])),
@@ -161,8 +164,11 @@ def _method(t: dict[str, int], run: AccountingRun, m: str) -> dict[str, Any]:
         "storage_pool_end_kg": str(milli_to_decimal(int(to_milli(np.array([pool_end]))[0]))),
         "storage_losses_kg": "0.000",  # the CO2 of lost energy is carried by the energy delivered
         "unknown_origin_kg": str(milli_to_decimal(unknown)),
+        "imbalance_kg": str(milli_to_decimal(imbalance)),
         # rounding of each interval can leave a few grams; shown, never hidden
-        "reconciliation_residual_kg": str(milli_to_decimal(scope2 + unknown - attributed - exported - pool_delta)),
+        "reconciliation_residual_kg": str(
+            milli_to_decimal(scope2 + unknown + imbalance - attributed - exported - pool_delta)
+        ),
     }
 
 
