@@ -241,3 +241,64 @@ def scores(c: Case, rows: dict[str, list[Decimal]]) -> dict[str, Decimal | None]
         goo = [m + int(((k - m) * phi).quantize(ONE, rounding=ROUND_HALF_EVEN)) for m, k in zip(tag, k_h, strict=True)]
         out["google-24x7"] = ratio(sum(goo), sum(k_h))
     return out
+
+
+# ---------------------------------------------------------------------------- section 1: gaps
+
+FULL = Decimal("0.999")
+
+
+def fill(e: list[Decimal], cov: list[Decimal]) -> list[Decimal | None]:
+    """Section 1 rules for one device quantity: scaled e / c, interpolated, zero outside; None = c is 0
+    and the value is to be decided by the caller (the grid meter's balance rule comes first)."""
+    n = len(e)
+    val: list[Decimal | None] = [e[t] if cov[t] >= FULL else (e[t] / cov[t] if cov[t] > 0 else None) for t in range(n)]
+    out: list[Decimal | None] = list(val)
+    known = [t for t in range(n) if val[t] is not None]
+    for t in range(n):
+        if val[t] is not None:
+            continue
+        before = [k for k in known if k < t]
+        after = [k for k in known if k > t]
+        if not before or not after:
+            out[t] = ZERO
+        else:
+            a, b = before[-1], after[0]
+            va, vb = val[a], val[b]
+            assert va is not None and vb is not None
+            out[t] = va + (vb - va) * Decimal(t - a) / Decimal(b - a)
+    return out
+
+
+def boundary_from_meters(
+    e_out: dict[str, list[Decimal]],
+    e_in: dict[str, list[Decimal]],
+    cov: dict[str, list[Decimal]],
+    grid: str,
+    generators: list[str],
+    batteries: list[str],
+    green: list[str],
+    loads: list[str],
+) -> dict[str, list[Decimal]]:
+    """I, X, G, D, Bc, Bd per interval from device meters with the gap rules of section 1."""
+    n = len(cov[grid])
+    f_out = {d: fill(e_out[d], cov[d]) for d in cov}
+    f_in = {d: fill(e_in[d], cov[d]) for d in cov}
+
+    def total(devs: list[str], f: dict[str, list[Decimal | None]]) -> list[Decimal]:
+        return [sum((f[d][t] or ZERO for d in devs), ZERO) for t in range(n)]
+
+    g, d = total(generators, f_out), total(green, f_out)
+    bc, bd = total(batteries, f_in), total(batteries, f_out)
+    load = total(loads, f_in)
+    imp, exp = [], []
+    others = [x for x in cov if x != grid]
+    for t in range(n):
+        if cov[grid][t] <= 0 and all(cov[o][t] >= FULL for o in others):
+            net = load[t] + bc[t] - g[t] - d[t] - bd[t]
+            imp.append(max(net, ZERO))
+            exp.append(max(-net, ZERO))
+        else:
+            imp.append(f_out[grid][t] or ZERO)
+            exp.append(f_in[grid][t] or ZERO)
+    return {"I": imp, "X": exp, "G": g, "D": d, "Bc": bc, "Bd": bd}
