@@ -122,6 +122,10 @@ class LedgerResult:
 
 
 _DUST_KWH = 1e-9  # a pool below this is numerically empty and carries nothing
+_COLUMNS = (
+    *("dis_loc", "dis_mkt", "dis_cfe", "dis_green", "ch_cfe", "ch_green", "ch_loc", "ch_mkt"),
+    *("loss", "loss_cfe", "loss_green", "unk", "unk_loc", "unk_mkt", "e", "c_loc", "c_mkt", "cfe", "green"),
+)
 
 
 def run_ledger(
@@ -133,28 +137,7 @@ def run_ledger(
 ) -> LedgerResult:
     """Sequential pool accounting (see module docstring). Energies in AC kWh at the battery terminals."""
     n = len(charge_kwh)
-    names = [
-        "dis_loc",
-        "dis_mkt",
-        "dis_cfe",
-        "dis_green",
-        "ch_cfe",
-        "ch_green",
-        "ch_loc",
-        "ch_mkt",
-        "loss",
-        "loss_cfe",
-        "loss_green",
-        "unk",
-        "unk_loc",
-        "unk_mkt",
-        "e",
-        "c_loc",
-        "c_mkt",
-        "cfe",
-        "green",
-    ]
-    out = {k: [0.0] * n for k in names}
+    rows: list[float] = []  # row-major: one row per interval, in the order of _COLUMNS
     eta_c, eta_d = params.eta_charge, params.eta_discharge
     keep = (1.0 - params.self_discharge_per_h) ** interval_h
     o = params.opening
@@ -172,20 +155,21 @@ def run_ledger(
         green *= keep
         d = dis[t]
         dis_loc = dis_mkt = dis_cfe = dis_green = 0.0
+        unk = unk_loc = unk_mkt = in_loc = in_mkt = in_cfe = in_green = 0.0
         if d > 0.0:
             w = d / eta_d
             if w > e:  # pool short: the missing stored energy is taken as grid-charged now
-                deficit_ac = (w - e) / eta_c
-                out["unk"][t] = deficit_ac
-                out["unk_loc"][t] = deficit_ac * g_loc[t]
-                out["unk_mkt"][t] = deficit_ac * g_mkt[t]
-                c_loc += out["unk_loc"][t]
-                c_mkt += out["unk_mkt"][t]
-                loss += deficit_ac - (w - e)
+                unk = (w - e) / eta_c
+                unk_loc, unk_mkt = unk * g_loc[t], unk * g_mkt[t]
+                c_loc += unk_loc
+                c_mkt += unk_mkt
+                loss += unk - (w - e)
                 e = w
             share = w / e
             dis_loc, dis_mkt = c_loc * share / d, c_mkt * share / d
-            dis_cfe, dis_green = min(cfe / e, 1.0), min(green / e, 1.0)
+            dis_cfe, dis_green = cfe / e, green / e  # <= 1 but for float rounding
+            dis_cfe = 1.0 if dis_cfe > 1.0 else dis_cfe
+            dis_green = 1.0 if dis_green > 1.0 else dis_green
             c_loc -= c_loc * share
             c_mkt -= c_mkt * share
             cfe -= cfe * share
@@ -209,19 +193,12 @@ def run_ledger(
             loss += c * (1.0 - eta_c)
             loss_cfe += in_cfe * (1.0 - eta_c)
             loss_green += in_green * (1.0 - eta_c)
-            out["ch_cfe"][t], out["ch_green"][t] = in_cfe, in_green
-            out["ch_loc"][t], out["ch_mkt"][t] = in_loc, in_mkt
         if e < _DUST_KWH:
             e = c_loc = c_mkt = cfe = green = 0.0
-        out["dis_loc"][t], out["dis_mkt"][t], out["dis_cfe"][t], out["dis_green"][t] = (
-            dis_loc,
-            dis_mkt,
-            dis_cfe,
-            dis_green,
-        )
-        out["loss"][t], out["loss_cfe"][t], out["loss_green"][t] = loss, loss_cfe, loss_green
-        out["e"][t], out["c_loc"][t], out["c_mkt"][t], out["cfe"][t], out["green"][t] = e, c_loc, c_mkt, cfe, green
-    a = {k: np.asarray(v, dtype=float) for k, v in out.items()}
+        rows += (dis_loc, dis_mkt, dis_cfe, dis_green, in_cfe, in_green, in_loc, in_mkt, loss, loss_cfe)
+        rows += (loss_green, unk, unk_loc, unk_mkt, e, c_loc, c_mkt, cfe, green)
+    cols = np.fromiter(rows, dtype=float, count=n * len(_COLUMNS)).reshape(n, len(_COLUMNS)).T
+    a = dict(zip(_COLUMNS, cols, strict=True))
     return LedgerResult(
         discharge_kg_per_kwh_loc=a["dis_loc"],
         discharge_kg_per_kwh_mkt=a["dis_mkt"],
