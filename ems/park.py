@@ -382,6 +382,12 @@ class CarbonSettings(_Model):
     kgce_per_kwh: Decimal = Field(default=Decimal("0.1229"), gt=0, description="electricity to standard coal")
     annual_budget_tco2: Decimal = Field(ge=0)
     other_fuels: list[OtherFuel] = []
+    accounting_origin: dt.date | None = Field(
+        default=None, description="storage pool carried from here (park time); default 1 January of the period"
+    )
+    grid_cfe_share: Decimal | None = Field(
+        default=None, ge=0, le=1, description="grid carbon-free share for the 24/7 CFE score; default from factors"
+    )
 
 
 # --------------------------------------------------------------------------- tenants
