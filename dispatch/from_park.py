@@ -103,7 +103,7 @@ def problem_from_park(
             soc_min=b.soc_min,
             soc_max=b.soc_max,
             soc0=soc0.get(b.id, b.soc_initial),
-            soc_terminal=b.soc_terminal if b.soc_terminal is not None else b.soc_initial,
+            soc_terminal=b.soc_terminal,
             throughput_cost_cny_per_kwh=b.throughput_cost_cny_per_kwh,
         )
         for b in bats

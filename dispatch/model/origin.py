@@ -9,6 +9,8 @@ not a local RE loss. To tell them apart, the battery's content is split by origi
 * ``e_re[t] = keep·e_re[t−1] + Δt·(η_c·pc_re − pd_re/η_d)``, ``e_re[−1] = 0``, ``0 <= e_re <= e``
   (the grid part ``e − e_re`` obeys the same dynamics and stays >= 0);
 * ``exp_re <= exp`` [kW]: the RE part of the export;
+* ``Σ_b (pc − pc_re) <= imp + Σ_k g + Σ_d dg``: grid-origin charge comes from outside the park, not
+  from a battery's own discharge (which would relabel stored grid energy as RE);
 * RE reaching loads, ``re_load = Σ_g(avail − curt) + Σ_b pd_re − Σ_b pc_re − exp_re``, lies in
   ``[0, served load]`` (RE cannot be charged or exported twice; what reaches loads is at most the load;
   the complement is served by imports, green supply and grid-origin discharge).
@@ -62,17 +64,24 @@ def add_origin(m: pyo.ConcreteModel) -> None:
     m.e_re_dynamics = pyo.Constraint(
         m.B,
         m.T,
-        rule=lambda m, b, t: m.e_re[b, t]
-        == m.keep[b] * prev(m, b, t) + m.dt_h * (m.eta_c[b] * m.pc_re[b, t] - m.inv_eta_d[b] * m.pd_re[b, t]),
+        rule=lambda m, b, t: (
+            m.e_re[b, t]
+            == m.keep[b] * prev(m, b, t) + m.dt_h * (m.eta_c[b] * m.pc_re[b, t] - m.inv_eta_d[b] * m.pd_re[b, t])
+        ),
     )
 
     def re_load(m: pyo.ConcreteModel, t: int) -> pyo.Expression:
-        return (
-            sum(generation(m, g, t) for g in m.G)
-            + sum(m.pd_re[b, t] - m.pc_re[b, t] for b in m.B)
-            - m.exp_re[t]
-        )
+        return sum(generation(m, g, t) for g in m.G) + sum(m.pd_re[b, t] - m.pc_re[b, t] for b in m.B) - m.exp_re[t]
 
+    # grid-origin charge comes from outside the park (imports, green supply), never from a battery's own
+    # discharge: otherwise charging and discharging at once would relabel grid content as RE
+    m.grid_charge_source = pyo.Constraint(
+        m.T,
+        rule=lambda m, t: (
+            sum(m.pc[b, t] - m.pc_re[b, t] for b in m.B)
+            <= m.imp[t] + sum(m.g[k, t] for k in m.K) + sum(m.dg[d, t] for d in m.D)
+        ),
+    )
     m.re_load_min = pyo.Constraint(m.T, rule=lambda m, t: re_load(m, t) >= 0)
     m.re_load_max = pyo.Constraint(m.T, rule=lambda m, t: re_load(m, t) <= served_load(m, t))
 
