@@ -245,7 +245,7 @@ class Dispatcher:
         if best.cycling:
             s.notes.append(
                 f"simultaneous charge and discharge in {best.cycling} intervals "
-                "(time limit reached before binaries resolved them)"
+                "(not resolved: binaries off, or the time limit came first)"
             )
         return s
 
@@ -279,6 +279,10 @@ class Dispatcher:
             objective = w * re + cost + max(1.0, w / v_bound) * soft + tie
             status = self._run(h, objective, deadline, "weighted", start)
             mode = f"weighted(w={w} CNY per kWh of local RE lost)"
+        elif not p.generators:  # no local RE, nothing to lose: stage 1 is trivial (re_lost == 0)
+            objective = cost + soft + tie
+            status = self._run(h, objective, deadline, "stage 2 (cost)", start)
+            mode = "lexicographic"
         else:
             now = time.perf_counter()
             stage1_deadline = now + 0.5 * (deadline - now) if n_bin else deadline
