@@ -117,11 +117,11 @@ class NetworkRow:
 
 @dataclass(frozen=True)
 class Penalties:
-    """Penalty prices of the soft constraints [CNY per kWh, or per unit·h for network slack]."""
+    """Prices of the economic soft terms and floor of the terminal-target price [CNY per kWh]; the other
+    soft constraints are priced from the problem (:mod:`dispatch.model.penalties`)."""
 
     terminal_soc_cny_per_kwh: float = 2.0
     contract_shortfall_cny_per_kwh: float = 2.0
-    network_slack_cny_per_unit_h: float = 1000.0
 
 
 @dataclass

@@ -84,7 +84,7 @@ def soft_constraint_notes(m: pyo.ConcreteModel, p: DispatchProblem, shed: np.nda
             notes.append(f"battery {b.id}: SOC outside [{b.soc_min:g}, {b.soc_max:g}] in {n} intervals (recovering)")
     for r in p.network:
         up, lo = _values(m.s_up, r.name, T), _values(m.s_lo, r.name, T)
-        slack = np.maximum(up, lo)
+        slack = np.maximum(up, lo) * float(pyo.value(m.net_scale[r.name]))  # in the row's unit
         if slack.max(initial=0.0) > tol:
             notes.append(
                 f"network slack on {r.name}: {int(np.sum(slack > tol))} intervals, "

@@ -9,7 +9,7 @@ Four components, compiled together and combined per stage by the solver:
   + demand_charge·peak + pen_K·Σ g_short − Σ_b V_b·e[b,T−1]``, the last term being the value of the
   energy left in storage (:mod:`dispatch.model.terminal`);
 * ``obj_soft`` [CNY] — the soft constraints, each priced above every economic term
-  (:mod:`dispatch.model.penalties`): network slack ``pen_N·Δt·Σ(s_up + s_lo)``, load shedding
+  (:mod:`dispatch.model.penalties`): network slack ``pen_N·Δt·Σ(s_up + s_lo)`` (slack in kW), load shedding
   ``pen_S·Δt·Σ shed``, SOC band excursions ``pen_SOC·Σ(e_under + e_over)`` and an explicit terminal
   target's shortfall ``pen_T·Σ e_short``;
 * ``obj_flows`` [kWh] — ``Δt·Σ_t (Σ_b (pc + pd) + imp + exp)``, a tie-breaker weighted by

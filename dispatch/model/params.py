@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
-from dispatch.model.penalties import soft_penalties
+from dispatch.model.penalties import slack_scale, soft_penalties
 from dispatch.model.shape import ModelShape
 from dispatch.model.terminal import terminal_value
 from dispatch.problem import DispatchProblem
@@ -80,6 +80,7 @@ def add_parameters(m: pyo.ConcreteModel, shape: ModelShape) -> None:
     m.net_base = _param(m.R, m.T)
     m.net_upper = _param(m.R)
     m.net_lower = _param(m.R)
+    m.net_scale = _param(m.R)  # row units per kW of slack
 
     m.pen_terminal = _param()
     m.pen_contract = _param()
@@ -175,11 +176,12 @@ def load_problem(m: pyo.ConcreteModel, p: DispatchProblem) -> None:
         _series(m.net_base, base, r.name)
         m.net_upper[r.name] = min(r.upper, BIG)
         m.net_lower[r.name] = max(r.lower, -BIG)
+        m.net_scale[r.name] = slack_scale(r.coeffs)
 
     pen = soft_penalties(p)
     m.pen_terminal.value = pen.terminal_cny_per_kwh
     m.pen_contract.value = pen.contract_cny_per_kwh
-    m.pen_network.value = pen.network_cny_per_unit_h
+    m.pen_network.value = pen.network_cny_per_kwh
     m.pen_shed.value = pen.shed_cny_per_kwh
     m.pen_soc.value = pen.soc_cny_per_kwh
     m.re_bound.value = BIG

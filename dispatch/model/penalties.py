@@ -7,8 +7,9 @@ problem (:func:`economic_bound`), each soft term costs ``SAFETY·V`` per kWh it 
 economic saving (energy, export, wear, demand charge, terminal value, one kWh of local RE in stage 1)
 can pay for it.
 
-A network row's slack ``s`` [unit] held for one interval lets a device with sensitivity ``a``
-[unit/kW] move ``s/|a|`` kW: its penalty per unit·h is ``SAFETY·V / min|a|``.
+A network row's slack is measured in kW of its most sensitive device (the row reads
+``… ≤ upper + min|a|·s_up``, :mod:`dispatch.model.network`), so it costs ``SAFETY·V`` per kWh like the
+others and stays well scaled next to sensitivities of 10⁻⁶ pu/kW.
 """
 
 from __future__ import annotations
@@ -24,14 +25,14 @@ SAFETY = 10.0  # soft-constraint price / largest economic marginal value
 
 @dataclass(frozen=True)
 class SoftPenalties:
-    """Penalty prices [CNY per kWh; network slack CNY per unit·h] and the bound they derive from."""
+    """Penalty prices [CNY per kWh] and the bound they derive from."""
 
     economic_bound_cny_per_kwh: float
     shed_cny_per_kwh: float
     soc_cny_per_kwh: float
     terminal_cny_per_kwh: float
     contract_cny_per_kwh: float
-    network_cny_per_unit_h: float
+    network_cny_per_kwh: float
 
 
 def economic_bound(p: DispatchProblem) -> float:
@@ -58,13 +59,16 @@ def economic_bound(p: DispatchProblem) -> float:
 def soft_penalties(p: DispatchProblem) -> SoftPenalties:
     """Penalty prices of ``p`` (the weighted mode scales them by ``max(1, w/V)``, see the solver)."""
     v = economic_bound(p)
-    coeffs = [abs(a) for r in p.network for a in r.coeffs.values() if abs(a) > 0]
-    a_min = min(coeffs, default=1.0)
     return SoftPenalties(
         economic_bound_cny_per_kwh=v,
         shed_cny_per_kwh=SAFETY * v,
         soc_cny_per_kwh=SAFETY * v,
         terminal_cny_per_kwh=max(p.penalties.terminal_soc_cny_per_kwh, SAFETY * v),
         contract_cny_per_kwh=p.penalties.contract_shortfall_cny_per_kwh,
-        network_cny_per_unit_h=max(p.penalties.network_slack_cny_per_unit_h, SAFETY * v / a_min),
+        network_cny_per_kwh=SAFETY * v,
     )
+
+
+def slack_scale(coeffs: dict[str, float]) -> float:
+    """Row units per kW of network slack: the smallest nonzero sensitivity of the row (1 if none)."""
+    return min((abs(a) for a in coeffs.values() if abs(a) > 0), default=1.0)

@@ -157,7 +157,7 @@ def test_network_slack_is_priced_above_the_demand_charge_and_reported() -> None:
     Load 50 kW in both hours, full lossless-enough battery (100 kWh, 90 kWh deliverable), the line allows
     30 kW of battery injection: discharge 30 kW in both hours, peak 20 kW. Shaving to 5 kW with 15 units
     of slack for 2 h would save 15·5,000 = 75,000 CNY against 30,000 CNY of slack at the old price; at
-    10·V/min|a| = 50,000 CNY per unit·h (V = 5,000 CNY/kW over a 1 h interval) it never pays. With the
+    10·V = 50,000 CNY per kWh of slack (V = 5,000 CNY/kW over a 1 h interval; |a| = 1) it never pays. With the
     limit unreachable (loads push the row to 50 and the battery can pull it down only 5), the slack is
     used, 15, and reported.
     """
