@@ -209,7 +209,8 @@ class Dispatcher:
     def _optimise(self, p: DispatchProblem, shift: int) -> Schedule:
         m, _ = self._prepare(p)
         bm, gm = self._masks(p)
-        start_values = _shifted_values(m, shift) if self._has_solution else None
+        # a MIP start from the previous plan, only worth computing when there are binaries
+        start_values = _shifted_values(m, shift) if self._has_solution and (bm.any() or gm.any()) else None
         deadline = time.perf_counter() + self.options.time_limit_s
         best: _Round | None = None
         best_columns: list = []

@@ -43,6 +43,11 @@ from dispatch.model.balance import served_load
 from dispatch.model.curtailment import generation
 
 
+def exported_re(m: pyo.ConcreteModel, t: int) -> pyo.Expression | float:
+    """The RE part of the export in interval ``t`` [kW]; none under anti-backflow."""
+    return m.exp_re[t] if m.shape.export_allowed else 0.0
+
+
 def add_origin(m: pyo.ConcreteModel) -> None:
     """Origin split of battery flows and export, and the RE lost per horizon ``re_lost`` [kWh]."""
     m.re_lost = pyo.Var(bounds=lambda m: (0.0, m.re_bound))
@@ -52,11 +57,12 @@ def add_origin(m: pyo.ConcreteModel) -> None:
     m.pc_re = pyo.Var(m.B, m.T, bounds=lambda m, b, t: (0.0, m.pc_max[b]))
     m.pd_re = pyo.Var(m.B, m.T, bounds=lambda m, b, t: (0.0, m.pd_max[b]))
     m.e_re = pyo.Var(m.B, m.T, bounds=lambda m, b, t: (0.0, m.e_max[b]))
-    m.exp_re = pyo.Var(m.T, bounds=lambda m, t: (0.0, m.export_limit))
+    if m.shape.export_allowed:
+        m.exp_re = pyo.Var(m.T, bounds=lambda m, t: (0.0, m.export_limit))
+        m.exp_re_le = pyo.Constraint(m.T, rule=lambda m, t: m.exp_re[t] <= m.exp[t])
     m.pc_re_le = pyo.Constraint(m.B, m.T, rule=lambda m, b, t: m.pc_re[b, t] <= m.pc[b, t])
     m.pd_re_le = pyo.Constraint(m.B, m.T, rule=lambda m, b, t: m.pd_re[b, t] <= m.pd[b, t])
     m.e_re_le = pyo.Constraint(m.B, m.T, rule=lambda m, b, t: m.e_re[b, t] <= m.e[b, t])
-    m.exp_re_le = pyo.Constraint(m.T, rule=lambda m, t: m.exp_re[t] <= m.exp[t])
 
     def prev(m: pyo.ConcreteModel, b: str, t: int) -> pyo.Expression:
         return 0.0 if t == 0 else m.e_re[b, t - 1]
@@ -71,7 +77,9 @@ def add_origin(m: pyo.ConcreteModel) -> None:
     )
 
     def re_load(m: pyo.ConcreteModel, t: int) -> pyo.Expression:
-        return sum(generation(m, g, t) for g in m.G) + sum(m.pd_re[b, t] - m.pc_re[b, t] for b in m.B) - m.exp_re[t]
+        return (
+            sum(generation(m, g, t) for g in m.G) + sum(m.pd_re[b, t] - m.pc_re[b, t] for b in m.B) - exported_re(m, t)
+        )
 
     # grid-origin charge comes from outside the park (imports, green supply), never from a battery's own
     # discharge: otherwise charging and discharging at once would relabel grid content as RE
@@ -87,7 +95,7 @@ def add_origin(m: pyo.ConcreteModel) -> None:
 
     def loss(m: pyo.ConcreteModel, t: int) -> pyo.Expression:
         return m.dt_h * (
-            sum(m.curt[g, t] for g in m.G) + m.exp_re[t] + sum(m.rt_loss[b] * m.pc_re[b, t] for b in m.B)
+            sum(m.curt[g, t] for g in m.G) + exported_re(m, t) + sum(m.rt_loss[b] * m.pc_re[b, t] for b in m.B)
         ) + sum(m.sd_loss[b] * prev(m, b, t) for b in m.B)
 
     m.re_def = pyo.Constraint(expr=m.re_lost == sum(loss(m, t) for t in m.T))
