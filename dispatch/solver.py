@@ -243,6 +243,8 @@ class Dispatcher:
         s.n_binaries = best.n_bin
         s.mip_gap = best.mip_gap
         s.notes.extend(notes)
+        if p.generators:  # the objective's own measure, beside the KPI ratio (docs/dispatch.md)
+            s.notes.append(f"local RE lost, counted by origin: {best.re_lost_kwh:.1f} kWh")
         if best.cycling:
             s.notes.append(
                 f"simultaneous charge and discharge in {best.cycling} intervals "

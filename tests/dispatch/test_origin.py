@@ -62,6 +62,7 @@ def test_battery_stores_pv_for_the_evening() -> None:
     assert s.battery_discharge_kw["B1"] == pytest.approx([0, 81], abs=1e-6)  # type: ignore[attr-defined]
     assert s.grid_import_kw == pytest.approx([0, 0], abs=1e-6)  # type: ignore[attr-defined]
     assert lost == pytest.approx(19, abs=1e-4)
+    assert "local RE lost, counted by origin: 19.0 kWh" in s.notes  # type: ignore[attr-defined]
 
 
 def test_grid_energy_exported_is_not_lost_but_stored_pv_exported_is() -> None:
