@@ -12,6 +12,15 @@ from grid_models.powerflow import timeseries
 from grid_models.profiles import ParkProfiles
 from grid_models.results import SeriesResult, Violation, violations
 
+#: the power factor at the connection point is a tariff matter, not a hosting limit: extra
+#: unity-pf generation lowers the measured pf (less P, same Q) and is fixed by compensation
+NOT_HOSTING_LIMITS = frozenset({"power_factor"})
+
+
+def hosting_violations(result: SeriesResult, pn: ParkNetwork) -> list[Violation]:
+    """The violations that limit hosting: voltage, loading, exchange limits, non-convergence."""
+    return [v for v in violations(result, pn.limits) if v.kind not in NOT_HOSTING_LIMITS]
+
 
 @dataclass(frozen=True)
 class ViolationSummary:
@@ -109,7 +118,7 @@ def hosting_check(
         extra["EXTRA_BATTERY"] = ("storage", 0.0)
     ids, p = list(profiles.device_ids), profiles.p_kw
     base = timeseries(pn, ids, p, progress=progress)
-    base_found = violations(base, pn.limits)
+    base_found = hosting_violations(base, pn)
 
     grown = pn.with_extra_elements(bus, extra)
     cols = [profiles.pv_per_kw * extra_pv_kw] if extra_pv_kw > 0 else []
@@ -125,7 +134,7 @@ def hosting_check(
         extra_cols = cols + ([np.full(len(p), battery_kw)] if extra_battery_kw > 0 else [])
         p_all = np.column_stack([p, *extra_cols])
         res = timeseries(grown, ids + list(extra), p_all, progress=progress)
-        found = violations(res, grown.limits)
+        found = hosting_violations(res, grown)
         new += sum((v.kind, v.element, v.interval) not in seen for v in found)
         summaries += summarise(name, found)
         results.append(res)

@@ -25,7 +25,7 @@ import pandapower as pp
 import pandapower.networks as ppn
 
 if TYPE_CHECKING:
-    from ems.park import Park
+    from ems.park import Park, Transformer
 
 #: pandapower power-flow settings used for every reference run; the fast path reproduces them.
 PF_OPTIONS: dict[str, Any] = {
@@ -76,8 +76,14 @@ class NetworkModelError(ValueError):
 class NetworkLimits:
     """Operating limits used to flag violations.
 
+    Voltage: ``v_min_pu..v_max_pu`` is the band in per unit of each bus's *nominal* voltage
+    (the voltage the standard refers to, e.g. GB/T 12325: 10 kV ± 7 %), while power-flow
+    results are in per unit of the *modelled* voltage ``vn_kv`` (e.g. 10.5 kV). The per-bus
+    band actually checked is ``bus_v_min_pu``/``bus_v_max_pu``, in per unit of ``vn_kv``
+    (``v_max_pu · nominal_kv / vn_kv``); empty tuples mean nominal = modelled for every bus.
     ``import_limit_kw``/``export_limit_kw`` bound the exchange at the connection point
     (export limit 0 = anti-backflow). Branch limits are per element in percent.
+    ``min_power_factor``: power factor at the connection point while importing (0 = unchecked).
     """
 
     v_min_pu: float = 0.93
@@ -86,6 +92,28 @@ class NetworkLimits:
     export_limit_kw: float = math.inf
     line_max_loading_percent: tuple[float, ...] = ()
     trafo_max_loading_percent: tuple[float, ...] = ()
+    bus_nominal_kv: tuple[float, ...] = ()
+    bus_v_min_pu: tuple[float, ...] = ()
+    bus_v_max_pu: tuple[float, ...] = ()
+    min_power_factor: float = 0.0
+
+    def voltage_band(self, n_bus: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per-bus (lower, upper) voltage limits in per unit of the modelled voltage."""
+        lo = np.asarray(self.bus_v_min_pu, float) if self.bus_v_min_pu else np.full(n_bus, self.v_min_pu)
+        hi = np.asarray(self.bus_v_max_pu, float) if self.bus_v_max_pu else np.full(n_bus, self.v_max_pu)
+        return lo, hi
+
+
+def voltage_limits(vn_kv: np.ndarray, nominal_kv: np.ndarray, v_min_pu: float, v_max_pu: float) -> dict[str, Any]:
+    """The per-bus band fields of :class:`NetworkLimits`: the nominal band re-expressed on the modelled base."""
+    scale = np.asarray(nominal_kv, float) / np.asarray(vn_kv, float)
+    return {
+        "v_min_pu": v_min_pu,
+        "v_max_pu": v_max_pu,
+        "bus_nominal_kv": tuple(float(x) for x in nominal_kv),
+        "bus_v_min_pu": tuple(float(x) for x in v_min_pu * scale),
+        "bus_v_max_pu": tuple(float(x) for x in v_max_pu * scale),
+    }
 
 
 @dataclass
@@ -113,7 +141,11 @@ class ParkNetwork:
                 raise NetworkModelError(f"device {dev!r}: no {table} with index {idx}")
             if self.net[table].at[idx, "scaling"] == 0:
                 raise NetworkModelError(f"device {dev!r}: {table} {idx} has scaling 0")
-        n_line, n_trafo = len(self.net.line), len(self.net.trafo)
+        n_line, n_trafo, n_bus = len(self.net.line), len(self.net.trafo), len(self.net.bus)
+        for name in ("bus_nominal_kv", "bus_v_min_pu", "bus_v_max_pu"):
+            given = len(getattr(self.limits, name))
+            if given not in (0, n_bus):
+                raise NetworkModelError(f"limits give {given} values of {name} for {n_bus} buses")
         if len(self.limits.line_max_loading_percent) != n_line:
             raise NetworkModelError(
                 f"limits give {len(self.limits.line_max_loading_percent)} line ratings for {n_line} lines"
@@ -285,6 +317,7 @@ def build_network(park: Park) -> ParkNetwork:
             i0_percent=tr.i0_percent,
             max_loading_percent=tr.max_loading_percent,
             name=tr.id,
+            **_tap_changer(tr),
         )
     for ln in nw.lines:
         if ln.std_type is not None:
@@ -340,14 +373,32 @@ def build_network(park: Park) -> ParkNetwork:
             type="PV" if g.technology == "pv" else "WP",
         )
         elements[g.id], q_ratio[g.id] = ("sgen", int(idx)), 0.0
+    vn = np.array([b.vn_kv for b in nw.buses])
+    nominal = np.array([b.nominal_kv or b.vn_kv for b in nw.buses])
     limits = default_limits(
         net,
-        v_min_pu=nw.v_min_pu,
-        v_max_pu=nw.v_max_pu,
         import_limit_kw=gc.import_limit_kw,
         export_limit_kw=gc.export_limit_kw,
+        min_power_factor=nw.min_power_factor,
+        **voltage_limits(vn, nominal, nw.v_min_pu, nw.v_max_pu),
     )
     return ParkNetwork(net, elements, q_ratio, limits, park.name)
+
+
+def _tap_changer(tr: Transformer) -> dict[str, Any]:
+    """pandapower's ratio tap-changer columns of a park transformer (none without a tap range)."""
+    if tr.tap_min == tr.tap_max or tr.tap_step_percent == 0:
+        return {}
+    return {
+        "tap_side": tr.tap_side,
+        "tap_neutral": tr.tap_neutral,
+        "tap_min": tr.tap_min,
+        "tap_max": tr.tap_max,
+        "tap_step_percent": tr.tap_step_percent,
+        "tap_pos": tr.tap_pos,
+        "tap_changer_type": "Ratio",
+        "oltc": tr.oltc is not None,
+    }
 
 
 def cigre_mv_park() -> ParkNetwork:
