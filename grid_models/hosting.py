@@ -17,9 +17,7 @@ from grid_models.results import SeriesResult, Violation, violations
 NOT_HOSTING_LIMITS = frozenset({"power_factor"})
 
 
-def hosting_violations(
-    result: SeriesResult, pn: ParkNetwork, ignore: frozenset[str] = frozenset()
-) -> list[Violation]:
+def hosting_violations(result: SeriesResult, pn: ParkNetwork, ignore: frozenset[str] = frozenset()) -> list[Violation]:
     """The violations that limit hosting: voltage, loading, exchange limits, non-convergence (minus ``ignore``)."""
     skip = NOT_HOSTING_LIMITS | ignore
     return [v for v in violations(result, pn.limits) if v.kind not in skip]

@@ -299,6 +299,10 @@ def build_network(park: Park) -> ParkNetwork:
     all at 0 kW. Meters are not network elements.
     """
     nw = park.network
+    if nw.model is not None:
+        from grid_models.external import build_external_network  # imports this module
+
+        return build_external_network(park)
     net = pp.create_empty_network(name=park.name, f_hz=50.0)
     bus = {b.id: pp.create_bus(net, vn_kv=b.vn_kv, name=b.id) for b in nw.buses}
     gc = nw.grid_connection
