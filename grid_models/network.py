@@ -116,6 +116,15 @@ def voltage_limits(vn_kv: np.ndarray, nominal_kv: np.ndarray, v_min_pu: float, v
     }
 
 
+@dataclass(frozen=True)
+class OltcSettings:
+    """On-load tap changers: pandapower trafo indices and their LV-bus deadbands [pu of the bus's vn_kv]."""
+
+    trafo: np.ndarray
+    v_min_pu: np.ndarray
+    v_max_pu: np.ndarray
+
+
 @dataclass
 class ParkNetwork:
     """A pandapower net, the device mapping and the limits.
@@ -130,6 +139,7 @@ class ParkNetwork:
     q_ratio: dict[str, float]
     limits: NetworkLimits
     name: str = "network"
+    oltc: OltcSettings | None = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -209,7 +219,7 @@ class ParkNetwork:
             kwargs = {"max_e_mwh": 0.0} if table == "storage" else {}
             elements[dev] = (table, int(creator(net, bus, p_mw=0.0, name=dev, **kwargs)))
             q_ratio[dev] = ratio
-        return ParkNetwork(net, elements, q_ratio, self.limits, f"{self.name}+extra")
+        return ParkNetwork(net, elements, q_ratio, self.limits, f"{self.name}+extra", self.oltc)
 
     @classmethod
     def from_pandapower_json(
@@ -386,7 +396,17 @@ def build_network(park: Park) -> ParkNetwork:
         min_power_factor=nw.min_power_factor,
         **voltage_limits(vn, nominal, nw.v_min_pu, nw.v_max_pu),
     )
-    return ParkNetwork(net, elements, q_ratio, limits, park.name)
+    controlled = [(i, tr.oltc) for i, tr in enumerate(nw.transformers) if tr.oltc is not None]
+    oltc = (
+        OltcSettings(
+            trafo=np.array([i for i, _ in controlled]),
+            v_min_pu=np.array([o.v_min_pu for _, o in controlled]),
+            v_max_pu=np.array([o.v_max_pu for _, o in controlled]),
+        )
+        if controlled
+        else None
+    )
+    return ParkNetwork(net, elements, q_ratio, limits, park.name, oltc)
 
 
 def _tap_changer(tr: Transformer) -> dict[str, Any]:

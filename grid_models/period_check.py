@@ -43,8 +43,11 @@ class PeriodCheck:
 
 
 def check_period(pn: ParkNetwork, profiles: ParkProfiles, progress: Callable[[int], None] | None = None) -> PeriodCheck:
-    """Run every interval of ``profiles`` on the fast path and collect all limit violations."""
-    res = timeseries(pn, list(profiles.device_ids), profiles.p_kw, times=profiles.times, progress=progress)
+    """Run every interval of ``profiles`` on the fast path (on-load tap changers controlled) and
+    collect all limit violations."""
+    res = timeseries(
+        pn, list(profiles.device_ids), profiles.p_kw, times=profiles.times, progress=progress, control_taps=True
+    )
     found = violations(res, pn.limits)
     return PeriodCheck(profiles.times, res, found, summarise("period", found))
 

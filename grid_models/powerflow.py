@@ -8,6 +8,7 @@ import numpy as np
 
 from grid_models.fast import fast_model
 from grid_models.network import NetworkModelError, ParkNetwork
+from grid_models.oltc import run_with_oltc
 from grid_models.reference import pandapower_series
 from grid_models.results import PowerFlowResult, SeriesResult, violations
 
@@ -50,18 +51,25 @@ def timeseries(
     fast: bool = True,
     times: np.ndarray | None = None,
     progress: Callable[[int], None] | None = None,
+    control_taps: bool = False,
 ) -> SeriesResult:
     """Power flow for every interval of a schedule.
 
     ``p_kw``/``q_kvar`` are (T, D) injections of ``device_ids`` in generator convention;
     devices not listed keep the values stored in the net. ``fast=True`` uses the
     power-grid-model batch path, ``fast=False`` pandapower's Newton-Raphson per interval.
-    ``progress(n)`` is called as intervals complete.
+    ``progress(n)`` is called as intervals complete. ``control_taps`` runs the on-load tap
+    changers' deadband control in every interval (fast path; :mod:`grid_models.oltc`);
+    otherwise taps stay at the positions stored in the net.
     """
     p, q = prepare_injections(pn, device_ids, p_kw, q_kvar)
     if times is not None and len(times) != p.shape[0]:
         raise NetworkModelError(f"times has {len(times)} entries for {p.shape[0]} intervals")
-    if fast:
+    if control_taps and pn.oltc is not None:
+        if not fast:
+            raise NetworkModelError("tap control runs on the fast path only")
+        result, _ = run_with_oltc(pn, pn.oltc, device_ids, p, q, progress)
+    elif fast:
         result = fast_model(pn).run(device_ids, p, q, progress)
     else:
         result = pandapower_series(pn, device_ids, p, q, progress)
