@@ -139,6 +139,14 @@ class ExternalNetwork(_Model):
     elements: dict[str, ElementRef]
 
 
+class Compensation(_Model):
+    """Shunt capacitor bank (reactive compensation); supplies ``q_kvar`` at 1 pu voltage (∝ V²)."""
+
+    id: str
+    bus: str
+    q_kvar: float = Field(gt=0)
+
+
 class GridConnection(_Model):
     """Point of common coupling with the public grid."""
 
@@ -167,6 +175,7 @@ class Network(_Model):
         default=0.9, ge=0, le=1, description="power factor at the connection point while importing; 0 = unchecked"
     )
     model: ExternalNetwork | None = Field(default=None, description="use this network model instead of lines etc.")
+    compensation: list[Compensation] = []
 
     @model_validator(mode="after")
     def _model_or_elements(self) -> Network:
@@ -556,6 +565,8 @@ class Park(_Model):
             yield f"network.transformers[{i}].hv_bus", tr.hv_bus, buses, "bus"
             yield f"network.transformers[{i}].lv_bus", tr.lv_bus, buses, "bus"
         yield "network.grid_connection.bus", net.grid_connection.bus, buses, "bus"
+        for i, c in enumerate(net.compensation):
+            yield f"network.compensation[{i}].bus", c.bus, buses, "bus"
         if net.grid_connection.meter:
             yield "network.grid_connection.meter", net.grid_connection.meter, meters, "meter"
         for i, d in enumerate(self.devices):

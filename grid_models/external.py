@@ -26,6 +26,7 @@ from grid_models.network import (
     NetworkModelError,
     ParkNetwork,
     _label,
+    add_compensation,
     default_limits,
     voltage_limits,
 )
@@ -124,6 +125,7 @@ def build_external_network(park: Park) -> ParkNetwork:
         q_ratio[dev] = q / p if p else (LOAD_Q_RATIO if ref.table == "load" else 0.0)
     if problems:
         raise NetworkModelError(f"{model.path}: " + "; ".join(problems))
+    add_compensation(net, park, by_name)
     # park devices run from 0 kW like a network built from the park file
     for table, idx in elements.values():
         net[table].at[idx, "p_mw"] = net[table].at[idx, "q_mvar"] = 0.0

@@ -362,6 +362,7 @@ def build_network(park: Park) -> ParkNetwork:
                 name=ln.id,
                 max_loading_percent=nw.max_line_loading_percent,
             )
+    add_compensation(net, park, bus)
     elements: dict[str, tuple[str, int]] = {}
     q_ratio: dict[str, float] = {}
     for d in park.devices:
@@ -407,6 +408,12 @@ def build_network(park: Park) -> ParkNetwork:
         else None
     )
     return ParkNetwork(net, elements, q_ratio, limits, park.name, oltc)
+
+
+def add_compensation(net: pp.pandapowerNet, park: Park, bus: dict[str, int]) -> None:
+    """Capacitor banks as pandapower shunts (``q_mvar`` < 0 = capacitive, scaled by V² in the power flow)."""
+    for c in park.network.compensation:
+        pp.create_shunt(net, bus[c.bus], q_mvar=-c.q_kvar / 1000, p_mw=0.0, name=c.id)
 
 
 def _tap_changer(tr: Transformer) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import numpy as np
+import pandas as pd
 import typer
 from tqdm import tqdm
 
@@ -25,6 +26,8 @@ from grid_models import (
     year_profiles,
 )
 from grid_models.period_check import UNITS, plot_check, write_csv
+from grid_models.power_factor import SOURCE as PF_SOURCE
+from grid_models.power_factor import monthly_power_factor
 
 app = typer.Typer(help="Grid model: AC power flow, limit violations, hosting checks.", no_args_is_help=True)
 
@@ -94,6 +97,14 @@ def check(
         typer.secho(f"  {t} UTC  {v.kind:<13} {v.element:<16} {_describe(pn, v)}", fg=typer.colors.RED)
     if len(chk.violations) > show:
         typer.echo(f"  ... {len(chk.violations) - show} more" + ("" if csv_path else " (all with --csv PATH)"))
+    if lim.min_power_factor > 0:
+        months = np.array([t.strftime("%Y-%m") for t in pd.DatetimeIndex(prof.times, tz="UTC").tz_convert(park.tz)])
+        res = chk.result
+        typer.echo(f"power factor at the connection point per month and tariff adjustment ({PF_SOURCE}):")
+        for m in monthly_power_factor(months, res.grid_exchange_kw, res.grid_exchange_kvar, park.interval_minutes / 60):
+            typer.echo(
+                f"  {m.month}  pf {m.power_factor}  adjustment {m.adjustment_percent:+} % of the month's charges"
+            )
     if csv_path is not None:
         rows = write_csv(chk, pn, csv_path)
         typer.echo(f"wrote {rows} violations to {csv_path}")
