@@ -147,6 +147,15 @@ class Compensation(_Model):
     q_kvar: float = Field(gt=0)
 
 
+class Switch(_Model):
+    """A bus-bus switch (bus coupler, sectionaliser): closed, the two buses are one node."""
+
+    id: str
+    bus: str
+    other_bus: str
+    closed: bool = True
+
+
 class GridConnection(_Model):
     """Point of common coupling with the public grid."""
 
@@ -176,6 +185,7 @@ class Network(_Model):
     )
     model: ExternalNetwork | None = Field(default=None, description="use this network model instead of lines etc.")
     compensation: list[Compensation] = []
+    switches: list[Switch] = []
 
     @model_validator(mode="after")
     def _model_or_elements(self) -> Network:
@@ -567,6 +577,9 @@ class Park(_Model):
         yield "network.grid_connection.bus", net.grid_connection.bus, buses, "bus"
         for i, c in enumerate(net.compensation):
             yield f"network.compensation[{i}].bus", c.bus, buses, "bus"
+        for i, sw in enumerate(net.switches):
+            yield f"network.switches[{i}].bus", sw.bus, buses, "bus"
+            yield f"network.switches[{i}].other_bus", sw.other_bus, buses, "bus"
         if net.grid_connection.meter:
             yield "network.grid_connection.meter", net.grid_connection.meter, meters, "meter"
         for i, d in enumerate(self.devices):

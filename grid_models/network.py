@@ -363,6 +363,8 @@ def build_network(park: Park) -> ParkNetwork:
                 max_loading_percent=nw.max_line_loading_percent,
             )
     add_compensation(net, park, bus)
+    for sw in nw.switches:
+        pp.create_switch(net, bus[sw.bus], bus[sw.other_bus], et="b", closed=sw.closed, name=sw.id)
     elements: dict[str, tuple[str, int]] = {}
     q_ratio: dict[str, float] = {}
     for d in park.devices:
