@@ -156,6 +156,23 @@ class Switch(_Model):
     closed: bool = True
 
 
+class ReactiveControl(_Model):
+    """Reactive power of an inverter-connected device (PV, wind, battery, direct connection).
+
+    ``fixed_pf``: ``|Q| = |P| · tan(acos power_factor)``, absorbing (under-excited) or injecting.
+    ``q_of_u``: Q as a fraction of ``s_rated_kva`` from ``curve`` [(U in pu of the bus's nominal
+    voltage, Q/S)], linear between points, flat outside. Both within the capability
+    ``|Q| <= min(q_max_ratio · S, sqrt(S² - P²))`` (active power has priority).
+    """
+
+    mode: Literal["fixed_pf", "q_of_u"]
+    power_factor: float = Field(default=1.0, gt=0, le=1)
+    absorbing: bool = True
+    s_rated_kva: float = Field(gt=0)
+    q_max_ratio: float = Field(default=0.436, ge=0, le=1, description="0.436 = Q at cos φ 0.90 at full S")
+    curve: list[tuple[float, float]] = [(0.93, 0.436), (0.97, 0.0), (1.03, 0.0), (1.07, -0.436)]
+
+
 class GridConnection(_Model):
     """Point of common coupling with the public grid."""
 
@@ -186,6 +203,7 @@ class Network(_Model):
     model: ExternalNetwork | None = Field(default=None, description="use this network model instead of lines etc.")
     compensation: list[Compensation] = []
     switches: list[Switch] = []
+    reactive: dict[str, ReactiveControl] = Field(default={}, description="device id -> inverter reactive control")
 
     @model_validator(mode="after")
     def _model_or_elements(self) -> Network:
@@ -577,6 +595,10 @@ class Park(_Model):
         yield "network.grid_connection.bus", net.grid_connection.bus, buses, "bus"
         for i, c in enumerate(net.compensation):
             yield f"network.compensation[{i}].bus", c.bus, buses, "bus"
+        injecting = {d.id for d in self.devices if d.type in ("pv", "wind", "battery")}
+        injecting |= {g.id for g in self.green.direct_connections}
+        for dev in net.reactive:
+            yield f"network.reactive.{dev}", dev, injecting, "PV, wind, battery or direct connection"
         for i, sw in enumerate(net.switches):
             yield f"network.switches[{i}].bus", sw.bus, buses, "bus"
             yield f"network.switches[{i}].other_bus", sw.other_bus, buses, "bus"

@@ -125,6 +125,20 @@ class OltcSettings:
     v_max_pu: np.ndarray
 
 
+@dataclass(frozen=True)
+class ReactiveSpec:
+    """Inverter reactive control of one device (see :class:`ems.park.ReactiveControl`), in kvar and
+    per unit of the device bus's *modelled* voltage: ``tan_phi`` signed (fixed_pf: Q = tan_phi · |P|),
+    ``curve_v``/``curve_q`` the Q(U) curve, ``s_kva``/``q_max_kvar`` the capability."""
+
+    mode: str
+    tan_phi: float
+    s_kva: float
+    q_max_kvar: float
+    curve_v: np.ndarray
+    curve_q: np.ndarray
+
+
 @dataclass
 class ParkNetwork:
     """A pandapower net, the device mapping and the limits.
@@ -140,6 +154,7 @@ class ParkNetwork:
     limits: NetworkLimits
     name: str = "network"
     oltc: OltcSettings | None = None
+    reactive: dict[str, ReactiveSpec] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -219,7 +234,7 @@ class ParkNetwork:
             kwargs = {"max_e_mwh": 0.0} if table == "storage" else {}
             elements[dev] = (table, int(creator(net, bus, p_mw=0.0, name=dev, **kwargs)))
             q_ratio[dev] = ratio
-        return ParkNetwork(net, elements, q_ratio, self.limits, f"{self.name}+extra", self.oltc)
+        return ParkNetwork(net, elements, q_ratio, self.limits, f"{self.name}+extra", self.oltc, self.reactive)
 
     @classmethod
     def from_pandapower_json(
@@ -409,7 +424,26 @@ def build_network(park: Park) -> ParkNetwork:
         if controlled
         else None
     )
-    return ParkNetwork(net, elements, q_ratio, limits, park.name, oltc)
+    return ParkNetwork(net, elements, q_ratio, limits, park.name, oltc, reactive_specs(park, vn, nominal))
+
+
+def reactive_specs(park: Park, vn_kv: np.ndarray, nominal_kv: np.ndarray) -> dict[str, ReactiveSpec]:
+    """The park's inverter reactive controls; Q(U) curves moved from nominal to modelled per unit."""
+    scale = {b.id: float(n / v) for b, v, n in zip(park.network.buses, vn_kv, nominal_kv, strict=True)}
+    bus_of = {d.id: d.bus for d in park.devices} | {g.id: g.bus for g in park.green.direct_connections}
+    out = {}
+    for dev, rc in park.network.reactive.items():
+        tan = math.tan(math.acos(rc.power_factor)) * (-1.0 if rc.absorbing else 1.0)
+        v, q = zip(*rc.curve, strict=True) if rc.curve else ((), ())
+        out[dev] = ReactiveSpec(
+            rc.mode,
+            tan,
+            rc.s_rated_kva,
+            rc.q_max_ratio * rc.s_rated_kva,
+            np.asarray(v, float) * scale[bus_of[dev]],
+            np.asarray(q, float) * rc.s_rated_kva,
+        )
+    return out
 
 
 def add_compensation(net: pp.pandapowerNet, park: Park, bus: dict[str, int]) -> None:

@@ -86,7 +86,7 @@ def _run_groups(
         if k not in models:
             net = copy.deepcopy(pn.net)
             net.trafo.loc[settings.trafo, "tap_pos"] = key
-            models[k] = ParkNetwork(net, pn.elements, pn.q_ratio, pn.limits, pn.name, pn.oltc)
+            models[k] = ParkNetwork(net, pn.elements, pn.q_ratio, pn.limits, pn.name, pn.oltc, pn.reactive)
         res = fast_model(models[k]).run(device_ids, p_kw[rows[sel]], q_kvar[rows[sel]])
         _store(out, res, sel, len(rows))
         first = first or res
