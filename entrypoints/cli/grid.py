@@ -25,6 +25,7 @@ from grid_models import (
     park_profiles,
     year_profiles,
 )
+from grid_models.contingency import n_minus_1
 from grid_models.period_check import UNITS, plot_check, write_csv
 from grid_models.power_factor import SOURCE as PF_SOURCE
 from grid_models.power_factor import monthly_power_factor
@@ -64,6 +65,7 @@ def check(
     show: Annotated[int, typer.Option(help="violating intervals to list (all go to --csv)")] = 20,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="write every violation to this CSV")] = None,
     plot: Annotated[Path | None, typer.Option(help="write a PNG of voltages, loadings, exchange, pf")] = None,
+    n_1: Annotated[bool, typer.Option("--n-1", help="also each transformer and line out in turn (N-1)")] = False,
 ) -> None:
     """AC power flow of every interval of a period (the year by default, fast path): every limit
     violation with element, value and limit, summarised per limit and element.
@@ -113,6 +115,22 @@ def check(
         typer.echo(f"wrote {plot}")
     if not chk.violations:
         typer.secho("no violations", fg=typer.colors.GREEN)
+    if n_1:
+        _print_n_minus_1(pn, prof)
+
+
+def _print_n_minus_1(pn: ParkNetwork, prof: ParkProfiles) -> None:
+    typer.secho("N-1 (each transformer and line out in turn; power factor not repeated):", bold=True)
+    for c in n_minus_1(pn, prof):
+        dark = f"; without supply: {', '.join(c.unsupplied_buses)}" if c.unsupplied_buses else ""
+        rows = [s for s in c.summary if s.kind != "power_factor"]
+        typer.echo(f"  {c.outage} out{dark}" + ("" if rows else ": no violation"))
+        for s in rows:
+            worst = Violation(s.kind, s.element, s.worst_interval, s.worst_value, s.limit, s.worst_margin)
+            typer.echo(
+                f"    {s.kind:<13} {s.element:<16} {s.intervals:6d} intervals, worst {_describe(pn, worst)} "
+                f"at {np.datetime_as_string(prof.times[s.worst_interval], unit='m')} UTC"
+            )
 
 
 def _network_or_exit(park: Park) -> ParkNetwork:

@@ -71,3 +71,10 @@ def test_hosting_unknown_bus_and_kind() -> None:
     assert res.exit_code == 2 and "unknown bus 'NOPE'" in res.output
     res = runner.invoke(app, ["hosting", "--bus", "F5_EV", "--ignore", "exports"])
     assert res.exit_code == 2 and "unknown kinds ['exports']" in res.output
+
+
+def test_check_n_minus_1_radial_feeders_island() -> None:
+    res = runner.invoke(app, ["check", "--date", "2026-01-05", "--show", "0", "--n-1"])
+    assert res.exit_code == 0, res.output
+    assert "line L4 out; without supply: F4_TEX, F5_EV" in res.output
+    assert "trafo T1 out; without supply: MV_A, F1_CELLS, F2_WIND" in res.output  # coupler open in the demo
