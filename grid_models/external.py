@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING
 import pandapower as pp
 
 from grid_models.network import (
-    LOAD_Q_RATIO,
     PF_OPTIONS,
     NetworkModelError,
     ParkNetwork,
     _label,
     add_compensation,
     default_limits,
+    own_q_ratio,
     voltage_limits,
 )
 
@@ -121,8 +121,7 @@ def build_external_network(park: Park) -> ParkNetwork:
             problems.append(f"{where}: {ref.table} {key} is at bus {at!r}, the park puts {dev} at {bus!r}")
             continue
         elements[dev] = (ref.table, idx)
-        p, q = float(df.at[idx, "p_mw"]), float(df.at[idx, "q_mvar"])
-        q_ratio[dev] = q / p if p else (LOAD_Q_RATIO if ref.table == "load" else 0.0)
+        q_ratio[dev] = own_q_ratio(net, ref.table, idx)
     if problems:
         raise NetworkModelError(f"{model.path}: " + "; ".join(problems))
     add_compensation(net, park, by_name)

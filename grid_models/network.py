@@ -246,8 +246,9 @@ class ParkNetwork:
     ) -> ParkNetwork:
         """Load a pandapower JSON network; ``mapping`` is ``{device_id: (table, index)}``.
 
-        Reactive power defaults follow the table (loads at cos φ 0.95, others unity)
-        unless ``q_ratio`` overrides per device.
+        Reactive power keeps each element's own ``q/p`` from the net; elements stored at
+        0 MW fall back to the table default (loads cos φ 0.95, others unity); ``q_ratio``
+        overrides per device.
         """
         p = Path(path)
         if not p.is_file():
@@ -261,9 +262,15 @@ class ParkNetwork:
             if not isinstance(target, (tuple, list)) or len(target) != 2:
                 raise NetworkModelError(f"mapping for {dev!r} must be (table, index), got {target!r}")
             elements[dev] = (str(target[0]), int(target[1]))
-        ratios = {d: (LOAD_Q_RATIO if t == "load" else 0.0) for d, (t, _) in elements.items()}
+        ratios = {d: own_q_ratio(net, t, i) for d, (t, i) in elements.items() if i in net[t].index}
         ratios.update(q_ratio or {})
         return cls(net, elements, ratios, limits or default_limits(net), p.stem)
+
+
+def own_q_ratio(net: pp.pandapowerNet, table: str, idx: int) -> float:
+    """``q/p`` stored for an element; the table default when it is stored at 0 MW."""
+    p, q = float(net[table].at[idx, "p_mw"]), float(net[table].at[idx, "q_mvar"])
+    return q / p if p else (LOAD_Q_RATIO if table == "load" else 0.0)
 
 
 def _label(name: Any, index: int, kind: str) -> str:
