@@ -42,7 +42,10 @@ class _Model(BaseModel):
 
 class Bus(_Model):
     id: str
-    vn_kv: float = Field(gt=0, description="nominal line-to-line voltage [kV]")
+    vn_kv: float = Field(gt=0, description="modelled (operating) line-to-line voltage [kV]: the per-unit base")
+    nominal_kv: float | None = Field(
+        default=None, gt=0, description="nominal voltage the voltage band refers to (GB/T 12325); default vn_kv"
+    )
     description: str = ""
 
 
@@ -67,6 +70,19 @@ class Line(_Model):
         return self
 
 
+class Oltc(_Model):
+    """Deadband voltage control of an on-load tap changer at the transformer's LV bus (pu of its vn_kv)."""
+
+    v_min_pu: float = Field(gt=0.8, lt=1.2)
+    v_max_pu: float = Field(gt=0.8, lt=1.2)
+
+    @model_validator(mode="after")
+    def _band(self) -> Oltc:
+        if not self.v_min_pu < self.v_max_pu:
+            raise ValueError("oltc v_min_pu must be below v_max_pu")
+        return self
+
+
 class Transformer(_Model):
     id: str
     hv_bus: str
@@ -79,6 +95,82 @@ class Transformer(_Model):
     pfe_kw: float = Field(default=0.0, ge=0, description="iron losses [kW]")
     i0_percent: float = Field(default=0.0, ge=0, description="no-load current [%]")
     max_loading_percent: float = Field(default=100.0, gt=0)
+    # tap changer (ratio type); tap_pos is the fixed position, or the start position of an OLTC
+    tap_side: Literal["hv", "lv"] = "hv"
+    tap_neutral: int = 0
+    tap_min: int = 0
+    tap_max: int = 0
+    tap_step_percent: float = Field(default=0.0, ge=0, lt=20)
+    tap_pos: int = 0
+    oltc: Oltc | None = Field(default=None, description="on-load tap changer control; None = fixed tap")
+
+    @model_validator(mode="after")
+    def _tap_range(self) -> Transformer:
+        if not self.tap_min <= self.tap_pos <= self.tap_max or not self.tap_min <= self.tap_neutral <= self.tap_max:
+            raise ValueError("need tap_min <= tap_pos, tap_neutral <= tap_max")
+        if self.oltc is not None and (self.tap_min == self.tap_max or self.tap_step_percent == 0):
+            raise ValueError("an oltc needs a tap range (tap_min < tap_max) and tap_step_percent > 0")
+        return self
+
+
+class ElementRef(_Model):
+    """A park device's element in an external network model: table plus name (or index)."""
+
+    table: Literal["sgen", "load", "storage"]
+    name: str | None = None
+    index: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_key(self) -> ElementRef:
+        if (self.name is None) == (self.index is None):
+            raise ValueError("give exactly one of name, index")
+        return self
+
+
+class ExternalNetwork(_Model):
+    """The park's own network model: a pandapower JSON or a MATPOWER case (path relative to the park file).
+
+    ``network.buses`` then lists the model's buses the park file refers to (by bus name), and
+    ``elements`` maps every PV, wind, battery, load and direct green connection to an element.
+    """
+
+    format: Literal["pandapower_json", "matpower"]
+    path: str
+    elements: dict[str, ElementRef]
+
+
+class Compensation(_Model):
+    """Shunt capacitor bank (reactive compensation); supplies ``q_kvar`` at 1 pu voltage (∝ V²)."""
+
+    id: str
+    bus: str
+    q_kvar: float = Field(gt=0)
+
+
+class Switch(_Model):
+    """A bus-bus switch (bus coupler, sectionaliser): closed, the two buses are one node."""
+
+    id: str
+    bus: str
+    other_bus: str
+    closed: bool = True
+
+
+class ReactiveControl(_Model):
+    """Reactive power of an inverter-connected device (PV, wind, battery, direct connection).
+
+    ``fixed_pf``: ``|Q| = |P| · tan(acos power_factor)``, absorbing (under-excited) or injecting.
+    ``q_of_u``: Q as a fraction of ``s_rated_kva`` from ``curve`` [(U in pu of the bus's nominal
+    voltage, Q/S)], linear between points, flat outside. Both within the capability
+    ``|Q| <= min(q_max_ratio · S, sqrt(S² - P²))`` (active power has priority).
+    """
+
+    mode: Literal["fixed_pf", "q_of_u"]
+    power_factor: float = Field(default=1.0, gt=0, le=1)
+    absorbing: bool = True
+    s_rated_kva: float = Field(gt=0)
+    q_max_ratio: float = Field(default=0.436, ge=0, le=1, description="0.436 = Q at cos φ 0.90 at full S")
+    curve: list[tuple[float, float]] = [(0.93, 0.436), (0.97, 0.0), (1.03, 0.0), (1.07, -0.436)]
 
 
 class GridConnection(_Model):
@@ -105,6 +197,19 @@ class Network(_Model):
     v_min_pu: float = Field(default=0.93, description="lower voltage band; GB/T 12325: ±7% at 10 kV")
     v_max_pu: float = Field(default=1.07)
     max_line_loading_percent: float = 100.0
+    min_power_factor: float = Field(
+        default=0.9, ge=0, le=1, description="power factor at the connection point while importing; 0 = unchecked"
+    )
+    model: ExternalNetwork | None = Field(default=None, description="use this network model instead of lines etc.")
+    compensation: list[Compensation] = []
+    switches: list[Switch] = []
+    reactive: dict[str, ReactiveControl] = Field(default={}, description="device id -> inverter reactive control")
+
+    @model_validator(mode="after")
+    def _model_or_elements(self) -> Network:
+        if self.model is not None and (self.lines or self.transformers):
+            raise ValueError("with network.model, lines and transformers come from the model: leave them out")
+        return self
 
 
 # --------------------------------------------------------------------------- devices
@@ -517,6 +622,15 @@ class Park(_Model):
             yield f"network.transformers[{i}].hv_bus", tr.hv_bus, buses, "bus"
             yield f"network.transformers[{i}].lv_bus", tr.lv_bus, buses, "bus"
         yield "network.grid_connection.bus", net.grid_connection.bus, buses, "bus"
+        for i, c in enumerate(net.compensation):
+            yield f"network.compensation[{i}].bus", c.bus, buses, "bus"
+        injecting = {d.id for d in self.devices if d.type in ("pv", "wind", "battery")}
+        injecting |= {g.id for g in self.green.direct_connections}
+        for dev in net.reactive:
+            yield f"network.reactive.{dev}", dev, injecting, "PV, wind, battery or direct connection"
+        for i, sw in enumerate(net.switches):
+            yield f"network.switches[{i}].bus", sw.bus, buses, "bus"
+            yield f"network.switches[{i}].other_bus", sw.other_bus, buses, "bus"
         if net.grid_connection.meter:
             yield "network.grid_connection.meter", net.grid_connection.meter, meters, "meter"
         for i, d in enumerate(self.devices):
@@ -625,7 +739,13 @@ def load_park(path: str | Path) -> Park:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ParkFileError(str(p), [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
-    return parse_park(data, str(p))
+    park = parse_park(data, str(p))
+    model = park.network.model
+    if model is not None and not Path(model.path).is_absolute():
+        # a network model's path is relative to the park file
+        resolved = model.model_copy(update={"path": str(p.parent / model.path)})
+        park = park.model_copy(update={"network": park.network.model_copy(update={"model": resolved})})
+    return park
 
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"

@@ -25,7 +25,7 @@ import pandapower as pp
 import pandapower.networks as ppn
 
 if TYPE_CHECKING:
-    from ems.park import Park
+    from ems.park import Park, Transformer
 
 #: pandapower power-flow settings used for every reference run; the fast path reproduces them.
 PF_OPTIONS: dict[str, Any] = {
@@ -76,8 +76,14 @@ class NetworkModelError(ValueError):
 class NetworkLimits:
     """Operating limits used to flag violations.
 
+    Voltage: ``v_min_pu..v_max_pu`` is the band in per unit of each bus's *nominal* voltage
+    (the voltage the standard refers to, e.g. GB/T 12325: 10 kV ± 7 %), while power-flow
+    results are in per unit of the *modelled* voltage ``vn_kv`` (e.g. 10.5 kV). The per-bus
+    band actually checked is ``bus_v_min_pu``/``bus_v_max_pu``, in per unit of ``vn_kv``
+    (``v_max_pu · nominal_kv / vn_kv``); empty tuples mean nominal = modelled for every bus.
     ``import_limit_kw``/``export_limit_kw`` bound the exchange at the connection point
     (export limit 0 = anti-backflow). Branch limits are per element in percent.
+    ``min_power_factor``: power factor at the connection point while importing (0 = unchecked).
     """
 
     v_min_pu: float = 0.93
@@ -86,6 +92,51 @@ class NetworkLimits:
     export_limit_kw: float = math.inf
     line_max_loading_percent: tuple[float, ...] = ()
     trafo_max_loading_percent: tuple[float, ...] = ()
+    bus_nominal_kv: tuple[float, ...] = ()
+    bus_v_min_pu: tuple[float, ...] = ()
+    bus_v_max_pu: tuple[float, ...] = ()
+    min_power_factor: float = 0.0
+
+    def voltage_band(self, n_bus: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per-bus (lower, upper) voltage limits in per unit of the modelled voltage."""
+        lo = np.asarray(self.bus_v_min_pu, float) if self.bus_v_min_pu else np.full(n_bus, self.v_min_pu)
+        hi = np.asarray(self.bus_v_max_pu, float) if self.bus_v_max_pu else np.full(n_bus, self.v_max_pu)
+        return lo, hi
+
+
+def voltage_limits(vn_kv: np.ndarray, nominal_kv: np.ndarray, v_min_pu: float, v_max_pu: float) -> dict[str, Any]:
+    """The per-bus band fields of :class:`NetworkLimits`: the nominal band re-expressed on the modelled base."""
+    scale = np.asarray(nominal_kv, float) / np.asarray(vn_kv, float)
+    return {
+        "v_min_pu": v_min_pu,
+        "v_max_pu": v_max_pu,
+        "bus_nominal_kv": tuple(float(x) for x in nominal_kv),
+        "bus_v_min_pu": tuple(float(x) for x in v_min_pu * scale),
+        "bus_v_max_pu": tuple(float(x) for x in v_max_pu * scale),
+    }
+
+
+@dataclass(frozen=True)
+class OltcSettings:
+    """On-load tap changers: pandapower trafo indices and their LV-bus deadbands [pu of the bus's vn_kv]."""
+
+    trafo: np.ndarray
+    v_min_pu: np.ndarray
+    v_max_pu: np.ndarray
+
+
+@dataclass(frozen=True)
+class ReactiveSpec:
+    """Inverter reactive control of one device (see :class:`ems.park.ReactiveControl`), in kvar and
+    per unit of the device bus's *modelled* voltage: ``tan_phi`` signed (fixed_pf: Q = tan_phi · |P|),
+    ``curve_v``/``curve_q`` the Q(U) curve, ``s_kva``/``q_max_kvar`` the capability."""
+
+    mode: str
+    tan_phi: float
+    s_kva: float
+    q_max_kvar: float
+    curve_v: np.ndarray
+    curve_q: np.ndarray
 
 
 @dataclass
@@ -102,6 +153,8 @@ class ParkNetwork:
     q_ratio: dict[str, float]
     limits: NetworkLimits
     name: str = "network"
+    oltc: OltcSettings | None = None
+    reactive: dict[str, ReactiveSpec] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -113,7 +166,11 @@ class ParkNetwork:
                 raise NetworkModelError(f"device {dev!r}: no {table} with index {idx}")
             if self.net[table].at[idx, "scaling"] == 0:
                 raise NetworkModelError(f"device {dev!r}: {table} {idx} has scaling 0")
-        n_line, n_trafo = len(self.net.line), len(self.net.trafo)
+        n_line, n_trafo, n_bus = len(self.net.line), len(self.net.trafo), len(self.net.bus)
+        for name in ("bus_nominal_kv", "bus_v_min_pu", "bus_v_max_pu"):
+            given = len(getattr(self.limits, name))
+            if given not in (0, n_bus):
+                raise NetworkModelError(f"limits give {given} values of {name} for {n_bus} buses")
         if len(self.limits.line_max_loading_percent) != n_line:
             raise NetworkModelError(
                 f"limits give {len(self.limits.line_max_loading_percent)} line ratings for {n_line} lines"
@@ -177,7 +234,7 @@ class ParkNetwork:
             kwargs = {"max_e_mwh": 0.0} if table == "storage" else {}
             elements[dev] = (table, int(creator(net, bus, p_mw=0.0, name=dev, **kwargs)))
             q_ratio[dev] = ratio
-        return ParkNetwork(net, elements, q_ratio, self.limits, f"{self.name}+extra")
+        return ParkNetwork(net, elements, q_ratio, self.limits, f"{self.name}+extra", self.oltc, self.reactive)
 
     @classmethod
     def from_pandapower_json(
@@ -189,8 +246,9 @@ class ParkNetwork:
     ) -> ParkNetwork:
         """Load a pandapower JSON network; ``mapping`` is ``{device_id: (table, index)}``.
 
-        Reactive power defaults follow the table (loads at cos φ 0.95, others unity)
-        unless ``q_ratio`` overrides per device.
+        Reactive power keeps each element's own ``q/p`` from the net; elements stored at
+        0 MW fall back to the table default (loads cos φ 0.95, others unity); ``q_ratio``
+        overrides per device.
         """
         p = Path(path)
         if not p.is_file():
@@ -204,9 +262,15 @@ class ParkNetwork:
             if not isinstance(target, (tuple, list)) or len(target) != 2:
                 raise NetworkModelError(f"mapping for {dev!r} must be (table, index), got {target!r}")
             elements[dev] = (str(target[0]), int(target[1]))
-        ratios = {d: (LOAD_Q_RATIO if t == "load" else 0.0) for d, (t, _) in elements.items()}
+        ratios = {d: own_q_ratio(net, t, i) for d, (t, i) in elements.items() if i in net[t].index}
         ratios.update(q_ratio or {})
         return cls(net, elements, ratios, limits or default_limits(net), p.stem)
+
+
+def own_q_ratio(net: pp.pandapowerNet, table: str, idx: int) -> float:
+    """``q/p`` stored for an element; the table default when it is stored at 0 MW."""
+    p, q = float(net[table].at[idx, "p_mw"]), float(net[table].at[idx, "q_mvar"])
+    return q / p if p else (LOAD_Q_RATIO if table == "load" else 0.0)
 
 
 def _label(name: Any, index: int, kind: str) -> str:
@@ -267,6 +331,10 @@ def build_network(park: Park) -> ParkNetwork:
     all at 0 kW. Meters are not network elements.
     """
     nw = park.network
+    if nw.model is not None:
+        from grid_models.external import build_external_network  # imports this module
+
+        return build_external_network(park)
     net = pp.create_empty_network(name=park.name, f_hz=50.0)
     bus = {b.id: pp.create_bus(net, vn_kv=b.vn_kv, name=b.id) for b in nw.buses}
     gc = nw.grid_connection
@@ -285,6 +353,7 @@ def build_network(park: Park) -> ParkNetwork:
             i0_percent=tr.i0_percent,
             max_loading_percent=tr.max_loading_percent,
             name=tr.id,
+            **_tap_changer(tr),
         )
     for ln in nw.lines:
         if ln.std_type is not None:
@@ -315,6 +384,9 @@ def build_network(park: Park) -> ParkNetwork:
                 name=ln.id,
                 max_loading_percent=nw.max_line_loading_percent,
             )
+    add_compensation(net, park, bus)
+    for sw in nw.switches:
+        pp.create_switch(net, bus[sw.bus], bus[sw.other_bus], et="b", closed=sw.closed, name=sw.id)
     elements: dict[str, tuple[str, int]] = {}
     q_ratio: dict[str, float] = {}
     for d in park.devices:
@@ -340,14 +412,67 @@ def build_network(park: Park) -> ParkNetwork:
             type="PV" if g.technology == "pv" else "WP",
         )
         elements[g.id], q_ratio[g.id] = ("sgen", int(idx)), 0.0
+    vn = np.array([b.vn_kv for b in nw.buses])
+    nominal = np.array([b.nominal_kv or b.vn_kv for b in nw.buses])
     limits = default_limits(
         net,
-        v_min_pu=nw.v_min_pu,
-        v_max_pu=nw.v_max_pu,
         import_limit_kw=gc.import_limit_kw,
         export_limit_kw=gc.export_limit_kw,
+        min_power_factor=nw.min_power_factor,
+        **voltage_limits(vn, nominal, nw.v_min_pu, nw.v_max_pu),
     )
-    return ParkNetwork(net, elements, q_ratio, limits, park.name)
+    controlled = [(i, tr.oltc) for i, tr in enumerate(nw.transformers) if tr.oltc is not None]
+    oltc = (
+        OltcSettings(
+            trafo=np.array([i for i, _ in controlled]),
+            v_min_pu=np.array([o.v_min_pu for _, o in controlled]),
+            v_max_pu=np.array([o.v_max_pu for _, o in controlled]),
+        )
+        if controlled
+        else None
+    )
+    return ParkNetwork(net, elements, q_ratio, limits, park.name, oltc, reactive_specs(park, vn, nominal))
+
+
+def reactive_specs(park: Park, vn_kv: np.ndarray, nominal_kv: np.ndarray) -> dict[str, ReactiveSpec]:
+    """The park's inverter reactive controls; Q(U) curves moved from nominal to modelled per unit."""
+    scale = {b.id: float(n / v) for b, v, n in zip(park.network.buses, vn_kv, nominal_kv, strict=True)}
+    bus_of = {d.id: d.bus for d in park.devices} | {g.id: g.bus for g in park.green.direct_connections}
+    out = {}
+    for dev, rc in park.network.reactive.items():
+        tan = math.tan(math.acos(rc.power_factor)) * (-1.0 if rc.absorbing else 1.0)
+        v, q = zip(*rc.curve, strict=True) if rc.curve else ((), ())
+        out[dev] = ReactiveSpec(
+            rc.mode,
+            tan,
+            rc.s_rated_kva,
+            rc.q_max_ratio * rc.s_rated_kva,
+            np.asarray(v, float) * scale[bus_of[dev]],
+            np.asarray(q, float) * rc.s_rated_kva,
+        )
+    return out
+
+
+def add_compensation(net: pp.pandapowerNet, park: Park, bus: dict[str, int]) -> None:
+    """Capacitor banks as pandapower shunts (``q_mvar`` < 0 = capacitive, scaled by V² in the power flow)."""
+    for c in park.network.compensation:
+        pp.create_shunt(net, bus[c.bus], q_mvar=-c.q_kvar / 1000, p_mw=0.0, name=c.id)
+
+
+def _tap_changer(tr: Transformer) -> dict[str, Any]:
+    """pandapower's ratio tap-changer columns of a park transformer (none without a tap range)."""
+    if tr.tap_min == tr.tap_max or tr.tap_step_percent == 0:
+        return {}
+    return {
+        "tap_side": tr.tap_side,
+        "tap_neutral": tr.tap_neutral,
+        "tap_min": tr.tap_min,
+        "tap_max": tr.tap_max,
+        "tap_step_percent": tr.tap_step_percent,
+        "tap_pos": tr.tap_pos,
+        "tap_changer_type": "Ratio",
+        "oltc": tr.oltc is not None,
+    }
 
 
 def cigre_mv_park() -> ParkNetwork:

@@ -8,6 +8,8 @@ import numpy as np
 
 from grid_models.fast import fast_model
 from grid_models.network import NetworkModelError, ParkNetwork
+from grid_models.oltc import run_with_oltc
+from grid_models.reactive import apply_fixed_pf, solve_q_of_u
 from grid_models.reference import pandapower_series
 from grid_models.results import PowerFlowResult, SeriesResult, violations
 
@@ -50,21 +52,35 @@ def timeseries(
     fast: bool = True,
     times: np.ndarray | None = None,
     progress: Callable[[int], None] | None = None,
+    control_taps: bool = False,
 ) -> SeriesResult:
     """Power flow for every interval of a schedule.
 
     ``p_kw``/``q_kvar`` are (T, D) injections of ``device_ids`` in generator convention;
     devices not listed keep the values stored in the net. ``fast=True`` uses the
     power-grid-model batch path, ``fast=False`` pandapower's Newton-Raphson per interval.
-    ``progress(n)`` is called as intervals complete.
+    ``progress(n)`` is called as intervals complete. Unless ``q_kvar`` is given, inverters
+    with a reactive control (:mod:`grid_models.reactive`) set their own Q. ``control_taps`` runs the on-load tap
+    changers' deadband control in every interval (fast path; :mod:`grid_models.oltc`);
+    otherwise taps stay at the positions stored in the net.
     """
     p, q = prepare_injections(pn, device_ids, p_kw, q_kvar)
     if times is not None and len(times) != p.shape[0]:
         raise NetworkModelError(f"times has {len(times)} entries for {p.shape[0]} intervals")
-    if fast:
-        result = fast_model(pn).run(device_ids, p, q, progress)
+    if control_taps and pn.oltc is not None and not fast:
+        raise NetworkModelError("tap control runs on the fast path only")
+
+    def run(q_run: np.ndarray) -> SeriesResult:
+        if control_taps and pn.oltc is not None:
+            return run_with_oltc(pn, pn.oltc, device_ids, p, q_run, progress)[0]
+        if fast:
+            return fast_model(pn).run(device_ids, p, q_run, progress)
+        return pandapower_series(pn, device_ids, p, q_run, progress)
+
+    if q_kvar is not None or not pn.reactive:
+        result = run(q)
     else:
-        result = pandapower_series(pn, device_ids, p, q, progress)
+        result = solve_q_of_u(pn, device_ids, p, apply_fixed_pf(pn, device_ids, p, q), run)
     if times is None:
         return result
     return SeriesResult(**{**result.__dict__, "times": np.asarray(times)})

@@ -55,8 +55,10 @@ class SeriesResult:
 class Violation:
     """One limit exceeded in one interval.
 
-    ``kind``: voltage_low, voltage_high, line_loading, trafo_loading, import_limit, export_limit.
-    ``value``/``limit`` in pu, percent or kW (export as a positive kW figure).
+    ``kind``: voltage_low, voltage_high, line_loading, trafo_loading, import_limit, export_limit,
+    power_factor. ``value``/``limit`` in pu of the bus's modelled voltage ``vn_kv`` (the band
+    converted from the nominal voltage), percent, kW (export as a positive kW figure) or the
+    power factor.
     ``margin`` = headroom to the limit in the same unit; negative, by how much it is exceeded.
     """
 
@@ -83,6 +85,13 @@ class PowerFlowResult:
     violations: list[Violation]
 
 
+def power_factor(p_kw: np.ndarray, q_kvar: np.ndarray) -> np.ndarray:
+    """``|P| / |S|`` (1 where no power flows)."""
+    s = np.hypot(p_kw, q_kvar)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(s > 0, np.abs(p_kw) / s, 1.0)
+
+
 def _upper(kind: str, ids: list[str], values: np.ndarray, limits: np.ndarray) -> list[Violation]:
     """Violations of ``values <= limits`` (values (T, n), limits (n,))."""
     over = values > limits[None, :]
@@ -96,19 +105,20 @@ def _upper(kind: str, ids: list[str], values: np.ndarray, limits: np.ndarray) ->
 def violations(result: SeriesResult, limits: NetworkLimits) -> list[Violation]:
     """All limit violations in a result, ordered by interval then kind.
 
-    Voltage band ``v_min_pu <= vm <= v_max_pu`` at every energised bus; branch loading
+    Voltage band per bus (:meth:`NetworkLimits.voltage_band`) at every energised bus; branch loading
     against each element's maximum loading; grid exchange against the import limit and
-    ``-exchange <= export_limit_kw`` (export limit 0 = any export is a violation).
+    ``-exchange <= export_limit_kw`` (export limit 0 = any export is a violation); the power
+    factor ``P / |S|`` at the connection point while importing against ``min_power_factor``.
     Non-converged intervals are reported as kind ``not_converged``.
     """
     vm = result.vm_pu
-    nb = vm.shape[1]
+    lo, hi = limits.voltage_band(vm.shape[1])
     found: list[Violation] = []
     with np.errstate(invalid="ignore"):
-        found += _upper("voltage_high", result.bus_ids, vm, np.full(nb, limits.v_max_pu))
+        found += _upper("voltage_high", result.bus_ids, vm, hi)
         found += [
             Violation("voltage_low", v.element, v.interval, -v.value, -v.limit, v.margin)
-            for v in _upper("voltage_low", result.bus_ids, -vm, np.full(nb, -limits.v_min_pu))
+            for v in _upper("voltage_low", result.bus_ids, -vm, -lo)
         ]
         found += _upper(
             "line_loading",
@@ -125,6 +135,18 @@ def violations(result: SeriesResult, limits: NetworkLimits) -> list[Violation]:
         ex = result.grid_exchange_kw[:, None]
         found += _upper("import_limit", ["grid_connection"], ex, np.array([limits.import_limit_kw]))
         found += _upper("export_limit", ["grid_connection"], -ex, np.array([limits.export_limit_kw]))
+        if limits.min_power_factor > 0:
+            pf = power_factor(result.grid_exchange_kw, result.grid_exchange_kvar)
+            importing = result.grid_exchange_kw > 0
+            found += [
+                Violation("power_factor", v.element, v.interval, -v.value, -v.limit, v.margin)
+                for v in _upper(
+                    "power_factor",
+                    ["grid_connection"],
+                    np.where(importing, -pf, -np.inf)[:, None],
+                    np.array([-limits.min_power_factor]),
+                )
+            ]
     found += [
         Violation("not_converged", "power_flow", int(t), float("nan"), float("nan"), float("nan"))
         for t in np.nonzero(~result.converged)[0]
@@ -137,6 +159,7 @@ def violations(result: SeriesResult, limits: NetworkLimits) -> list[Violation]:
         "trafo_loading": 4,
         "import_limit": 5,
         "export_limit": 6,
+        "power_factor": 7,
     }
     found.sort(key=lambda v: (v.interval, order[v.kind], v.element))
     return found

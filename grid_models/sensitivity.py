@@ -64,7 +64,7 @@ class Sensitivities:
         """Network limits as linear rows ``g·p <= limit - x0 + g·p0`` (first-order model of x(p)).
 
         Exchange: ``x <= import_limit`` and ``-x <= export_limit``; branches: loading <= max;
-        voltages (optional): ``v <= v_max`` and ``-v <= -v_min``. Infinite limits are skipped.
+        voltages (optional): each bus's band (:meth:`NetworkLimits.voltage_band`). Infinite limits are skipped.
         """
         rows: list[LinearConstraint] = []
 
@@ -92,9 +92,10 @@ class Sensitivities:
                 lim.trafo_max_loading_percent[i],
             )
         if voltage:
+            lo, hi = lim.voltage_band(len(self.bus_ids))
             for i, e in enumerate(self.bus_ids):
-                add("voltage_high", e, self.d_vm[i], self.vm_pu[i], lim.v_max_pu)
-                add("voltage_low", e, -self.d_vm[i], -self.vm_pu[i], -lim.v_min_pu)
+                add("voltage_high", e, self.d_vm[i], self.vm_pu[i], float(hi[i]))
+                add("voltage_low", e, -self.d_vm[i], -self.vm_pu[i], -float(lo[i]))
         return rows
 
 

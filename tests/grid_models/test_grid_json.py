@@ -53,3 +53,17 @@ def test_json_errors_are_clear(demo_pn: ParkNetwork, tmp_path: Path) -> None:
         ParkNetwork.from_pandapower_json(broken, {})
     with pytest.raises(NetworkModelError, match="not a readable"):
         ParkNetwork.from_pandapower_json(tmp_path / "missing.json", {})
+
+
+def test_json_keeps_the_networks_own_load_power_factor(tmp_path: Path) -> None:
+    net = pp.create_empty_network()
+    b0, b1 = pp.create_bus(net, 20.0), pp.create_bus(net, 20.0)
+    pp.create_ext_grid(net, b0)
+    pp.create_line(net, b0, b1, 2.0, "NA2XS2Y 1x95 RM/25 12/20 kV")
+    pp.create_load(net, b1, p_mw=2.0, q_mvar=0.4)  # cos φ 0.98, not the 0.95 default
+    pp.create_load(net, b1, p_mw=0.0)  # no stored power: default 0.95
+    path = tmp_path / "n.json"
+    pp.to_json(net, str(path))
+    pn = ParkNetwork.from_pandapower_json(path, {"A": ("load", 0), "B": ("load", 1)})
+    assert pn.q_ratio["A"] == pytest.approx(0.2)
+    assert pn.q_ratio["B"] == pytest.approx(0.328684, abs=1e-6)
