@@ -10,6 +10,7 @@ port and the declared TLS proxy that production mode requires for a public bind 
 from __future__ import annotations
 
 import configparser
+import contextlib
 import os
 import signal
 import subprocess
@@ -150,8 +151,6 @@ def test_sigterm_stops_the_embedded_server_that_ems_serve_started(
     assert stop_gracefully(p) == 0
     assert not pid_file.exists()
     # gone (or a zombie waiting for init to reap it): never still serving
-    try:
+    with contextlib.suppress(psutil.NoSuchProcess):
         psutil.Process(postmaster).wait(10)
-    except psutil.NoSuchProcess:
-        pass
     assert not psutil.pid_exists(postmaster) or psutil.Process(postmaster).status() == psutil.STATUS_ZOMBIE
