@@ -10,7 +10,8 @@ Composition (all real components, in one process):
 * :class:`~entrypoints.operate.gateway.SimulatedGateway` pushes the gateway devices through ``POST /v1/telemetry``;
 * every interval :class:`~entrypoints.operate.planner.Planner` re-plans from the store (forecasts, MPC, AC check),
   the schedule is saved, and the first interval's battery power / PV limits are written back through
-  :class:`~device_drivers.Controller` — the simulated battery follows them; between re-plans the
+  :class:`~device_drivers.Controller` — the simulated battery follows them; then the accuracy of the
+  forecasts covering the interval just metered is stored; between re-plans the
   :class:`~entrypoints.operate.guard.ImportGuard` corrects the battery when the metered import would set a new peak;
 * the API (:func:`api.app.create_app` in a :class:`api.server.BackgroundServer`) serves it all, with the
   poller's device health and the planner's grid status;
@@ -258,6 +259,7 @@ class LiveRun:
                         )
                 self._steer_direct_lines(direct, step)
                 self.grid_status = await asyncio.to_thread(planner.grid_status, step)
+                await asyncio.to_thread(planner.score_forecasts, t_k)
                 for c in contract_kw:
                     contract_kw[c][k] = float(step.schedule.contract_kw[c][0])
                 for r in act.results:
@@ -267,7 +269,8 @@ class LiveRun:
                 steps.append(rec)
                 if on_step is not None:
                     on_step(rec)
-            await sleep_until_or_stop(clock.now, self.end, cfg.speed, stop)
+            if await sleep_until_or_stop(clock.now, self.end, cfg.speed, stop):
+                await asyncio.to_thread(planner.score_forecasts, self.end)  # the last interval is metered too
         finally:
             gw_stop.set()
             for task in (gw_task, guard_task):

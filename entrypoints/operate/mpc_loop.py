@@ -1,5 +1,6 @@
-"""The production MPC loop (``ems mpc``): at every interval boundary, re-plan from the store and write
-the first interval's setpoints to the devices whose control the park file enables.
+"""The production MPC loop (``ems mpc``): at every interval boundary, re-plan from the store, write
+the first interval's setpoints to the devices whose control the park file enables, then store the
+accuracy of the forecasts that covered the interval just metered (``GET /v1/forecasts/accuracy``).
 
 It does not poll: telemetry comes from the poller service (``ems poll``) through the store. It opens
 its own Modbus connections to the controllable devices only (a write is a few registers; the devices
@@ -71,6 +72,8 @@ async def run_mpc(
                 step.seconds,
                 ", ".join(f"{r.device}={r.confirmed:g}" for r in act.results) or "no controllable device",
             )
+            # the interval before ``start`` is metered now: score the forecasts that covered it
+            await asyncio.to_thread(planner.score_forecasts, start)
             made += 1
             if on_step is not None:
                 on_step(step, act)
