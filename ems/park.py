@@ -22,6 +22,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ems.parktime import DEFAULT_TIMEZONE
+
 
 class ParkFileError(ValueError):
     """A park file could not be read or is invalid; the message names file, key path and problem."""
@@ -418,7 +420,7 @@ class Park(_Model):
     name: str
     province: str
     grid_region: str
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_TIMEZONE
     interval_minutes: int = Field(default=15, gt=0, le=60)
     location: Location
     network: Network

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pvlib
 
+from ems.parktime import DEFAULT_TIMEZONE, Zone, local_hours
+
 # Hourly load shape, fraction of peak, local time 00..23. Illustrative shapes of the
 # categories (continuous process industries run flat; EV charging peaks in the valley
 # tariff at night and at midday; offices follow working hours).
@@ -230,14 +232,19 @@ def wind_power_kw(
 
 
 def wind_speed_series(
-    times_utc: np.ndarray, rng: np.random.Generator, mean_m_s: float = 7.0, step_minutes: float = 1.0
+    times_utc: np.ndarray,
+    rng: np.random.Generator,
+    mean_m_s: float = 7.0,
+    step_minutes: float = 1.0,
+    tz: Zone = DEFAULT_TIMEZONE,
 ) -> np.ndarray:
-    """Hub-height wind speed [m/s]: a mean-reverting process with a weak diurnal cycle (coastal sea breeze)."""
+    """Hub-height wind speed [m/s]: a mean-reverting process with a weak diurnal cycle (coastal sea
+    breeze, strongest at 17:00 park time ``tz``)."""
     n = len(times_utc)
     if n == 0:
         return np.zeros(0)
-    hours = (np.asarray(times_utc, dtype="datetime64[m]").astype(np.int64) / 60.0) % 24
-    diurnal = 1.0 + 0.15 * np.sin(2 * np.pi * (hours - 3) / 24)  # peak mid-afternoon local (UTC+8)
+    hours = local_hours(times_utc, tz)
+    diurnal = 1.0 + 0.15 * np.sin(2 * np.pi * (hours - 11) / 24)  # sin peaks at hours - 11 = 6
     phi = float(np.exp(-step_minutes / 180.0))
     sigma = 0.35 * np.sqrt(1 - phi**2)
     z = np.empty(n)
@@ -252,18 +259,17 @@ def load_power_kw(
     times_utc: np.ndarray,
     p_peak_kw: float,
     category: str,
-    utc_offset_hours: float = 8.0,
+    tz: Zone = DEFAULT_TIMEZONE,
     rng: np.random.Generator | None = None,
     noise: float = 0.02,
 ) -> np.ndarray:
-    """Load consumption [kW, positive] from the category's hourly shape, linearly interpolated."""
+    """Load consumption [kW, positive] from the category's hourly shape at park time ``tz``, linearly
+    interpolated."""
     try:
         shape = np.array(LOAD_SHAPES[category] + (LOAD_SHAPES[category][0],))
     except KeyError:
         raise KeyError(f"unknown load category {category!r}; known: {', '.join(LOAD_SHAPES)}") from None
-    minutes = np.asarray(times_utc, dtype="datetime64[s]").astype(np.int64) / 60.0
-    local_h = ((minutes / 60.0) + utc_offset_hours) % 24
-    p = np.interp(local_h, np.arange(25), shape) * p_peak_kw
+    p = np.interp(local_hours(times_utc, tz), np.arange(25), shape) * p_peak_kw
     if rng is not None and noise > 0:
         p = p * (1 + rng.normal(0, noise, len(p)))
     return np.clip(p, 0.0, None)

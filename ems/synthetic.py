@@ -37,19 +37,18 @@ def synthesize(
     t_us = to_us(start) + (np.arange(n) * step_s * 1e6).astype(np.int64)
     times = t_us.astype("datetime64[us]")
     step_min = step_s / 60.0
-    utc_offset_h = start.astimezone(park.tz).utcoffset().total_seconds() / 3600  # type: ignore[union-attr]
 
     p: dict[str, np.ndarray] = {}
     ghi = profiles.clear_sky_ghi(times, park.location.latitude, park.location.longitude, park.location.altitude_m)
     ghi = ghi * profiles.clear_sky_index(n, rng, cloudiness, step_min)
-    wind_speed = profiles.wind_speed_series(times, rng, step_minutes=step_min)
+    wind_speed = profiles.wind_speed_series(times, rng, step_minutes=step_min, tz=park.tz)
     for d in park.devices:
         if isinstance(d, PvPlant):
             p[d.id] = profiles.pv_power_kw(ghi, d.dc_kwp, d.p_rated_kw, d.performance_ratio)
         elif isinstance(d, WindTurbine):
             p[d.id] = profiles.wind_power_kw(wind_speed, d.p_total_kw, d.power_curve, d.cut_out_m_s)
         elif isinstance(d, Load):
-            p[d.id] = -profiles.load_power_kw(times, d.p_peak_kw, d.category, utc_offset_h, rng)
+            p[d.id] = -profiles.load_power_kw(times, d.p_peak_kw, d.category, park.tz, rng)
 
     net = sum(p.values(), np.zeros(n))  # > 0: local surplus
     soc: dict[str, np.ndarray] = {}

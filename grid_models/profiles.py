@@ -69,8 +69,7 @@ def park_profiles(park: Park, start: dt.datetime, steps: int, seed: int = 0) -> 
     )
     loc = park.location
     ghi = clear_sky_ghi(times, loc.latitude, loc.longitude, loc.altitude_m) * csi
-    wind_speed = wind_speed_series(times, rng, step_minutes=step_min)
-    offset_h = (start.astimezone(park.tz).utcoffset() or dt.timedelta(0)).total_seconds() / 3600
+    wind_speed = wind_speed_series(times, rng, step_minutes=step_min, tz=park.tz)
 
     ids: list[str] = []
     cols: list[np.ndarray] = []
@@ -82,7 +81,7 @@ def park_profiles(park: Park, start: dt.datetime, steps: int, seed: int = 0) -> 
         elif d.type == "battery":
             cols.append(np.zeros(steps))
         elif d.type == "load":
-            cols.append(-load_power_kw(times, d.p_peak_kw, d.category, offset_h, rng))
+            cols.append(-load_power_kw(times, d.p_peak_kw, d.category, park.tz, rng))
         else:
             continue
         ids.append(d.id)

@@ -19,6 +19,7 @@ import numpy as np
 
 from ems import profiles
 from ems.park import Battery, Load, Location, PvPlant, WindTurbine
+from ems.parktime import Zone
 
 MINUTES_PER_DAY = 1440
 
@@ -75,15 +76,13 @@ def pv_series(
     return DailySeries(origin, seed, make)
 
 
-def wind_speed(origin: dt.datetime, seed: tuple[int, ...], mean_m_s: float = 7.0) -> DailySeries:
-    return DailySeries(origin, seed, lambda t, rng: profiles.wind_speed_series(t, rng, mean_m_s))
+def wind_speed(origin: dt.datetime, seed: tuple[int, ...], tz: Zone, mean_m_s: float = 7.0) -> DailySeries:
+    return DailySeries(origin, seed, lambda t, rng: profiles.wind_speed_series(t, rng, mean_m_s, tz=tz))
 
 
-def load_series(dev: Load, origin: dt.datetime, seed: tuple[int, ...], utc_offset_h: float) -> DailySeries:
-    """Consumption [kW, positive] from the category's shape with 2 % noise."""
-    return DailySeries(
-        origin, seed, lambda t, rng: profiles.load_power_kw(t, dev.p_peak_kw, dev.category, utc_offset_h, rng)
-    )
+def load_series(dev: Load, origin: dt.datetime, seed: tuple[int, ...], tz: Zone) -> DailySeries:
+    """Consumption [kW, positive] from the category's shape at park time ``tz`` with 2 % noise."""
+    return DailySeries(origin, seed, lambda t, rng: profiles.load_power_kw(t, dev.p_peak_kw, dev.category, tz, rng))
 
 
 @dataclass

@@ -52,8 +52,7 @@ def synthesize(park: Park, start: dt.datetime, n: int, seed: int = 0, cloudiness
         day_cloud = float(np.clip(rng.normal(cloudiness, 0.2), 0.0, 1.0))
         kt[d0 : d0 + k] = clear_sky_index(k, rng, day_cloud, step_minutes=step)
     ghi = clear * kt
-    wind_speed = wind_speed_series(times, rng, step_minutes=step)
-    utc_offset = park.tz.utcoffset(dt.datetime(2026, 1, 1)).total_seconds() / 3600  # type: ignore[union-attr]
+    wind_speed = wind_speed_series(times, rng, step_minutes=step, tz=park.tz)
     pv, wind, load = {}, {}, {}
     for d in park.devices:
         if isinstance(d, PvPlant):
@@ -61,7 +60,7 @@ def synthesize(park: Park, start: dt.datetime, n: int, seed: int = 0, cloudiness
         elif isinstance(d, WindTurbine):
             wind[d.id] = wind_power_kw(wind_speed, d.p_rated_kw, d.power_curve, d.cut_out_m_s) * d.count
         elif isinstance(d, Load):
-            load[d.id] = load_power_kw(times, d.p_peak_kw, d.category, utc_offset, rng)
+            load[d.id] = load_power_kw(times, d.p_peak_kw, d.category, park.tz, rng)
     direct = {}
     for g in park.green.direct_connections:
         if g.technology == "pv":

@@ -155,7 +155,7 @@ def simulate_year_cmd(
         result = simulate_year(park, cfg, progress=bar.update)
     from services.annual_plots import write_plots
 
-    files = write_plots(result, out)
+    files = write_plots(result, out, park.tz)
     typer.secho(
         f"{days} days, {result.replans} re-plans in {result.wall_seconds:.0f} s "
         f"({1000 * sorted(result.replan_seconds)[len(result.replan_seconds) // 2]:.0f} ms median)",
