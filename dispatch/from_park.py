@@ -23,6 +23,7 @@ from dispatch.problem import (
     GeneratorSpec,
     NetworkRow,
 )
+from ems.constants import PV_PERFORMANCE_RATIO
 from ems.forecast.base import Forecast
 from ems.park import Battery, Load, Park, PvPlant, WindTurbine
 from ems.parktime import local_datetimes
@@ -129,7 +130,7 @@ def problem_from_park(
         contracts.append(ContractSpec(c.id, float(c.price_cny_per_mwh) / 1000.0, c.max_mw * 1000.0 * shape, blocks))
     direct = []
     for g in park.green.direct_connections:
-        default = g.plant_p_rated_kw * (ghi_shape * 0.82 if g.technology == "pv" else wind_shape)
+        default = g.plant_p_rated_kw * (ghi_shape * PV_PERFORMANCE_RATIO if g.technology == "pv" else wind_shape)
         avail = np.asarray(fc.direct_avail_kw.get(g.id, default), dtype=float)
         direct.append(DirectGreenSpec(g.id, float(g.price_cny_per_kwh), avail, g.capacity_kw))
 

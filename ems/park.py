@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ems.constants import PV_PERFORMANCE_RATIO
 from ems.parktime import DEFAULT_TIMEZONE
 
 
@@ -168,7 +169,7 @@ class PvPlant(_Device):
     dc_kwp: float = Field(gt=0, description="DC peak power of the modules [kWp]")
     tilt_deg: float = Field(default=20.0, ge=0, le=90)
     azimuth_deg: float = Field(default=180.0, ge=0, lt=360, description="180 = south")
-    performance_ratio: float = Field(default=0.82, gt=0, le=1)
+    performance_ratio: float = Field(default=PV_PERFORMANCE_RATIO, gt=0, le=1)
 
 
 class WindTurbine(_Device):

@@ -1,4 +1,5 @@
-"""Synthetic "truth" for a park from :mod:`ems.profiles`: the demo's stand-in for measurements.
+"""Synthetic "truth" for a park per interval (composed from :mod:`ems.synthetic`): the demo's stand-in
+for measurements.
 
 Used by the demo CLI, the annual simulation (as the simulated plant) and the benchmark.
 Deterministic for a given seed.
@@ -12,15 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ems.forecast.base import interval_times
-from ems.park import Load, Park, PvPlant, WindTurbine
-from ems.profiles import (
-    clear_sky_ghi,
-    clear_sky_index,
-    load_power_kw,
-    pv_power_kw,
-    wind_power_kw,
-    wind_speed_series,
-)
+from ems.park import Park, PvPlant, WindTurbine
+from ems.profiles import wind_speed_series
+from ems.synthetic import daily_clear_sky_index, device_output_kw, direct_output_kw, weather
 
 
 @dataclass
@@ -38,35 +33,22 @@ class ParkTruth:
 
 
 def synthesize(park: Park, start: dt.datetime, n: int, seed: int = 0, cloudiness: float = 0.3) -> ParkTruth:
-    """Weather and device outputs for ``n`` intervals: clear-sky GHI × cloud index, wind speed series,
-    load shapes with 2 % noise; day-to-day cloudiness varies around ``cloudiness``."""
+    """Weather and device outputs for ``n`` intervals (:mod:`ems.synthetic`); the day's cloudiness is
+    drawn around ``cloudiness`` (normal, σ 0.2, clipped to [0, 1])."""
     rng = np.random.default_rng(seed)
     step = park.interval_minutes
     times = interval_times(start, n, step)
-    loc = park.location
-    clear = clear_sky_ghi(times, loc.latitude, loc.longitude, loc.altitude_m)
-    per_day = park.intervals_per_day
-    kt = np.empty(n)
-    for d0 in range(0, n, per_day):
-        k = min(per_day, n - d0)
-        day_cloud = float(np.clip(rng.normal(cloudiness, 0.2), 0.0, 1.0))
-        kt[d0 : d0 + k] = clear_sky_index(k, rng, day_cloud, step_minutes=step)
-    ghi = clear * kt
-    wind_speed = wind_speed_series(times, rng, step_minutes=step, tz=park.tz)
-    pv, wind, load = {}, {}, {}
+    kt = daily_clear_sky_index(
+        n, park.intervals_per_day, rng, lambda r: float(np.clip(r.normal(cloudiness, 0.2), 0.0, 1.0)), step
+    )
+    w = weather(park.location, times, kt, wind_speed_series(times, rng, step_minutes=step, tz=park.tz))
+    pv: dict[str, np.ndarray] = {}
+    wind: dict[str, np.ndarray] = {}
+    load: dict[str, np.ndarray] = {}
     for d in park.devices:
-        if isinstance(d, PvPlant):
-            pv[d.id] = pv_power_kw(ghi, d.dc_kwp, d.p_rated_kw, d.performance_ratio)
-        elif isinstance(d, WindTurbine):
-            wind[d.id] = wind_power_kw(wind_speed, d.p_rated_kw, d.power_curve, d.cut_out_m_s) * d.count
-        elif isinstance(d, Load):
-            load[d.id] = load_power_kw(times, d.p_peak_kw, d.category, park.tz, rng)
-    direct = {}
-    for g in park.green.direct_connections:
-        if g.technology == "pv":
-            direct[g.id] = np.minimum(pv_power_kw(ghi, g.plant_p_rated_kw * 1.2, g.plant_p_rated_kw), g.capacity_kw)
-        else:
-            direct[g.id] = np.minimum(
-                wind_power_kw(wind_speed, g.plant_p_rated_kw, [(3, 0), (12, 1), (25, 1)]), g.capacity_kw
-            )
-    return ParkTruth(times, clear, ghi, wind_speed, pv, wind, load, direct)
+        out = device_output_kw(d, w, park.tz, rng)
+        if out is not None:
+            group = pv if isinstance(d, PvPlant) else wind if isinstance(d, WindTurbine) else load
+            group[d.id] = out
+    direct = {g.id: direct_output_kw(g, w) for g in park.green.direct_connections}
+    return ParkTruth(times, w.ghi_clear_w_m2, w.ghi_w_m2, w.wind_speed_m_s, pv, wind, load, direct)
