@@ -139,11 +139,6 @@ class ParkNetwork:
     def trafo_ids(self) -> list[str]:
         return [_label(n, i, "trafo") for i, n in zip(self.net.trafo.index, self.net.trafo.name, strict=True)]
 
-    def bus_of(self, device_id: str) -> str:
-        table, idx = self.element(device_id)
-        bus = self.net[table].at[idx, "bus"]
-        return self.bus_ids[self.net.bus.index.get_loc(bus)]
-
     def bus_index(self, bus_id: str) -> int:
         """pandapower index of the bus labelled ``bus_id``."""
         ids = self.bus_ids
