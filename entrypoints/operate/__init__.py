@@ -1,6 +1,6 @@
 """The park running as one system (the composition root).
 
-* :mod:`entrypoints.operate.planner` — one MPC planning step: store history → forecasts → dispatch with
+* :mod:`entrypoints.operate.mpc_step` — one MPC planning step: store history → forecasts → dispatch with
   the AC check → saved forecast and schedule (``ems mpc`` and the demo share it);
 * :mod:`entrypoints.operate.actuate` — the first interval of a schedule written to the devices;
 * :mod:`entrypoints.operate.mpc_loop` — the production loop behind ``ems mpc``;

@@ -8,7 +8,7 @@ Composition (all real components, in one process):
 * :class:`~device_drivers.Poller` reads the devices every ``sample_s`` simulated seconds into the store
   (through a :class:`~device_drivers.SpoolingSink`);
 * :class:`~entrypoints.operate.gateway.SimulatedGateway` pushes the gateway devices through ``POST /v1/telemetry``;
-* every interval :class:`~entrypoints.operate.planner.Planner` re-plans from the store (forecasts, MPC, AC check),
+* every interval :class:`~entrypoints.operate.mpc_step.Planner` re-plans from the store (forecasts, MPC, AC check),
   the schedule is saved, and the first interval's battery power / PV limits are written back through
   :class:`~device_drivers.Controller` — the simulated battery follows them; then the accuracy of the
   forecasts covering the interval just metered is stored; between re-plans the
@@ -45,12 +45,12 @@ from ems.settings import Settings
 from ems.store import Store
 from ems.store.keys import create_key
 from ems.telemetry import IngestResult, ReadingBatch
-from entrypoints.operate.accounting import CarbonOutcome, account
 from entrypoints.operate.actuate import apply_first_interval, controllable_devices
 from entrypoints.operate.clock import sleep_until_or_stop
 from entrypoints.operate.gateway import GatewayStats, SimulatedGateway, gateway_devices
 from entrypoints.operate.guard import GuardAction, ImportGuard
-from entrypoints.operate.planner import Planner, PlanStep
+from entrypoints.operate.mpc_step import Planner, PlanStep
+from entrypoints.operate.period_carbon import CarbonOutcome, account
 from entrypoints.operate.plant import DirectLineModel, add_direct_lines, backfill_history, true_available_kw
 from entrypoints.operate.summary import Comparison, compare
 

@@ -19,7 +19,7 @@ from ems.park import ModbusRtu, ModbusTcp, Park
 from ems.store import Store
 from entrypoints.operate.actuate import Actuation, apply_first_interval, controllable_devices
 from entrypoints.operate.clock import Clock, interval_start, sleep_until_or_stop, wall_clock
-from entrypoints.operate.planner import Planner, PlanStep
+from entrypoints.operate.mpc_step import Planner, PlanStep
 
 log = logging.getLogger(__name__)
 

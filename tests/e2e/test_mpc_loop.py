@@ -21,7 +21,7 @@ from ems.store.forecasts import accuracy_rows, accuracy_summary
 from ems.store.schedules import load_schedule
 from entrypoints.operate.clock import interval_start, next_boundary
 from entrypoints.operate.mpc_loop import run_mpc
-from entrypoints.operate.planner import PlanStep
+from entrypoints.operate.mpc_step import PlanStep
 from entrypoints.operate.plant import backfill_history
 
 SPEED = 600.0

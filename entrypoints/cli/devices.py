@@ -1,4 +1,4 @@
-"""``ems simulate`` (serve the park's Modbus devices from simulated physics) and ``ems poll``."""
+"""``ems simulate`` (serve the park's Modbus devices from the device simulator's physics) and ``ems poll``."""
 
 from __future__ import annotations
 
