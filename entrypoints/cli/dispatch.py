@@ -18,7 +18,7 @@ from ems.forecast import Forecast
 from ems.forecast.synthetic import synthesize
 from ems.park import Park, Tariff
 from ems.store import open_store
-from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
+from entrypoints.cli.common import DataDirOption, ParkOption, settings_and_park
 from services import planning
 from services.annual import SimulationConfig, simulate_year, truth_forecast
 
@@ -77,8 +77,7 @@ def plan(
     json_out: Annotated[Path | None, typer.Option("--json", help="write the schedule summary and KPIs here")] = None,
 ) -> None:
     """Plan the next day (or any horizon): optimised schedule and the rule-based baseline, with KPIs."""
-    settings = settings_from(data_dir, park_file)
-    park = load_park_or_exit(settings)
+    settings, park = settings_and_park(data_dir, park_file)
     if source not in ("store", "synthetic"):
         raise typer.BadParameter("source must be 'store' or 'synthetic'")
     local_day = dt.date.fromisoformat(day) if day else (dt.datetime.now(park.tz) + dt.timedelta(days=1)).date()
@@ -136,8 +135,7 @@ def simulate_year_cmd(
     out: Annotated[Path, typer.Option(help="directory for plots and results.json")] = Path("var/simulate-year"),
 ) -> None:
     """Closed-loop simulation (forecast -> dispatch -> plant -> measurement) vs the rule-based baseline."""
-    settings = settings_from(None, park_file)
-    park = load_park_or_exit(settings)
+    _settings, park = settings_and_park(None, park_file)
     if replan not in ("hourly", "daily"):
         raise typer.BadParameter("replan must be 'hourly' or 'daily'")
     if tariff is not None:

@@ -9,7 +9,7 @@ import numpy as np
 import typer
 from tqdm import tqdm
 
-from entrypoints.cli.common import ParkOption, load_park_or_exit, settings_from
+from entrypoints.cli.common import ParkOption, settings_and_park
 from grid_models import (
     NetworkModelError,
     PowerFlowResult,
@@ -51,7 +51,7 @@ def check(
 
     Injections come from the synthetic profiles of the day (batteries idle).
     """
-    park = load_park_or_exit(settings_from(park=park_file))
+    _, park = settings_and_park(park=park_file)
     try:
         day = dt.date.fromisoformat(date)
     except ValueError:
@@ -84,7 +84,7 @@ def hosting(
     park_file: ParkOption = None,
 ) -> None:
     """What-if: run the year with extra PV/wind/battery at a bus and report the limit violations it adds."""
-    park = load_park_or_exit(settings_from(park=park_file))
+    _, park = settings_and_park(park=park_file)
     pn = build_network(park)
     try:
         pn.bus_index(bus)

@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from ems.store import open_store
-from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
+from entrypoints.cli.common import DataDirOption, ParkOption, park_store
 
 
 def serve(
@@ -20,9 +19,7 @@ def serve(
     """Serve the API and the operator dashboard until Ctrl-C; shuts down gracefully."""
     from api.app import create_app
 
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
-    with open_store(settings, p) as store:
+    with park_store(data_dir, park) as (settings, p, store):
         app = create_app(settings, p, store)
         h, pt = host or settings.api_host, port or settings.api_port
         typer.echo(f"API on http://{h}:{pt}/docs — dashboard on http://{h}:{pt}/dashboard/")
