@@ -34,14 +34,6 @@ class ForecastRun:
     series: list[SeriesRow]
     note: str = ""
 
-    @property
-    def n_intervals(self) -> int:
-        return len(self.series[0].vals) if self.series else 0
-
-    @property
-    def end(self) -> dt.datetime:
-        return self.start + dt.timedelta(minutes=self.interval_minutes * self.n_intervals)
-
 
 @dataclass(frozen=True)
 class AccuracyRow:

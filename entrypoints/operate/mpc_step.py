@@ -5,9 +5,9 @@ horizon (:func:`ems.forecast.park.forecast_park`) → the dispatch problem with 
 battery SOC and the month's peak import so far → solved with the AC check of
 :func:`services.network_check.dispatch_with_ac_check` (or the plain warm-started
 :class:`~dispatch.mpc.RollingHorizon` step when the check is off) → forecast and schedule
-(kind ``"mpc"``) saved. :meth:`Planner.score_forecasts`, called once an interval is metered, stores
-the accuracy of the forecasts that covered it. :meth:`Planner.grid_status` gives the power flow of the first planned
-interval as plain data for ``GET /v1/grid/status``.
+(kind ``"mpc"``) saved. :meth:`Planner.score_forecasts`, called once an interval is metered,
+stores the accuracy of the forecasts that covered it. :meth:`Planner.grid_status` gives the power
+flow of the first planned interval as plain data for ``GET /v1/grid/status``.
 """
 
 from __future__ import annotations
