@@ -7,7 +7,8 @@ PV through its DC rating and performance ratio, wind through its power curve, lo
 category shape at park time). Off-site direct green plants known only by their AC rating use
 :data:`ems.constants.PV_DC_AC_RATIO` / the park model's default wind curve (:func:`direct_output_kw`).
 
-:func:`synthesize` gives a day (or any span) of readings at a fixed step: a battery run by a
+:func:`synthesize_truth` gives per-interval outputs (the demo's and the annual what-if's stand-in for
+measurements); :func:`synthesize` a day (or any span) of readings at a fixed step: a battery run by a
 simple self-consumption rule, and the grid meter closing the balance (losses neglected). Under
 anti-backflow, PV is curtailed so that the grid meter never goes negative. Deterministic from a seed.
 """
@@ -22,6 +23,7 @@ import numpy as np
 
 from ems import profiles
 from ems.constants import PV_DC_AC_RATIO, PV_PERFORMANCE_RATIO
+from ems.forecast.base import interval_times
 from ems.park import Battery, DirectGreenConnection, Load, Location, Park, PvPlant, WindTurbine
 from ems.parktime import Zone
 from ems.telemetry import ReadingBatch, to_us
@@ -198,3 +200,40 @@ def synthesize(
         np.zeros(len(t_all), dtype=np.int16),
     )
     return SyntheticDay(t_us, p, soc, batch)
+
+
+@dataclass
+class ParkTruth:
+    """Per-interval actual values of a park (kW, consumption positive for loads)."""
+
+    times: np.ndarray
+    ghi_clear_w_m2: np.ndarray
+    ghi_w_m2: np.ndarray
+    wind_speed_m_s: np.ndarray
+    pv_kw: dict[str, np.ndarray]
+    wind_kw: dict[str, np.ndarray]
+    load_kw: dict[str, np.ndarray]
+    direct_kw: dict[str, np.ndarray]
+
+
+def synthesize_truth(park: Park, start: dt.datetime, n: int, seed: int = 0, cloudiness: float = 0.3) -> ParkTruth:
+    """Per-interval "truth" of a park for ``n`` intervals: weather and device outputs (the demo's stand-in
+    for measurements, the annual what-if's plant); the day's cloudiness is drawn around ``cloudiness``
+    (normal, σ 0.2, clipped to [0, 1])."""
+    rng = np.random.default_rng(seed)
+    step = park.interval_minutes
+    times = interval_times(start, n, step)
+    kt = daily_clear_sky_index(
+        n, park.intervals_per_day, rng, lambda r: float(np.clip(r.normal(cloudiness, 0.2), 0.0, 1.0)), step
+    )
+    w = weather(park.location, times, kt, profiles.wind_speed_series(times, rng, step_minutes=step, tz=park.tz))
+    pv: dict[str, np.ndarray] = {}
+    wind: dict[str, np.ndarray] = {}
+    load: dict[str, np.ndarray] = {}
+    for d in park.devices:
+        out = device_output_kw(d, w, park.tz, rng)
+        if out is not None:
+            group = pv if isinstance(d, PvPlant) else wind if isinstance(d, WindTurbine) else load
+            group[d.id] = out
+    direct = {g.id: direct_output_kw(g, w) for g in park.green.direct_connections}
+    return ParkTruth(times, w.ghi_clear_w_m2, w.ghi_w_m2, w.wind_speed_m_s, pv, wind, load, direct)

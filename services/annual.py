@@ -1,6 +1,6 @@
 """Closed-loop annual simulation: forecast -> dispatch -> simulated plant -> measurement -> next re-plan.
 
-The plant is the synthetic park of :mod:`ems.forecast.synthetic` (seeded). At every
+The plant is the synthetic park of :func:`ems.synthetic.synthesize_truth` (seeded). At every
 re-plan (hourly by default) the forecasters see only the measured past, the
 :class:`~dispatch.mpc.RollingHorizon` plans ``horizon`` intervals from the measured SOC,
 and the first intervals of the plan are executed until the next re-plan:
@@ -36,9 +36,9 @@ from dispatch.schedule import Kpis, Schedule, compute_kpis
 from dispatch.solver import SolverOptions
 from ems.forecast.base import Forecast
 from ems.forecast.park import ParkHistory, forecast_park
-from ems.forecast.synthetic import ParkTruth, synthesize
 from ems.park import Battery, Park
 from ems.parktime import local_datetimes
+from ems.synthetic import ParkTruth, synthesize_truth
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ def simulate_year(
     wall0 = time.perf_counter()
     per_day = park.intervals_per_day
     n = cfg.days * per_day
-    truth = synthesize(
+    truth = synthesize_truth(
         park,
         cfg.start - dt.timedelta(days=cfg.history_days),
         n + cfg.history_days * per_day + cfg.horizon,

@@ -15,9 +15,9 @@ from tqdm import tqdm
 
 from dispatch.schedule import Kpis
 from ems.forecast import Forecast
-from ems.forecast.synthetic import synthesize
 from ems.park import Park, Tariff
 from ems.store import open_store
+from ems.synthetic import synthesize_truth
 from entrypoints.cli.common import DataDirOption, ParkOption, settings_and_park
 from services import planning
 from services.annual import SimulationConfig, simulate_year, truth_forecast
@@ -46,7 +46,7 @@ def _kpi_table(opt: Kpis, base: Kpis, ef_source: str) -> None:
 
 def _synthetic_forecast(park: Park, start: dt.datetime, n: int, seed: int) -> Forecast:
     """The synthetic demo weather as a perfect forecast (no store needed)."""
-    truth = synthesize(park, start, n, seed=seed)
+    truth = synthesize_truth(park, start, n, seed=seed)
     fc = truth_forecast(park, truth, 0, n)
     fc.methods = {d: "synthetic" for d in (*truth.pv_kw, *truth.wind_kw, *truth.load_kw)}
     return fc
