@@ -8,7 +8,7 @@ connection in autocommit mode; each write is one transaction.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import psycopg
 
@@ -88,16 +88,19 @@ def forecast_run(conn: psycopg.Connection, run_id: int) -> ForecastRun:
 
 
 def upsert_accuracy(conn: psycopg.Connection, rows: list[AccuracyRow]) -> None:
-    """Store accuracy rows; evaluating a run again replaces its earlier figures."""
-    with conn.transaction(), conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO forecast_accuracy "
-            "(run_id, series, method, n, mae, rmse, bias, skill_vs_persistence, unit) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (run_id, series) DO UPDATE SET "
-            "n = EXCLUDED.n, mae = EXCLUDED.mae, rmse = EXCLUDED.rmse, bias = EXCLUDED.bias, "
-            "skill_vs_persistence = EXCLUDED.skill_vs_persistence, evaluated_at = now()",
-            [(r.run_id, r.series, r.method, r.n, r.mae, r.rmse, r.bias, r.skill_vs_persistence, r.unit) for r in rows],
-        )
+    """Store accuracy rows in one statement; evaluating a run again replaces its earlier figures."""
+    if not rows:
+        return
+    columns = [[getattr(r, f.name) for r in rows] for f in fields(AccuracyRow)]
+    conn.execute(
+        "INSERT INTO forecast_accuracy (run_id, series, method, n, mae, rmse, bias, skill_vs_persistence, unit) "
+        "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::int[], %s::float8[], %s::float8[], "
+        "%s::float8[], %s::float8[], %s::text[]) "
+        "ON CONFLICT (run_id, series) DO UPDATE SET "
+        "n = EXCLUDED.n, mae = EXCLUDED.mae, rmse = EXCLUDED.rmse, bias = EXCLUDED.bias, "
+        "skill_vs_persistence = EXCLUDED.skill_vs_persistence, evaluated_at = now()",
+        columns,
+    )
 
 
 def accuracy_rows(conn: psycopg.Connection, run_id: int) -> list[AccuracyRow]:
