@@ -2,7 +2,7 @@
 
 * :mod:`entrypoints.operate.mpc_step` — one MPC planning step: store history → forecasts → dispatch with
   the AC check → saved forecast and schedule (``ems mpc`` and the demo share it), and the scoring of
-  stored forecasts once an interval is metered;
+  stored forecasts once an interval is metered (in the background: :mod:`entrypoints.operate.scoring`);
 * :mod:`entrypoints.operate.actuate` — the first interval of a schedule written to the devices;
 * :mod:`entrypoints.operate.mpc_loop` — the production loop behind ``ems mpc``;
 * :mod:`entrypoints.operate.plant` — what the demo adds to the park simulator: the direct green line,

@@ -52,6 +52,7 @@ from entrypoints.operate.guard import GuardAction, ImportGuard
 from entrypoints.operate.mpc_step import Planner, PlanStep
 from entrypoints.operate.period_carbon import CarbonOutcome, account
 from entrypoints.operate.plant import DirectLineModel, add_direct_lines, backfill_history, true_available_kw
+from entrypoints.operate.scoring import BackgroundScoring
 from entrypoints.operate.summary import Comparison, compare
 
 
@@ -192,6 +193,7 @@ class LiveRun:
         )
         tokens = create_demo_keys(store, park)
         planner = Planner(park, store, horizon=cfg.horizon, history_days=cfg.history_days, ac_check=cfg.ac_check)
+        scoring = BackgroundScoring(planner)
         prior_peak = await asyncio.to_thread(planner.peak_import_so_far_kw, self.start)
         sim = ParkSimulator(park, seed=cfg.seed, speed=cfg.speed, start=self.start)
         direct = add_direct_lines(sim.models, park)
@@ -259,7 +261,7 @@ class LiveRun:
                         )
                 self._steer_direct_lines(direct, step)
                 self.grid_status = await asyncio.to_thread(planner.grid_status, step)
-                await asyncio.to_thread(planner.score_forecasts, t_k)
+                scoring.metered(t_k)
                 for c in contract_kw:
                     contract_kw[c][k] = float(step.schedule.contract_kw[c][0])
                 for r in act.results:
@@ -270,8 +272,10 @@ class LiveRun:
                 if on_step is not None:
                     on_step(rec)
             if await sleep_until_or_stop(clock.now, self.end, cfg.speed, stop):
+                await scoring.finish()
                 await asyncio.to_thread(planner.score_forecasts, self.end)  # the last interval is metered too
         finally:
+            await scoring.finish()
             gw_stop.set()
             for task in (gw_task, guard_task):
                 if task is not None:

@@ -20,6 +20,7 @@ from ems.store import Store
 from entrypoints.operate.actuate import Actuation, apply_first_interval, controllable_devices
 from entrypoints.operate.clock import Clock, interval_start, sleep_until_or_stop, wall_clock
 from entrypoints.operate.mpc_step import Planner, PlanStep
+from entrypoints.operate.scoring import BackgroundScoring
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ async def run_mpc(
     drivers = Poller.from_park(park, device_ids=controllable)  # connections only; never started
     controller = Controller(park, drivers.driver)
     planner = Planner(park, store, horizon=horizon, history_days=history_days, ac_check=ac_check)
+    scoring = BackgroundScoring(planner)
     stop = stop or asyncio.Event()
     made = 0
     step_len = dt.timedelta(minutes=park.interval_minutes)
@@ -72,11 +74,11 @@ async def run_mpc(
                 step.seconds,
                 ", ".join(f"{r.device}={r.confirmed:g}" for r in act.results) or "no controllable device",
             )
-            # the interval before ``start`` is metered now: score the forecasts that covered it
-            await asyncio.to_thread(planner.score_forecasts, start)
+            scoring.metered(start)  # the interval before ``start`` is metered now
             made += 1
             if on_step is not None:
                 on_step(step, act)
     finally:
+        await scoring.finish()
         await drivers.stop()
     return made
