@@ -38,6 +38,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import database_url, emit
+from ems import synthetic
 from ems.carbon import hashchain, service
 from ems.carbon.factors import FactorRegistry
 from ems.carbon.flows import boundary_of
@@ -45,14 +46,8 @@ from ems.carbon.pdf import render_pdf
 from ems.carbon.report import build_report, intervals_csv
 from ems.carbon.run import compute_run
 from ems.park import Park, example_park_path, parse_park
-from ems.profiles import (
-    clear_sky_ghi,
-    clear_sky_index,
-    load_power_kw,
-    pv_power_kw,
-    wind_power_kw,
-    wind_speed_series,
-)
+from ems.parktime import local_hours
+from ems.profiles import clear_sky_index, wind_speed_series
 from ems.store import Store
 from ems.telemetry import ReadingBatch, to_us
 
@@ -84,20 +79,20 @@ def power_profiles(park: Park, starts: np.ndarray, step_min: int) -> dict[str, n
     """Power per device [kW, generator sign convention] at the given instants."""
     rng = np.random.default_rng(42)
     n = len(starts)
-    ghi = clear_sky_ghi(starts, park.location.latitude, park.location.longitude)
     kt = clear_sky_index(n, rng, 0.3, step_min)
+    w = synthetic.weather(park.location, starts, kt, wind_speed_series(starts, rng, 7.0, step_min, park.tz))
     p: dict[str, np.ndarray] = {}
     for d in park.devices_of("pv"):
-        p[d.id] = pv_power_kw(ghi * kt, d.dc_kwp, d.p_rated_kw)
-    for w in park.devices_of("wind"):
-        v = wind_speed_series(starts, rng, 7.0, step_min)
-        p[w.id] = wind_power_kw(v, w.p_rated_kw, w.power_curve) * w.count
-    p["M_DIRECT"] = np.minimum(pv_power_kw(ghi * kt, 18000, 15000), 12000)
+        p[d.id] = synthetic.pv_output_kw(d, w.ghi_w_m2)
+    for d in park.devices_of("wind"):
+        p[d.id] = synthetic.wind_output_kw(d, w.wind_speed_m_s)
+    (direct,) = park.green.direct_connections
+    p["M_DIRECT"] = synthetic.direct_output_kw(direct, w)
     loads = np.zeros(n)
     for d in park.devices_of("load"):
-        p[d.id] = -load_power_kw(starts, d.p_peak_kw, d.category, rng=rng)
+        p[d.id] = -synthetic.load_output_kw(d, starts, park.tz, rng)
         loads -= p[d.id]
-    local_h = ((starts.astype("datetime64[m]").astype(np.int64) // 60) + 8) % 24
+    local_h = np.floor(local_hours(starts, park.tz))
     bess = np.where(
         local_h < 6,
         -6000.0,

@@ -44,8 +44,8 @@ from dispatch.from_park import problem_from_park
 from dispatch.model import build_model
 from dispatch.problem import BatterySpec, DispatchProblem
 from dispatch.solver import Dispatcher, SolverOptions
-from ems.forecast.synthetic import synthesize
 from ems.park import Park, example_park_path, load_park
+from ems.synthetic import synthesize_truth
 from services.annual import SimulationConfig, simulate_year, truth_forecast
 
 START = dt.datetime(2026, 4, 12, 16, 0, tzinfo=dt.UTC)  # 13 April 00:00 Beijing time
@@ -53,7 +53,7 @@ START = dt.datetime(2026, 4, 12, 16, 0, tzinfo=dt.UTC)  # 13 April 00:00 Beijing
 
 def problems(park: Park, n: int, count: int) -> list[DispatchProblem]:
     """``count`` horizons of ``n`` intervals, each one interval later than the previous."""
-    truth = synthesize(park, START, n + count, seed=11)
+    truth = synthesize_truth(park, START, n + count, seed=11)
     return [problem_from_park(park, truth_forecast(park, truth, k, n)) for k in range(count)]
 
 

@@ -177,7 +177,7 @@ async def bench(n: int, seconds: float, budget_s: float) -> dict[str, float]:
         err_path = Path(tmp) / "simulator.err"
         err_file = err_path.open("wb")  # a file, not a pipe: a full pipe would stall the simulator
         proc = subprocess.Popen(
-            [sys.executable, "-m", "entrypoints.cli.simulate", "--park", str(path), "--seed", "1"],
+            [sys.executable, "-m", "entrypoints.cli.devices", "--park", str(path), "--seed", "1"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=err_file,

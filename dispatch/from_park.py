@@ -25,31 +25,24 @@ from dispatch.problem import (
     NetworkRow,
 )
 from dispatch.solver import SolverOptions
+from ems.constants import PV_PERFORMANCE_RATIO
 from ems.forecast.base import Forecast
 from ems.park import Battery, Load, Park, PvPlant, WindTurbine
+from ems.parktime import local_datetimes
 from ems.profiles import clear_sky_ghi
 
 DEFAULT_EF_KG_PER_KWH = 0.5978
 DEFAULT_EF_SOURCE = "cn-jiangsu-2022: 0.5978 kgCO2/kWh (MEE 2022 provincial average grid emission factor, Jiangsu)"
 
 
-def local_times(park: Park, times_utc: np.ndarray) -> list[dt.datetime]:
-    """UTC ``datetime64`` starts as aware local datetimes of the park."""
-    tz = park.tz
-    return [
-        dt.datetime.fromtimestamp(int(t) / 1e6, tz=dt.UTC).astimezone(tz)
-        for t in times_utc.astype("datetime64[us]").astype(np.int64)
-    ]
-
-
 def tou_prices(park: Park, times_utc: np.ndarray) -> np.ndarray:
     """Energy price of each interval from the TOU period at its local start [CNY/kWh]."""
-    return np.array([float(park.tariff.period_at(lt).price_cny_per_kwh) for lt in local_times(park, times_utc)])
+    return np.array([float(park.tariff.period_at(lt).price_cny_per_kwh) for lt in local_datetimes(times_utc, park.tz)])
 
 
 def _period_blocks(park: Park, times_utc: np.ndarray, period: str, dt_h: float) -> list[tuple[int, int, float]]:
     """(t0, t1, fraction of the settlement period inside the horizon) for each local day or month touched."""
-    loc = local_times(park, times_utc)
+    loc = local_datetimes(times_utc, park.tz)
     keys = [(t.year, t.month, t.day) if period == "day" else (t.year, t.month) for t in loc]
     out = []
     t0 = 0
@@ -143,12 +136,12 @@ def problem_from_park(
         contracts.append(ContractSpec(c.id, float(c.price_cny_per_mwh) / 1000.0, c.max_mw * 1000.0 * shape, blocks))
     direct = []
     for g in park.green.direct_connections:
-        default = g.plant_p_rated_kw * (ghi_shape * 0.82 if g.technology == "pv" else wind_shape)
+        default = g.plant_p_rated_kw * (ghi_shape * PV_PERFORMANCE_RATIO if g.technology == "pv" else wind_shape)
         avail = np.asarray(fc.direct_avail_kw.get(g.id, default), dtype=float)
         direct.append(DirectGreenSpec(g.id, float(g.price_cny_per_kwh), avail, g.capacity_kw))
 
     flex = []
-    loc = local_times(park, times)
+    loc = local_datetimes(times, park.tz)
     minute = np.array([t.hour * 60 + t.minute for t in loc])
     day_key = [t.date() for t in loc]
     for ld in loads:

@@ -160,23 +160,12 @@ class DispatchProblem:
         step = np.timedelta64(round(self.dt_h * 3_600_000_000), "us")
         return start + step * np.arange(self.T)
 
-    def local_avail_kw(self) -> np.ndarray:
-        """Total available local renewable output per interval [kW]."""
-        out = np.zeros(self.T)
-        for g in self.generators:
-            out += g.avail_kw
-        return out
-
     def shiftable_kw(self) -> np.ndarray:
         """Shiftable baseline included in the demand forecast [kW]."""
         out = np.zeros(self.T)
         for f in self.flex:
             out += f.baseline_kw
         return out
-
-
-class ProblemError(ValueError):
-    """The inputs are malformed (shape, NaN, negative ratings); the message lists every problem."""
 
 
 def check_problem(p: DispatchProblem) -> list[str]:

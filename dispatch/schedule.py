@@ -14,6 +14,7 @@ from decimal import Decimal
 import numpy as np
 
 from dispatch.problem import DispatchProblem
+from ems.store.schedules import ScheduleInterval, ScheduleRecord
 
 
 @dataclass
@@ -149,6 +150,66 @@ class Schedule:
             "network_binding": self.network_binding,
             "notes": self.notes,
         }
+
+    def to_record(self) -> ScheduleRecord:
+        """The plain data the store persists: header, KPIs, summary, park totals and device decisions."""
+        return ScheduleRecord(
+            start=self.start,
+            interval_minutes=round(self.dt_h * 60),
+            method=self.method,
+            status=self.status,
+            objective_mode=self.objective_mode,
+            solver_status=self.solver_status,
+            fallback_reason=self.fallback_reason,
+            solve_time_s=self.solve_time_s,
+            kpis=dict(vars(self.kpis)),
+            summary=self.summary(),
+            intervals=self._intervals(),
+        )
+
+    def _intervals(self) -> list[ScheduleInterval]:
+        curtail = _sum(self.curtail_kw, self.T)
+        cons, local, green, em, ef = (
+            self.consumption_kw,
+            self.local_re_kw,
+            self.green_kw,
+            self.emissions_kg,
+            self.park_ef_kg_per_kwh,
+        )
+        per_device: list[dict[str, dict[str, float]]] = [{} for _ in range(self.T)]
+        for b, p in self.battery_p_kw.items():
+            for t in range(self.T):
+                per_device[t][b] = {"p_kw": float(p[t]), "soc": float(self.soc[b][t])}
+        for group, key in (
+            (self.gen_p_kw, "p_kw"),
+            (self.curtail_kw, "curtail_kw"),
+            (self.contract_kw, "p_kw"),
+            (self.direct_kw, "p_kw"),
+            (self.flex_kw, "p_kw"),
+        ):
+            for dev, vals in group.items():
+                for t in range(self.T):
+                    per_device[t].setdefault(dev, {})[key] = float(vals[t])
+        return [
+            ScheduleInterval(
+                time=_utc(self.times[t]),
+                grid_import_kw=float(self.grid_import_kw[t]),
+                grid_export_kw=float(self.grid_export_kw[t]),
+                local_re_kw=float(local[t]),
+                green_kw=float(green[t]),
+                curtail_kw=float(curtail[t]),
+                consumption_kw=float(cons[t]),
+                emissions_kg=float(em[t]),
+                park_ef_kg_per_kwh=float(ef[t]),
+                devices=per_device[t],
+            )
+            for t in range(self.T)
+        ]
+
+
+def _utc(t: np.datetime64) -> dt.datetime:
+    us = int(np.asarray(t).astype("datetime64[us]").astype(np.int64))
+    return dt.datetime.fromtimestamp(us / 1e6, tz=dt.UTC)
 
 
 def _sum(d: dict[str, np.ndarray], T: int) -> np.ndarray:

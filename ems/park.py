@@ -22,6 +22,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ems.constants import PV_PERFORMANCE_RATIO
+from ems.parktime import DEFAULT_TIMEZONE
+
 
 class ParkFileError(ValueError):
     """A park file could not be read or is invalid; the message names file, key path and problem."""
@@ -271,7 +274,7 @@ class PvPlant(_Device):
     dc_kwp: float = Field(gt=0, description="DC peak power of the modules [kWp]")
     tilt_deg: float = Field(default=20.0, ge=0, le=90)
     azimuth_deg: float = Field(default=180.0, ge=0, lt=360, description="180 = south")
-    performance_ratio: float = Field(default=0.82, gt=0, le=1)
+    performance_ratio: float = Field(default=PV_PERFORMANCE_RATIO, gt=0, le=1)
 
 
 class WindTurbine(_Device):
@@ -551,7 +554,7 @@ class Park(_Model):
     name: str
     province: str
     grid_region: str
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_TIMEZONE
     interval_minutes: int = Field(default=15, gt=0, le=60)
     location: Location
     network: Network

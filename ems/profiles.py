@@ -7,171 +7,30 @@ Times are UTC ``numpy.datetime64`` arrays; powers are kW.
 
 from __future__ import annotations
 
+import csv
+import io
+from importlib import resources
+
 import numpy as np
 import pandas as pd
 import pvlib
 
-# Hourly load shape, fraction of peak, local time 00..23. Illustrative shapes of the
-# categories (continuous process industries run flat; EV charging peaks in the valley
-# tariff at night and at midday; offices follow working hours).
-LOAD_SHAPES: dict[str, tuple[float, ...]] = {
-    "battery_cells": (
-        0.82,
-        0.8,
-        0.8,
-        0.8,
-        0.8,
-        0.82,
-        0.86,
-        0.92,
-        0.97,
-        1.0,
-        1.0,
-        0.98,
-        0.95,
-        0.98,
-        1.0,
-        1.0,
-        0.98,
-        0.96,
-        0.94,
-        0.92,
-        0.9,
-        0.88,
-        0.86,
-        0.84,
-    ),
-    "chemical_fibre": (
-        0.93,
-        0.92,
-        0.92,
-        0.92,
-        0.92,
-        0.93,
-        0.95,
-        0.97,
-        0.99,
-        1.0,
-        1.0,
-        0.99,
-        0.98,
-        0.99,
-        1.0,
-        1.0,
-        0.99,
-        0.98,
-        0.97,
-        0.96,
-        0.95,
-        0.95,
-        0.94,
-        0.93,
-    ),
-    "textile": (
-        0.45,
-        0.42,
-        0.4,
-        0.4,
-        0.42,
-        0.5,
-        0.7,
-        0.88,
-        0.97,
-        1.0,
-        1.0,
-        0.92,
-        0.85,
-        0.95,
-        1.0,
-        1.0,
-        0.97,
-        0.9,
-        0.8,
-        0.72,
-        0.65,
-        0.58,
-        0.52,
-        0.48,
-    ),
-    "ev_charging": (
-        0.85,
-        0.9,
-        0.9,
-        0.85,
-        0.7,
-        0.5,
-        0.35,
-        0.25,
-        0.2,
-        0.25,
-        0.35,
-        0.45,
-        0.5,
-        0.45,
-        0.35,
-        0.3,
-        0.3,
-        0.35,
-        0.4,
-        0.45,
-        0.5,
-        0.6,
-        0.7,
-        0.8,
-    ),
-    "office": (
-        0.2,
-        0.2,
-        0.2,
-        0.2,
-        0.2,
-        0.22,
-        0.3,
-        0.55,
-        0.9,
-        1.0,
-        1.0,
-        0.95,
-        0.85,
-        0.95,
-        1.0,
-        1.0,
-        0.95,
-        0.75,
-        0.45,
-        0.3,
-        0.25,
-        0.22,
-        0.2,
-        0.2,
-    ),
-    "generic": (
-        0.5,
-        0.48,
-        0.46,
-        0.46,
-        0.48,
-        0.55,
-        0.68,
-        0.82,
-        0.93,
-        1.0,
-        1.0,
-        0.97,
-        0.9,
-        0.95,
-        1.0,
-        1.0,
-        0.96,
-        0.9,
-        0.82,
-        0.75,
-        0.68,
-        0.62,
-        0.56,
-        0.52,
-    ),
-}
+from ems.constants import PV_PERFORMANCE_RATIO
+from ems.parktime import DEFAULT_TIMEZONE, Zone, local_hours
+
+
+def _read_load_shapes() -> dict[str, tuple[float, ...]]:
+    text = resources.files("ems").joinpath("load_shapes.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if [int(r["hour"]) for r in rows] != list(range(24)):
+        raise ValueError("load_shapes.csv must have one row per hour 0..23")
+    return {c: tuple(float(r[c]) for r in rows) for c in rows[0] if c != "hour"}
+
+
+# Hourly load shape per category, fraction of peak, local time 00..23 (data file ``load_shapes.csv``).
+# Illustrative shapes of the categories (continuous process industries run flat; EV charging peaks
+# in the valley tariff at night and at midday; offices follow working hours).
+LOAD_SHAPES: dict[str, tuple[float, ...]] = _read_load_shapes()
 
 
 def clear_sky_ghi(times_utc: np.ndarray, latitude: float, longitude: float, altitude_m: float = 0.0) -> np.ndarray:
@@ -205,7 +64,9 @@ def clear_sky_index(n: int, rng: np.random.Generator, cloudiness: float = 0.3, s
     return np.clip(x, 0.15, 1.05)
 
 
-def pv_power_kw(ghi_w_m2: np.ndarray, dc_kwp: float, p_rated_kw: float, performance_ratio: float = 0.82) -> np.ndarray:
+def pv_power_kw(
+    ghi_w_m2: np.ndarray, dc_kwp: float, p_rated_kw: float, performance_ratio: float = PV_PERFORMANCE_RATIO
+) -> np.ndarray:
     """AC output of a PV plant [kW] from irradiance: ``min(dc_kwp · PR · G / 1000, p_rated_kw)``.
 
     A plane-of-array transposition is deliberately left out: the demo roofs are
@@ -230,14 +91,19 @@ def wind_power_kw(
 
 
 def wind_speed_series(
-    times_utc: np.ndarray, rng: np.random.Generator, mean_m_s: float = 7.0, step_minutes: float = 1.0
+    times_utc: np.ndarray,
+    rng: np.random.Generator,
+    mean_m_s: float = 7.0,
+    step_minutes: float = 1.0,
+    tz: Zone = DEFAULT_TIMEZONE,
 ) -> np.ndarray:
-    """Hub-height wind speed [m/s]: a mean-reverting process with a weak diurnal cycle (coastal sea breeze)."""
+    """Hub-height wind speed [m/s]: a mean-reverting process with a weak diurnal cycle (coastal sea
+    breeze, strongest at 17:00 park time ``tz``)."""
     n = len(times_utc)
     if n == 0:
         return np.zeros(0)
-    hours = (np.asarray(times_utc, dtype="datetime64[m]").astype(np.int64) / 60.0) % 24
-    diurnal = 1.0 + 0.15 * np.sin(2 * np.pi * (hours - 3) / 24)  # peak mid-afternoon local (UTC+8)
+    hours = local_hours(times_utc, tz)
+    diurnal = 1.0 + 0.15 * np.sin(2 * np.pi * (hours - 11) / 24)  # sin peaks at hours - 11 = 6
     phi = float(np.exp(-step_minutes / 180.0))
     sigma = 0.35 * np.sqrt(1 - phi**2)
     z = np.empty(n)
@@ -252,18 +118,17 @@ def load_power_kw(
     times_utc: np.ndarray,
     p_peak_kw: float,
     category: str,
-    utc_offset_hours: float = 8.0,
+    tz: Zone = DEFAULT_TIMEZONE,
     rng: np.random.Generator | None = None,
     noise: float = 0.02,
 ) -> np.ndarray:
-    """Load consumption [kW, positive] from the category's hourly shape, linearly interpolated."""
+    """Load consumption [kW, positive] from the category's hourly shape at park time ``tz``, linearly
+    interpolated."""
     try:
         shape = np.array(LOAD_SHAPES[category] + (LOAD_SHAPES[category][0],))
     except KeyError:
         raise KeyError(f"unknown load category {category!r}; known: {', '.join(LOAD_SHAPES)}") from None
-    minutes = np.asarray(times_utc, dtype="datetime64[s]").astype(np.int64) / 60.0
-    local_h = ((minutes / 60.0) + utc_offset_hours) % 24
-    p = np.interp(local_h, np.arange(25), shape) * p_peak_kw
+    p = np.interp(local_hours(times_utc, tz), np.arange(25), shape) * p_peak_kw
     if rng is not None and noise > 0:
         p = p * (1 + rng.normal(0, noise, len(p)))
     return np.clip(p, 0.0, None)

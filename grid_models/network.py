@@ -197,6 +197,7 @@ class ParkNetwork:
         return [_label(n, i, "trafo") for i, n in zip(self.net.trafo.index, self.net.trafo.name, strict=True)]
 
     def bus_of(self, device_id: str) -> str:
+        """Id of the bus the device's element is connected to."""
         table, idx = self.element(device_id)
         bus = self.net[table].at[idx, "bus"]
         return self.bus_ids[self.net.bus.index.get_loc(bus)]

@@ -1,6 +1,6 @@
 """Synthetic injection profiles of a park (for the year-long power flow, hosting checks, the benchmark).
 
-Built from :mod:`ems.profiles` with one shared weather per park: clear-sky GHI times a
+Composed from :mod:`ems.synthetic` with one shared weather per park: clear-sky GHI times a
 clear-sky index whose cloudiness is drawn per day (uniform 0..0.8), and one hub-height
 wind speed series. Powers in kW, generator convention: PV, wind and direct green
 connections >= 0, loads <= 0, batteries idle (0; their schedule is the dispatcher's job).
@@ -13,19 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ems.park import Park, WindTurbine
-from ems.profiles import (
-    clear_sky_ghi,
-    clear_sky_index,
-    load_power_kw,
-    pv_power_kw,
-    wind_power_kw,
-    wind_speed_series,
-)
-
-#: DC/AC ratio assumed for PV without a DC rating (direct green connections, hosting what-ifs)
-DC_AC_RATIO = 1.2
-DEFAULT_PERFORMANCE_RATIO = 0.82
+from ems.park import Load, Park
+from ems.profiles import wind_speed_series
+from ems.synthetic import daily_clear_sky_index, device_output_kw, direct_output_kw, unit_output_kw, weather
 
 
 @dataclass(frozen=True)
@@ -51,62 +41,31 @@ def park_profiles(park: Park, start: dt.datetime, steps: int, seed: int = 0) -> 
     t0 = np.datetime64(start.astimezone(dt.UTC).replace(tzinfo=None), "us")
     times = t0 + np.arange(steps) * np.timedelta64(step_min, "m")
     rng = np.random.default_rng(seed)
-    per_day = park.intervals_per_day
-    csi = (
-        np.concatenate(
-            [
-                clear_sky_index(
-                    min(per_day, steps - i),
-                    rng,
-                    cloudiness=float(rng.uniform(0.0, 0.8)),
-                    step_minutes=step_min,
-                )
-                for i in range(0, steps, per_day)
-            ]
-        )
-        if steps
-        else np.zeros(0)
-    )
-    loc = park.location
-    ghi = clear_sky_ghi(times, loc.latitude, loc.longitude, loc.altitude_m) * csi
-    wind_speed = wind_speed_series(times, rng, step_minutes=step_min)
-    offset_h = (start.astimezone(park.tz).utcoffset() or dt.timedelta(0)).total_seconds() / 3600
+    kt = daily_clear_sky_index(steps, park.intervals_per_day, rng, lambda r: float(r.uniform(0.0, 0.8)), step_min)
+    w = weather(park.location, times, kt, wind_speed_series(times, rng, step_minutes=step_min, tz=park.tz))
 
     ids: list[str] = []
     cols: list[np.ndarray] = []
     for d in park.devices:
-        if d.type == "pv":
-            cols.append(pv_power_kw(ghi, d.dc_kwp, d.p_rated_kw, d.performance_ratio))
-        elif d.type == "wind":
-            cols.append(wind_power_kw(wind_speed, d.p_total_kw, d.power_curve, d.cut_out_m_s))
-        elif d.type == "battery":
+        if d.type == "battery":
             cols.append(np.zeros(steps))
-        elif d.type == "load":
-            cols.append(-load_power_kw(times, d.p_peak_kw, d.category, offset_h, rng))
         else:
-            continue
+            out = device_output_kw(d, w, park.tz, rng)
+            if out is None:
+                continue
+            cols.append(-out if isinstance(d, Load) else out)
         ids.append(d.id)
     for g in park.green.direct_connections:
-        ac = min(g.plant_p_rated_kw, g.capacity_kw)
-        if g.technology == "pv":
-            cols.append(pv_power_kw(ghi, g.plant_p_rated_kw * DC_AC_RATIO, ac, DEFAULT_PERFORMANCE_RATIO))
-        else:
-            cols.append(np.minimum(_wind_unit(wind_speed) * g.plant_p_rated_kw, ac))
+        cols.append(direct_output_kw(g, w))
         ids.append(g.id)
     p = np.stack(cols, axis=1) if cols else np.zeros((steps, 0))
     return ParkProfiles(
         times=times,
         device_ids=ids,
         p_kw=p,
-        pv_per_kw=pv_power_kw(ghi, DC_AC_RATIO, 1.0, DEFAULT_PERFORMANCE_RATIO),
-        wind_per_kw=_wind_unit(wind_speed),
+        pv_per_kw=unit_output_kw("pv", w),
+        wind_per_kw=unit_output_kw("wind", w),
     )
-
-
-def _wind_unit(wind_speed: np.ndarray) -> np.ndarray:
-    """Output of 1 kW of wind with the park model's default power curve."""
-    curve = WindTurbine.model_fields["power_curve"].default
-    return wind_power_kw(wind_speed, 1.0, curve, WindTurbine.model_fields["cut_out_m_s"].default)
 
 
 def year_profiles(park: Park, year: int = 2026, seed: int = 0) -> ParkProfiles:

@@ -1,6 +1,6 @@
 """Closed-loop annual simulation: forecast -> dispatch -> simulated plant -> measurement -> next re-plan.
 
-The plant is the synthetic park of :mod:`ems.forecast.synthetic` (seeded). At every
+The plant is the synthetic park of :func:`ems.synthetic.synthesize_truth` (seeded). At every
 re-plan (hourly by default) the forecasters see only the measured past, the
 :class:`~dispatch.mpc.RollingHorizon` plans ``horizon`` intervals from the measured SOC,
 and the first intervals of the plan are executed until the next re-plan:
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dispatch.from_park import local_times, problem_from_park, tou_prices
+from dispatch.from_park import problem_from_park, tou_prices
 from dispatch.mpc import RollingHorizon
 from dispatch.problem import DispatchProblem
 from dispatch.rules import rule_based_schedule
@@ -36,8 +36,9 @@ from dispatch.schedule import Kpis, Schedule, compute_kpis
 from dispatch.solver import SolverOptions
 from ems.forecast.base import Forecast
 from ems.forecast.park import ParkHistory, forecast_park
-from ems.forecast.synthetic import ParkTruth, synthesize
 from ems.park import Battery, Park
+from ems.parktime import local_datetimes
+from ems.synthetic import ParkTruth, synthesize_truth
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ class _Recorder:
 def annual_kpis(park: Park, p: DispatchProblem, s: Schedule) -> Kpis:
     """:func:`compute_kpis` with the demand charge settled per local calendar month of ``park``."""
     k = compute_kpis(dataclasses.replace(p, demand_charge_cny_per_kw_month=0.0), s)
-    months = np.array([lt.year * 12 + lt.month for lt in local_times(park, p.times)])
+    months = np.array([lt.year * 12 + lt.month for lt in local_datetimes(p.times, park.tz)])
     charge = sum(
         p.demand_charge_cny_per_kw_month * float(s.grid_import_kw[months == m].max()) for m in np.unique(months)
     )
@@ -197,7 +198,7 @@ def simulate_year(
     wall0 = time.perf_counter()
     per_day = park.intervals_per_day
     n = cfg.days * per_day
-    truth = synthesize(
+    truth = synthesize_truth(
         park,
         cfg.start - dt.timedelta(days=cfg.history_days),
         n + cfg.history_days * per_day + cfg.horizon,
@@ -227,9 +228,9 @@ def simulate_year(
     soc0 = {b.id: b.soc_initial for b in bats}
     h = park.interval_minutes / 60.0
     step = max(1, cfg.replan_minutes // park.interval_minutes)
-    month_of = np.array([lt.year * 12 + lt.month for lt in local_times(park, year.times)])
+    month_of = np.array([lt.year * 12 + lt.month for lt in local_datetimes(year.times, park.tz)])
     month_start = np.searchsorted(month_of, month_of)  # first interval of each interval's month
-    day_of = np.array([lt.toordinal() for lt in local_times(park, year.times)])
+    day_of = np.array([lt.toordinal() for lt in local_datetimes(year.times, park.tz)])
     day_start = np.searchsorted(day_of, day_of)
     fallbacks: Counter = Counter()
     replan_s: list[float] = []

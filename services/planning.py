@@ -17,9 +17,10 @@ from dispatch.schedule import Schedule
 from dispatch.solver import Dispatcher
 from ems.forecast import Forecast, forecast_park
 from ems.forecast.history import history_from_store
+from ems.forecast.runs import save_forecast
 from ems.park import Park
 from ems.store import Store
-from ems.store.schedules import save_forecast, save_schedule
+from ems.store.schedules import save_schedule
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,6 @@ def plan_from_store(
         return res
     with store.connection() as conn:
         run_id = save_forecast(conn, fc, note=note)
-        sid, version = save_schedule(conn, res.schedule, "day_ahead", forecast_run_id=run_id)
-        save_schedule(conn, res.baseline, "baseline", forecast_run_id=run_id)
+        sid, version = save_schedule(conn, res.schedule.to_record(), "day_ahead", forecast_run_id=run_id)
+        save_schedule(conn, res.baseline.to_record(), "baseline", forecast_run_id=run_id)
     return PlanResult(res.schedule, res.baseline, res.problem, sid, version, run_id)

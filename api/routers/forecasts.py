@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from api.routers.carbon import checked_period
 from api.security import AUTH_RESPONSES, Operator, Problem
-from ems.store.schedules import accuracy_summary, forecast_load_series
+from ems.store.forecasts import accuracy_summary, forecast_load_series
 
 router = APIRouter(prefix="/v1/forecasts", tags=["operators"], responses=AUTH_RESPONSES)
 

@@ -69,14 +69,13 @@ class DeviceModel:
         self.dev = dev
         self.limit_pct = 100.0
         self.battery = BatteryState(dev, dev.soc_initial) if isinstance(dev, Battery) else None
-        utc_offset_h = (origin.astimezone(park.tz).utcoffset() or dt.timedelta()).total_seconds() / 3600
         self.series: DailySeries | None = None
         if isinstance(dev, PvPlant):
             self.series = pv_series(dev, park.location, origin, seed, cloudiness)
         elif isinstance(dev, WindTurbine):
-            self.series = wind_speed(origin, seed)
+            self.series = wind_speed(origin, seed, park.tz)
         elif isinstance(dev, Load):
-            self.series = load_series(dev, origin, seed, utc_offset_h)
+            self.series = load_series(dev, origin, seed, park.tz)
 
     def power_kw(self, t: dt.datetime) -> float:
         dev = self.dev

@@ -1,4 +1,4 @@
-"""Device behaviour of the park simulator, as plain Python on top of :mod:`ems.profiles`.
+"""Device behaviour of the park simulator, as plain Python on top of :mod:`ems.synthetic`.
 
 Time is simulated: ``t_sim = start + speed · (wall clock elapsed)``. Exogenous
 series (irradiance with clouds, wind speed, load shapes with noise) are generated
@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ems import profiles
+from ems import profiles, synthetic
 from ems.park import Battery, Load, Location, PvPlant, WindTurbine
+from ems.parktime import Zone
 
 MINUTES_PER_DAY = 1440
 
@@ -69,21 +70,18 @@ def pv_series(
 
     def make(times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         ghi = profiles.clear_sky_ghi(times, loc.latitude, loc.longitude, loc.altitude_m)
-        ghi = ghi * profiles.clear_sky_index(len(times), rng, cloudiness)
-        return profiles.pv_power_kw(ghi, dev.dc_kwp, dev.p_rated_kw, dev.performance_ratio)
+        return synthetic.pv_output_kw(dev, ghi * profiles.clear_sky_index(len(times), rng, cloudiness))
 
     return DailySeries(origin, seed, make)
 
 
-def wind_speed(origin: dt.datetime, seed: tuple[int, ...], mean_m_s: float = 7.0) -> DailySeries:
-    return DailySeries(origin, seed, lambda t, rng: profiles.wind_speed_series(t, rng, mean_m_s))
+def wind_speed(origin: dt.datetime, seed: tuple[int, ...], tz: Zone, mean_m_s: float = 7.0) -> DailySeries:
+    return DailySeries(origin, seed, lambda t, rng: profiles.wind_speed_series(t, rng, mean_m_s, tz=tz))
 
 
-def load_series(dev: Load, origin: dt.datetime, seed: tuple[int, ...], utc_offset_h: float) -> DailySeries:
-    """Consumption [kW, positive] from the category's shape with 2 % noise."""
-    return DailySeries(
-        origin, seed, lambda t, rng: profiles.load_power_kw(t, dev.p_peak_kw, dev.category, utc_offset_h, rng)
-    )
+def load_series(dev: Load, origin: dt.datetime, seed: tuple[int, ...], tz: Zone) -> DailySeries:
+    """Consumption [kW, positive] from the category's shape at park time ``tz`` with 2 % noise."""
+    return DailySeries(origin, seed, lambda t, rng: synthetic.load_output_kw(dev, t, tz, rng))
 
 
 @dataclass
@@ -135,4 +133,4 @@ class BatteryState:
 
 
 def wind_power(dev: WindTurbine, v_m_s: float) -> float:
-    return float(profiles.wind_power_kw(np.array([v_m_s]), dev.p_total_kw, dev.power_curve, dev.cut_out_m_s)[0])
+    return float(synthetic.wind_output_kw(dev, np.array([v_m_s]))[0])

@@ -81,11 +81,6 @@ def add_series(store: Store, series: FactorSeries) -> FactorSeries:
 # ---------------------------------------------------------------------------- accounting runs
 
 
-def _ledgers(store: Store) -> tuple[list[ContractDelivery], list[RetirementEntry]]:
-    with store.connection() as conn:
-        return CQ.all_deliveries(conn), CQ.effective_retirements(conn)
-
-
 def run_for(
     store: Store,
     park: Park,

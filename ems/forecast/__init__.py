@@ -2,7 +2,8 @@
 
 Pluggable forecasters (:data:`ems.forecast.registry.FORECASTERS`): ``persistence`` (the
 floor), ``clear_sky_pv``, ``power_curve_wind``, ``similar_day_load``. They work on plain
-arrays (:class:`~ems.forecast.base.History`); :mod:`ems.forecast.history` adapts the store.
+arrays (:class:`~ems.forecast.base.History`); :mod:`ems.forecast.history` adapts the store;
+:mod:`ems.forecast.runs` saves, loads and scores issued forecasts (SQL in :mod:`ems.store.forecasts`).
 """
 
 from __future__ import annotations

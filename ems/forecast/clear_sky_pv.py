@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ems.constants import PV_PERFORMANCE_RATIO
 from ems.forecast.base import History
 from ems.profiles import clear_sky_ghi, pv_power_kw
 
@@ -25,7 +26,7 @@ class ClearSkyPv:
     longitude: float
     dc_kwp: float
     p_rated_kw: float
-    performance_ratio: float = 0.82
+    performance_ratio: float = PV_PERFORMANCE_RATIO
     altitude_m: float = 0.0
     lookback_days: int = 3
     default_index: float = 0.75

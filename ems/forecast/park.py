@@ -42,7 +42,6 @@ def default_forecaster(
 ) -> Forecaster:
     """The default forecaster of a device of ``park`` (``clear_sky_ghi_fn``: precomputed clear-sky GHI)."""
     d = park.device(device_id)
-    offset_h = dt.datetime(2026, 1, 1, tzinfo=park.tz).utcoffset().total_seconds() / 3600  # type: ignore[union-attr]
     if isinstance(d, PvPlant):
         loc = park.location
         return make_forecaster(
@@ -64,7 +63,7 @@ def default_forecaster(
             cut_out_m_s=d.cut_out_m_s,
         )
     if isinstance(d, Load):
-        return make_forecaster("similar_day_load", utc_offset_hours=offset_h)
+        return make_forecaster("similar_day_load", timezone=park.timezone)
     return make_forecaster("persistence")
 
 

@@ -14,12 +14,7 @@ import numpy as np
 
 from ems.forecast.base import History
 from ems.forecast.persistence import Persistence
-
-
-def _weekend(times_utc: np.ndarray, utc_offset_hours: float) -> np.ndarray:
-    local = np.asarray(times_utc, dtype="datetime64[us]") + np.timedelta64(int(utc_offset_hours * 60), "m")
-    weekday = (local.astype("datetime64[D]").astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday (3)
-    return weekday >= 5
+from ems.parktime import DEFAULT_TIMEZONE, is_weekend
 
 
 @dataclass
@@ -27,13 +22,13 @@ class SimilarDayLoad:
     """Mean of the same time on the last ``days`` days of the same day type."""
 
     days: int = 14
-    utc_offset_hours: float = 8.0
+    timezone: str = DEFAULT_TIMEZONE  # the park calendar that decides weekends
     name: str = "similar_day_load"
 
     def forecast(self, history: History, times: np.ndarray) -> np.ndarray:
         times = np.asarray(times, dtype="datetime64[us]")
         day = np.timedelta64(1, "D").astype("timedelta64[us]")
-        target_weekend = _weekend(times, self.utc_offset_hours)
+        target_weekend = is_weekend(times, self.timezone)
         same_sum = np.zeros(len(times))
         same_n = np.zeros(len(times))
         any_sum = np.zeros(len(times))
@@ -42,7 +37,7 @@ class SimilarDayLoad:
             past = times - d * day
             v = history.at(past)
             ok = np.isfinite(v)
-            same = ok & (_weekend(past, self.utc_offset_hours) == target_weekend)
+            same = ok & (is_weekend(past, self.timezone) == target_weekend)
             same_sum[same] += v[same]
             same_n[same] += 1
             any_sum[ok] += v[ok]

@@ -1,8 +1,10 @@
-"""Store access for forecasts, forecast accuracy and versioned dispatch schedules (migration 0002).
+"""Store access for versioned dispatch schedules (migration 0002), as plain data.
 
-Functions take a psycopg connection (``with store.connection() as conn``) in autocommit
-mode; each write is one transaction. A schedule saved again for the same ``kind`` and
-horizon start gets the next version, so what was planned when stays visible.
+The store persists a :class:`ScheduleRecord` (the dispatcher builds one with
+``Schedule.to_record()``) and returns :class:`StoredSchedule`. Functions take a psycopg
+connection (``with store.connection() as conn``) in autocommit mode; each write is one
+transaction. A schedule saved again for the same ``kind`` and horizon start gets the next
+version, so what was planned when stays visible. Forecast runs are in :mod:`ems.store.forecasts`.
 """
 
 from __future__ import annotations
@@ -10,165 +12,58 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import psycopg
 
-from ems.forecast.accuracy import Accuracy, accuracy
-from ems.forecast.base import Forecast
 from ems.store.errors import StoreError
-
-if TYPE_CHECKING:
-    from dispatch.schedule import Schedule
 
 SCHEDULE_KINDS = ("day_ahead", "mpc", "baseline", "what_if")
 
 
-def _utc(t: np.datetime64) -> dt.datetime:
-    us = int(np.asarray(t).astype("datetime64[us]").astype(np.int64))
-    return dt.datetime.fromtimestamp(us / 1e6, tz=dt.UTC)
+@dataclass(frozen=True)
+class ScheduleInterval:
+    """Park totals of one planned interval [kW; emissions kgCO2, factor kgCO2/kWh] and each device's decisions."""
 
-
-def save_forecast(conn: psycopg.Connection, fc: Forecast, note: str = "") -> int:
-    """Store every series of ``fc``; returns the forecast run id."""
-    series: list[tuple[str, str, str, str, list[float]]] = []
-    for kind, group in (
-        ("pv", fc.pv_kw),
-        ("wind", fc.wind_kw),
-        ("load", fc.load_kw),
-        ("direct", fc.direct_avail_kw),
-    ):
-        for dev, vals in group.items():
-            series.append((dev, kind, fc.methods.get(dev, "input"), "kW", np.asarray(vals, dtype=float).tolist()))
-    if fc.import_price is not None:
-        series.append(("price", "price", "tariff", "CNY/kWh", np.asarray(fc.import_price, dtype=float).tolist()))
-    if fc.ef_kg_per_kwh is not None:
-        series.append(("ef", "ef", fc.ef_source or "input", "kgCO2/kWh", np.asarray(fc.ef_kg_per_kwh).tolist()))
-    if fc.T == 0:
-        raise StoreError("forecast has no intervals")
-    with conn.transaction():
-        row = conn.execute(
-            "INSERT INTO forecast_run (start_time, interval_minutes, n_intervals, note) "
-            "VALUES (%s, %s, %s, %s) RETURNING run_id",
-            (fc.start.astimezone(dt.UTC), fc.interval_minutes, fc.T, note),
-        ).fetchone()
-        assert row is not None
-        run_id = int(row[0])
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO forecast_series (run_id, series, kind, method, unit, vals) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                [(run_id, *s) for s in series],
-            )
-    return run_id
-
-
-def load_forecast(conn: psycopg.Connection, run_id: int) -> Forecast:
-    """The forecast stored as ``run_id``."""
-    head = conn.execute("SELECT start_time, interval_minutes FROM forecast_run WHERE run_id = %s", (run_id,)).fetchone()
-    if head is None:
-        raise StoreError(f"no forecast run {run_id}")
-    fc = Forecast(head[0], int(head[1]))
-    for series, kind, method, vals in conn.execute(
-        "SELECT series, kind, method, vals FROM forecast_series WHERE run_id = %s ORDER BY series", (run_id,)
-    ):
-        arr = np.array(vals, dtype=float)
-        if kind == "price":
-            fc.import_price = arr
-        elif kind == "ef":
-            fc.ef_kg_per_kwh, fc.ef_source = arr, method
-        else:
-            {"pv": fc.pv_kw, "wind": fc.wind_kw, "load": fc.load_kw, "direct": fc.direct_avail_kw}[kind][series] = arr
-            fc.methods[series] = method
-    return fc
-
-
-def evaluate_forecast(
-    conn: psycopg.Connection,
-    run_id: int,
-    actual: dict[str, np.ndarray],
-    persistence: dict[str, np.ndarray] | None = None,
-) -> dict[str, Accuracy]:
-    """Compute and store MAE/RMSE/bias of each series of run ``run_id`` that has an ``actual`` array.
-
-    Re-evaluating (e.g. once late data arrived) replaces the earlier figures of that run.
-    """
-    fc = load_forecast(conn, run_id)
-    groups = {**fc.pv_kw, **fc.wind_kw, **fc.load_kw, **fc.direct_avail_kw}
-    out: dict[str, Accuracy] = {}
-    rows = []
-    for series, values in actual.items():
-        if series not in groups:
-            raise StoreError(f"forecast run {run_id} has no series {series!r}")
-        acc = accuracy(groups[series], values, (persistence or {}).get(series))
-        out[series] = acc
-        rows.append(
-            (
-                run_id,
-                series,
-                fc.methods.get(series, "input"),
-                acc.n,
-                _num(acc.mae),
-                _num(acc.rmse),
-                _num(acc.bias),
-                acc.skill_vs_persistence,
-                "kW",
-            )
-        )
-    with conn.transaction(), conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO forecast_accuracy "
-            "(run_id, series, method, n, mae, rmse, bias, skill_vs_persistence, unit) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (run_id, series) DO UPDATE SET "
-            "n = EXCLUDED.n, mae = EXCLUDED.mae, rmse = EXCLUDED.rmse, bias = EXCLUDED.bias, "
-            "skill_vs_persistence = EXCLUDED.skill_vs_persistence, evaluated_at = now()",
-            rows,
-        )
-    return out
-
-
-def _num(x: float) -> float | None:
-    return None if np.isnan(x) else x
+    time: dt.datetime
+    grid_import_kw: float
+    grid_export_kw: float
+    local_re_kw: float
+    green_kw: float
+    curtail_kw: float
+    consumption_kw: float
+    emissions_kg: float
+    park_ef_kg_per_kwh: float
+    devices: dict[str, dict[str, float]]
 
 
 @dataclass(frozen=True)
-class AccuracySummary:
-    series: str
+class ScheduleRecord:
+    """A dispatch plan as the store keeps it: header, KPIs and summary as plain dicts, one row per interval."""
+
+    start: dt.datetime
+    interval_minutes: int
     method: str
-    runs: int
-    intervals: int
-    mae: float
-    rmse: float
-    bias: float
-
-
-def accuracy_summary(conn: psycopg.Connection, since: dt.datetime | None = None) -> list[AccuracySummary]:
-    """Interval-weighted MAE/bias and pooled RMSE per (series, method), runs starting at/after ``since``."""
-    rows = conn.execute(
-        """
-        SELECT a.series, a.method, count(*), sum(a.n),
-               sum(a.mae * a.n) / nullif(sum(a.n), 0),
-               sqrt(sum(a.rmse * a.rmse * a.n) / nullif(sum(a.n), 0)),
-               sum(a.bias * a.n) / nullif(sum(a.n), 0)
-        FROM forecast_accuracy a JOIN forecast_run r USING (run_id)
-        WHERE a.n > 0 AND (%(since)s::timestamptz IS NULL OR r.start_time >= %(since)s)
-        GROUP BY a.series, a.method ORDER BY a.series, a.method
-        """,
-        {"since": since},
-    ).fetchall()
-    return [AccuracySummary(r[0], r[1], int(r[2]), int(r[3]), float(r[4]), float(r[5]), float(r[6])) for r in rows]
+    status: str
+    objective_mode: str
+    solver_status: str
+    fallback_reason: str | None
+    solve_time_s: float
+    kpis: dict[str, Any]
+    summary: dict[str, Any]
+    intervals: list[ScheduleInterval]
 
 
 def save_schedule(
-    conn: psycopg.Connection, s: Schedule, kind: str = "day_ahead", forecast_run_id: int | None = None
+    conn: psycopg.Connection, s: ScheduleRecord, kind: str = "day_ahead", forecast_run_id: int | None = None
 ) -> tuple[int, int]:
     """Store schedule ``s`` as the next version for (kind, start); returns (schedule_id, version)."""
     if kind not in SCHEDULE_KINDS:
         raise StoreError(f"unknown schedule kind {kind!r}; known: {', '.join(SCHEDULE_KINDS)}")
     start = s.start.astimezone(dt.UTC)
-    kpis = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in vars(s.kpis).items()}
-    intervals = _interval_rows(s)
+    # JSON has no NaN/inf: a KPI that is not finite is stored as null
+    kpis = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in s.kpis.items()}
     with conn.transaction():
         # serialise versions of the same horizon: concurrent planners get 1, 2, ... not a unique violation
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"schedule:{kind}:{start.isoformat()}",))
@@ -186,8 +81,8 @@ def save_schedule(
             {
                 "kind": kind,
                 "start": start,
-                "im": round(s.dt_h * 60),
-                "n": s.T,
+                "im": s.interval_minutes,
+                "n": len(s.intervals),
                 "method": s.method,
                 "status": s.status,
                 "mode": s.objective_mode,
@@ -196,7 +91,7 @@ def save_schedule(
                 "st": s.solve_time_s,
                 "run": forecast_run_id,
                 "kpis": json.dumps(kpis),
-                "summary": json.dumps(s.summary()),
+                "summary": json.dumps(s.summary),
             },
         ).fetchone()
         assert row is not None
@@ -209,49 +104,23 @@ def save_schedule(
                 "curtail_kw, consumption_kw, emissions_kg, park_ef_kg_per_kwh, devices) FROM STDIN"
             ) as cp,
         ):
-            for r in intervals:
-                cp.write_row((sid, *r))
+            for r in s.intervals:
+                cp.write_row(
+                    (
+                        sid,
+                        r.time.astimezone(dt.UTC),
+                        r.grid_import_kw,
+                        r.grid_export_kw,
+                        r.local_re_kw,
+                        r.green_kw,
+                        r.curtail_kw,
+                        r.consumption_kw,
+                        r.emissions_kg,
+                        r.park_ef_kg_per_kwh,
+                        json.dumps(r.devices),
+                    )
+                )
     return sid, version
-
-
-def _interval_rows(s: Schedule) -> list[tuple[Any, ...]]:
-    curtail = sum(s.curtail_kw.values(), np.zeros(s.T))
-    cons, local, green, em, ef = (
-        s.consumption_kw,
-        s.local_re_kw,
-        s.green_kw,
-        s.emissions_kg,
-        s.park_ef_kg_per_kwh,
-    )
-    per_device: list[dict[str, dict[str, float]]] = [{} for _ in range(s.T)]
-    for b, p in s.battery_p_kw.items():
-        for t in range(s.T):
-            per_device[t][b] = {"p_kw": float(p[t]), "soc": float(s.soc[b][t])}
-    for group, key in (
-        (s.gen_p_kw, "p_kw"),
-        (s.curtail_kw, "curtail_kw"),
-        (s.contract_kw, "p_kw"),
-        (s.direct_kw, "p_kw"),
-        (s.flex_kw, "p_kw"),
-    ):
-        for dev, vals in group.items():
-            for t in range(s.T):
-                per_device[t].setdefault(dev, {})[key] = float(vals[t])
-    return [
-        (
-            _utc(s.times[t]),
-            float(s.grid_import_kw[t]),
-            float(s.grid_export_kw[t]),
-            float(local[t]),
-            float(green[t]),
-            float(curtail[t]),
-            float(cons[t]),
-            float(em[t]),
-            float(ef[t]),
-            json.dumps(per_device[t]),
-        )
-        for t in range(s.T)
-    ]
 
 
 @dataclass
@@ -409,28 +278,3 @@ def planned_series(
             (kind, start, end),
         ).fetchall()
     ]
-
-
-def forecast_load_series(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime) -> dict[dt.datetime, float]:
-    """Park load forecast [kW, positive] per interval: from the most recent run issued for that interval."""
-    rows = conn.execute(
-        """
-        SELECT r.start_time, r.interval_minutes, r.n_intervals, s.vals
-        FROM forecast_run r JOIN forecast_series s USING (run_id)
-        WHERE s.kind = 'load' AND r.start_time < %s
-          AND r.start_time + make_interval(mins => r.interval_minutes * r.n_intervals) > %s
-        ORDER BY r.start_time, r.run_id
-        """,
-        (end, start),
-    ).fetchall()
-    sums: dict[tuple[dt.datetime, dt.datetime], float] = {}
-    for run_start, minutes, n, vals in rows:
-        for k in range(n):
-            t = run_start + dt.timedelta(minutes=minutes * k)
-            if start <= t < end:
-                sums[(t, run_start)] = sums.get((t, run_start), 0.0) + abs(float(vals[k]))
-    latest: dict[dt.datetime, tuple[dt.datetime, float]] = {}
-    for (t, run_start), v in sums.items():
-        if t not in latest or run_start > latest[t][0]:
-            latest[t] = (run_start, v)
-    return {t: v for t, (_, v) in latest.items()}

@@ -32,7 +32,7 @@ from ems.carbon.factors import (
 from ems.carbon.indicators import FuelUse
 from ems.park import Park
 from ems.store import open_store
-from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
+from entrypoints.cli.common import DataDirOption, ParkOption, park_store, settings_and_park
 
 report_app = typer.Typer(
     help="Park emission-factor reports (JSON, CSV, PDF) and their hash chain.", no_args_is_help=True
@@ -103,8 +103,7 @@ def report_create(
     data_dir: DataDirOption = None,
 ) -> None:
     """Issue a park emission-factor report for [START, END) and append it to the hash chain."""
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
+    settings, p = settings_and_park(data_dir, park)
     period = _period(start, end, p)
     fuels = []
     for item in fuel or []:
@@ -131,9 +130,7 @@ def report_create(
 @report_app.command("list")
 def report_list(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
     """List issued reports in chain order."""
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
-    with open_store(settings, p) as store:
+    with park_store(data_dir, park) as (_settings, _p, store):
         for e in service.list_reports(store):
             typer.echo(
                 f"{e['seq']:4d} {e['content_sha256']} {e['period_start']} → {e['period_end']} "
@@ -156,9 +153,7 @@ def report_verify(
     if chain is not None:
         v = service.verify_report_file(file, chain_file=chain)
     else:
-        settings = settings_from(data_dir, park)
-        p = load_park_or_exit(settings)
-        with open_store(settings, p) as store:
+        with park_store(data_dir, park) as (_settings, _p, store):
             v = service.verify_report_file(file, store=store)
     if v.ok and v.entry is not None:
         typer.secho(
@@ -182,8 +177,7 @@ def report_factors(
     data_dir: DataDirOption = None,
 ) -> None:
     """Print the park emission-factor series as CSV (time, gCO2/kWh, completeness, estimated)."""
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
+    settings, p = settings_and_park(data_dir, park)
     period = _period(start, end, p)
     with open_store(settings, p) as store:
         try:
@@ -214,9 +208,7 @@ def factors_list(
     if offline:
         reg = FactorRegistry.published()
     else:
-        settings = settings_from(data_dir, park)
-        p = load_park_or_exit(settings)
-        with open_store(settings, p) as store:
+        with park_store(data_dir, park) as (_settings, _p, store):
             reg = service.load_registry(store)
     for key in reg.keys():  # noqa: SIM118 (a registry method, not dict.keys)
         if key in reg.series:
@@ -239,9 +231,7 @@ def factors_show(
     if offline:
         reg = FactorRegistry.published()
     else:
-        settings = settings_from(data_dir, park)
-        p = load_park_or_exit(settings)
-        with open_store(settings, p) as store:
+        with park_store(data_dir, park) as (_settings, _p, store):
             reg = service.load_registry(store)
     try:
         f = reg.get(key)
@@ -294,9 +284,7 @@ def factors_add(
         bad = []
     for row, problem in bad:
         typer.secho(f"row {row}: {problem} (not added)", fg=typer.colors.RED, err=True)
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
-    with open_store(settings, p) as store:
+    with park_store(data_dir, park) as (_settings, _p, store):
         for f in factors:
             new = service.add_factor(store, f)
             typer.echo(f"added {new.id} = {new.value} {new.unit}")
@@ -327,9 +315,7 @@ def factors_add_series(
         )
     except (OSError, FactorError) as exc:
         raise _fail(str(exc)) from None
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
-    with open_store(settings, p) as store:
+    with park_store(data_dir, park) as (_settings, _p, store):
         try:
             new = service.add_series(store, s)
         except FactorError as exc:
@@ -343,9 +329,7 @@ def factors_add_series(
 @certificates_app.command("register")
 def certificates_register(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
     """Enter the certificates held according to the park file into the ledger."""
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
-    with open_store(settings, p) as store:
+    with park_store(data_dir, park) as (_settings, p, store):
         n = service.register_park_certificates(store, p)
     typer.echo(f"{n} new certificates registered")
 
@@ -355,9 +339,7 @@ def certificates_list(park: ParkOption = None, data_dir: DataDirOption = None) -
     """List certificates with their effective retirement (if any)."""
     from ems.store import carbon_queries as CQ
 
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
-    with open_store(settings, p) as store, store.connection() as conn:
+    with park_store(data_dir, park) as (_settings, _p, store), store.connection() as conn:
         current = {e.serial: e for e in CQ.effective_retirements(conn)}
         for c in CQ.certificates(conn):
             e = current.get(c.serial)
@@ -375,8 +357,7 @@ def certificates_retire(
     data_dir: DataDirOption = None,
 ) -> None:
     """Retire certificates against a consumption period (once only, never beyond its consumption)."""
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
+    settings, p = settings_and_park(data_dir, park)
     period = _period(start, end, p)
     with open_store(settings, p) as store:
         try:
@@ -399,8 +380,7 @@ def certificates_reassign(
     data_dir: DataDirOption = None,
 ) -> None:
     """Move retired certificates to another period; a new ledger entry, the old one stays visible."""
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
+    settings, p = settings_and_park(data_dir, park)
     period = _period(start, end, p)
     with open_store(settings, p) as store:
         try:
@@ -415,9 +395,7 @@ def certificates_history(serial: str, park: ParkOption = None, data_dir: DataDir
     """Every ledger entry of one serial."""
     from ems.store import carbon_queries as CQ
 
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
-    with open_store(settings, p) as store, store.connection() as conn:
+    with park_store(data_dir, park) as (_settings, _p, store), store.connection() as conn:
         for e in CQ.retirement_events(conn, serial):
             typer.echo(
                 f"{e.event_id:6d} seq {e.seq} {e.kind:8s} {e.period.label()} basis {e.basis_kwh} kWh "
@@ -441,8 +419,7 @@ def contracts_deliver(
     data_dir: DataDirOption = None,
 ) -> None:
     """Record a green-contract delivery (claims are capped at metered grid import)."""
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
+    settings, p = settings_and_park(data_dir, park)
     period = _period(start, end, p)
     try:
         amount = Decimal(kwh)
@@ -461,9 +438,7 @@ def contracts_list(park: ParkOption = None, data_dir: DataDirOption = None) -> N
     """List recorded contract deliveries (corrections show what they replace)."""
     from ems.store import carbon_queries as CQ
 
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
-    with open_store(settings, p) as store, store.connection() as conn:
+    with park_store(data_dir, park) as (_settings, _p, store), store.connection() as conn:
         for d in CQ.all_deliveries(conn):
             typer.echo(
                 f"{d.delivery_id:6d} {d.contract_id:20s} {d.period.label()} {d.kwh} kWh {d.granularity}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +12,7 @@ import typer
 from ems.park import Park, ParkFileError, example_park_path, load_park
 from ems.production import Listener, UnsafeForProduction, refuse_unsafe
 from ems.settings import Settings
+from ems.store import Store, open_store
 
 ParkOption = Annotated[
     Path | None, typer.Option("--park", help="park file (YAML); default: EMS_PARK_FILE or the demo park")
@@ -22,7 +25,7 @@ DataDirOption = Annotated[
 ]
 
 
-def settings_from(data_dir: Path | None = None, park: Path | None = None) -> Settings:
+def _settings_from(data_dir: Path | None = None, park: Path | None = None) -> Settings:
     overrides: dict[str, object] = {}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
@@ -31,7 +34,7 @@ def settings_from(data_dir: Path | None = None, park: Path | None = None) -> Set
     return Settings(**overrides)  # type: ignore[arg-type]
 
 
-def load_park_or_exit(settings: Settings) -> Park:
+def _load_park_or_exit(settings: Settings) -> Park:
     path = settings.park_file or example_park_path("demo")
     try:
         return load_park(path)
@@ -47,3 +50,18 @@ def refuse_unsafe_or_exit(settings: Settings, park: Park, listener: Listener | N
     except UnsafeForProduction as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+
+
+def settings_and_park(data_dir: Path | None = None, park: Path | None = None) -> tuple[Settings, Park]:
+    """The preamble of every command: settings from the options and environment, then the park
+    (exit code 2 with the file's problems when it is invalid)."""
+    settings = _settings_from(data_dir, park)
+    return settings, _load_park_or_exit(settings)
+
+
+@contextmanager
+def park_store(data_dir: Path | None = None, park: Path | None = None) -> Iterator[tuple[Settings, Park, Store]]:
+    """:func:`settings_and_park`, then the store opened for that park (closed on exit)."""
+    settings, p = settings_and_park(data_dir, park)
+    with open_store(settings, p) as store:
+        yield settings, p, store

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ems.store import open_store
-from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
+from entrypoints.cli.common import DataDirOption, ParkOption, park_store
 
 app = typer.Typer(help="Database: migrations and status.", no_args_is_help=True)
 
@@ -13,18 +12,14 @@ app = typer.Typer(help="Database: migrations and status.", no_args_is_help=True)
 @app.command()
 def upgrade(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
     """Apply pending schema migrations (also done automatically on every start)."""
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
-    with open_store(settings, p) as store:
+    with park_store(data_dir, park) as (_settings, _p, store):
         typer.echo(f"database is up to date ({store.backend.name if store.backend else '?'})")
 
 
 @app.command()
 def status(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
     """Show the backend, applied migrations and the number of stored readings."""
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
-    with open_store(settings, p) as store, store.connection() as conn:
+    with park_store(data_dir, park) as (_settings, _p, store), store.connection() as conn:
         rows = conn.execute("SELECT version, name, applied_at FROM schema_migrations ORDER BY version").fetchall()
         b = store.backend
         typer.echo(f"backend: {b.name if b else '?'} {b.server_version if b else ''}")

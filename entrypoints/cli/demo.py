@@ -22,7 +22,7 @@ from tqdm import tqdm
 from ems.park import ModbusRtu, ModbusTcp, Park
 from ems.store import Store, open_store
 from ems.synthetic import synthesize
-from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
+from entrypoints.cli.common import DataDirOption, ParkOption, settings_and_park
 from entrypoints.operate.live import Access, LiveConfig, LiveResult, LiveRun, StepRecord, live_window
 
 app = typer.Typer(help="Run the demo park end to end.")
@@ -203,8 +203,7 @@ def demo(
     step_s: Annotated[float, typer.Option(help="--synthetic: seconds between synthetic readings")] = 10.0,
 ) -> None:
     """Bring the park to life: simulator, poller, MPC with AC check, setpoints, API, carbon report, summary."""
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
+    settings, p = settings_and_park(data_dir, park)
     where = "EMS_DATABASE_URL" if settings.database_url is not None else f"embedded PostgreSQL in {settings.data_dir}"
     typer.echo(f"park: {p.name} ({len(p.devices)} devices); store: {where}")
     the_day = dt.date.fromisoformat(day) if day else None

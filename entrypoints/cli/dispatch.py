@@ -17,10 +17,10 @@ from dispatch.prices import PriceFileError, PriceSeries, read_price_csv
 from dispatch.schedule import Kpis
 from ems.forecast import Forecast
 from ems.forecast.base import interval_times
-from ems.forecast.synthetic import synthesize
 from ems.park import Park, Tariff
 from ems.store import open_store
-from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
+from ems.synthetic import synthesize_truth
+from entrypoints.cli.common import DataDirOption, ParkOption, settings_and_park
 from services import planning
 from services.annual import SimulationConfig, simulate_year, truth_forecast
 
@@ -48,7 +48,7 @@ def _kpi_table(opt: Kpis, base: Kpis, ef_source: str) -> None:
 
 def _synthetic_forecast(park: Park, start: dt.datetime, n: int, seed: int) -> Forecast:
     """The synthetic demo weather as a perfect forecast (no store needed)."""
-    truth = synthesize(park, start, n, seed=seed)
+    truth = synthesize_truth(park, start, n, seed=seed)
     fc = truth_forecast(park, truth, 0, n)
     fc.methods = {d: "synthetic" for d in (*truth.pv_kw, *truth.wind_kw, *truth.load_kw)}
     return fc
@@ -91,8 +91,7 @@ def plan(
     json_out: Annotated[Path | None, typer.Option("--json", help="write the schedule summary and KPIs here")] = None,
 ) -> None:
     """Plan the next day (or any horizon): optimised schedule and the rule-based baseline, with KPIs."""
-    settings = settings_from(data_dir, park_file)
-    park = load_park_or_exit(settings)
+    settings, park = settings_and_park(data_dir, park_file)
     if source not in ("store", "synthetic"):
         raise typer.BadParameter("source must be 'store' or 'synthetic'")
     if interval_minutes is not None:
@@ -184,8 +183,7 @@ def simulate_year_cmd(
     out: Annotated[Path, typer.Option(help="directory for plots and results.json")] = Path("var/simulate-year"),
 ) -> None:
     """Closed-loop simulation (forecast -> dispatch -> plant -> measurement) vs the rule-based baseline."""
-    settings = settings_from(None, park_file)
-    park = load_park_or_exit(settings)
+    _settings, park = settings_and_park(None, park_file)
     if replan not in ("hourly", "daily"):
         raise typer.BadParameter("replan must be 'hourly' or 'daily'")
     if tariff is not None:
@@ -203,7 +201,7 @@ def simulate_year_cmd(
         result = simulate_year(park, cfg, progress=bar.update)
     from services.annual_plots import write_plots
 
-    files = write_plots(result, out)
+    files = write_plots(result, out, park.tz)
     typer.secho(
         f"{days} days, {result.replans} re-plans in {result.wall_seconds:.0f} s "
         f"({1000 * sorted(result.replan_seconds)[len(result.replan_seconds) // 2]:.0f} ms median)",

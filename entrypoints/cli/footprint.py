@@ -22,7 +22,7 @@ from ems.footprint.metering import MeteringError
 from ems.footprint.production import read_csv
 from ems.store import open_store
 from entrypoints.cli.carbon import EndOpt, StartOpt, parse_time
-from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
+from entrypoints.cli.common import DataDirOption, ParkOption, park_store, settings_and_park
 
 tenants_app = typer.Typer(help="Tenant electricity statements (JSON, CSV, PDF), hash-chained.", no_args_is_help=True)
 production_app = typer.Typer(help="Production counts per line and day (for kgCO2 per unit).", no_args_is_help=True)
@@ -46,8 +46,7 @@ def _issue(
     park: Path | None,
     data_dir: Path | None,
 ) -> None:
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
+    settings, p = settings_and_park(data_dir, park)
     t0, t1 = parse_time(start, p), parse_time(end, p)
     folder = out or Path(settings.data_dir) / "footprints"
     with open_store(settings, p) as store, tqdm(total=2, desc=doc_type, disable=None) as bar:
@@ -80,9 +79,7 @@ def statement(
 @tenants_app.command("balance")
 def balance(start: StartOpt, end: EndOpt, park: ParkOption = None, data_dir: DataDirOption = None) -> None:
     """Print every tenant's totals, the remainder rows and the park totals (they balance exactly)."""
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
-    with open_store(settings, p) as store:
+    with park_store(data_dir, park) as (_settings, p, store):
         try:
             b = service.balance(service.footprint_for(store, p, parse_time(start, p), parse_time(end, p)))
         except (MeteringError, ValueError) as exc:
@@ -100,9 +97,7 @@ def list_documents(
     data_dir: DataDirOption = None,
 ) -> None:
     """List issued footprint documents (the footprint hash chain)."""
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
-    with open_store(settings, p) as store:
+    with park_store(data_dir, park) as (_settings, _p, store):
         for e in service.list_documents(store, tenant):
             typer.echo(
                 f"{e['seq']:>4} {e['doc_type']:<18} {e['tenant_id']:<10} {e['period_start']} {e['content_sha256']}"
@@ -112,9 +107,7 @@ def list_documents(
 @tenants_app.command("verify")
 def verify(file: Path, park: ParkOption = None, data_dir: DataDirOption = None) -> None:
     """Verify an issued document file (JSON) against the footprint hash chain; exit 1 if it fails."""
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
-    with open_store(settings, p) as store:
+    with park_store(data_dir, park) as (_settings, _p, store):
         v = service.verify_document_file(file, store)
     typer.echo("OK" if v.ok else "FAILED")
     for problem in v.problems:
@@ -129,8 +122,7 @@ def production_load(
     data_dir: DataDirOption = None,
 ) -> None:
     """Load production counts; valid rows are stored, each invalid row is reported (exit 1 if any)."""
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
+    settings, p = settings_and_park(data_dir, park)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:

@@ -12,7 +12,7 @@ import typer
 from tqdm import tqdm
 
 from ems.park import Park
-from entrypoints.cli.common import ParkOption, load_park_or_exit, settings_from
+from entrypoints.cli.common import ParkOption, settings_and_park
 from grid_models import (
     NetworkModelError,
     ParkNetwork,
@@ -72,7 +72,7 @@ def check(
 
     Injections come from the park's synthetic profiles (batteries idle).
     """
-    park = load_park_or_exit(settings_from(park=park_file))
+    park = settings_and_park(park=park_file)[1]
     pn = _network_or_exit(park)
     prof = _period_profiles(park, year, date, days, seed)
     lim = pn.limits
@@ -161,7 +161,7 @@ def hosting(
 ) -> None:
     """Hosting capacity per bus over the year (bisection on the fast path) with the binding element
     and interval; with --extra-*-kw, the what-if for that amount at --bus instead."""
-    park = load_park_or_exit(settings_from(park=park_file))
+    park = settings_and_park(park=park_file)[1]
     pn = _network_or_exit(park)
     if max(extra_pv_kw, extra_wind_kw, extra_battery_kw) <= 0:
         _capacity(pn, park, bus, technology, frozenset(ignore or ()), tolerance_kw, upper_kw, year, seed)

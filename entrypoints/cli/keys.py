@@ -6,9 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ems.store import open_store
 from ems.store.keys import ROLES, create_key, list_keys, revoke_key
-from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
+from entrypoints.cli.common import DataDirOption, ParkOption, park_store
 
 app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 
@@ -24,9 +23,7 @@ def create(
     data_dir: DataDirOption = None,
 ) -> None:
     """Create a key and print its token once."""
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
-    with open_store(settings, p) as store:
+    with park_store(data_dir, park) as (_settings, _p, store):
         try:
             key, token = create_key(store, name, role, gateway, device or [], tenant)
         except ValueError as exc:
@@ -39,9 +36,7 @@ def create(
 @app.command("list")
 def list_(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
     """List keys (never their secrets)."""
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
-    with open_store(settings, p) as store:
+    with park_store(data_dir, park) as (_settings, _p, store):
         for k in list_keys(store):
             status = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
             bound = k.gateway_id or ",".join(k.devices) or k.tenant_id or ""
@@ -55,9 +50,7 @@ def revoke(
     data_dir: DataDirOption = None,
 ) -> None:
     """Revoke a key (it stops working at once)."""
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
-    with open_store(settings, p) as store:
+    with park_store(data_dir, park) as (_settings, _p, store):
         if not revoke_key(store, key_id):
             typer.secho(f"no active key {key_id!r}", fg=typer.colors.RED, err=True)
             raise typer.Exit(1)

@@ -10,7 +10,7 @@ import uvicorn
 
 from ems.production import Listener
 from ems.store import open_store
-from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, refuse_unsafe_or_exit, settings_from
+from entrypoints.cli.common import DataDirOption, ParkOption, refuse_unsafe_or_exit, settings_and_park
 
 
 def serve(
@@ -22,8 +22,7 @@ def serve(
     """Serve the API and the operator dashboard until Ctrl-C; shuts down gracefully."""
     from api.app import create_app
 
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
+    settings, p = settings_and_park(data_dir, park)
     h, pt = host or settings.api_host, port or settings.api_port
     tls = settings.tls_certfile is not None and settings.tls_keyfile is not None
     refuse_unsafe_or_exit(settings, p, Listener(h, tls=tls, behind_proxy=settings.behind_proxy))

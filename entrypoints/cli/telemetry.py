@@ -5,8 +5,7 @@ from __future__ import annotations
 import typer
 
 from ems.quantities import QUANTITIES
-from ems.store import open_store
-from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
+from entrypoints.cli.common import DataDirOption, ParkOption, park_store
 
 app = typer.Typer(help="Stored telemetry.", no_args_is_help=True)
 
@@ -14,9 +13,7 @@ app = typer.Typer(help="Stored telemetry.", no_args_is_help=True)
 @app.command()
 def latest(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
     """Print the latest reading of every device and quantity."""
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
-    with open_store(settings, p) as store:
+    with park_store(data_dir, park) as (_settings, _p, store):
         for r in store.latest():
             typer.echo(
                 f"{r.device:14s} {r.quantity:16s} {r.value:14.3f} {QUANTITIES[r.quantity].unit:5s} "

@@ -8,9 +8,10 @@ Composition (all real components, in one process):
 * :class:`~device_drivers.Poller` reads the devices every ``sample_s`` simulated seconds into the store
   (through a :class:`~device_drivers.SpoolingSink`);
 * :class:`~entrypoints.operate.gateway.SimulatedGateway` pushes the gateway devices through ``POST /v1/telemetry``;
-* every interval :class:`~entrypoints.operate.planner.Planner` re-plans from the store (forecasts, MPC, AC check),
+* every interval :class:`~entrypoints.operate.mpc_step.Planner` re-plans from the store (forecasts, MPC, AC check),
   the schedule is saved, and the first interval's battery power / PV limits are written back through
-  :class:`~device_drivers.Controller` — the simulated battery follows them; between re-plans the
+  :class:`~device_drivers.Controller` — the simulated battery follows them; then the accuracy of the
+  forecasts covering the interval just metered is stored; between re-plans the
   :class:`~entrypoints.operate.guard.ImportGuard` corrects the battery when the metered import would set a new peak;
 * the API (:func:`api.app.create_app` in a :class:`api.server.BackgroundServer`) serves it all, with the
   poller's device health and the planner's grid status;
@@ -44,13 +45,14 @@ from ems.settings import Settings
 from ems.store import Store
 from ems.store.keys import create_key
 from ems.telemetry import IngestResult, ReadingBatch
-from entrypoints.operate.accounting import CarbonOutcome, account
 from entrypoints.operate.actuate import apply_first_interval, controllable_devices
 from entrypoints.operate.clock import sleep_until_or_stop
 from entrypoints.operate.gateway import GatewayStats, SimulatedGateway, gateway_devices
 from entrypoints.operate.guard import GuardAction, ImportGuard
-from entrypoints.operate.planner import Planner, PlanStep
+from entrypoints.operate.mpc_step import Planner, PlanStep
+from entrypoints.operate.period_carbon import CarbonOutcome, account
 from entrypoints.operate.plant import DirectLineModel, add_direct_lines, backfill_history, true_available_kw
+from entrypoints.operate.scoring import BackgroundScoring
 from entrypoints.operate.summary import Comparison, compare
 
 
@@ -191,6 +193,7 @@ class LiveRun:
         )
         tokens = create_demo_keys(store, park)
         planner = Planner(park, store, horizon=cfg.horizon, history_days=cfg.history_days, ac_check=cfg.ac_check)
+        scoring = BackgroundScoring(planner)
         prior_peak = await asyncio.to_thread(planner.peak_import_so_far_kw, self.start)
         sim = ParkSimulator(park, seed=cfg.seed, speed=cfg.speed, start=self.start)
         direct = add_direct_lines(sim.models, park)
@@ -258,6 +261,7 @@ class LiveRun:
                         )
                 self._steer_direct_lines(direct, step)
                 self.grid_status = await asyncio.to_thread(planner.grid_status, step)
+                scoring.metered(t_k)
                 for c in contract_kw:
                     contract_kw[c][k] = float(step.schedule.contract_kw[c][0])
                 for r in act.results:
@@ -267,8 +271,11 @@ class LiveRun:
                 steps.append(rec)
                 if on_step is not None:
                     on_step(rec)
-            await sleep_until_or_stop(clock.now, self.end, cfg.speed, stop)
+            if await sleep_until_or_stop(clock.now, self.end, cfg.speed, stop):
+                await scoring.finish()
+                await asyncio.to_thread(planner.score_forecasts, self.end)  # the last interval is metered too
         finally:
+            await scoring.finish()
             gw_stop.set()
             for task in (gw_task, guard_task):
                 if task is not None:

@@ -1,5 +1,6 @@
-"""The production MPC loop (``ems mpc``): at every interval boundary, re-plan from the store and write
-the first interval's setpoints to the devices whose control the park file enables.
+"""The production MPC loop (``ems mpc``): at every interval boundary, re-plan from the store, write
+the first interval's setpoints to the devices whose control the park file enables, then store the
+accuracy of the forecasts that covered the interval just metered (``GET /v1/forecasts/accuracy``).
 
 It does not poll: telemetry comes from the poller service (``ems poll``) through the store. It opens
 its own Modbus connections to the controllable devices only (a write is a few registers; the devices
@@ -18,7 +19,8 @@ from ems.park import ModbusRtu, ModbusTcp, Park
 from ems.store import Store
 from entrypoints.operate.actuate import Actuation, apply_first_interval, controllable_devices
 from entrypoints.operate.clock import Clock, interval_start, sleep_until_or_stop, wall_clock
-from entrypoints.operate.planner import Planner, PlanStep
+from entrypoints.operate.mpc_step import Planner, PlanStep
+from entrypoints.operate.scoring import BackgroundScoring
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ async def run_mpc(
     drivers = Poller.from_park(park, device_ids=controllable)  # connections only; never started
     controller = Controller(park, drivers.driver)
     planner = Planner(park, store, horizon=horizon, history_days=history_days, ac_check=ac_check)
+    scoring = BackgroundScoring(planner)
     stop = stop or asyncio.Event()
     made = 0
     step_len = dt.timedelta(minutes=park.interval_minutes)
@@ -71,9 +74,11 @@ async def run_mpc(
                 step.seconds,
                 ", ".join(f"{r.device}={r.confirmed:g}" for r in act.results) or "no controllable device",
             )
+            scoring.metered(start)  # the interval before ``start`` is metered now
             made += 1
             if on_step is not None:
                 on_step(step, act)
     finally:
+        await scoring.finish()
         await drivers.stop()
     return made

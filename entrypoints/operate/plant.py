@@ -2,7 +2,7 @@
 
 * :class:`DirectLineModel` — the off-site plant of a direct green connection behind its meter:
   it delivers the intake the dispatcher asked for, at most the plant's availability
-  (clear-sky shape × 0.82 performance ratio for PV, the same default the dispatcher assumes) and
+  (clear-sky shape × the PV performance ratio of ems.constants, as the dispatcher assumes) and
   the line capacity. Registered in the simulator's models, so the grid meter's balance includes it.
 * :func:`backfill_history` — days of history before the live day, from the same device physics
   (other simulated days of the same seeded weather; battery idle), so the forecasters have a past.
@@ -21,11 +21,11 @@ import numpy as np
 from device_drivers.simulator.park import DeviceModel
 from device_drivers.simulator.physics import wind_power
 from ems import profiles
+from ems.constants import PV_PERFORMANCE_RATIO
 from ems.park import Battery, DirectGreenConnection, Meter, Park, PvPlant, WindTurbine
 from ems.store import Store
 from ems.telemetry import ReadingBatch, to_us
 
-DIRECT_PERFORMANCE_RATIO = 0.82  # as dispatch.from_park's default direct-line availability
 WIND_DIRECT_CAPACITY_FACTOR = 0.35  # flat availability of an off-site wind plant (illustrative)
 
 
@@ -45,7 +45,7 @@ class DirectLineModel:
         t64 = np.array([np.datetime64(t.astimezone(dt.UTC).replace(tzinfo=None), "us")])
         loc = self.location
         ghi = float(profiles.clear_sky_ghi(t64, loc.latitude, loc.longitude, loc.altitude_m)[0])
-        return c.plant_p_rated_kw * min(ghi / 1000.0, 1.0) * DIRECT_PERFORMANCE_RATIO
+        return c.plant_p_rated_kw * min(ghi / 1000.0, 1.0) * PV_PERFORMANCE_RATIO
 
     def power_kw(self, t: dt.datetime) -> float:
         return max(0.0, min(self.intake_kw, self.available_kw(t), self.conn.capacity_kw))

@@ -10,8 +10,8 @@ import pytest
 from dispatch.from_park import problem_from_park
 from dispatch.solver import Dispatcher
 from ems.forecast import Forecast
-from ems.forecast.synthetic import synthesize
 from ems.park import Park
+from ems.synthetic import synthesize_truth
 from grid_models import build_network, timeseries
 from services.network_check import dispatch_with_ac_check, schedule_injections
 
@@ -32,7 +32,7 @@ def _weak_transformer_park(tiny: Park) -> Park:
 
 def test_ac_check_loop_removes_transformer_overload(tiny_park: Park) -> None:
     park = _weak_transformer_park(tiny_park)
-    truth = synthesize(park, START, T, seed=2)
+    truth = synthesize_truth(park, START, T, seed=2)
     fc = Forecast(START, 15, truth.pv_kw, truth.wind_kw, truth.load_kw)
     fc.import_price = 0.30 + 0.01 * np.arange(T)  # rising prices: charge as early and fast as possible
     p = problem_from_park(park, fc, peak_import_so_far_kw=800.0)  # the month's peak is set: no demand charge

@@ -70,7 +70,8 @@ def test_simulate_year_writes_plots(tmp_path: Path) -> None:
 def test_plan_from_store_saves_versioned_schedule(store, tiny_park, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import datetime as dt
 
-    from ems.store.schedules import load_forecast, load_schedule
+    from ems.forecast.runs import load_forecast
+    from ems.store.schedules import load_schedule
     from ems.synthetic import synthesize
 
     day = dt.date(2026, 1, 10)

@@ -10,14 +10,14 @@ import pytest
 from dispatch.from_park import Forecast, problem_from_park
 from dispatch.mpc import RollingHorizon
 from dispatch.solver import solve
-from ems.forecast.synthetic import synthesize
 from ems.park import Park
+from ems.synthetic import synthesize_truth
 
 START = dt.datetime(2026, 5, 4, 0, 0, tzinfo=dt.UTC)
 
 
 def _forecast(park: Park, start: dt.datetime, n: int = 96) -> Forecast:
-    truth = synthesize(park, START, 200, seed=3)
+    truth = synthesize_truth(park, START, 200, seed=3)
     k = int((start - START) / dt.timedelta(minutes=15))
     cut = slice(k, k + n)
     return Forecast(

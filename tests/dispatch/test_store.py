@@ -11,17 +11,12 @@ from dispatch.from_park import problem_from_park
 from dispatch.rules import rule_based_schedule
 from dispatch.solver import solve
 from ems.forecast import Forecast
+from ems.forecast.runs import evaluate_forecast, load_forecast, save_forecast
 from ems.park import Park
 from ems.store import Store
 from ems.store.errors import StoreError
-from ems.store.schedules import (
-    accuracy_summary,
-    evaluate_forecast,
-    load_forecast,
-    load_schedule,
-    save_forecast,
-    save_schedule,
-)
+from ems.store.forecasts import accuracy_summary
+from ems.store.schedules import load_schedule, save_schedule
 
 START = dt.datetime(2026, 6, 1, 16, 0, tzinfo=dt.UTC)
 
@@ -68,9 +63,9 @@ def test_schedules_are_versioned_with_provenance(store: Store, tiny_park: Park) 
     base = rule_based_schedule(p)
     with store.connection() as conn:
         run = save_forecast(conn, fc)
-        sid1, v1 = save_schedule(conn, s, "day_ahead", forecast_run_id=run)
-        sid2, v2 = save_schedule(conn, s, "day_ahead", forecast_run_id=run)
-        _, vb = save_schedule(conn, base, "baseline")
+        sid1, v1 = save_schedule(conn, s.to_record(), "day_ahead", forecast_run_id=run)
+        sid2, v2 = save_schedule(conn, s.to_record(), "day_ahead", forecast_run_id=run)
+        _, vb = save_schedule(conn, base.to_record(), "baseline")
         assert (v1, v2, vb) == (1, 2, 1) and sid2 > sid1
         latest = load_schedule(conn, "day_ahead", START)
         first = load_schedule(conn, "day_ahead", START, version=1)
@@ -82,6 +77,6 @@ def test_schedules_are_versioned_with_provenance(store: Store, tiny_park: Park) 
         assert latest.kpis["cost_cny"] == pytest.approx(s.kpis.cost_cny)
         assert latest.times[0] == START and len(latest.times) == 8
         with pytest.raises(StoreError, match="unknown schedule kind"):
-            save_schedule(conn, s, "guess")
+            save_schedule(conn, s.to_record(), "guess")
         with pytest.raises(StoreError, match="no day_ahead schedule"):
             load_schedule(conn, "day_ahead", START, version=9)

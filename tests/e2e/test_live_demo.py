@@ -27,7 +27,7 @@ SPEED = 360.0  # 3 simulated hours in 30 s of wall time
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, pg_url: str, demo_park: Park):  # type: ignore[no-untyped-def]
     """One live run shared by the tests of this module (06:00-09:00 local: valley into the morning peak,
-    so the battery has something to do); yields (result, store, grid status as served by the API)."""
+    so the battery has something to do); yields (result, store, {route: JSON served by the API at the end})."""
     import asyncio
     import uuid
 
@@ -46,12 +46,13 @@ def live(tmp_path_factory: pytest.TempPathFactory, pg_url: str, demo_park: Park)
     async def go() -> tuple[LiveResult, dict[str, object]]:
         async with LiveRun(demo_park, store, settings, cfg) as run:
             result = await run.run()
+            served = {}
             async with httpx.AsyncClient(base_url=result.access.url) as client:
-                r = await client.get(
-                    "/v1/grid/status", headers={"Authorization": f"Bearer {result.access.tokens['operator']}"}
-                )
-                assert r.status_code == 200, r.text
-                return result, r.json()
+                for route in ("/v1/grid/status", "/v1/forecasts/accuracy"):
+                    r = await client.get(route, headers={"Authorization": f"Bearer {result.access.tokens['operator']}"})
+                    assert r.status_code == 200, r.text
+                    served[route] = r.json()
+                return result, served
 
     try:
         result, status = asyncio.run(go())
@@ -162,7 +163,8 @@ def test_carbon_factor_series_and_verified_report(live) -> None:  # type: ignore
 
 
 def test_summary_compares_with_the_baseline_on_the_same_inputs(live) -> None:  # type: ignore[no-untyped-def]
-    result, _, status = live
+    result, _, served = live
+    status = served["/v1/grid/status"]
     a, b = result.comparison.operated_kpis, result.comparison.baseline_kpis
     # same measured loads and same true availability on both sides
     assert a.consumption_kwh == pytest.approx(b.consumption_kwh, rel=1e-9)
@@ -171,3 +173,23 @@ def test_summary_compares_with_the_baseline_on_the_same_inputs(live) -> None:  #
     assert a.park_ef_kg_per_kwh == pytest.approx(a.grid_import_kwh * 0.5978 / a.consumption_kwh, rel=1e-9)
     # the API served the planner's power flow (operators' grid status)
     assert "mpc schedule" in str(status["source"]) and status["vm_pu"]
+
+
+def test_forecast_accuracy_served_from_the_running_system(live, demo_park: Park) -> None:  # type: ignore[no-untyped-def]
+    # issue 12: the demo scores its forecasts once each interval is metered, so the route has real figures.
+    # 12 plans (06:00..08:45), each with a 96-interval horizon; by 09:00 the plan made at interval k has
+    # the metered intervals k..11 scored, so interval j counts in j + 1 runs: with all 12 metered,
+    # 1 + 2 + ... + 12 = 78 per series, in 12 runs. Metered = half the interval covered by samples (the
+    # forecasters' rule).
+    result, store, served = live
+    rows = {a["series"]: a for a in served["/v1/forecasts/accuracy"]}
+    forecast = [d.id for d in demo_park.devices if d.type in ("pv", "wind", "load")]
+    assert sorted(rows) == sorted(forecast)
+    ie = store.interval_energy(result.start, result.end, forecast)
+    n = HOURS * 4
+    for i, series in enumerate(ie.devices):
+        a = rows[series]
+        metered = ie.coverage[i] >= 0.5
+        runs = int(np.flatnonzero(metered)[-1]) + 1  # a plan counts once one of its intervals is metered
+        assert (a["runs"], a["intervals"]) == (runs, int(np.sum((np.arange(n) + 1) * metered))), series
+        assert a["mae"] >= abs(a["bias"]) and a["rmse"] >= a["mae"] - 1e-9, series  # |mean e| <= mean|e| <= rms e

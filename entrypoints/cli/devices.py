@@ -1,4 +1,4 @@
-"""``ems simulate`` (serve the park's Modbus devices from simulated physics) and ``ems poll``."""
+"""``ems simulate`` (serve the park's Modbus devices from the device simulator's physics) and ``ems poll``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from device_drivers.poller import Poller
 from device_drivers.simulator import FAULT_KINDS, ParkSimulator
 from device_drivers.spool import Spool, SpoolingSink
 from ems.telemetry import TelemetrySink
-from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
+from entrypoints.cli.common import DataDirOption, ParkOption, settings_and_park
 
 app = typer.Typer(help="Run the park simulator: Modbus TCP servers that behave like the park's devices.")
 poll_app = typer.Typer(help="Poll the park's Modbus devices and print readings and health.")
@@ -44,7 +44,7 @@ def simulate(
     duration: Annotated[float, typer.Option(help="stop after this many seconds (0 = until Ctrl-C)")] = 0.0,
 ) -> None:
     """Serve every Modbus device of the park file on its host and port until Ctrl-C."""
-    p = load_park_or_exit(settings_from(park=park))
+    _, p = settings_and_park(park=park)
     faults = _faults(fault or [])
     t0 = dt.datetime.fromisoformat(start) if start else None
     if t0 is not None and t0.tzinfo is None:
@@ -79,8 +79,7 @@ def poll(
     data_dir: DataDirOption = None,
 ) -> None:
     """Poll the park's Modbus devices; print readings (or store them) and each device's health every cycle."""
-    settings = settings_from(data_dir, park)
-    p = load_park_or_exit(settings)
+    settings, p = settings_and_park(data_dir, park)
 
     async def run(sink: TelemetrySink | None) -> None:
         poller = Poller.from_park(p, sink=sink, interval_s=interval)

@@ -5,8 +5,9 @@ horizon (:func:`ems.forecast.park.forecast_park`) → the dispatch problem with 
 battery SOC and the month's peak import so far → solved with the AC check of
 :func:`services.network_check.dispatch_with_ac_check` (or the plain warm-started
 :class:`~dispatch.mpc.RollingHorizon` step when the check is off) → forecast and schedule
-(kind ``"mpc"``) saved. :meth:`Planner.grid_status` gives the power flow of the first planned
-interval as plain data for ``GET /v1/grid/status``.
+(kind ``"mpc"``) saved. :meth:`Planner.score_forecasts`, called once an interval is metered,
+stores the accuracy of the forecasts that covered it. :meth:`Planner.grid_status` gives the power
+flow of the first planned interval as plain data for ``GET /v1/grid/status``.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from dispatch.from_park import problem_from_park
 from dispatch.mpc import RollingHorizon
 from dispatch.problem import DispatchProblem
 from dispatch.schedule import Schedule
+from ems.forecast.accuracy import Accuracy
 from ems.forecast.history import history_from_store
 from ems.forecast.park import forecast_park
+from ems.forecast.runs import evaluate_metered, save_forecast
 from ems.park import Park
 from ems.store import Store
-from ems.store.schedules import save_forecast, save_schedule
+from ems.store.schedules import save_schedule
 from grid_models import ParkNetwork, build_network, timeseries, violations
 from services.network_check import AcCheckReport, dispatch_with_ac_check, schedule_injections
 
@@ -60,6 +63,16 @@ class Planner:
         self.history_days = history_days
         self.rh = RollingHorizon(park)
         self.network: ParkNetwork | None = build_network(park) if ac_check else None
+        self.scored_until: dt.datetime | None = None
+
+    def score_forecasts(self, until: dt.datetime) -> dict[int, dict[str, Accuracy]]:
+        """Store the accuracy of every forecast run with an interval metered since the last call (on the
+        first call: within the history window), up to the interval start ``until``."""
+        since = self.scored_until or until - dt.timedelta(days=self.history_days)
+        if until <= since:
+            return {}
+        self.scored_until = until
+        return evaluate_metered(self.store, self.park, since, until)
 
     def measured_soc(self, now: dt.datetime) -> dict[str, float]:
         """Latest ``soc_pct`` reading (within :data:`SOC_LOOKBACK`) of every battery, as 0..1.
@@ -107,7 +120,7 @@ class Planner:
             s.notes.append(f"no recent SOC reading for {', '.join(missing)}: park-file soc_initial assumed")
         with self.store.connection() as conn:
             run_id = save_forecast(conn, fc, note="mpc")
-            sid, _ = save_schedule(conn, s, "mpc", run_id)
+            sid, _ = save_schedule(conn, s.to_record(), "mpc", run_id)
         return PlanStep(start, s, p, soc, peak, sid, run_id, ac, time.perf_counter() - t0)
 
     def import_cap_kw(self, step: PlanStep) -> float:
