@@ -6,6 +6,7 @@ import logging
 
 import typer
 
+import entrypoints.cli.pathway as pathway_cli
 from entrypoints.cli import carbon, db, demo, dispatch, footprint, grid, keys, operate, park, serve, simulate, telemetry
 
 app = typer.Typer(help="Zero-carbon industrial park EMS.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -23,6 +24,7 @@ app.add_typer(carbon.contracts_app, name="contracts")
 app.add_typer(footprint.tenants_app, name="tenants")
 app.add_typer(footprint.production_app, name="production")
 app.add_typer(footprint.cbam_app, name="cbam")
+app.add_typer(pathway_cli.app, name="pathway")
 app.command()(serve.serve)
 app.command()(demo.demo)
 app.command("plan")(dispatch.plan)

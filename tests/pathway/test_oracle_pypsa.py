@@ -10,6 +10,7 @@ keeps the test fast; the data have PV, wind, a battery, a direct line, a contrac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import numpy as np
@@ -59,7 +60,7 @@ def _data() -> SizingData:
     )
 
 
-def _pypsa_network(d: SizingData) -> tuple[pypsa.Network, object]:
+def _pypsa_network(d: SizingData) -> tuple[pypsa.Network, Callable[[pypsa.Network, pd.Index], None]]:
     n = pypsa.Network()
     snaps = pd.RangeIndex(d.T)
     n.set_snapshots(snaps)
@@ -167,6 +168,7 @@ def test_pypsa_gives_the_same_optimum() -> None:
         solver_name="highs", extra_functionality=extra, solver_options={"output_flag": False}
     )
     assert status == "ok", condition
+    assert n.objective is not None
     assert float(n.objective) == pytest.approx(ours.objective_cny, rel=1e-6)
     built = n.generators.p_nom_opt
     # capacities: equal where the optimum is unique (tolerance in kW / kWh)
