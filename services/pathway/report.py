@@ -158,3 +158,33 @@ def plot_plan(plan: PathwayPlan, out: Path) -> list[Path]:
         fig.savefig(p, dpi=110, metadata={"CreationDate": None} if p.suffix == ".pdf" else None)
     plt.close(fig)
     return paths
+
+
+def plot_sweep(rows: list[dict[str, Any]], out: Path) -> list[Path]:
+    """Pareto fronts of a sweep: cost vs tCO2/tce and cost vs 24/7 CFE score (PDF + PNG)."""
+    from services.pathway.sweep import pareto_front
+
+    ok = [r for r in rows if r["status"] == "ok" and "intensity_t_per_tce" in r]
+    fig, ax = plt.subplots(1, 2, figsize=(12, 4.8))
+    fronts = (("intensity_t_per_tce", 1.0, "tCO2/tce (ems.carbon)"), ("cfe_score", -1.0, "24/7 CFE score"))
+    for a, (key, sign, label) in zip(ax, fronts, strict=True):
+        if ok:
+            cost = np.array([float(r["cost_cny"]) for r in ok]) / 1e6
+            v = np.array([r[key] for r in ok])
+            front = pareto_front(np.c_[cost, sign * v])
+            a.scatter(v[~front], cost[~front], c="0.6", s=18, label="dominated")
+            order = np.argsort(v[front])
+            a.plot(v[front][order], cost[front][order], "o-", c="C3", label="Pareto front")
+        a.set_xlabel(label)
+        a.set_ylabel("annual cost [million CNY]")
+        a.legend(fontsize=8)
+    ax[0].axvline(0.20, color="r", ls="--", lw=1)
+    failed = sum(r["status"] != "ok" for r in rows)
+    fig.suptitle(f"sweep: {len(rows)} scenarios, {len(ok)} solved, {failed} infeasible or failed")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    paths = [out.with_suffix(".pdf"), out.with_suffix(".png")]
+    for p in paths:
+        fig.savefig(p, dpi=110, metadata={"CreationDate": None} if p.suffix == ".pdf" else None)
+    plt.close(fig)
+    return paths
