@@ -1,8 +1,10 @@
 """Operators: plan the zero-carbon pathway as a background job (``POST``), then fetch it (``GET``).
 
 A plan takes from seconds (representative days) to minutes (every hour of several years), so the POST
-answers 202 with a job id at once. One job runs at a time, in a daemon thread (the solver is CPU-bound
-and the API must stay responsive; a second request gets 429 until it ends). Without ``hours`` the API
+answers 202 with a job id at once. One job runs at a time, in its own process at a lower priority
+(``nice 19``): model building is pure Python and would hold the API's GIL in a thread, and the MPC and
+the API must stay responsive; a second request gets 429 until it ends. The process is a daemon: it
+ends with the server. Without ``hours`` the API
 plans on :data:`DEFAULT_DAYS` representative days, and a job may model at most :data:`MAX_MODEL_HOURS`
 hours over all its years (the CLI has no such limit). The last :data:`KEEP_JOBS` jobs are kept in
 memory: a restart forgets them (the CLI writes files for results that must last).
@@ -10,15 +12,18 @@ memory: a restart forgets them (the CLI writes files for results that must last)
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import threading
 import uuid
 from collections import OrderedDict
+from multiprocessing.connection import Connection
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from api.security import AUTH_RESPONSES, Operator
+from api.security import AUTH_RESPONSES, Operator, Problem
 from ems.park import Park, example_park_path
 from services.pathway.options import PlanOptions, load_options
 from services.pathway.pathway import plan_pathway
@@ -75,23 +80,23 @@ def _jobs(request: Request) -> _Jobs:
 def _options(req: PathwayRequest) -> PlanOptions:
     opts = req.options or load_options(example_park_path("demo").parent / "demo_pathway.yaml")
     if opts.pathway is None:
-        raise HTTPException(422, "options have no 'pathway' section (start_year, target_year, ...)")
+        raise HTTPException(400, "options have no 'pathway' section (start_year, target_year, ...)")
     update = {k: v for k, v in (("start_year", req.start_year), ("target_year", req.target_year)) if v is not None}
     pw = opts.pathway.model_copy(update=update)
     if pw.target_year < pw.start_year:
-        raise HTTPException(422, f"target_year {pw.target_year} is before start_year {pw.start_year}")
+        raise HTTPException(400, f"target_year {pw.target_year} is before start_year {pw.start_year}")
     hours = 24 * (req.representative_days or DEFAULT_DAYS) if req.hours is None else req.hours
     if hours * (pw.target_year - pw.start_year + 1) > MAX_MODEL_HOURS:
         raise HTTPException(
-            422,
+            400,
             f"{pw.target_year - pw.start_year + 1} years x {hours} modelled hours exceed the API's "
             f"{MAX_MODEL_HOURS}: use fewer years, representative_days or the CLI (ems pathway plan)",
         )
     return opts.model_copy(update={"pathway": pw})
 
 
-def _run(jobs: _Jobs, job_id: str, park: Park, opts: PlanOptions, req: PathwayRequest) -> None:
-    jobs.put(PathwayJob(job_id=job_id, status="running"))
+def _plan(conn: Connection, park: Park, opts: PlanOptions, req: PathwayRequest) -> None:
+    """The job's process: plan, send ``(status, report or error)`` back."""
     days = req.representative_days or (DEFAULT_DAYS if req.hours is None else None)
     try:
         plan = plan_pathway(
@@ -100,14 +105,41 @@ def _run(jobs: _Jobs, job_id: str, park: Park, opts: PlanOptions, req: PathwayRe
             hours=req.hours,
             prepare=(lambda d: representative_periods(d, days)) if days else None,
         )
-        jobs.put(PathwayJob(job_id=job_id, status="done", report=plan_report(plan, opts)))
+        conn.send(("done", plan_report(plan, opts)))
     except PlanInfeasible as exc:
-        jobs.put(PathwayJob(job_id=job_id, status="infeasible", error=str(exc)))
-    except Exception as exc:  # reported to the operator with the job, never lost in a worker thread
-        jobs.put(PathwayJob(job_id=job_id, status="failed", error=f"{type(exc).__name__}: {exc}"))
+        conn.send(("infeasible", str(exc)))
+    except Exception as exc:  # reported to the operator with the job, never lost in a worker process
+        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
 
 
-@router.post("", status_code=202, response_model=PathwayJob)
+def _run(jobs: _Jobs, job_id: str, park: Park, opts: PlanOptions, req: PathwayRequest) -> None:
+    """Watcher thread: start the job's process and record its outcome."""
+    jobs.put(PathwayJob(job_id=job_id, status="running"))
+    ctx = multiprocessing.get_context("spawn")  # no fork of a multi-threaded server
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_plan, args=(send, park, opts, req), name=f"pathway-{job_id[:8]}", daemon=True)
+    proc.start()
+    os.setpriority(os.PRIO_PROCESS, proc.pid, 19)  # at once, before the child spends seconds importing
+    send.close()
+    try:
+        status, payload = recv.recv()
+    except EOFError:
+        status, payload = "failed", "the planning process ended without a result"
+    proc.join()
+    if status == "done":
+        jobs.put(PathwayJob(job_id=job_id, status="done", report=payload))
+    else:
+        jobs.put(PathwayJob(job_id=job_id, status=status, error=payload))
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=PathwayJob,
+    responses={400: {"model": Problem, "description": "years or size not plannable here; the detail says why"}},
+)
 def start(request: Request, body: PathwayRequest, _: Operator) -> PathwayJob:
     """Queue a pathway plan for the API's park; poll ``GET /v1/pathway/{job_id}`` for the report."""
     opts = _options(body)
@@ -123,7 +155,11 @@ def start(request: Request, body: PathwayRequest, _: Operator) -> PathwayJob:
     return job
 
 
-@router.get("/{job_id}", response_model=PathwayJob)
+@router.get(
+    "/{job_id}",
+    response_model=PathwayJob,
+    responses={404: {"model": Problem, "description": "no such job (kept in memory, the last KEEP_JOBS)"}},
+)
 def get(request: Request, job_id: str, _: Operator) -> PathwayJob:
     job = _jobs(request).items.get(job_id)
     if job is None:
