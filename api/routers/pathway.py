@@ -121,6 +121,7 @@ def _run(jobs: _Jobs, job_id: str, park: Park, opts: PlanOptions, req: PathwayRe
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_plan, args=(send, park, opts, req), name=f"pathway-{job_id[:8]}", daemon=True)
     proc.start()
+    assert proc.pid is not None  # started
     os.setpriority(os.PRIO_PROCESS, proc.pid, 19)  # at once, before the child spends seconds importing
     send.close()
     try:
