@@ -3,8 +3,9 @@
 The Pyomo model is compiled to matrices with Pyomo's standard-form compiler (as the dispatcher does,
 see ``dispatch/solver.py``) and passed to highspy in one call: for the full year (8,760 h, ~60k
 columns) this is several times faster than writing an LP file or going through Pyomo's solver
-plugins. HiGHS runs dual simplex by default (``method``): on this LP it was about twice as fast as
-the interior-point method with crossover (37 s vs 69 s for the full year on a loaded 2-core machine).
+plugins. HiGHS runs dual simplex by default (``method``): on this LP it was faster than the
+interior-point method with crossover (full year: 15 s vs 19 s on a quiet 2-core machine, 37 s vs 69 s
+on a loaded one; ``benchmarks/pathway.py``).
 """
 
 from __future__ import annotations
