@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.limits import RateLimiter
 from api.metrics import Metrics
-from api.routers import devices, health, keys, telemetry
+from api.routers import devices, health, keys, pathway, telemetry
 from api.security import KeyCache
 from ems import __version__
 from ems.park import Park
@@ -60,7 +60,7 @@ def create_app(
     async def _store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
         return JSONResponse({"detail": "database unavailable"}, status_code=503, headers={"Retry-After": "5"})
 
-    for module in (health, telemetry, devices, keys):
+    for module in (health, telemetry, devices, keys, pathway):
         app.include_router(module.router)
     from api.routers import registry
 

@@ -6,7 +6,21 @@ import logging
 
 import typer
 
-from entrypoints.cli import carbon, db, demo, devices, dispatch, footprint, grid, keys, operate, park, serve, telemetry
+from entrypoints.cli import (
+    carbon,
+    db,
+    demo,
+    devices,
+    dispatch,
+    footprint,
+    grid,
+    keys,
+    operate,
+    park,
+    pathway,
+    serve,
+    telemetry,
+)
 
 app = typer.Typer(help="Zero-carbon industrial park EMS.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")
@@ -23,6 +37,7 @@ app.add_typer(carbon.contracts_app, name="contracts")
 app.add_typer(footprint.tenants_app, name="tenants")
 app.add_typer(footprint.production_app, name="production")
 app.add_typer(footprint.cbam_app, name="cbam")
+app.add_typer(pathway.app, name="pathway")
 app.command()(serve.serve)
 app.command()(demo.demo)
 app.command("plan")(dispatch.plan)
