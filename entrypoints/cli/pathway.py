@@ -11,7 +11,7 @@ import typer
 from tqdm import tqdm
 
 from ems.park import example_park_path
-from entrypoints.cli.common import ParkOption, load_park_or_exit, settings_from
+from entrypoints.cli.common import ParkOption, settings_and_park
 from services.pathway.options import OptionsFileError, PlanOptions, load_options
 from services.pathway.solve import PlanInfeasible
 
@@ -52,7 +52,7 @@ def plan(
     from services.pathway.report import plan_report, plot_plan
     from services.pathway.representative import representative_periods
 
-    park = load_park_or_exit(settings_from(None, park_file))
+    _, park = settings_and_park(park=park_file)
     opts = options_or_exit(options)
     if opts.pathway is None:
         typer.secho("the options file has no 'pathway' section", fg=typer.colors.RED, err=True)
@@ -112,7 +112,7 @@ def sweep(
     from services.pathway.report import plot_sweep
     from services.pathway.sweep import SweepSettings, grid, run_sweep
 
-    park = load_park_or_exit(settings_from(None, park_file))
+    _, park = settings_and_park(park=park_file)
     opts = options_or_exit(options)
     years = [int(y) for y in _decimals(factor_year, "--factor-year")]
     scenarios = grid(

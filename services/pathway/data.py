@@ -1,7 +1,7 @@
 """The numbers of one sizing problem (dataclasses + numpy), built from the park file and the options.
 
 Time series are hourly: the synthetic year the annual simulation uses
-(:func:`ems.forecast.synthetic.synthesize`, 15-min, averaged to hours) unless metered hours are given.
+(:func:`ems.synthetic.synthesize_truth`, 15-min, averaged to hours) unless metered hours are given.
 Each modelled hour ``t`` stands for ``weight[t]`` hours of the year (1 for the full year; the
 number of days a representative day stands for, see :mod:`services.pathway.representative`).
 
@@ -18,12 +18,14 @@ from decimal import Decimal
 
 import numpy as np
 
-from dispatch.from_park import local_times, tou_prices
+from dispatch.from_park import tou_prices
 from ems.carbon.factors import FactorRegistry
 from ems.carbon.run import default_residual_ref, storage_params
-from ems.forecast.synthetic import synthesize
+from ems.constants import PV_DC_AC_RATIO, PV_PERFORMANCE_RATIO
 from ems.park import Battery, Park
+from ems.parktime import local_datetimes
 from ems.profiles import pv_power_kw, wind_power_kw
+from ems.synthetic import synthesize_truth
 from services.pathway.options import Investment, PlanOptions
 
 DIRECT_WIND_CURVE = [(3.0, 0.0), (12.0, 1.0), (25.0, 1.0)]  # the synthetic park's off-site wind plant
@@ -159,14 +161,14 @@ def sizing_data(
     start = year_start(park, options.weather_year)
     year_hours = 24 * (366 if _leap(options.weather_year) else 365)
     n_h = min(year_hours, hours) if hours else year_hours
-    truth = synthesize(park, start, n_h * per_hour, seed=options.seed)
+    truth = synthesize_truth(park, start, n_h * per_hour, seed=options.seed)
     starts = truth.times[::per_hour]
     load = sum((hourly(v, per_hour) for v in truth.load_kw.values()), np.zeros(n_h))
     re = sum((hourly(v, per_hour) for v in [*truth.pv_kw.values(), *truth.wind_kw.values()]), np.zeros(n_h))
     ws = truth.wind_speed_m_s
     tech = options.technologies
     pv_opt = tech.pv
-    dc_ac, pr = (pv_opt.dc_ac_ratio, pv_opt.performance_ratio) if pv_opt else (1.2, 0.82)
+    dc_ac, pr = (pv_opt.dc_ac_ratio, pv_opt.performance_ratio) if pv_opt else (PV_DC_AC_RATIO, PV_PERFORMANCE_RATIO)
     cf_pv = hourly(pv_power_kw(truth.ghi_w_m2, dc_ac, 1.0, pr), per_hour)
     turbines = park.devices_of("wind")
     curve = turbines[0].power_curve if turbines else DIRECT_WIND_CURVE
@@ -183,7 +185,7 @@ def sizing_data(
     bats: list[Battery] = park.devices_of("battery")
     sp = storage_params(park)
     e0 = sum(b.e_rated_kwh for b in bats)
-    cal_month = np.array([lt.month for lt in local_times(park, starts)])
+    cal_month = np.array([lt.month for lt in local_datetimes(starts, park.tz)])
     months = np.unique(cal_month, return_inverse=True)[1]  # settlement months present, numbered from 0
     gc = park.network.grid_connection
     market = options.market

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ems.carbon.indicators import CLEAN_SHARE_MIN, LIMIT_MID
+from ems.constants import PV_DC_AC_RATIO, PV_PERFORMANCE_RATIO
 
 
 class _Model(BaseModel):
@@ -33,8 +34,8 @@ class PvOption(Investment):
     limits_kw_per_bus: dict[str, float] = Field(
         default={}, description="roof / land limit of new PV per bus [kW AC]; a bus not listed gets none"
     )
-    dc_ac_ratio: float = Field(default=1.2, gt=0)
-    performance_ratio: float = Field(default=0.82, gt=0, le=1)
+    dc_ac_ratio: float = Field(default=PV_DC_AC_RATIO, gt=0)
+    performance_ratio: float = Field(default=PV_PERFORMANCE_RATIO, gt=0, le=1)
 
 
 class DirectLineOption(Investment):

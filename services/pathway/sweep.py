@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ems.carbon.factors import FactorRegistry
-from ems.carbon.matching import hourly_matching
+from ems.carbon.matching import storage_aware_interval
 from ems.park import Park
 from services.pathway.check import plan_accounts, plan_indicators
 from services.pathway.data import sizing_data
@@ -126,7 +126,7 @@ def run_scenario(park: Park, options: PlanOptions, s: Scenario, cfg: SweepSettin
     if (d.weight == 1.0).all():
         ind = plan_indicators(r, p.carbon, o.other_fuels)
         acc = plan_accounts(r)
-        match = hourly_matching(d.starts, p.timezone, acc.cfe_kwh, acc.consumption_kwh)
+        match = storage_aware_interval(acc, p.timezone)  # the project's named storage-aware score
         row.update(
             intensity_t_per_tce=float(ind.intensity_t_per_tce or 0),
             clean_share=float(ind.clean_share or 0),
