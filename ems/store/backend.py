@@ -19,6 +19,11 @@ preloaded, version >= MIN_VERSION            TimescaleDB path
 preloaded, version < MIN_VERSION             plain path + one message naming both versions
 ===========================================  ==============================================
 
+One state has no plain path: a database already converted to TimescaleDB (its telemetry is a
+hypertable) on a server that no longer preloads it. PostgreSQL then ends any session that
+runs DDL (TimescaleDB's event triggers need the library), so the store refuses to start with
+a :class:`~ems.store.errors.StoreError` naming ``shared_preload_libraries`` before touching it.
+
 A database that once ran plain switches to TimescaleDB when the server gains it (the plain
 views are dropped, ``create_hypertable(..., migrate_data => true)`` converts the table).
 """
@@ -30,6 +35,7 @@ from dataclasses import dataclass
 
 import psycopg
 
+from ems.store.errors import StoreError
 from ems.store.migrate import MIGRATIONS_DIR, upgrade
 
 log = logging.getLogger(__name__)
@@ -73,11 +79,19 @@ def read_state(conn: psycopg.Connection) -> ServerState:
 
 
 def decide(state: ServerState) -> Backend:
-    """The backend for a server in ``state`` (pure: the whole state table in one function)."""
+    """The backend for a server in ``state`` (pure: the whole state table in one function).
+
+    Raises StoreError for a TimescaleDB database on a server that does not preload the library.
+    """
     plain = Backend("postgresql", state.server_version)
     if state.available is None and state.installed is None:
         return plain
     version = state.installed or state.available or ""
+    if state.installed and not state.preloaded:
+        raise StoreError(
+            f"this database uses TimescaleDB {state.installed} (its telemetry is a hypertable) but the server does "
+            "not preload it: add 'timescaledb' to shared_preload_libraries in postgresql.conf and restart the server"
+        )
     if not state.preloaded:
         return Backend(
             "postgresql",

@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+_said_plain: list[bool] = []  # the "no TimescaleDB" notice is given once per process
 
 
 class EmbeddedServer:
@@ -32,6 +33,12 @@ class EmbeddedServer:
                 "TimescaleDB is not installed into the embedded PostgreSQL: run `ems db timescaledb build`"
             )
         self.timescaledb = installed if timescaledb is None else timescaledb
+        if timescaledb is None and not installed and not _said_plain:
+            _said_plain.append(True)
+            log.warning(
+                "TimescaleDB is not built for the embedded PostgreSQL, so it runs plain PostgreSQL "
+                "(to add it: ems db timescaledb build --source timescaledb-X.Y.Z.tar.gz)"
+            )
 
     def start(self) -> str:
         """Start (initdb on first use) and return the connection URL."""
@@ -76,7 +83,8 @@ class EmbeddedServer:
                 row = conn.execute("SELECT setting, unit FROM pg_settings WHERE name = %s", (name,)).fetchone()
                 current = conn.execute(f"SHOW {name}").fetchone()
                 if row and current and current[0] != value:
-                    conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+                    # SET x = '' would store a list with one empty name: RESET is the empty list
+                    conn.execute(f"ALTER SYSTEM SET {name} = '{value}'" if value else f"ALTER SYSTEM RESET {name}")
                     changed = True
         return changed
 

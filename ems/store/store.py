@@ -33,7 +33,7 @@ from ems.park import Park
 from ems.quantities import QUANTITIES
 from ems.store import queries as Q
 from ems.store import series_queries, timescale
-from ems.store.backend import Backend, enable_extras
+from ems.store.backend import Backend, detect, enable_extras
 from ems.store.errors import StoreError, StoreUnavailable
 from ems.store.migrate import upgrade
 from ems.telemetry import IngestResult, ReadingBatch, Validator
@@ -229,8 +229,12 @@ class Store:
             raise StoreUnavailable(f"cannot reach the database: {exc}") from exc
         except Exception as exc:  # pool timeout
             raise StoreUnavailable(f"cannot reach the database: {exc}") from exc
-        store.upgrade()
-        store.sync_devices()
+        try:
+            store.upgrade()
+            store.sync_devices()
+        except BaseException:
+            store.close()
+            raise
         return store
 
     def close(self) -> None:
@@ -269,6 +273,7 @@ class Store:
 
     def upgrade(self) -> list[str]:
         def run(conn: psycopg.Connection) -> list[str]:
+            detect(conn)  # refuses, before any DDL, a database the server cannot open as it is
             applied = [m.name for m in upgrade(conn)]
             self.backend = enable_extras(conn)
             return applied

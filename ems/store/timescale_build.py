@@ -149,12 +149,21 @@ def build(
 
 
 def install_from(cached: Path, pg: PgInstall) -> None:
-    """Copy cached build output into the PostgreSQL installation (library first, control file last)."""
-    for f in sorted((cached / "lib").iterdir()):
-        shutil.copy2(f, pg.pkglibdir / f.name)
-    files = sorted((cached / "extension").iterdir(), key=lambda f: f.suffix == ".control")
-    for f in files:
-        shutil.copy2(f, pg.extension_dir / f.name)
+    """Copy cached build output into the PostgreSQL installation (libraries first, control file last).
+
+    Each file is written beside its target and renamed over it: a running server that has the
+    old library mapped keeps its inode instead of seeing the file change under it.
+    """
+    targets = [(f, pg.pkglibdir) for f in sorted((cached / "lib").iterdir())]
+    targets += [(f, pg.extension_dir) for f in sorted((cached / "extension").iterdir(), key=_control_last)]
+    for f, directory in targets:
+        tmp = directory / f".{f.name}.tmp"
+        shutil.copy2(f, tmp)
+        os.replace(tmp, directory / f.name)
+
+
+def _control_last(f: Path) -> bool:
+    return f.suffix == ".control"  # installed_version() sees the extension only once everything is in place
 
 
 def _compile(source: Path, version: str, pg: PgInstall, cached: Path, jobs: int, log_path: Path | None) -> None:

@@ -16,14 +16,17 @@ import numpy as np
 import psycopg
 import pytest
 
-from ems.store import Store
+from ems.store import Store, StoreError
 from ems.store.backend import ServerState, decide
 from ems.store.timescale_build import BuildError, PgInstall, build, cache_key, verify
 from ems.telemetry import ReadingBatch, to_us
-from tests.conftest import TIMESCALEDB
+from tests.conftest import ROOT, TIMESCALEDB
 
 T0 = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)  # months before "now": its chunks are old enough to compress
-VENDOR = Path(__file__).resolve().parents[3] / "shared" / "vendor" / "timescaledb-2.29.2.tar.gz"
+VENDOR = (
+    next((p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared") if p.exists()), ROOT.parent / "shared")
+    / "vendor/timescaledb-2.29.2.tar.gz"
+)  # CI: ../shared beside the clone; worktrees: ../../shared
 ts_only = pytest.mark.parametrize("backend", ["timescaledb"], indirect=True)
 
 
@@ -59,10 +62,15 @@ def _minutes(store: Store, devices: list[str], start: dt.datetime, minutes: int,
         (ServerState("17.2", "2.29.2", "2.29.2", True), "timescaledb", None),
         (ServerState("16.4", "2.11.2", None, True), "postgresql", "2.11.2 is older than the 2.13.0"),
         (ServerState("16.4", "2.29.2", "2.12.0", True), "postgresql", "ALTER EXTENSION timescaledb UPDATE"),
+        (ServerState("18.6", "2.29.2", "2.29.2", False), "error", "shared_preload_libraries"),
     ],
-    ids=["absent", "not-preloaded", "present", "old-package", "old-in-database"],
+    ids=["absent", "not-preloaded", "present", "old-package", "old-in-database", "hypertables-not-preloaded"],
 )
 def test_every_server_state_has_a_path(state: ServerState, name: str, note_names: str | None) -> None:
+    if name == "error":
+        with pytest.raises(StoreError, match=note_names):
+            decide(state)
+        return
     backend = decide(state)
     assert backend.name == name
     assert (backend.note is None) if note_names is None else (note_names in (backend.note or ""))
@@ -234,3 +242,34 @@ def test_cached_build_installs_in_seconds(tmp_path: Path) -> None:
 
     assert installed_version(pg) == "2.29.2"
     shutil.rmtree(tmp_path / "pg")
+
+
+@pytest.mark.skipif(not TIMESCALEDB, reason="TimescaleDB is not built: ems db timescaledb build --source ...")
+def test_embedded_data_dir_switches_between_backends(tmp_path_factory: pytest.TempPathFactory, tiny_park) -> None:  # type: ignore[no-untyped-def]
+    """A data directory used plain is converted when TimescaleDB arrives (the embedded default once built),
+    keeping its readings; forced back to plain, the store refuses with the setting to change, never crashes."""
+    import tempfile
+
+    from ems.store.server import EmbeddedServer
+
+    data_dir = Path(tempfile.mkdtemp(prefix="ems-test-switch-"))  # not tmp_path: see tests/conftest.py
+    readings = _batch([T0 + dt.timedelta(minutes=m) for m in range(30)], ["PV1"] * 30, "p_kw", np.full(30, 50.0))
+    try:
+        for forced, expected in ((False, "postgresql"), (None, "timescaledb"), (False, "error"), (None, "timescaledb")):
+            server = EmbeddedServer(data_dir, timescaledb=forced)
+            url = server.start()
+            try:
+                if expected == "error":
+                    with pytest.raises(StoreError, match="shared_preload_libraries"):
+                        Store.connect(url, tiny_park)
+                    continue
+                with Store.connect(url, tiny_park) as s:
+                    assert s.backend is not None and s.backend.name == expected
+                    s.ingest(readings, now=T0 + dt.timedelta(hours=1))
+                    assert s.count() == 30  # the readings of the first (plain) start survive the conversion
+                    series = s.series("p_kw", T0, T0 + dt.timedelta(minutes=30), ["PV1"])
+                    np.testing.assert_array_equal(series.samples, [[15, 15]])
+            finally:
+                server.stop()
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
