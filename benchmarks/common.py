@@ -7,6 +7,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -31,7 +32,7 @@ def database_url(backend: str | None = None) -> Iterator[str]:
         yield url
         return
     with tempfile.TemporaryDirectory() as tmp:
-        server = EmbeddedServer(tmp, timescaledb=None if backend is None else backend == "timescaledb")
+        server = EmbeddedServer(Path(tmp), timescaledb=None if backend is None else backend == "timescaledb")
         try:
             yield server.start()
         finally:

@@ -23,7 +23,7 @@ ORIGIN = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # date_bin origin; time_bucket'
 
 # re-bucketing of aggregate rows to the requested width: the mean is sample-weighted
 FROM_AGGREGATE = """
-SELECT device_key, floor(EXTRACT(EPOCH FROM bucket - %(start)s) / %(step_s)s)::int4 AS j,
+SELECT device_key::int4, floor(EXTRACT(EPOCH FROM bucket - %(start)s) / %(step_s)s)::int4 AS j,
        (sum(avg_value * samples) / sum(samples))::float8, min(min_value)::float8, max(max_value)::float8,
        sum(samples)::int8
 FROM {view}
@@ -31,8 +31,16 @@ WHERE device_key = ANY(%(keys)s) AND quantity_id = %(q_id)s AND bucket >= %(star
 GROUP BY 1, 2
 """
 
+# the requested width is the aggregate's own: rows as materialised, no re-grouping
+FROM_AGGREGATE_AS_IS = """
+SELECT device_key::int4, floor(EXTRACT(EPOCH FROM bucket - %(start)s) / %(step_s)s)::int4 AS j,
+       avg_value::float8, min_value::float8, max_value::float8, samples::int8
+FROM {view}
+WHERE device_key = ANY(%(keys)s) AND quantity_id = %(q_id)s AND bucket >= %(start)s AND bucket < %(end)s
+"""
+
 FROM_RAW = """
-SELECT device_key, floor(EXTRACT(EPOCH FROM time - %(start)s) / %(step_s)s)::int4 AS j,
+SELECT device_key::int4, floor(EXTRACT(EPOCH FROM time - %(start)s) / %(step_s)s)::int4 AS j,
        avg(value)::float8, min(value)::float8, max(value)::float8, count(*)::int8
 FROM telemetry
 WHERE device_key = ANY(%(keys)s) AND quantity_id = %(q_id)s AND time >= %(start)s AND time < %(end)s
@@ -47,9 +55,12 @@ def aggregate_for(width: dt.timedelta) -> tuple[str, dt.timedelta]:
     return ("telemetry_1h", hour) if width % hour == dt.timedelta(0) else ("telemetry_15m", dt.timedelta(minutes=15))
 
 
-def refresh(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime) -> None:
-    """Materialise invalidated buckets of both aggregates over [start, end) (15 min first: 1 h reads it)."""
-    for view, width in (("telemetry_15m", dt.timedelta(minutes=15)), ("telemetry_1h", dt.timedelta(hours=1))):
+def refresh(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime, *, hourly: bool) -> None:
+    """Materialise invalidated buckets over [start, end): the 15-minute aggregate, then the hourly one built on it."""
+    views = [("telemetry_15m", dt.timedelta(minutes=15))] + (
+        [("telemetry_1h", dt.timedelta(hours=1))] if hourly else []
+    )
+    for view, width in views:
         lo = ORIGIN + ((start - ORIGIN) // width) * width
         hi = ORIGIN + -((ORIGIN - end) // width) * width  # ceiling
         conn.execute("CALL refresh_continuous_aggregate(%s, %s, %s)", (view, lo, hi))
@@ -66,7 +77,7 @@ def query(
 ) -> str:
     """The SQL to run for a series request; on TimescaleDB refreshes the window of the aggregate it reads."""
     if timescaledb and use_aggregate:
-        refresh(conn, start, end)
-        view, _ = aggregate_for(width)
-        return FROM_AGGREGATE.format(view=view)
+        view, own = aggregate_for(width)
+        refresh(conn, start, end, hourly=view == "telemetry_1h")
+        return (FROM_AGGREGATE_AS_IS if width == own else FROM_AGGREGATE).format(view=view)
     return FROM_RAW

@@ -31,6 +31,9 @@ def status(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
     p = load_park_or_exit(settings)
     with open_store(settings, p) as store, store.connection() as conn:
         rows = conn.execute("SELECT version, name, applied_at FROM schema_migrations ORDER BY version").fetchall()
+        extras = "schema_migrations_timescale" if store.timescaledb else "schema_migrations_plain"
+        if conn.execute("SELECT to_regclass(%s)", (extras,)).fetchone() != (None,):
+            rows += conn.execute(f"SELECT version, name, applied_at FROM {extras} ORDER BY version").fetchall()
         b = store.backend
         assert b is not None  # set by Store.connect
         version = f", TimescaleDB {b.timescaledb_version}" if b.timescaledb_version else ""
@@ -51,8 +54,8 @@ def status(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
                     f"{c.before_bytes / 1e6:.1f} MB -> {c.after_bytes / 1e6:.1f} MB (ratio {c.ratio:.1f}x)"
                 )
         typer.echo("migrations:")
-        for v, name, at in rows:
-            typer.echo(f"  {v:04d} {name:40s} {at:%Y-%m-%d %H:%M}")
+        for _, name, at in rows:
+            typer.echo(f"  {name:44s} {at:%Y-%m-%d %H:%M}")
         typer.echo(f"readings stored: {store.count():,}")
 
 
