@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import psycopg
 
 from ems.store.errors import StoreError
+from ems.store.migrate import _LOCK_ID as MIGRATION_LOCK_ID
 from ems.store.migrate import MIGRATIONS_DIR, upgrade
 
 log = logging.getLogger(__name__)
@@ -125,9 +126,14 @@ def enable_extras(conn: psycopg.Connection) -> Backend:
             _warned.add(key)
             log.warning(backend.note)
     if backend.name == "timescaledb":
-        conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
-        _drop_plain_extras(conn)
-        upgrade(conn, TIMESCALE_DIR, table="schema_migrations_timescale")
+        # under the migration lock (session-level, re-entrant): API and poller may start together
+        conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_ID,))
+        try:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+            _drop_plain_extras(conn)
+            upgrade(conn, TIMESCALE_DIR, table="schema_migrations_timescale")
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_ID,))
         version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
         return Backend("timescaledb", state.server_version, version[0] if version else backend.timescaledb_version)
     if state.installed is None:  # a database already converted to TimescaleDB keeps its objects untouched

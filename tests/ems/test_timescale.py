@@ -203,8 +203,11 @@ def test_retention_keeps_chunks_an_issued_report_cites(store: Store) -> None:
             "%s, %s, 'test')",
             (days[1] + dt.timedelta(hours=6), days[1] + dt.timedelta(hours=7)),
         )
-        conn.execute("""CALL ems_telemetry_retention(0, '{"keep": "3 years"}')""")
-        kept = conn.execute("SELECT DISTINCT date_trunc('day', time, 'UTC') FROM telemetry ORDER BY 1").fetchall()
+        for _ in range(5):  # a chunk a background policy job holds at that moment is left for the next run
+            conn.execute("""CALL ems_telemetry_retention(0, '{"keep": "3 years"}')""")
+            kept = conn.execute("SELECT DISTINCT date_trunc('day', time, 'UTC') FROM telemetry ORDER BY 1").fetchall()
+            if len(kept) == 1:
+                break
     assert [r[0] for r in kept] == [days[1]]
 
 
