@@ -10,17 +10,23 @@ Figures (demo park, synthetic forecasts, HiGHS single thread):
   (``pyomo.contrib.solver.solvers.highs``), build + set_instance + solve, and its re-solve;
 * MPC re-solve of a 96-interval horizon moved by one interval: persistent and warm-started
   vs rebuilding the model each time;
+* a month of real 5-minute spot prices (AEMO NSW1, December 2021, 8,928 intervals, negative prices)
+  on a battery-only park (30 MW / 30 MWh, 90 % each way, export allowed at the spot price): the
+  Dispatcher with binaries where prices are negative, against a minimal direct HiGHS formulation of
+  the same MILP built here with scipy.sparse (``--quick``: the first 7 days);
 * the annual closed-loop simulation with hourly re-planning (``--quick``: 7 days, extrapolated);
 * KPI gain of the closed loop over the rule-based baseline.
 
-Targets: 96-interval day-ahead <= 100 ms median, MPC re-solve <= 50 ms, annual simulation
-with hourly re-planning < 10 min, optimised beats baseline on local RE consumption and cost.
+Targets: 96-interval day-ahead <= 100 ms median, MPC re-solve <= 20 ms, a month of 5-minute
+intervals with binaries to a gap <= 1e-4 within 60 s, annual simulation with hourly re-planning
+< 10 min, optimised beats baseline on local RE consumption and cost.
 The last line is one JSON object with the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime as dt
 import json
 import statistics
@@ -28,11 +34,15 @@ import sys
 import time
 from pathlib import Path
 
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dispatch.from_park import problem_from_park
 from dispatch.model import build_model
-from dispatch.problem import DispatchProblem
+from dispatch.problem import BatterySpec, DispatchProblem
 from dispatch.solver import Dispatcher, SolverOptions
 from ems.forecast.synthetic import synthesize
 from ems.park import Park, example_park_path, load_park
@@ -72,8 +82,8 @@ def pyomo_persistent(ps: list[DispatchProblem], reps: int) -> tuple[float, float
         t0 = time.perf_counter()
         m = build_model(ps[0])
         m.obj_re.deactivate()
-        m.obj_net.deactivate()
-        m.obj_throughput.deactivate()
+        m.obj_soft.deactivate()
+        m.obj_flows.deactivate()
         opt = Highs()
         opt.config.load_solutions = False
         opt.config.solver_options["output_flag"] = False
@@ -106,6 +116,118 @@ def mpc(ps: list[DispatchProblem]) -> tuple[float, float, int]:
     return median_ms(warm), median_ms(rebuild), d.rebuilds
 
 
+NEM_PRICES = (
+    Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "nem_nsw1_2021-12_dispatch_prices_5min.csv"
+)
+NEM_PRICES_ALT = Path("/work/shared/data/nem_nsw1_2021-12_dispatch_prices_5min.csv")
+
+
+def spot_month_problem(days: int | None = None) -> DispatchProblem:
+    """Battery-only park on the NEM NSW1 5-minute prices of December 2021 (AUD/MWh read as CNY/MWh:
+    only the price shape matters for solver figures); ``days`` cuts the month."""
+    path = NEM_PRICES if NEM_PRICES.exists() else NEM_PRICES_ALT
+    with path.open(encoding="utf-8") as fh:
+        price = np.array([float(r["RRP"]) for r in csv.DictReader(fh)]) / 1000.0
+    if days is not None:
+        price = price[: days * 288]
+    T = len(price)
+    b = BatterySpec("B1", 30_000.0, 30_000.0, 30_000.0, 0.9, 0.9, 0.0, 0.0, 1.0, 0.5, None, 0.0)
+    start = dt.datetime(2021, 11, 30, 14, 0, tzinfo=dt.UTC)  # 1 Dec 00:00 market time (UTC+10)
+    return DispatchProblem(start, 5 / 60, np.zeros(T), price, price.copy(), np.zeros(T), 30_000.0, 30_000.0, [b])
+
+
+def direct_highs(p: DispatchProblem) -> tuple[float, float, float]:
+    """The same MILP as a minimal direct HiGHS model: (objective CNY, solve s incl. build, gap).
+
+    Columns per interval: pc, pd, e, imp, exp, u (binary where a price is negative); rows: SOC dynamics,
+    balance ``imp − exp + pd − pc = demand``, ``pc <= P·u``, ``pd <= P·(1 − u)``. Objective:
+    ``Σ Δt·(price·imp − export_price·exp) − V·e[T−1]`` with the same terminal value V.
+    """
+    t0 = time.perf_counter()
+    T, h = p.T, p.dt_h
+    (b,) = p.batteries
+    P, E, eta = b.p_charge_max_kw, b.e_kwh, b.eta_charge
+    value = max(0.0, float(p.import_price[-round(24 / h) :].min())) / eta
+    n = 6 * T
+    idx = {k: np.arange(T) + i * T for i, k in enumerate(("pc", "pd", "e", "imp", "exp", "u"))}
+    rows, cols, vals = [], [], []
+    lo, up = [], []
+
+    def row(entries: list[tuple[np.ndarray, float | np.ndarray]], lower: np.ndarray, upper: np.ndarray) -> None:
+        r0 = len(lo) and sum(len(x) for x in lo)
+        r = r0 + np.arange(T)
+        for c, v in entries:
+            keep = c >= 0
+            rows.append(r[keep])
+            cols.append(c[keep])
+            vals.append(np.broadcast_to(v, (T,))[keep])
+        lo.append(lower)
+        up.append(upper)
+
+    prev = idx["e"] - 1
+    prev[0] = -1
+    rhs = np.zeros(T)
+    rhs[0] = b.soc0 * E
+    row([(idx["e"], 1.0), (prev, -1.0), (idx["pc"], -h * eta), (idx["pd"], h / eta)], rhs, rhs)
+    row([(idx["imp"], 1.0), (idx["exp"], -1.0), (idx["pd"], 1.0), (idx["pc"], -1.0)], p.demand_kw, p.demand_kw)
+    row([(idx["pc"], 1.0), (idx["u"], -P)], np.full(T, -np.inf), np.zeros(T))
+    row([(idx["pd"], 1.0), (idx["u"], P)], np.full(T, -np.inf), np.full(T, P))
+    a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(4 * T, n))
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, 4 * T
+    cost = np.zeros(n)
+    cost[idx["imp"]] = h * p.import_price
+    cost[idx["exp"]] = -h * p.export_price
+    cost[idx["e"][-1]] = -value
+    lp.col_cost_ = cost
+    lp.col_lower_ = np.zeros(n)
+    lp.col_upper_ = np.concatenate([np.full(T, P), np.full(T, P), np.full(T, E), np.full(T, p.import_limit_kw)])
+    lp.col_upper_ = np.concatenate([lp.col_upper_, np.full(T, p.export_limit_kw), np.ones(T)])
+    lp.row_lower_, lp.row_upper_ = np.concatenate(lo), np.concatenate(up)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, 4 * T
+    binary = (p.import_price < 0) | (p.export_price < 0)
+    kinds = np.full(n, highspy.HighsVarType.kContinuous)
+    kinds[idx["u"][binary]] = highspy.HighsVarType.kInteger
+    lp.integrality_ = list(kinds)
+    hs = highspy.Highs()
+    hs.setOptionValue("output_flag", False)
+    hs.setOptionValue("threads", 1)
+    hs.setOptionValue("mip_rel_gap", 1e-4)
+    hs.passModel(lp)
+    hs.run()
+    return float(hs.getInfo().objective_function_value), time.perf_counter() - t0, float(hs.getInfo().mip_gap)
+
+
+def spot_month(days: int | None) -> dict[str, object]:
+    """Our Dispatcher vs the direct formulation on the spot-price month (module docstring)."""
+    p = spot_month_problem(days)
+    t0 = time.perf_counter()
+    s = Dispatcher(SolverOptions(time_limit_s=60.0)).solve(p)
+    ours_s = time.perf_counter() - t0
+    value = max(0.0, float(p.import_price[-288:].min())) / p.batteries[0].eta_charge
+    ours_obj = s.kpis.cost_cny - value * s.soc["B1"][-1] * p.batteries[0].e_kwh
+    ref_obj, ref_s, ref_gap = direct_highs(p)
+    both = np.minimum(s.battery_charge_kw["B1"], s.battery_discharge_kw["B1"])
+    print(
+        f"spot month ({p.T} x 5 min, {s.n_binaries} binaries): Dispatcher {ours_s:.1f} s incl. build, "
+        f"{s.status}, gap {s.mip_gap}, objective {ours_obj:,.0f} CNY; direct HiGHS {ref_s:.1f} s, "
+        f"gap {ref_gap:.1e}, objective {ref_obj:,.0f} CNY; simultaneous charge/discharge in "
+        f"{int(np.sum(both > 1e-4))} intervals"
+    )
+    return {
+        "spot_month_intervals": p.T,
+        "spot_month_solve_s": round(ours_s, 2),
+        "spot_month_gap": s.mip_gap,
+        "spot_month_status": s.status,
+        "spot_month_objective_cny": round(ours_obj, 1),
+        "spot_month_direct_highs_s": round(ref_s, 2),
+        "spot_month_direct_objective_cny": round(ref_obj, 1),
+        "spot_month_objective_rel_diff": round(abs(ours_obj - ref_obj) / max(1.0, abs(ref_obj)), 7),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions, 7 simulated days (< 60 s)")
@@ -116,7 +238,7 @@ def main() -> None:
 
     print("day-ahead build+solve (cold, lexicographic = 2 solves), demo park")
     for n, runs in ((96, reps * 2), (672, reps), (2880, 1 if args.quick else 3)):
-        ms, status = cold(problems(park, n, 1)[0], runs)
+        ms, status = cold(problems(park, n, 1)[0], runs, SolverOptions(time_limit_s=60.0))
         print(f"  {n:5d} intervals: {ms:8.1f} ms median ({status})")
         out[f"build_solve_{n}_ms"] = round(ms, 2)
     ps = problems(park, 96, 12 if args.quick else 40)
@@ -134,6 +256,8 @@ def main() -> None:
     out["pyomo_persistent_build_solve_96_ms"] = round(base_build, 2)
     out["pyomo_persistent_resolve_96_ms"] = round(base_resolve, 2)
     out["ratio_vs_baseline"] = round(ratio, 2)
+
+    out.update(spot_month(7 if args.quick else None))
 
     warm, rebuild, rebuilds = mpc(ps)
     print(
@@ -170,7 +294,10 @@ def main() -> None:
     out["cost_gain_percent"] = round(100 * (1 - k.cost_cny / b.cost_cny), 2)
     out["targets_met"] = {
         "day_ahead_96_le_100ms": bool(out["build_solve_96_ms"] <= 100),  # type: ignore[operator]
-        "mpc_resolve_le_50ms": bool(warm <= 50),
+        "mpc_resolve_le_20ms": bool(warm <= 20),
+        "spot_month_le_60s_gap_le_1e-4": bool(
+            out["spot_month_solve_s"] <= 60 and (out["spot_month_gap"] or 0.0) <= 1e-4  # type: ignore[operator]
+        ),
         "annual_hourly_lt_600s": bool(year_s < 600),
         "beats_baseline_cost": bool(k.cost_cny < b.cost_cny),
         "local_re_not_worse": bool(k.local_re_consumption_ratio >= b.local_re_consumption_ratio - 1e-9),

@@ -13,6 +13,7 @@ import datetime as dt
 
 import numpy as np
 
+from dispatch.prices import PriceSeries
 from dispatch.problem import (
     BatterySpec,
     ContractSpec,
@@ -23,6 +24,7 @@ from dispatch.problem import (
     GeneratorSpec,
     NetworkRow,
 )
+from dispatch.solver import SolverOptions
 from ems.forecast.base import Forecast
 from ems.park import Battery, Load, Park, PvPlant, WindTurbine
 from ems.profiles import clear_sky_ghi
@@ -76,6 +78,7 @@ def problem_from_park(
     contract_volume_scale: float = 1.0,
     ghi_clear_w_m2: np.ndarray | None = None,
     flex_delivered_kwh: dict[str, float] | None = None,
+    prices: PriceSeries | None = None,
 ) -> DispatchProblem:
     """The dispatch problem of ``park`` for the horizon of ``fc``.
 
@@ -85,6 +88,9 @@ def problem_from_park(
     (otherwise computed; it shapes "pv"-profile contracts and default direct-line availability).
     ``flex_delivered_kwh``: energy each flexible load already consumed today (local day) before the
     horizon; the first day block then gets the rest of the daily energy (rolling re-plans).
+    ``prices``: per-interval import and export prices (:mod:`dispatch.prices`); they replace the
+    tariff's energy and export prices, or with ``park.dispatch.prices_add_to_tariff`` the import
+    prices are added to the TOU price (a TOU component plus a spot component).
     """
     T = fc.T
     h = fc.interval_minutes / 60.0
@@ -103,7 +109,7 @@ def problem_from_park(
             soc_min=b.soc_min,
             soc_max=b.soc_max,
             soc0=soc0.get(b.id, b.soc_initial),
-            soc_terminal=b.soc_terminal if b.soc_terminal is not None else b.soc_initial,
+            soc_terminal=b.soc_terminal,
             throughput_cost_cny_per_kwh=b.throughput_cost_cny_per_kwh,
         )
         for b in bats
@@ -169,15 +175,19 @@ def problem_from_park(
         flex.append(FlexLoadSpec(ld.id, f.p_max_kw, window, baseline, tuple(day_blocks)))
 
     ef_source = fc.ef_source or DEFAULT_EF_SOURCE
-    prices = fc.import_price if fc.import_price is not None else tou_prices(park, times)
+    import_price = fc.import_price if fc.import_price is not None else tou_prices(park, times)
+    export_price = np.full(T, float(park.tariff.export_price_cny_per_kwh))
+    if prices is not None:
+        spot_import, export_price = prices.interval_means(times, h)
+        import_price = import_price + spot_import if park.dispatch.prices_add_to_tariff else spot_import
     ef = fc.ef_kg_per_kwh if fc.ef_kg_per_kwh is not None else np.full(T, DEFAULT_EF_KG_PER_KWH)
     gc = park.network.grid_connection
     return DispatchProblem(
         start=fc.start,
         dt_h=h,
         demand_kw=demand,
-        import_price=np.asarray(prices, dtype=float),
-        export_price=np.full(T, float(park.tariff.export_price_cny_per_kwh)),
+        import_price=np.asarray(import_price, dtype=float),
+        export_price=np.asarray(export_price, dtype=float),
         ef_kg_per_kwh=np.asarray(ef, dtype=float),
         import_limit_kw=gc.import_limit_kw,
         export_limit_kw=gc.export_limit_kw,
@@ -193,3 +203,16 @@ def problem_from_park(
         ef_source=ef_source,
         loads_kw={ld.id: np.asarray(fc.load_kw.get(ld.id, np.zeros(T)), dtype=float) for ld in loads},
     )
+
+
+def solver_options(park: Park, **overrides: object) -> SolverOptions:
+    """The park file's dispatch options (``park.dispatch``), with ``overrides`` that are not None."""
+    d = park.dispatch
+    values: dict = dict(
+        objective=d.objective,
+        re_weight_cny_per_kwh=d.re_weight_cny_per_kwh,
+        time_limit_s=d.time_limit_s,
+        mip_rel_gap=d.mip_rel_gap,
+    )
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return SolverOptions(**values)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from dispatch.from_park import problem_from_park
+from dispatch.from_park import problem_from_park, solver_options
 from dispatch.problem import DispatchProblem, NetworkRow
 from dispatch.schedule import Schedule
 from dispatch.solver import Dispatcher, SolverOptions
@@ -35,7 +35,7 @@ class RollingHorizon:
         network: Callable[[DispatchProblem], list[NetworkRow]] | None = None,
     ) -> None:
         self.park = park
-        self.dispatcher = Dispatcher(options)
+        self.dispatcher = Dispatcher(options or solver_options(park))
         self.carbon_price_cny_per_t = carbon_price_cny_per_t
         self.batteries = batteries
         self.contract_volume_scale = contract_volume_scale

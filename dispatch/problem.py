@@ -23,7 +23,10 @@ import numpy as np
 
 @dataclass(frozen=True)
 class BatterySpec:
-    """A battery. SOC fractions 0..1; ``soc0`` is the measured SOC at the horizon start."""
+    """A battery. SOC fractions 0..1; ``soc0`` is the measured SOC at the horizon start.
+
+    ``soc_terminal``: an explicit end-of-horizon target (soft); None values the stored energy
+    instead (:mod:`dispatch.model.terminal`)."""
 
     id: str
     e_kwh: float
@@ -37,13 +40,6 @@ class BatterySpec:
     soc0: float = 0.5
     soc_terminal: float | None = None
     throughput_cost_cny_per_kwh: float = 0.0
-
-    @property
-    def terminal_target(self) -> float:
-        """Terminal SOC target; defaults to the start SOC clipped into the allowed band."""
-        if self.soc_terminal is not None:
-            return self.soc_terminal
-        return min(max(self.soc0, self.soc_min), self.soc_max)
 
 
 @dataclass(frozen=True)
@@ -121,11 +117,11 @@ class NetworkRow:
 
 @dataclass(frozen=True)
 class Penalties:
-    """Penalty prices of the soft constraints [CNY per kWh, or per unit·h for network slack]."""
+    """Prices of the economic soft terms and floor of the terminal-target price [CNY per kWh]; the other
+    soft constraints are priced from the problem (:mod:`dispatch.model.penalties`)."""
 
     terminal_soc_cny_per_kwh: float = 2.0
     contract_shortfall_cny_per_kwh: float = 2.0
-    network_slack_cny_per_unit_h: float = 1000.0
 
 
 @dataclass
@@ -208,17 +204,65 @@ def check_problem(p: DispatchProblem) -> list[str]:
             problems.append(f"{name}: shape {a.shape}, expected ({T},)")
         elif not np.all(np.isfinite(a)):
             problems.append(f"{name}: {int(np.sum(~np.isfinite(a)))} non-finite values")
-    for name, a in arrays[:1] + arrays[4:8]:
+    non_negative = {"demand_kw", "ef_kg_per_kwh"} | {
+        n for n, _ in arrays if not n.startswith(("network", "import", "export"))
+    }
+    for name, a in arrays:  # prices and network bases may be negative
         a = np.asarray(a)
-        if a.shape == (T,) and np.any(a < 0):
-            problems.append(f"{name}: negative values")
+        if name in non_negative and a.shape == (T,) and np.any(a < 0):
+            problems.append(f"{name}: {int(np.sum(a < 0))} negative values")
     for b in p.batteries:
-        if b.e_kwh <= 0 or b.p_charge_max_kw < 0 or b.p_discharge_max_kw < 0:
-            problems.append(f"battery {b.id}: non-positive rating")
-        if not 0 < b.eta_charge <= 1 or not 0 < b.eta_discharge <= 1:
-            problems.append(f"battery {b.id}: efficiency outside (0, 1]")
-        if not np.isfinite(b.soc0):
-            problems.append(f"battery {b.id}: start SOC is not finite")
-    if p.import_limit_kw < 0 or p.export_limit_kw < 0:
-        problems.append("grid limits must be >= 0")
+        problems += [f"battery {b.id}: {msg}" for msg in _battery_problems(b)]
+    for c in p.contracts:
+        problems += [f"contract {c.id}: {msg}" for msg in _block_problems(c.blocks, T)]
+    for f in p.flex:
+        problems += [f"flex {f.id}: {msg}" for msg in _block_problems(f.blocks, T)]
+        window = np.asarray(f.window, dtype=bool)
+        if window.shape != (T,):
+            problems.append(f"flex {f.id}: window shape {window.shape}, expected ({T},)")
+            continue
+        for i, blk in enumerate(f.blocks):
+            room = f.p_max_kw * p.dt_h * float(window[blk.t0 : blk.t1].sum())
+            if blk.e_min_kwh > room + 1e-9:
+                problems.append(f"flex {f.id}: block {i} needs {blk.e_min_kwh:g} kWh, its window allows {room:g}")
+    for r in p.network:
+        if not r.lower <= r.upper:
+            problems.append(f"network {r.name}: lower limit {r.lower} above upper limit {r.upper}")
+    if not (p.import_limit_kw >= 0 and p.export_limit_kw >= 0):
+        problems.append(f"grid limits must be >= 0, got import {p.import_limit_kw}, export {p.export_limit_kw}")
+    if not p.demand_charge_cny_per_kw_month >= 0 or not p.peak_import_so_far_kw >= 0:
+        problems.append("demand charge and peak import so far must be >= 0")
     return problems
+
+
+def _battery_problems(b: BatterySpec) -> list[str]:
+    out = []
+    if not (b.e_kwh > 0 and b.p_charge_max_kw >= 0 and b.p_discharge_max_kw >= 0):
+        out.append(
+            f"non-positive rating (e_kwh {b.e_kwh}, p_charge {b.p_charge_max_kw}, p_discharge {b.p_discharge_max_kw})"
+        )
+    if not (0 < b.eta_charge <= 1 and 0 < b.eta_discharge <= 1):
+        out.append(f"efficiency outside (0, 1] (charge {b.eta_charge}, discharge {b.eta_discharge})")
+    if not 0 <= b.self_discharge_per_h < 1:
+        out.append(f"self-discharge {b.self_discharge_per_h} per h outside [0, 1)")
+    if not np.isfinite(b.soc0):
+        out.append("start SOC is not finite")
+    elif not 0 <= b.soc0 <= 1:
+        out.append(f"start SOC {b.soc0} outside [0, 1]")
+    if not 0 <= b.soc_min < b.soc_max <= 1:
+        out.append(f"SOC band [{b.soc_min}, {b.soc_max}] not within 0 <= min < max <= 1")
+    if b.soc_terminal is not None and not 0 <= b.soc_terminal <= 1:
+        out.append(f"terminal SOC {b.soc_terminal} outside [0, 1]")
+    if not b.throughput_cost_cny_per_kwh >= 0:
+        out.append(f"throughput cost {b.throughput_cost_cny_per_kwh} must be >= 0")
+    return out
+
+
+def _block_problems(blocks: tuple[EnergyBlock, ...], T: int) -> list[str]:
+    out = []
+    for i, blk in enumerate(blocks):
+        if not 0 <= blk.t0 < blk.t1 <= T:
+            out.append(f"block {i}: intervals [{blk.t0}, {blk.t1}) outside the horizon of {T}")
+        if not 0 <= blk.e_min_kwh <= blk.e_max_kwh:
+            out.append(f"block {i}: energy band [{blk.e_min_kwh}, {blk.e_max_kwh}] kWh not 0 <= min <= max")
+    return out

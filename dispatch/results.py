@@ -32,6 +32,7 @@ def read_schedule(
     def clip(a: np.ndarray) -> np.ndarray:
         return np.maximum(a, 0.0)
 
+    shed = clip(_series(m.shed, T))
     charge = {b.id: clip(_values(m.pc, b.id, T)) for b in p.batteries}
     discharge = {b.id: clip(_values(m.pd, b.id, T)) for b in p.batteries}
     soc = {b.id: _values(m.e, b.id, T) / b.e_kwh for b in p.batteries}
@@ -44,7 +45,7 @@ def read_schedule(
         objective_mode=objective_mode,
         solver_status=solver_status,
         fallback_reason=None,
-        demand_kw=np.asarray(p.demand_kw, dtype=float) - p.shiftable_kw(),
+        demand_kw=np.asarray(p.demand_kw, dtype=float) - p.shiftable_kw() - shed,
         flex_kw={f.id: clip(_values(m.x, f.id, T)) for f in p.flex},
         battery_charge_kw=charge,
         battery_discharge_kw=discharge,
@@ -61,7 +62,35 @@ def read_schedule(
     )
     s.network_binding = binding_rows(p, s)
     s.kpis = compute_kpis(p, s)
+    s.notes.extend(soft_constraint_notes(m, p, shed))
     return s
+
+
+def soft_constraint_notes(m: pyo.ConcreteModel, p: DispatchProblem, shed: np.ndarray, tol: float = 1e-3) -> list[str]:
+    """What the soft constraints gave away: load shed, SOC band excursions, network slack (one line each)."""
+    notes = []
+    T = p.T
+    if shed.max(initial=0.0) > tol:
+        worst = int(np.argmax(shed))
+        notes.append(
+            f"load shed: {shed.sum() * p.dt_h:.1f} kWh in {int(np.sum(shed > tol))} intervals "
+            f"(worst {shed[worst]:.1f} kW in interval {worst})"
+        )
+    for b in p.batteries:
+        under = _values(m.e_under, b.id, T)
+        over = _values(m.e_over, b.id, T)
+        n = int(np.sum((under > tol) | (over > tol)))
+        if n:
+            notes.append(f"battery {b.id}: SOC outside [{b.soc_min:g}, {b.soc_max:g}] in {n} intervals (recovering)")
+    for r in p.network:
+        up, lo = _values(m.s_up, r.name, T), _values(m.s_lo, r.name, T)
+        slack = np.maximum(up, lo) * float(pyo.value(m.net_scale[r.name]))  # in the row's unit
+        if slack.max(initial=0.0) > tol:
+            notes.append(
+                f"network slack on {r.name}: {int(np.sum(slack > tol))} intervals, "
+                f"worst {slack.max():.4g} beyond the limit (no plan within it)"
+            )
+    return notes
 
 
 def injections(s: Schedule) -> dict[str, np.ndarray]:

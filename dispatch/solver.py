@@ -27,8 +27,9 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from dispatch.model import ModelShape, build_model, load_problem
 from dispatch.model.binaries import battery_binary_mask, grid_binary_mask, set_domains, simultaneous
-from dispatch.model.objective import THROUGHPUT_WEIGHT
+from dispatch.model.objective import FLOW_WEIGHT
 from dispatch.model.params import BIG
+from dispatch.model.penalties import soft_penalties
 from dispatch.problem import DispatchProblem, check_problem
 from dispatch.results import read_schedule
 from dispatch.rules import rule_based_schedule
@@ -41,22 +42,39 @@ log = logging.getLogger(__name__)
 class SolverOptions:
     """Solver settings.
 
-    ``objective``: ``"lexicographic"`` (two solves: minimise local RE loss, then cost with the loss
+    ``objective``: ``"lexicographic"`` (two solves: minimise local RE lost, then cost with the loss
     held within ``re_tolerance_rel``/``re_tolerance_kwh`` of its optimum) or ``"weighted"``
-    (one solve of ``cost + re_weight_cny_per_kwh · re_loss``). ``binaries``: ``"auto"`` (where they
-    matter), ``"always"`` or ``"never"`` (pure LP relaxation).
+    (one solve of ``cost + re_weight_cny_per_kwh · re_lost``). ``binaries``: ``"auto"`` (where they
+    matter), ``"always"`` or ``"never"`` (pure LP relaxation). ``time_limit_s`` is for the whole plan
+    (all stages and rounds); on reaching it the best feasible plan found is returned with its gap.
     """
 
     time_limit_s: float = 10.0
     mip_rel_gap: float = 1e-4
     objective: str = "lexicographic"
     re_weight_cny_per_kwh: float = 10.0
-    re_tolerance_rel: float = 1e-6
-    re_tolerance_kwh: float = 1e-3
+    re_tolerance_rel: float = 1e-7
+    re_tolerance_kwh: float = 1e-6
     binaries: str = "auto"
     threads: int = 1
 
+    def problems(self) -> list[str]:
+        """Every invalid setting, named (empty = usable)."""
+        out = []
+        if self.objective not in OBJECTIVES:
+            out.append(f"objective {self.objective!r} unknown (valid: {', '.join(OBJECTIVES)})")
+        if self.binaries not in ("auto", "always", "never"):
+            out.append(f"binaries {self.binaries!r} unknown (valid: auto, always, never)")
+        if not self.time_limit_s > 0:
+            out.append(f"time_limit_s must be positive, got {self.time_limit_s}")
+        if not 0 <= self.mip_rel_gap < 1:
+            out.append(f"mip_rel_gap must be in [0, 1), got {self.mip_rel_gap}")
+        if not self.re_weight_cny_per_kwh >= 0:
+            out.append(f"re_weight_cny_per_kwh must be >= 0, got {self.re_weight_cny_per_kwh}")
+        return out
 
+
+OBJECTIVES = ("lexicographic", "weighted")
 MAX_BINARY_ROUNDS = 3  # solve, then at most twice more with binaries where the relaxation cycled
 
 
@@ -70,8 +88,27 @@ class _Compiled:
 
     columns: list
     costs: dict[str, np.ndarray]  # objective name -> cost vector
-    re_row: int
+    re_col: int
     lp: highspy.HighsLp
+
+
+@dataclass
+class _Round:
+    """One round's plan: values in column order, how it ranks, what HiGHS said."""
+
+    x: np.ndarray
+    status: str
+    mode: str
+    objective: float
+    re_lost_kwh: float
+    cycling: int  # intervals with simultaneous charge and discharge
+    n_bin: int
+    mip_gap: float | None
+
+    @property
+    def rank(self) -> tuple[bool, float, float]:
+        """Physically meaningful first, then less local RE lost, then the final stage's objective."""
+        return (self.cycling > 0, round(self.re_lost_kwh, 3), self.objective)
 
 
 def _compile(m: pyo.ConcreteModel) -> _Compiled:
@@ -100,8 +137,8 @@ def _compile(m: pyo.ConcreteModel) -> _Compiled:
         lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer]
     c = info.c.toarray()
     costs = {obj.parent_component().local_name: c[i] for i, obj in enumerate(info.objectives)}
-    re_row = next(i for i, r in enumerate(info.rows) if r.constraint.parent_component() is m.re_limit)
-    return _Compiled(cols, costs, re_row, lp)
+    re_col = next(i for i, v in enumerate(cols) if v is m.re_lost)
+    return _Compiled(cols, costs, re_col, lp)
 
 
 class Dispatcher:
@@ -123,7 +160,7 @@ class Dispatcher:
         the previous plan into a MIP start.
         """
         t0 = time.perf_counter()
-        problems = check_problem(p)
+        problems = check_problem(p) + self.options.problems()
         if problems:
             return _fallback(p, "invalid input: " + "; ".join(problems), t0)
         try:
@@ -172,34 +209,57 @@ class Dispatcher:
     def _optimise(self, p: DispatchProblem, shift: int) -> Schedule:
         m, _ = self._prepare(p)
         bm, gm = self._masks(p)
-        start_values = _shifted_values(m, shift) if self._has_solution else None
+        # a MIP start from the previous plan, only worth computing when there are binaries
+        start_values = _shifted_values(m, shift) if self._has_solution and (bm.any() or gm.any()) else None
         deadline = time.perf_counter() + self.options.time_limit_s
+        best: _Round | None = None
+        best_columns: list = []
         for _ in range(MAX_BINARY_ROUNDS):
             n_bin = set_domains(m, bm, gm)
-            h, status, mode = self._solve_stages(m, n_bin, start_values, deadline)
-            if self.options.binaries != "auto":
+            try:
+                columns, r = self._solve_stages(m, p, n_bin, start_values, deadline)
+            except _SolveFailed:
+                if best is None:
+                    raise
+                break  # a later round ran out of time: keep the best earlier plan
+            batt, _ = simultaneous(m)
+            r.cycling = int(batt.sum())
+            if best is None or r.rank < best.rank:
+                best, best_columns = r, columns
+            if self.options.binaries != "auto" or not (batt & ~bm).any() or time.perf_counter() >= deadline:
                 break
-            batt, grid = simultaneous(m)
-            grid &= p.export_limit_kw > 0
-            if not (batt & ~bm).any() and not (grid & ~gm).any():
-                break
-            # the relaxation charged and discharged (or imported and exported) at once: binaries there
-            bm, gm = bm | batt, gm | grid
+            # the relaxation charged and discharged at once: binaries there, and re-solve
+            bm = bm | batt
             self._highs = highspy.Highs()  # a fresh instance for the re-solve (see _prepare)
             self._configure(self._highs)
             start_values = None
+        assert best is not None
+        for v, val in zip(best_columns, best.x, strict=True):
+            v.set_value(float(val), skip_validation=True)
         self._has_solution = True
-        method = "milp" if n_bin else "lp"
-        s = read_schedule(m, p, method=method, status=status, objective_mode=mode, solver_status=status)
-        s.n_binaries = n_bin
-        if n_bin:
-            gap = float(h.getInfo().mip_gap)
-            s.mip_gap = gap if np.isfinite(gap) else None
+        notes = _net_grid_flows(m, p)
+        method = "milp" if best.n_bin else "lp"
+        s = read_schedule(m, p, method=method, status=best.status, objective_mode=best.mode, solver_status=best.status)
+        s.n_binaries = best.n_bin
+        s.mip_gap = best.mip_gap
+        s.notes.extend(notes)
+        if p.generators:  # the objective's own measure, beside the KPI ratio (docs/dispatch.md)
+            s.notes.append(f"local RE lost, counted by origin: {best.re_lost_kwh:.1f} kWh")
+        if best.cycling:
+            s.notes.append(
+                f"simultaneous charge and discharge in {best.cycling} intervals "
+                "(not resolved: binaries off, or the time limit came first)"
+            )
         return s
 
     def _solve_stages(
-        self, m: pyo.ConcreteModel, n_bin: int, start_values: dict[int, float] | None, deadline: float
-    ) -> tuple[highspy.Highs, str, str]:
+        self,
+        m: pyo.ConcreteModel,
+        p: DispatchProblem,
+        n_bin: int,
+        start_values: dict[int, float] | None,
+        deadline: float,
+    ) -> tuple[list, _Round]:
         """Compile, load into HiGHS, solve (two stages or weighted) and load the solution into ``m``."""
         h = self._highs
         assert h is not None
@@ -213,27 +273,49 @@ class Dispatcher:
         if n_bin and start_values is not None:
             start = np.array([start_values.get(id(v), 0.0) for v in comp.columns])
         opts = self.options
-        cost, re, net = comp.costs["obj_cost"], comp.costs["obj_re"], comp.costs["obj_net"]
+        cost, re, soft = comp.costs["obj_cost"], comp.costs["obj_re"], comp.costs["obj_soft"]
+        tie = FLOW_WEIGHT * comp.costs["obj_flows"]
+        v_bound = soft_penalties(p).economic_bound_cny_per_kwh
+        sol: np.ndarray | None = None
         if opts.objective == "weighted":
-            status = self._run(h, opts.re_weight_cny_per_kwh * re + cost + net, deadline, "weighted", start)
-            mode = f"weighted(w={opts.re_weight_cny_per_kwh} CNY per kWh of local RE lost)"
-        else:
-            stage1 = re + THROUGHPUT_WEIGHT * comp.costs["obj_throughput"] + net
-            self._run(h, stage1, deadline, "stage 1 (local RE)", start)
-            x1 = np.asarray(h.getSolution().col_value)
-            loss = float(re @ x1)
-            bound = loss * (1 + opts.re_tolerance_rel) + opts.re_tolerance_kwh
-            h.changeRowBounds(comp.re_row, -highspy.kHighsInf, bound)
-            m.re_bound.value = bound
-            # the stage-1 optimum is feasible for stage 2: a MIP start
-            status = self._run(h, cost + net, deadline, "stage 2 (cost)", x1 if n_bin else None)
+            w = opts.re_weight_cny_per_kwh
+            objective = w * re + cost + max(1.0, w / v_bound) * soft + tie
+            status = self._run(h, objective, deadline, "weighted", start)
+            mode = f"weighted(w={w} CNY per kWh of local RE lost)"
+        elif not p.generators:  # no local RE, nothing to lose: stage 1 is trivial (re_lost == 0)
+            objective = cost + soft + tie
+            status = self._run(h, objective, deadline, "stage 2 (cost)", start)
             mode = "lexicographic"
-        x = np.asarray(h.getSolution().col_value)
-        for v, val in zip(comp.columns, x, strict=True):
+        else:
+            now = time.perf_counter()
+            stage1_deadline = now + 0.5 * (deadline - now) if n_bin else deadline
+            self._run(h, re + soft / v_bound + tie, stage1_deadline, "stage 1 (local RE)", start)
+            x1 = np.asarray(h.getSolution().col_value)
+            bound = float(x1[comp.re_col]) * (1 + opts.re_tolerance_rel) + opts.re_tolerance_kwh
+            h.changeColBounds(comp.re_col, 0.0, bound)
+            m.re_bound.value = bound
+            objective = cost + soft + tie
+            mode = "lexicographic"
+            try:  # the stage-1 optimum is feasible for stage 2: a MIP start
+                status = self._run(h, objective, deadline, "stage 2 (cost)", x1 if n_bin else None)
+            except _SolveFailed as exc:
+                if "infeasible" in str(exc):
+                    raise
+                # out of time in stage 2: the stage-1 plan is feasible and RE-optimal
+                status = f"feasible ({exc}; stage-1 plan)"
+                sol = x1
+        if sol is None:
+            sol = np.asarray(h.getSolution().col_value)
+        for v, val in zip(comp.columns, sol, strict=True):
             v.set_value(float(val), skip_validation=True)
         if n_bin == 0:
             self._basis = h.getBasis()
-        return h, status, mode
+        gap = None
+        if n_bin:
+            g = float(h.getInfo().mip_gap)
+            gap = g if np.isfinite(g) else None
+        r = _Round(sol, status, mode, float(objective @ sol), float(sol[comp.re_col]), 0, n_bin, gap)
+        return comp.columns, r
 
     def _run(
         self, h: highspy.Highs, cost: np.ndarray, deadline: float, stage: str, start: np.ndarray | None = None
@@ -262,7 +344,29 @@ def _solution(x: np.ndarray) -> highspy.HighsSolution:
     return sol
 
 
-_TIME_VARS = ("pc", "pd", "e", "u", "curt", "imp", "exp", "v", "g", "dg", "x", "s_up", "s_lo")
+_TIME_VARS = (
+    *("pc", "pd", "e", "e_under", "e_over", "u", "curt", "imp", "exp", "v", "g", "dg", "x", "s_up", "s_lo"),
+    *("shed", "pc_re", "pd_re", "e_re", "exp_re"),
+)
+
+
+def _net_grid_flows(m: pyo.ConcreteModel, p: DispatchProblem, tol_kw: float = 1e-4) -> list[str]:
+    """Remove simultaneous import and export left by a time-limited solve where exporting does not pay
+    more than importing costs: ``imp, exp -> imp − δ, exp − δ`` with ``δ = min(imp, exp)`` keeps the
+    balance, lowers the peak and does not raise the cost. Returns a note when it changed anything."""
+    if p.export_limit_kw <= 0:
+        return []
+    count = 0
+    for t in m.T:
+        imp, exp = m.imp[t].value or 0.0, m.exp[t].value or 0.0
+        if min(imp, exp) > tol_kw and p.import_price[t] >= p.export_price[t]:
+            d = min(imp, exp)
+            m.imp[t].set_value(imp - d, skip_validation=True)
+            m.exp[t].set_value(exp - d, skip_validation=True)
+            if hasattr(m, "exp_re"):
+                m.exp_re[t].set_value(min(m.exp_re[t].value or 0.0, exp - d), skip_validation=True)
+            count += 1
+    return [f"simultaneous import and export netted in {count} intervals"] if count else []
 
 
 def _shifted_values(m: pyo.ConcreteModel, shift: int) -> dict[int, float]:

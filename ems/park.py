@@ -382,6 +382,12 @@ class CarbonSettings(_Model):
     kgce_per_kwh: Decimal = Field(default=Decimal("0.1229"), gt=0, description="electricity to standard coal")
     annual_budget_tco2: Decimal = Field(ge=0)
     other_fuels: list[OtherFuel] = []
+    accounting_origin: dt.date | None = Field(
+        default=None, description="storage pool carried from here (park time); default 1 January of the period"
+    )
+    grid_cfe_share: Decimal | None = Field(
+        default=None, ge=0, le=1, description="grid carbon-free share for the 24/7 CFE score; default from factors"
+    )
 
 
 # --------------------------------------------------------------------------- tenants
@@ -402,6 +408,28 @@ class Tenant(_Model):
     shared_meter_key: float | None = Field(default=None, ge=0, le=1, description="share of shared-services meters")
     contracts: list[str] = Field(
         default=[], description="ids of green contracts held by this tenant (allocated to it first)"
+    )
+
+
+# --------------------------------------------------------------------------- dispatch options
+
+
+class DispatchSettings(_Model):
+    """How the park is optimised (``ems plan`` options override each key); see docs/dispatch.md."""
+
+    objective: Literal["lexicographic", "weighted"] = Field(
+        default="lexicographic", description="local RE first then cost, or cost + weight × local RE lost"
+    )
+    re_weight_cny_per_kwh: float = Field(default=10.0, ge=0, description="weighted mode: price of 1 kWh of RE lost")
+    time_limit_s: float = Field(default=10.0, gt=0, description="solver time for a whole plan [s]")
+    mip_rel_gap: float = Field(default=1e-4, ge=0, lt=1, description="relative MIP gap at which a plan is optimal")
+    prices_file: str | None = Field(
+        default=None,
+        description="CSV of per-interval prices (start, import_cny_per_kwh, export_cny_per_kwh; negative allowed), "
+        "relative to the park file",
+    )
+    prices_add_to_tariff: bool = Field(
+        default=False, description="add the file's import prices to the TOU tariff instead of replacing it"
     )
 
 
@@ -429,6 +457,7 @@ class Park(_Model):
     tenants: list[Tenant] = []
     shared_meters: list[str] = []
     sources: dict[str, str] = Field(default={}, description="where the numbers come from")
+    dispatch: DispatchSettings = DispatchSettings()
 
     @field_validator("timezone")
     @classmethod

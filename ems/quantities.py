@@ -8,8 +8,17 @@ convention (see :mod:`ems.park`): positive means injection into the park network
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from enum import IntEnum
+
+# The earliest instant a reading may carry: a device clock reset to 1970, or a garbage year, is never
+# real data for a park this software runs. Configurable per deployment (EMS_INGEST_MIN_TIME).
+EARLIEST_READING = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+# An energy counter above 1 PWh is garbage, not a reading: the largest parks consume ~10 TWh a year,
+# so this leaves a century of headroom while refusing 1.7e308-style values.
+COUNTER_MAX_KWH = 1.0e12
 
 
 @dataclass(frozen=True)
@@ -28,8 +37,18 @@ QUANTITIES: dict[str, Quantity] = {
     for q in [
         Quantity(1, "p_kw", "kW", "active power at the terminals, positive = injection into the park", "power"),
         Quantity(2, "q_kvar", "kvar", "reactive power at the terminals, positive = injection", "state"),
-        Quantity(3, "e_out_kwh", "kWh", "energy counter: energy injected into the park network", "counter", 0.0),
-        Quantity(4, "e_in_kwh", "kWh", "energy counter: energy drawn from the park network", "counter", 0.0),
+        Quantity(
+            3,
+            "e_out_kwh",
+            "kWh",
+            "energy counter: energy injected into the park network",
+            "counter",
+            0.0,
+            COUNTER_MAX_KWH,
+        ),
+        Quantity(
+            4, "e_in_kwh", "kWh", "energy counter: energy drawn from the park network", "counter", 0.0, COUNTER_MAX_KWH
+        ),
         Quantity(5, "soc_pct", "%", "battery state of charge", "state", 0.0, 100.0),
         Quantity(6, "v_v", "V", "line-to-line voltage", "state", 0.0, 1.0e6),
         Quantity(7, "f_hz", "Hz", "frequency", "state", 40.0, 70.0),

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ems.quantities import EARLIEST_READING
 
 
 class Settings(BaseSettings):
@@ -18,15 +22,31 @@ class Settings(BaseSettings):
     park_file: Path | None = Field(default=None, description="park description; unset = the demo park")
     ingest_max_future_s: float = 300.0
     ingest_late_window_s: float | None = Field(default=None, description="reject readings older than this")
+    ingest_min_time: dt.datetime = Field(
+        default=EARLIEST_READING, description="reject readings stamped before this instant (device clock resets)"
+    )
     rollup_max_gap_s: float = Field(default=120.0, description="a power sample holds at most this long")
-    environment: str = Field(default="development", description="'production' refuses unsafe defaults")
+    environment: Literal["development", "test", "production"] = Field(
+        default="development", description="'production' refuses unsafe settings (ems.production)"
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8080
+    tls_certfile: Path | None = Field(default=None, description="PEM certificate: the API serves HTTPS itself")
+    tls_keyfile: Path | None = Field(default=None, description="PEM private key for tls_certfile")
+    behind_proxy: bool = Field(
+        default=False, description="a TLS-terminating reverse proxy forwards to the API (trust X-Forwarded-*)"
+    )
     max_body_bytes: int = Field(default=16 * 1024 * 1024, description="request body limit, also after decompression")
     max_batch_rows: int = Field(default=100_000, description="readings per telemetry request")
     rate_limit_per_s: float = Field(default=200.0, description="sustained requests per second per key")
     rate_limit_burst: int = 400
     cors_origins: list[str] = Field(default=[], description="CORS is off unless origins are listed")
+
+    @field_validator("tls_certfile", "tls_keyfile", "database_url", "park_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, v: object) -> object:
+        # compose passes unset variables as "" (``${VAR:-}``): that means "not configured"
+        return None if isinstance(v, str) and not v.strip() else v
 
     def database_url_plain(self) -> str | None:
         return self.database_url.get_secret_value() if self.database_url else None

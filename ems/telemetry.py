@@ -9,8 +9,11 @@ Rules (each rejection reason is a stable code, listed in ``REASONS``):
 * ``unknown_device`` / ``unknown_quantity``: not in the park file / :mod:`ems.quantities`;
 * ``not_finite``: NaN or ±inf;
 * ``out_of_range``: outside the quantity's physical bounds or the device's ratings
-  (power beyond ``RANGE_FACTOR`` × rating, in the direction the device can flow);
+  (active power and its setpoint beyond ``RANGE_FACTOR`` × rating in the direction the device
+  can flow; reactive power beyond ``RANGE_FACTOR`` × rating either way);
 * ``future``: timestamp more than ``max_future_s`` ahead of the receiving clock (clock skew);
+* ``too_early``: timestamp before ``min_time`` (default 2000-01-01 UTC: a device clock reset to
+  1970 or a garbage year, never real data for a park this software runs);
 * ``too_late``: older than the late window (``max_age_s``), when one is configured;
 * ``bad_quality``: quality flag not one of :class:`ems.quantities.Quality`;
 * ``duplicate_in_batch``: the same (device, quantity, time) twice in one batch; the first is kept.
@@ -27,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ems.park import Battery, Load, Meter, Park, PvPlant, WindTurbine
-from ems.quantities import QUANTITIES, Quality
+from ems.quantities import EARLIEST_READING, QUANTITIES, Quality
 
 RANGE_FACTOR = 1.25  # headroom over nameplate before a power value is called garbage
 REASONS = (
@@ -41,7 +44,9 @@ REASONS = (
     "duplicate_in_batch",
     "forbidden_device",
     "malformed",
+    "too_early",
 )
+RATED_QUANTITIES = ("p_kw", "p_setpoint_kw")  # bounded by the device's active-power range
 
 
 @dataclass
@@ -163,6 +168,7 @@ class Validator:
     park: Park
     max_future_s: float = 300.0
     max_age_s: float | None = None  # None = accept any late data
+    min_time: dt.datetime = EARLIEST_READING
 
     def validate(
         self,
@@ -201,12 +207,17 @@ class Validator:
         q_lo = np.array([_bound(QUANTITIES.get(q), "lo") for q in q_uniq])
         q_hi = np.array([_bound(QUANTITIES.get(q), "hi") for q in q_uniq])
         lo, hi = q_lo[q_code], q_hi[q_code]
-        p_pos = [i for i, q in enumerate(q_uniq) if q == "p_kw"]
-        if p_pos:
+        rated = np.array([q in RATED_QUANTITIES or q == "q_kvar" for q in q_uniq], dtype=bool)[q_code]
+        if rated.any():
             bounds = np.array([power_bounds_kw(devices[d]) if d in devices else (-np.inf, np.inf) for d in dev_uniq])
-            is_p = q_code == p_pos[0]
+            is_p = np.array([q in RATED_QUANTITIES for q in q_uniq], dtype=bool)[q_code]
             lo = np.where(is_p, bounds[dev_code, 0], lo)
             hi = np.where(is_p, bounds[dev_code, 1], hi)
+            # reactive power can flow either way; its magnitude is bounded by the same rating
+            s_max = np.abs(bounds).max(axis=1)[dev_code]
+            is_q = rated & ~is_p
+            lo = np.where(is_q, -s_max, lo)
+            hi = np.where(is_q, s_max, hi)
         with np.errstate(invalid="ignore"):
             bad_range = finite & ((batch.value < lo) | (batch.value > hi))
         mark(
@@ -222,6 +233,14 @@ class Validator:
             lambda i: (
                 f"timestamp {from_us(int(batch.time_us[i])).isoformat()} is more than "
                 f"{self.max_future_s:g} s in the future (clock skew?)"
+            ),
+        )
+        mark(
+            batch.time_us < to_us(self.min_time),
+            "too_early",
+            lambda i: (
+                f"timestamp {from_us(int(batch.time_us[i])).isoformat()} is before {self.min_time.isoformat()} "
+                "(device clock reset?)"
             ),
         )
         if self.max_age_s is not None:

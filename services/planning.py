@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from dispatch.from_park import problem_from_park
+from dispatch.from_park import problem_from_park, solver_options
+from dispatch.prices import PriceSeries
 from dispatch.problem import DispatchProblem
 from dispatch.rules import rule_based_schedule
 from dispatch.schedule import Schedule
-from dispatch.solver import Dispatcher, SolverOptions
+from dispatch.solver import Dispatcher
 from ems.forecast import Forecast, forecast_park
 from ems.forecast.history import history_from_store
 from ems.park import Park
@@ -47,16 +48,21 @@ def plan(
     fc: Forecast,
     *,
     ac_check: bool = True,
-    objective: str = "lexicographic",
+    objective: str | None = None,
     carbon_price_cny_per_t: float = 0.0,
+    options: dict[str, object] | None = None,
+    prices: PriceSeries | None = None,
 ) -> PlanResult:
     """Optimised schedule and the rule-based baseline for the horizon of ``fc``.
 
+    Solver settings come from the park file (``park.dispatch``); ``objective`` and ``options``
+    (``SolverOptions`` fields) override them. ``prices``: per-interval import/export prices.
     Never raises for data reasons: a failed or infeasible solve comes back as the rule-based
     fallback schedule, with the reason in ``schedule.fallback_reason``.
     """
-    p = problem_from_park(park, fc, carbon_price_cny_per_t=carbon_price_cny_per_t)
-    s = solve_checked(park, p, Dispatcher(SolverOptions(objective=objective)), ac_check)
+    p = problem_from_park(park, fc, carbon_price_cny_per_t=carbon_price_cny_per_t, prices=prices)
+    opts = solver_options(park, objective=objective, **(options or {}))
+    s = solve_checked(park, p, Dispatcher(opts), ac_check)
     return PlanResult(s, rule_based_schedule(p), p)
 
 
@@ -69,15 +75,25 @@ def plan_from_store(
     ac_check: bool = True,
     history_days: int = 14,
     note: str = "day-ahead",
-    objective: str = "lexicographic",
+    objective: str | None = None,
     carbon_price_cny_per_t: float = 0.0,
     save: bool = True,
+    options: dict[str, object] | None = None,
+    prices: PriceSeries | None = None,
 ) -> PlanResult:
     """Plan ``intervals`` from ``start`` with the last ``history_days`` of telemetry; save forecast,
     schedule (next version) and baseline, linked to the forecast run."""
     hist = history_from_store(store, park, start - dt.timedelta(days=history_days), start)
     fc = forecast_park(park, hist, start, intervals)
-    res = plan(park, fc, ac_check=ac_check, objective=objective, carbon_price_cny_per_t=carbon_price_cny_per_t)
+    res = plan(
+        park,
+        fc,
+        ac_check=ac_check,
+        objective=objective,
+        carbon_price_cny_per_t=carbon_price_cny_per_t,
+        options=options,
+        prices=prices,
+    )
     if not save:
         return res
     with store.connection() as conn:

@@ -1,5 +1,6 @@
 """The dispatch model in Pyomo, one module per constraint family (storage, grid, green,
-curtailment, flexible loads, network, balance, objective). :func:`build_model` assembles them."""
+curtailment, flexible loads, load shedding, network, balance, RE origin, objective).
+:func:`build_model` assembles them."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from dispatch.model.green import add_green
 from dispatch.model.grid import add_connection_point, add_grid
 from dispatch.model.network import add_network
 from dispatch.model.objective import add_objectives
+from dispatch.model.origin import add_origin
 from dispatch.model.params import add_parameters, load_problem
 from dispatch.model.shape import ModelShape
+from dispatch.model.shedding import add_shedding
 from dispatch.model.storage import add_storage
 from dispatch.problem import DispatchProblem
 
@@ -31,7 +34,9 @@ def build_model(p: DispatchProblem) -> pyo.ConcreteModel:
     add_green(m)
     add_connection_point(m)
     add_flexible_loads(m)
+    add_shedding(m)
     add_balance(m)
     add_network(m)
+    add_origin(m)
     add_objectives(m)
     return m

@@ -1,7 +1,8 @@
 """Active-power balance of the park per interval.
 
-``Σ_g (avail − curt) + Σ_b (pd − pc) + imp − exp + Σ_k g + Σ_d dg = demand_fixed + Σ_f x``
-(all kW; ``demand_fixed`` is the demand forecast minus the shiftable baselines).
+``Σ_g (avail − curt) + Σ_b (pd − pc) + imp − exp + Σ_k g + Σ_d dg = demand_fixed − shed + Σ_f x``
+(all kW; ``demand_fixed`` is the demand forecast minus the shiftable baselines, ``shed`` the
+penalised unserved part, :mod:`dispatch.model.shedding`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,11 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from dispatch.model.curtailment import generation
+
+
+def served_load(m: pyo.ConcreteModel, t: int) -> pyo.Expression:
+    """Load served in interval ``t``: fixed demand minus shedding plus flexible loads [kW]."""
+    return m.demand[t] - m.shed[t] + sum(m.x[f, t] for f in m.F)
 
 
 def add_balance(m: pyo.ConcreteModel) -> None:
@@ -23,6 +29,6 @@ def add_balance(m: pyo.ConcreteModel) -> None:
             + sum(m.g[k, t] for k in m.K)
             + sum(m.dg[d, t] for d in m.D)
         )
-        return supply == m.demand[t] + sum(m.x[f, t] for f in m.F)
+        return supply == served_load(m, t)
 
     m.balance = pyo.Constraint(m.T, rule=rule)

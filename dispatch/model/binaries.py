@@ -1,12 +1,13 @@
 """Where the no-simultaneity indicators must be binary.
 
 Cycling energy through a battery (charging and discharging in the same interval) only
-burns its losses. That never pays when the marginal value of energy is positive, so the
-LP relaxation is exact there. It pays where the import or export price is negative
-(burning imported energy earns money): there ``u`` is binary from the start. Surplus
-under anti-backflow is handled in the stage-1 objective (see :mod:`dispatch.model.objective`),
-and any interval where a solution still charges and discharges at once (or imports and
-exports) is made binary and re-solved by the solver (:func:`simultaneous`).
+burns its losses. With local RE lost counted by origin (:mod:`dispatch.model.origin`) and the
+flow tie-breaker (:mod:`dispatch.model.objective`) that never pays while prices are positive,
+so the LP relaxation is exact there. It pays where the import or export price is negative
+(burning imported energy earns money): there ``u`` is binary from the start. Any interval where
+a solution still charges and discharges at once is made binary and re-solved by the solver
+(:func:`simultaneous`); simultaneous import and export left by a time-limited solve is netted
+by the solver instead (it never needs a binary where the import price is at least the export price).
 
 Grid import/export exclusivity ``v`` is binary where the import price is below the export price.
 """

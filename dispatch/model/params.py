@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pyomo.environ as pyo
 
+from dispatch.model.penalties import slack_scale, soft_penalties
 from dispatch.model.shape import ModelShape
+from dispatch.model.terminal import terminal_value
 from dispatch.problem import DispatchProblem
 
 BIG = 1e9  # stands for "unbounded" in mutable bounds (HiGHS treats >= 1e20 as infinite; keep numerics sane)
@@ -49,11 +51,14 @@ def add_parameters(m: pyo.ConcreteModel, shape: ModelShape) -> None:
     m.e_hi = _param(m.B)
     m.e0 = _param(m.B)
     m.e_target = _param(m.B)
+    m.e_value = _param(m.B)  # terminal value of stored energy [CNY/kWh stored]
     m.pc_max = _param(m.B)
     m.pd_max = _param(m.B)
     m.eta_c = _param(m.B)
     m.inv_eta_d = _param(m.B)
     m.keep = _param(m.B)
+    m.rt_loss = _param(m.B)  # round-trip loss fraction 1 − η_c·η_d
+    m.sd_loss = _param(m.B)  # deliverable energy lost to self-discharge per kWh stored, η_d·(1 − keep)
     m.throughput_cost = _param(m.B)
 
     m.avail = _param(m.G, m.T)
@@ -75,11 +80,14 @@ def add_parameters(m: pyo.ConcreteModel, shape: ModelShape) -> None:
     m.net_base = _param(m.R, m.T)
     m.net_upper = _param(m.R)
     m.net_lower = _param(m.R)
+    m.net_scale = _param(m.R)  # row units per kW of slack
 
     m.pen_terminal = _param()
     m.pen_contract = _param()
     m.pen_network = _param()
-    m.re_bound = _param()  # stage-2 bound on curtailment + export [kWh]; BIG when inactive
+    m.pen_shed = _param()
+    m.pen_soc = _param()
+    m.re_bound = _param()  # stage-2 bound on the local RE lost [kWh]; BIG when inactive
 
 
 def _set(param: pyo.Param, values: dict) -> None:
@@ -115,12 +123,15 @@ def load_problem(m: pyo.ConcreteModel, p: DispatchProblem) -> None:
         m.e_lo[b.id] = b.soc_min * b.e_kwh
         m.e_hi[b.id] = b.soc_max * b.e_kwh
         m.e0[b.id] = b.soc0 * b.e_kwh
-        m.e_target[b.id] = b.terminal_target * b.e_kwh
+        m.e_target[b.id] = (b.soc_terminal or 0.0) * b.e_kwh
+        m.e_value[b.id] = terminal_value(p, b) if b.soc_terminal is None else 0.0
         m.pc_max[b.id] = b.p_charge_max_kw
         m.pd_max[b.id] = b.p_discharge_max_kw
         m.eta_c[b.id] = b.eta_charge
         m.inv_eta_d[b.id] = 1.0 / b.eta_discharge
         m.keep[b.id] = (1.0 - b.self_discharge_per_h) ** p.dt_h
+        m.rt_loss[b.id] = 1.0 - b.eta_charge * b.eta_discharge
+        m.sd_loss[b.id] = b.eta_discharge * (1.0 - (1.0 - b.self_discharge_per_h) ** p.dt_h)
         m.throughput_cost[b.id] = b.throughput_cost_cny_per_kwh
 
     for g in p.generators:
@@ -165,8 +176,12 @@ def load_problem(m: pyo.ConcreteModel, p: DispatchProblem) -> None:
         _series(m.net_base, base, r.name)
         m.net_upper[r.name] = min(r.upper, BIG)
         m.net_lower[r.name] = max(r.lower, -BIG)
+        m.net_scale[r.name] = slack_scale(r.coeffs)
 
-    m.pen_terminal.value = p.penalties.terminal_soc_cny_per_kwh
-    m.pen_contract.value = p.penalties.contract_shortfall_cny_per_kwh
-    m.pen_network.value = p.penalties.network_slack_cny_per_unit_h
+    pen = soft_penalties(p)
+    m.pen_terminal.value = pen.terminal_cny_per_kwh
+    m.pen_contract.value = pen.contract_cny_per_kwh
+    m.pen_network.value = pen.network_cny_per_kwh
+    m.pen_shed.value = pen.shed_cny_per_kwh
+    m.pen_soc.value = pen.soc_cny_per_kwh
     m.re_bound.value = BIG

@@ -24,12 +24,20 @@ Pure functions over numpy arrays (float64, kWh and kgCO2). Notation per interval
       A = grid_to_load * g(t) + discharge_to_load * intensity_of_pool(t)
 
   with ``g_loc = EF_grid`` and ``g_mkt = E_mkt / I``. Reconciliation over a period:
-  ``sum(E) + unknown_origin = sum(A) + exported CO2 + (pool CO2 at end - pool CO2 at start)``.
+  ``sum(E) + unknown_origin + imbalance CO2 = sum(A) + exported CO2 + (pool CO2 at end - at start)``.
+* Carbon-free and green energy consumed (energy shares, never above K)::
+
+      cfe   = re_to_load + direct_to_load + grid_to_load * C_time_matched / I
+              + discharge_to_load * (carbon-free share of the pool)
+      green = re_to_load + direct_to_load + grid_to_load * (C + Z) / I
+              + discharge_to_load * (green share of the pool)
+
+  The balances and invariants are checked in :mod:`ems.carbon.balances`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
@@ -98,12 +106,28 @@ class MarketClaims:
     def none(cls, n: int) -> MarketClaims:
         return cls(np.zeros(n))
 
+    def slice(self, i0: int, i1: int) -> MarketClaims:
+        """Intervals [i0, i1): time-matched deliveries re-indexed; blocks clipped to the slice."""
+        refs = [(t - i0, kwh, ref) for t, kwh, ref in self.contract_interval_refs if i0 <= t < i1]
+        blocks = [
+            replace(b, i0=max(b.i0, i0) - i0, i1=min(b.i1, i1) - i0) for b in self.blocks if b.i0 < i1 and b.i1 > i0
+        ]
+        return MarketClaims(self.contract_interval_kwh[i0:i1], refs, blocks)
+
 
 @dataclass(frozen=True)
 class BlockAllocation:
     block: VolumeBlock
     allocated_kwh: float
     unallocated_kwh: float  # claimed beyond the eligible import: not counted, flagged
+    per_interval_kwh: np.ndarray  # over the block's intervals [i0, i1)
+
+    def within(self, i0: int, i1: int) -> BlockAllocation:
+        """The part allocated inside intervals [i0, i1), re-indexed from i0."""
+        lo, hi = max(self.block.i0, i0), min(self.block.i1, i1)
+        part = self.per_interval_kwh[lo - self.block.i0 : hi - self.block.i0]
+        block = replace(self.block, i0=lo - i0, i1=hi - i0)
+        return BlockAllocation(block, float(part.sum()), self.unallocated_kwh, part)
 
 
 @dataclass(frozen=True)
@@ -134,10 +158,28 @@ class Accounts:
     attributed_kg_mkt: np.ndarray
     exported_kg_loc: np.ndarray
     exported_kg_mkt: np.ndarray
+    imbalance_kg_loc: np.ndarray  # CO2 of the unknown-origin energy of a negative balance (grid intensity)
+    imbalance_kg_mkt: np.ndarray
     cfe_kwh: np.ndarray  # carbon-free energy consumed, matched in the same interval
     green_kwh: np.ndarray  # consumption covered by renewables or any market instrument
     ledger: LedgerResult
     allocations: list[BlockAllocation]
+
+    def __len__(self) -> int:
+        return len(self.consumption_kwh)
+
+    def slice(self, i0: int, i1: int) -> Accounts:
+        """Intervals [i0, i1) of a longer run: the storage pool opens with its state at i0, and each
+        block's allocation is what it allocated inside the slice (its unallocated part stays whole)."""
+        arrays = {
+            f.name: getattr(self, f.name)[i0:i1]
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), np.ndarray) and getattr(self, f.name).shape == (len(self),)
+        }
+        allocs = [al.within(i0, i1) for al in self.allocations if al.block.i0 < i1 and al.block.i1 > i0]
+        return replace(
+            self, **arrays, flows=self.flows.slice(i0, i1), ledger=self.ledger.slice(i0, i1), allocations=allocs
+        )
 
 
 def _take(supply: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -149,9 +191,10 @@ def _take(supply: np.ndarray, need: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 def _whole_milli(x: np.ndarray) -> np.ndarray:
     """Round kWh to whole Wh by largest remainder, so the rounded parts add up to the rounded total.
 
-    Ties go to the earlier interval (stable sort), which keeps the result deterministic.
+    Ties go to the earlier interval (stable sort), which keeps the result deterministic. Worked
+    example in docs/carbon_methodology.md section 7.
     """
-    raw = x * 1000.0
+    raw = np.round(x * 1000.0, 6)  # 1e-6 Wh grid: float noise must not move a Wh or break a tie
     floor = np.floor(raw)
     short = round(float(raw.sum())) - int(floor.sum())
     if short > 0:
@@ -181,7 +224,7 @@ def allocate_blocks(available: np.ndarray, blocks: list[VolumeBlock]) -> tuple[n
         total[b.i0 : b.i1] += part
         avail[b.i0 : b.i1] -= part
         expected = b.kwh if b.basis_kwh is None else b.kwh * s / basis if basis > 0 else 0.0
-        out.append(BlockAllocation(b, got, max(expected - got, 0.0)))
+        out.append(BlockAllocation(b, got, max(expected - got, 0.0), part))
     return total, out
 
 
@@ -285,6 +328,8 @@ def account(
         attributed_kg_mkt=attributed_mkt,
         exported_kg_loc=exported_loc,
         exported_kg_mkt=exported_mkt,
+        imbalance_kg_loc=imbalance * ef_grid,
+        imbalance_kg_mkt=imbalance * g_mkt,
         cfe_kwh=cfe,
         green_kwh=green,
         ledger=ledger,

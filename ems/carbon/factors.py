@@ -370,3 +370,28 @@ def registry_with(factors: Iterable[EmissionFactor], series: Iterable[FactorSeri
     for s in series:
         reg.add_series(s)
     return reg
+
+
+def grid_cfe_share(registry: FactorRegistry, grid_ref: str) -> tuple[Decimal, dict[str, Any]]:
+    """Carbon-free share of grid generation from the national factors of the grid factor's data year.
+
+    The national average factor is CO2 per kWh of all generation and the fossil-only factor CO2
+    per kWh of fossil generation (same notice, same year), so the fossil share of generation is
+    their ratio and ``cfe_share = 1 - EF_national / EF_fossil`` (2022: 1 - 0.5366 / 0.8325 =
+    0.355435). Raises FactorError when the year's pair is not registered (or the grid factor is a
+    series without a data year).
+    """
+    if registry.is_series(grid_ref):
+        raise FactorError(f"grid factor {grid_ref!r} is a series: give carbon.grid_cfe_share in the park file")
+    year = registry.get(grid_ref).data_year
+    try:
+        avg, fossil = registry.get(f"cn-national-{year}"), registry.get(f"cn-national-fossil-{year}")
+    except FactorError as exc:
+        raise FactorError(f"no national and fossil-only factors for {year}: no grid carbon-free share") from exc
+    share = (1 - avg.value / fossil.value).quantize(Decimal("0.000001"))
+    return share, {
+        "value": str(share),
+        "formula": f"1 - {avg.id} / {fossil.id}",
+        "factors": [avg.provenance(), fossil.provenance()],
+        "note": "national generation mix of the grid factor's year (no regional fossil factor is published)",
+    }

@@ -37,6 +37,11 @@ THRESHOLD_SOURCE = (
     "单位能耗碳排放 <= 0.20 tCO2/tce (200k-1M tce/a), <= 0.30 (> 1M tce/a); clean-energy share >= 90 %"
 )
 _Q = Decimal("0.000001")
+CLEAN_SHARE_DEFINITION = (
+    "NDRC/MIIT/NEA zero-carbon park clean-energy share: electricity from renewables or covered by green "
+    "contracts/certificates (storage discharge at the pool's green share, losses deducted), in tce, over "
+    "total energy in tce; never above the consumption it covers"
+)
 
 
 def _q(x: Decimal) -> Decimal:
@@ -57,6 +62,7 @@ class Indicators:
     co2_t: Decimal
     intensity_t_per_tce: Decimal | None
     clean_share: Decimal | None
+    clean_share_definition: str
     direct_green_share: Decimal | None
     band: str
     intensity_limit: Decimal
@@ -114,6 +120,7 @@ def compute_indicators(
         co2_t=_q(co2),
         intensity_t_per_tce=intensity,
         clean_share=clean,
+        clean_share_definition=CLEAN_SHARE_DEFINITION,
         direct_green_share=direct,
         band=band,
         intensity_limit=limit,

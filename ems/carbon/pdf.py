@@ -141,12 +141,10 @@ def render_pdf(report: dict[str, Any]) -> bytes:
             [["Quantity", "kWh"]] + [[k, v] for k, v in report["totals"].items() if k.endswith("_kwh")],
             [9 * cm, 6 * cm],
         ),
-        Paragraph(
-            f"24/7 carbon-free energy score: {report['matching']['cfe_score']} "
-            f"({report['matching']['hours_fully_matched']} of {report['matching']['hours']} "
-            "hours fully matched)",
-            body,
-        ),
+        *[
+            Paragraph(f"{d['title']} [{name}]: {d['score'] if d['score'] is not None else 'n/a'} {d['note']}", body)
+            for name, d in report["cfe_scores"].items()
+        ],
     ]
     story.append(
         Image(

@@ -23,11 +23,13 @@ from ems.carbon.aggregate import (
     ratio,
     to_milli,
 )
+from ems.carbon.balances import balances, violations
 from ems.carbon.certificates import Certificate
 from ems.carbon.flows import FILL_NAMES
 from ems.carbon.indicators import THRESHOLD_SOURCE, BudgetStatus, FuelUse, compute_indicators
-from ems.carbon.matching import hourly_matching
+from ems.carbon.matching import DEFINITIONS, cfe_scores
 from ems.carbon.run import AccountingRun
+from ems.carbon.storage_ledger import PoolState
 
 SCHEMA = "ems.carbon.park-emission-factor-report/1"
 
@@ -36,19 +38,27 @@ FORMULAS = {
     "location_scope2": "E_loc = sum_t I_t * EF_grid_t",
     "market_scope2": "E_mkt = sum_t (I_t - C_t - Z_t) * EF_residual; C_t = min(contract_t, I_t); Z_t <= I_t - C_t",
     "certificate_allocation": "Z_t = (I_t - C_t) * min(1, V / basis), basis = eligible import of the retirement period",
-    "storage_ledger": "discharge intensity = pool CO2 / stored kWh / eta_discharge; charge adds grid_kWh * g_t",
+    "storage_ledger": "discharge intensity = pool CO2 / stored kWh / eta_discharge; charge adds grid_kWh * g_t; "
+    "carbon-free (green) share of each discharged kWh = pool carbon-free (green) kWh / stored kWh; losses carry "
+    "the pool's shares out",
+    "storage_balance": "charged_o + unknown_o = discharged_o + losses_o + (pool_o,end - pool_o,start), "
+    "o = all, carbon-free, green",
     "attributed": "A_t = grid_to_load_t * g_t + discharge_to_load_t * discharge_intensity_t",
     "park_factor": "EF_park = sum(A_t) / sum(K_t) over the period [kgCO2/kWh]",
-    "reconciliation": "sum(E) + unknown_origin = sum(A) + exported + (pool_end - pool_start)",
-    "cfe": "CFE = sum_h cfe_h / sum_h K_h; cfe_t = renewables + direct green + time-matched contracts "
-    "+ clean discharge",
+    "reconciliation": "sum(E) + unknown_origin + imbalance = sum(A) + exported + (pool_end - pool_start)",
+    "cfe": "CFE = sum_h matched_h / sum_h K_h; matched_h per definition (cfe_scores.*.matched)",
+    "clean_share": "clean-energy share = (renewables + direct green consumed + contract/certificate-covered grid "
+    "energy + green share of storage discharge) [kWh] * kgce_per_kWh / 1000 / energy [tce]",
     "intensity": "tCO2/tce = (A/1000 + fuel CO2) / (K * kgce_per_kWh / 1000 + fuel tce)",
 }
 
 ROUNDING = (
     "Interval energies [kWh] and CO2 [kg] are computed in double precision and rounded half-to-even "
     "to 0.001; totals are exact sums of the rounded interval values; factors and shares are exact "
-    "decimal quotients of totals rounded half-to-even to 0.000001 (gCO2/kWh series to 0.001)."
+    "decimal quotients of totals rounded half-to-even to 0.000001 (gCO2/kWh series to 0.001). Certificate "
+    "and period-contract volumes are allocated in whole Wh by largest remainder (ties to the earlier "
+    "interval), so the allocated Wh add up to the rounded volume; the Google grid credit of an hour is "
+    "rounded half-to-even to a Wh. Worked example: docs/carbon_methodology.md section 7."
 )
 
 GAP_RULES = (
@@ -105,6 +115,12 @@ def _totals(run: AccountingRun) -> dict[str, int]:
         "charge_kwh": f.charge_kwh,
         "discharge_kwh": f.discharge_kwh,
         "storage_losses_kwh": lg.losses_kwh,
+        "storage_losses_cfe_kwh": lg.losses_cfe_kwh,
+        "storage_losses_green_kwh": lg.losses_green_kwh,
+        "storage_charged_cfe_kwh": lg.charged_cfe_kwh,
+        "storage_charged_green_kwh": lg.charged_green_kwh,
+        "storage_discharged_cfe_kwh": f.discharge_kwh * lg.discharge_cfe_share,
+        "storage_discharged_green_kwh": f.discharge_kwh * lg.discharge_green_share,
         "consumption_kwh": a.consumption_kwh,
         "load_metered_kwh": f.load_metered_kwh,
         "imbalance_kwh": a.imbalance_kwh,
@@ -124,17 +140,20 @@ def _totals(run: AccountingRun) -> dict[str, int]:
         "unknown_origin_kwh": lg.unknown_origin_kwh,
         "location_unknown_origin_kg": lg.unknown_origin_kg_loc,
         "market_unknown_origin_kg": lg.unknown_origin_kg_mkt,
+        "location_imbalance_kg": a.imbalance_kg_loc,
+        "market_imbalance_kg": a.imbalance_kg_mkt,
     }
     return {k: _sum(v) for k, v in arrays.items()}
 
 
 def _method(t: dict[str, int], run: AccountingRun, m: str) -> dict[str, Any]:
     lg = run.accounts.ledger
-    pool_end = float((lg.pool_kg_loc if m == "location" else lg.pool_kg_mkt)[-1]) if len(lg.pool_kg_loc) else 0.0
-    pool_start = lg.initial_kg_loc if m == "location" else lg.initial_kg_mkt
+    pool_end = lg.closing.kg_loc if m == "location" else lg.closing.kg_mkt
+    pool_start = lg.opening.kg_loc if m == "location" else lg.opening.kg_mkt
     pool_delta = int(to_milli(np.array([pool_end]))[0]) - int(to_milli(np.array([pool_start]))[0])
     scope2, attributed = t[f"{m}_scope2_kg"], t[f"{m}_attributed_kg"]
     unknown, exported = t[f"{m}_unknown_origin_kg"], t[f"{m}_exported_kg"]
+    imbalance = t[f"{m}_imbalance_kg"]
     return {
         "scope2_emissions_kg": str(milli_to_decimal(scope2)),
         "scope2_factor_kg_per_kwh": _opt(ratio(scope2, t["consumption_kwh"])),
@@ -143,9 +162,46 @@ def _method(t: dict[str, int], run: AccountingRun, m: str) -> dict[str, Any]:
         "exported_kg": str(milli_to_decimal(exported)),
         "storage_pool_start_kg": str(milli_to_decimal(int(to_milli(np.array([pool_start]))[0]))),
         "storage_pool_end_kg": str(milli_to_decimal(int(to_milli(np.array([pool_end]))[0]))),
+        "storage_losses_kg": "0.000",  # the CO2 of lost energy is carried by the energy delivered
         "unknown_origin_kg": str(milli_to_decimal(unknown)),
+        "imbalance_kg": str(milli_to_decimal(imbalance)),
         # rounding of each interval can leave a few grams; shown, never hidden
-        "reconciliation_residual_kg": str(milli_to_decimal(scope2 + unknown - attributed - exported - pool_delta)),
+        "reconciliation_residual_kg": str(
+            milli_to_decimal(scope2 + unknown + imbalance - attributed - exported - pool_delta)
+        ),
+    }
+
+
+def _pool(run: AccountingRun) -> dict[str, Any]:
+    """Storage pool at the period's start and end, carried from the accounting origin."""
+
+    def state(p: PoolState) -> dict[str, str]:
+        return {
+            "stored_kwh": _dec(p.stored_kwh, 3),
+            "location_kg": _dec(p.kg_loc, 3),
+            "market_kg": _dec(p.kg_mkt, 3),
+            "cfe_kwh": _dec(p.cfe_kwh, 3),
+            "green_kwh": _dec(p.green_kwh, 3),
+        }
+
+    lg = run.accounts.ledger
+    return {
+        "empty_at": run.span_start.astimezone(run.park.tz).isoformat(),
+        "opening": state(lg.opening),
+        "closing": state(lg.closing),
+    }
+
+
+def _balances(run: AccountingRun) -> dict[str, Any]:
+    """Residuals of the energy (by origin) and CO2 balances on unrounded figures, and what breaks."""
+    b = balances(run.accounts)
+    return {
+        "storage_kwh": _dec(b.storage_kwh, 6),
+        "storage_cfe_kwh": _dec(b.storage_cfe_kwh, 6),
+        "storage_green_kwh": _dec(b.storage_green_kwh, 6),
+        "location_co2_kg": _dec(b.co2_loc_kg, 6),
+        "market_co2_kg": _dec(b.co2_mkt_kg, 6),
+        "violations": violations(b),
     }
 
 
@@ -307,7 +363,8 @@ def build_report(
     park, f, b = run.park, run.accounts.flows, run.boundary
     t = _totals(run)
     days = Decimal(len(f.starts) * f.interval_minutes) / Decimal(1440)
-    match = hourly_matching(f.starts, park.timezone, run.accounts.cfe_kwh, run.accounts.consumption_kwh)
+    scores = cfe_scores(run.accounts, park.timezone, run.grid_cfe_share)
+    match = scores["ems-storage-aware-interval"]
     indicators = {
         m: compute_indicators(
             m,
@@ -351,19 +408,35 @@ def build_report(
             "eta_charge": _dec(run.storage.eta_charge),
             "eta_discharge": _dec(run.storage.eta_discharge),
             "self_discharge_per_h": _dec(run.storage.self_discharge_per_h, 8),
-            "initial_stored_kwh": _dec(run.storage.initial_stored_kwh, 3),
         },
+        "storage_pool": _pool(run),
+        "balances": _balances(run),
         "formulas": FORMULAS,
         "rounding": ROUNDING,
         "totals": {k: str(milli_to_decimal(v)) for k, v in sorted(t.items())},
         "location_based": _method(t, run, "location"),
         "market_based": _method(t, run, "market"),
         "matching": {
+            "definition": match.definition,
             "cfe_score": _opt(match.cfe_score),
             "hours": len(match.hours),
             "hours_fully_matched": match.hours_fully_matched,
             "hourly_cfe_share": [_opt(h.share) for h in match.hours],
         },
+        "cfe_scores": {
+            name: {
+                "title": DEFINITIONS[name].title,
+                "source": DEFINITIONS[name].source,
+                "matched": DEFINITIONS[name].matched,
+                "score": _opt(r.cfe_score),
+                "matched_kwh": str(r.cfe_kwh),
+                "consumption_kwh": str(r.consumption_kwh),
+                "hours_fully_matched": r.hours_fully_matched,
+                "note": r.note,
+            }
+            for name, r in scores.items()
+        },
+        "grid_cfe_share": run.grid_cfe_provenance,
         "factors_by_period": _periods(run),
         "evidence": _evidence(run, certificates or {}),
         "indicators": indicators,

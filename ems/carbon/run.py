@@ -3,6 +3,12 @@
 This module turns ledger entries (contract deliveries, certificate retirements) into the
 per-interval claims of :mod:`ems.carbon.accounting`, resolves the factors and the storage
 parameters from the park file, and keeps everything a report needs as evidence.
+
+Periods add up: a period [start, end) is always computed as a slice of its *accounting span*
+(:func:`accounting_span`): from the accounting origin (the storage pool is empty there) to the
+end of the last claim period it overlaps. So the pool opens every period with the state the
+previous period closed with, and certificate and contract volumes are allocated over their
+whole period; a month's figures are the same intervals, bit for bit, as in the year's report.
 """
 
 from __future__ import annotations
@@ -17,9 +23,9 @@ import numpy as np
 
 from ems.carbon.accounting import Accounts, MarketClaims, VolumeBlock, account
 from ems.carbon.certificates import ContractDelivery, Period, RetirementEntry
-from ems.carbon.factors import EmissionFactor, FactorError, FactorRegistry, parse_ref
+from ems.carbon.factors import EmissionFactor, FactorError, FactorRegistry, grid_cfe_share, parse_ref
 from ems.carbon.flows import Boundary, FillInfo, IntervalEnergyLike, boundary_of, flows_from_energy
-from ems.carbon.storage_ledger import StorageParams
+from ems.carbon.storage_ledger import PoolState, StorageParams
 from ems.park import Battery, Park
 
 _US = np.timedelta64(1, "us")
@@ -47,6 +53,13 @@ class AccountingRun:
     deliveries: list[ContractDelivery]
     retirements: list[RetirementEntry]
     claims: MarketClaims
+    span_start: dt.datetime  # accounting origin the storage pool was carried from
+    grid_cfe_share: np.ndarray | None  # per interval, for the google-24x7 CFE score
+    grid_cfe_provenance: dict[str, Any]
+
+    @property
+    def opening(self) -> PoolState:
+        return self.accounts.ledger.opening
 
 
 def default_residual_ref(park: Park, registry: FactorRegistry) -> str:
@@ -74,7 +87,7 @@ def resolve_factor(registry: FactorRegistry, ref: str, starts: np.ndarray) -> Re
 
 
 def storage_params(park: Park) -> StorageParams:
-    """All batteries as one pool; efficiencies weighted by rated energy. The pool starts empty."""
+    """All batteries as one pool; efficiencies weighted by rated energy. The pool is empty at the accounting origin."""
     bats: list[Battery] = park.devices_of("battery")
     if not bats:
         return StorageParams()
@@ -153,6 +166,48 @@ def build_claims(
     return MarketClaims(per_interval, refs, blocks)
 
 
+def accounting_origin(park: Park, start: dt.datetime) -> dt.datetime:
+    """Where the storage pool is empty: park file ``carbon.accounting_origin`` (local midnight) if not
+    after ``start``, else 1 January of ``start``'s year (park time)."""
+    local = start.astimezone(park.tz)
+    o = park.carbon.accounting_origin
+    if o is not None:
+        origin = dt.datetime(o.year, o.month, o.day, tzinfo=park.tz)
+        if origin <= start:
+            return origin
+    return dt.datetime(local.year, 1, 1, tzinfo=park.tz)
+
+
+def accounting_span(
+    park: Park,
+    start: dt.datetime,
+    end: dt.datetime,
+    deliveries: Sequence[ContractDelivery] = (),
+    retirements: Sequence[RetirementEntry] = (),
+) -> tuple[dt.datetime, dt.datetime]:
+    """[origin, end') to compute so that [start, end) is a slice of it (module docstring).
+
+    ``end'`` reaches to the end of every contract-volume or certificate period overlapping the
+    window, so those volumes are allocated over their whole period whatever the window.
+    """
+    window = Period(start, end)
+    ends = [d.period.end for d in deliveries if d.granularity != "interval" and d.period.overlaps(window)]
+    ends += [r.period.end for r in retirements if r.period.overlaps(window)]
+    return min(accounting_origin(park, start), start), max([end, *ends])
+
+
+def resolve_grid_cfe_share(park: Park, registry: FactorRegistry, n: int) -> tuple[np.ndarray | None, dict[str, Any]]:
+    """Grid carbon-free share per interval: park file value, else derived from the national factors."""
+    if park.carbon.grid_cfe_share is not None:
+        v = park.carbon.grid_cfe_share
+        return np.full(n, float(v)), {"value": str(v), "source": "park file carbon.grid_cfe_share (user-stated)"}
+    try:
+        share, prov = grid_cfe_share(registry, park.carbon.grid_factor)
+    except FactorError as exc:
+        return None, {"value": None, "source": str(exc)}
+    return np.full(n, float(share)), {"source": "derived from the factor registry", **prov}
+
+
 def compute_run(
     park: Park,
     ie: IntervalEnergyLike,
@@ -164,16 +219,54 @@ def compute_run(
     *,
     with_loads: bool = True,
 ) -> AccountingRun:
-    """Everything the report and the factor series need, from plain inputs."""
+    """Everything the report and the factor series need, from plain inputs.
+
+    ``ie`` may cover more than [start, end) (the accounting span, :func:`accounting_span`): the
+    whole of it is accounted, from an empty pool at its first metered interval, and the run is
+    the slice [start, end) of that.
+    """
     flows, fills = flows_from_energy(park, ie, with_loads=with_loads)
-    period = Period(start, end)
-    dels = [d for d in deliveries if d.period.overlaps(period)]
-    rets = [r for r in retirements if r.period.overlaps(period)]
-    claims = build_claims(flows.starts, flows.interval_minutes, dels, rets)
+    step_us = flows.interval_minutes * 60_000_000
+    if len(flows):
+        # intervals before the first metered one carry nothing (all zero, pool empty): the span starts there
+        metered = np.flatnonzero(flows.completeness > 0)
+        t0 = min(
+            int(metered[0]) if len(metered) else len(flows), _clip(_index(flows.starts, step_us, start), len(flows))
+        )
+        flows, fills = flows.slice(t0, len(flows)), FillInfo(fills.devices, fills.codes[:, t0:])
+    n = len(flows)
+    i0 = _clip(_index(flows.starts, step_us, start), n) if n else 0
+    i1 = _clip(_index(flows.starts, step_us, end), n) if n else 0
+    if n:
+        span = Period(_utc(flows.starts[0]), _utc(flows.starts[-1]) + dt.timedelta(minutes=flows.interval_minutes))
+        deliveries = [d for d in deliveries if d.period.overlaps(span)]
+        retirements = [r for r in retirements if r.period.overlaps(span)]
+    claims = build_claims(flows.starts, flows.interval_minutes, list(deliveries), list(retirements))
     grid = resolve_factor(registry, park.carbon.grid_factor, flows.starts)
     residual = resolve_factor(registry, default_residual_ref(park, registry), flows.starts)
     storage = storage_params(park)
     accounts = account(flows, grid.per_interval, residual.per_interval, claims, storage)
+    cfe_share, cfe_prov = resolve_grid_cfe_share(park, registry, n)
+    period = Period(start, end)
+    window = slice(i0, i1)
     return AccountingRun(
-        park, start, end, boundary_of(park), fills, accounts, grid, residual, storage, dels, rets, claims
+        park,
+        start,
+        end,
+        boundary_of(park),
+        FillInfo(fills.devices, fills.codes[:, window]),
+        accounts.slice(i0, i1),
+        ResolvedFactor(grid.ref, grid.per_interval[window], grid.provenance, grid.constant),
+        ResolvedFactor(residual.ref, residual.per_interval[window], residual.provenance, residual.constant),
+        storage,
+        [d for d in deliveries if d.period.overlaps(period)],
+        [r for r in retirements if r.period.overlaps(period)],
+        claims.slice(i0, i1),
+        _utc(flows.starts[0]) if n else start,
+        None if cfe_share is None else cfe_share[window],
+        cfe_prov,
     )
+
+
+def _utc(t64: np.datetime64) -> dt.datetime:
+    return dt.datetime.fromtimestamp(int(t64.astype("datetime64[us]").astype(np.int64)) / 1e6, dt.UTC)

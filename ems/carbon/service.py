@@ -37,7 +37,7 @@ from ems.carbon.factors import EmissionFactor, FactorRegistry, FactorSeries, reg
 from ems.carbon.flows import FULL_COVERAGE, boundary_of
 from ems.carbon.indicators import BudgetStatus, FuelUse, budget_status
 from ems.carbon.report import build_report, intervals_csv
-from ems.carbon.run import AccountingRun, compute_run
+from ems.carbon.run import AccountingRun, accounting_span, compute_run
 from ems.park import Park
 from ems.store import Store
 from ems.store import carbon_queries as CQ
@@ -105,13 +105,14 @@ def run_for(
     registry = registry or load_registry(store)
     b = boundary_of(park)
     with_loads = loads == "always"
-    ie = store.interval_energy(start, end, b.all_devices if with_loads else b.boundary_devices)
+    with store.connection() as conn:  # the accounting span carries the storage pool into the period
+        retirements = CQ.effective_retirements(conn) if with_certificates else []
+        span0, span1 = accounting_span(park, start, end, CQ.active_deliveries(conn, start, end), retirements)
+        deliveries = CQ.active_deliveries(conn, span0, span1)
+    ie = store.interval_energy(span0, span1, b.all_devices if with_loads else b.boundary_devices)
     if not with_loads and (ie.coverage[ie.devices.index(b.grid_meter)] < FULL_COVERAGE).any():
         with_loads = True
-        ie = store.interval_energy(start, end, b.all_devices)
-    with store.connection() as conn:
-        deliveries = CQ.active_deliveries(conn, start, end)
-        retirements = CQ.effective_retirements(conn) if with_certificates else []
+        ie = store.interval_energy(span0, span1, b.all_devices)
     return compute_run(park, ie, start, end, registry, deliveries, retirements, with_loads=with_loads)
 
 

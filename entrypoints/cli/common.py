@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ems.park import Park, ParkFileError, example_park_path, load_park
+from ems.production import Listener, UnsafeForProduction, refuse_unsafe
 from ems.settings import Settings
 
 ParkOption = Annotated[
@@ -35,5 +36,14 @@ def load_park_or_exit(settings: Settings) -> Park:
     try:
         return load_park(path)
     except ParkFileError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+
+
+def refuse_unsafe_or_exit(settings: Settings, park: Park, listener: Listener | None = None) -> None:
+    """Production mode: exit 2 naming every unsafe setting (see :mod:`ems.production`)."""
+    try:
+        refuse_unsafe(settings, park, listener)
+    except UnsafeForProduction as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None

@@ -13,8 +13,10 @@ import typer
 import yaml
 from tqdm import tqdm
 
+from dispatch.prices import PriceFileError, PriceSeries, read_price_csv
 from dispatch.schedule import Kpis
 from ems.forecast import Forecast
+from ems.forecast.base import interval_times
 from ems.forecast.synthetic import synthesize
 from ems.park import Park, Tariff
 from ems.store import open_store
@@ -62,8 +64,20 @@ def plan(
     ] = 96,
     source: Annotated[str, typer.Option(help="forecast source: 'store' (telemetry history) or 'synthetic'")] = "store",
     objective: Annotated[
-        str, typer.Option(help="'lexicographic' (local RE first, then cost) or 'weighted'")
-    ] = "lexicographic",
+        str | None, typer.Option(help="'lexicographic' (local RE first, then cost) or 'weighted'; default: park file")
+    ] = None,
+    re_weight: Annotated[
+        float | None, typer.Option("--re-weight-cny-per-kwh", min=0, help="weighted mode: price of 1 kWh of RE lost")
+    ] = None,
+    time_limit: Annotated[float | None, typer.Option("--time-limit-s", min=0.001, help="solver time per plan")] = None,
+    mip_gap: Annotated[float | None, typer.Option("--mip-gap", min=0, max=0.999, help="relative MIP gap")] = None,
+    interval_minutes: Annotated[
+        int | None, typer.Option(help="interval length (5, 10, 15, 20, 30, 60; divides 60); default: park file")
+    ] = None,
+    prices: Annotated[
+        Path | None,
+        typer.Option(help="CSV of per-interval import/export prices (start,import_cny_per_kwh,export_cny_per_kwh)"),
+    ] = None,
     carbon_price: Annotated[
         float, typer.Option("--carbon-price-cny-per-t", min=0, help="carbon price [CNY/tCO2]")
     ] = 0.0,
@@ -81,11 +95,25 @@ def plan(
     park = load_park_or_exit(settings)
     if source not in ("store", "synthetic"):
         raise typer.BadParameter("source must be 'store' or 'synthetic'")
+    if interval_minutes is not None:
+        if 60 % interval_minutes:
+            raise typer.BadParameter("interval-minutes must divide 60")
+        park = park.model_copy(update={"interval_minutes": interval_minutes})
+    opts: dict[str, object] = {"re_weight_cny_per_kwh": re_weight, "time_limit_s": time_limit, "mip_rel_gap": mip_gap}
     local_day = dt.date.fromisoformat(day) if day else (dt.datetime.now(park.tz) + dt.timedelta(days=1)).date()
     start = _local_midnight(park, local_day)
+    series = _price_series(prices, park, settings.park_file, start, intervals)
     if source == "synthetic":
         fc = _synthetic_forecast(park, start, intervals, seed)
-        res = planning.plan(park, fc, ac_check=ac_check, objective=objective, carbon_price_cny_per_t=carbon_price)
+        res = planning.plan(
+            park,
+            fc,
+            ac_check=ac_check,
+            objective=objective,
+            carbon_price_cny_per_t=carbon_price,
+            options=opts,
+            prices=series,
+        )
     else:
         with open_store(settings, park) as store:  # one store for history and saving
             res = planning.plan_from_store(
@@ -98,6 +126,8 @@ def plan(
                 carbon_price_cny_per_t=carbon_price,
                 note="ems plan",
                 save=save,
+                options=opts,
+                prices=series,
             )
     s, base, p = res.schedule, res.baseline, res.problem
     typer.secho(f"Plan {local_day} ({intervals} intervals) for {park.name}", bold=True)
@@ -115,6 +145,24 @@ def plan(
             "baseline_kpis": _plain(base.kpis.as_report(p.ef_source)),
         }
         json_out.write_text(json.dumps(payload, indent=2))
+
+
+def _price_series(
+    option: Path | None, park: Park, park_file: Path | None, start: dt.datetime, intervals: int
+) -> PriceSeries | None:
+    """The ``--prices`` file, else the park file's ``dispatch.prices_file`` (relative to the park file),
+    checked to cover the horizon."""
+    path = option
+    if path is None and park.dispatch.prices_file:
+        path = (park_file.parent if park_file else Path.cwd()) / park.dispatch.prices_file
+    if path is None:
+        return None
+    try:
+        series = read_price_csv(path)
+        series.interval_means(interval_times(start, intervals, park.interval_minutes), park.interval_minutes / 60)
+        return series
+    except PriceFileError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def _plain(d: dict[str, object]) -> dict[str, object]:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ems.store import Store, open_store
-from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, settings_from
+from entrypoints.cli.common import DataDirOption, ParkOption, load_park_or_exit, refuse_unsafe_or_exit, settings_from
 from entrypoints.operate.mpc_loop import run_mpc
 
 
@@ -26,6 +26,7 @@ def mpc(
     write the battery / PV setpoints to the devices whose control is enabled; runs until Ctrl-C."""
     settings = settings_from(data_dir, park)
     p = load_park_or_exit(settings)
+    refuse_unsafe_or_exit(settings, p)
     logging.getLogger("entrypoints.operate").setLevel(logging.INFO)
     typer.echo(f"mpc: {p.name}, {horizon} intervals of {p.interval_minutes} min, history {history_days} days")
 

@@ -23,7 +23,7 @@ import pytest
 
 from ems.carbon.accounting import IntervalFlows, MarketClaims, VolumeBlock, account, allocate_blocks
 from ems.carbon.aggregate import factor_points
-from ems.carbon.matching import hourly_matching
+from ems.carbon.matching import storage_aware_interval
 from ems.carbon.storage_ledger import StorageParams
 
 EF_GRID = D("0.5978")
@@ -130,7 +130,7 @@ def test_park_factors_both_methods(case) -> None:  # type: ignore[no-untyped-def
 
 
 def test_hourly_matching_and_cfe_score(case) -> None:  # type: ignore[no-untyped-def]
-    m = hourly_matching(case.flows.starts, "Asia/Shanghai", case.cfe_kwh, case.consumption_kwh)
+    m = storage_aware_interval(case, "Asia/Shanghai")
     # hour 1: 800 local + 200 direct of 1160; hour 2: 100 local + 500 * 300/500 contract of 760
     assert [h.share for h in m.hours] == [
         D("0.000000"),

@@ -95,3 +95,43 @@ def test_plan_from_store_saves_versioned_schedule(store, tiny_park, monkeypatch,
         np.testing.assert_allclose(fc.load_kw["LOAD1"], measured, rtol=1e-6)
         base = load_schedule(conn, "baseline", start)
         assert base.version == 2 and base.forecast_run_id == s.forecast_run_id
+
+
+def test_plan_options_from_cli_and_park_file(tmp_path: Path) -> None:
+    """Issue 23: objective, weight, time limit, MIP gap, interval length and prices are settable."""
+    import datetime as dt
+
+    import yaml
+
+    from ems.park import example_park_path
+
+    start = dt.datetime(2026, 5, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    rows = "".join(
+        f"{(start + dt.timedelta(minutes=30 * k)).isoformat()},{0.3 if k < 16 else 0.9},-0.05\n" for k in range(48)
+    )
+    prices = tmp_path / "prices.csv"
+    prices.write_text("start,import_cny_per_kwh,export_cny_per_kwh\n" + rows, encoding="utf-8")
+    base = ["plan", "--source", "synthetic", "--day", "2026-05-01", "--no-ac-check", "--no-save"]
+    r = CliRunner().invoke(
+        app,
+        [
+            *base,
+            *("--intervals", "48", "--interval-minutes", "30", "--objective", "weighted"),
+            *("--re-weight-cny-per-kwh", "5", "--time-limit-s", "5", "--mip-gap", "0.001", "--prices", str(prices)),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "intervals: 48" in r.output and "dt_h: 0.5" in r.output
+    assert "objective_mode: weighted(w=5.0 CNY per kWh of local RE lost)" in r.output
+    # the same from the park file, prices relative to it
+    data = yaml.safe_load(example_park_path("demo").read_text(encoding="utf-8"))
+    data["interval_minutes"] = 30
+    data["dispatch"] = {"objective": "weighted", "re_weight_cny_per_kwh": 3, "prices_file": "prices.csv"}
+    park_file = tmp_path / "park.yaml"
+    park_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    r2 = CliRunner().invoke(app, [*base, "--park", str(park_file), "--intervals", "48"])
+    assert r2.exit_code == 0, r2.output
+    assert "objective_mode: weighted(w=3.0 CNY per kWh of local RE lost)" in r2.output
+    # a price file that does not cover the horizon is named, not a traceback
+    r3 = CliRunner().invoke(app, [*base, "--park", str(park_file), "--intervals", "96"])
+    assert r3.exit_code != 0 and "is outside" in r3.output

@@ -7,9 +7,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from dispatch.from_park import DEFAULT_EF_KG_PER_KWH, problem_from_park
+from dispatch.from_park import DEFAULT_EF_KG_PER_KWH, problem_from_park, solver_options
 from ems.forecast import Forecast
-from ems.park import Park
+from ems.park import DispatchSettings, Park
 
 NOON_LOCAL = dt.datetime(2026, 7, 15, 4, 0, tzinfo=dt.UTC)  # 12:00 Beijing time
 
@@ -55,3 +55,19 @@ def test_rolling_replan_gets_what_is_left_of_todays_flexible_energy(demo_park: P
     assert f.blocks[1].e_min_kwh == pytest.approx(4000)
     done = problem_from_park(demo_park, fc, flex_delivered_kwh={"LOAD_EV": 9000.0})
     assert done.flex[0].blocks[0].e_min_kwh == 0.0  # over-delivered: nothing left, never negative
+
+
+def test_solver_options_from_the_park_file_and_overrides(tiny_park: Park) -> None:
+    """Issue 23: objective, weight, time limit and MIP gap come from the park file's ``dispatch`` block;
+    a non-None override (an ``ems plan`` flag) wins, None keeps the park's value."""
+    park = tiny_park.model_copy(
+        update={
+            "dispatch": DispatchSettings(
+                objective="weighted", re_weight_cny_per_kwh=3.0, time_limit_s=42.0, mip_rel_gap=1e-3
+            )
+        }
+    )
+    o = solver_options(park)
+    assert (o.objective, o.re_weight_cny_per_kwh, o.time_limit_s, o.mip_rel_gap) == ("weighted", 3.0, 42.0, 1e-3)
+    o2 = solver_options(park, objective="lexicographic", time_limit_s=None, mip_rel_gap=0.01)
+    assert (o2.objective, o2.time_limit_s, o2.mip_rel_gap) == ("lexicographic", 42.0, 0.01)

@@ -59,21 +59,23 @@ def test_negative_price_binaries_change_the_answer() -> None:
 
 def test_anti_backflow_curtails_and_never_cycles() -> None:
     # PV 100 kW, demand 30 kW, export forbidden, battery already full: 70 kW must be curtailed.
-    # The LP relaxation would burn 5.249 kW through the losses (as in the negative-price case) to
-    # "consume" it; the solver sees that, makes the interval binary and re-solves.
+    # Before issue 23 the RE-first objective "consumed" surplus by charging and discharging at once
+    # (5.249 kW burnt at 90 % each way). Counting the round-trip loss of stored RE as lost RE
+    # (dispatch.model.origin) makes burning cost stage 1 as much as curtailing, so even the pure LP
+    # relaxation curtails all 70 kW and leaves the battery idle: no binaries needed.
     b = battery(p_charge_max_kw=50.0, p_discharge_max_kw=50.0, soc0=0.95, soc_max=0.95, soc_min=0.1, soc_terminal=0.95)
-    s = solve(problem([30], [0.6], pv=[100], batteries=[b]))
-    assert s.method == "milp" and s.n_binaries == 1
-    relaxed = solve(problem([30], [0.6], pv=[100], batteries=[b]), SolverOptions(binaries="never"))
-    assert relaxed.curtail_kw["PV1"][0] == pytest.approx(70 - 50 / 1.81 * 0.19, abs=1e-3)
-    assert s.grid_export_kw[0] == 0 and s.grid_import_kw[0] == pytest.approx(0, abs=1e-6)
-    assert s.curtail_kw["PV1"][0] == pytest.approx(70, abs=1e-6)
-    assert s.battery_charge_kw["B1"][0] == pytest.approx(0, abs=1e-6)
+    for options in (SolverOptions(), SolverOptions(binaries="never")):
+        s = solve(problem([30], [0.6], pv=[100], batteries=[b]), options)
+        assert s.method == "lp" and s.n_binaries == 0
+        assert s.grid_export_kw[0] == 0 and s.grid_import_kw[0] == pytest.approx(0, abs=1e-6)
+        assert s.curtail_kw["PV1"][0] == pytest.approx(70, abs=1e-6)
+        assert s.battery_charge_kw["B1"][0] == pytest.approx(0, abs=1e-6)
+        assert s.battery_discharge_kw["B1"][0] == pytest.approx(0, abs=1e-6)
 
 
-def test_anti_backflow_binaries_added_where_the_relaxation_cycles() -> None:
-    # Same with a poor 60 % each way: keep SOC => pd = 0.36·pc, pc·1.36 = 50 => pc = 36.76 kW burnt,
-    # saving 0.64·pc = 23.53 kW of curtailment in the relaxation; exact: curtail all 70 kW.
+def test_poor_efficiency_battery_is_not_used_to_burn_surplus() -> None:
+    # Same with 60 % each way (burning would "save" 23.53 kW of curtailment under the old objective):
+    # the relaxation curtails all 70 kW.
     b = battery(
         p_charge_max_kw=50.0,
         p_discharge_max_kw=50.0,
@@ -84,13 +86,9 @@ def test_anti_backflow_binaries_added_where_the_relaxation_cycles() -> None:
         soc_min=0.1,
         soc_terminal=0.95,
     )
-    relaxed = solve(problem([30], [0.6], pv=[100], batteries=[b]), SolverOptions(binaries="never"))
-    assert relaxed.battery_charge_kw["B1"][0] == pytest.approx(50 / 1.36, abs=1e-4)
-    assert relaxed.curtail_kw["PV1"][0] == pytest.approx(70 - 50 / 1.36 * 0.64, abs=1e-4)
-    exact = solve(problem([30], [0.6], pv=[100], batteries=[b]))
-    assert exact.method == "milp" and exact.n_binaries == 1
-    assert exact.curtail_kw["PV1"][0] == pytest.approx(70, abs=1e-6)
-    assert exact.battery_charge_kw["B1"][0] == pytest.approx(0, abs=1e-6)
+    s = solve(problem([30], [0.6], pv=[100], batteries=[b]), SolverOptions(binaries="never"))
+    assert s.curtail_kw["PV1"][0] == pytest.approx(70, abs=1e-6)
+    assert s.battery_charge_kw["B1"][0] == pytest.approx(0, abs=1e-6)
 
 
 def test_export_when_allowed_then_curtail() -> None:

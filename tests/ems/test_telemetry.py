@@ -63,3 +63,36 @@ def test_large_batch_validates_fast(tiny_park: Park) -> None:
     )
     good, rejected = Validator(tiny_park).validate(batch, now=NOW + dt.timedelta(days=10))
     assert len(good) == n and rejected == []
+
+
+def test_bounds_for_every_quantity_and_timestamp(tiny_park: Park) -> None:
+    """Hand limits from the tiny park file: PV1 400 kW, BESS1 ±200 kW, M_GRID meter 1000 kW; ×1.25 headroom."""
+    t = NOW - dt.timedelta(minutes=5)
+    rows = [
+        (t, "M_GRID", "e_out_kwh", 1.7e308, 0),  # 0 a counter of 1.7e308 kWh: garbage (> 1e12 kWh)
+        (t, "M_GRID", "e_in_kwh", 9.99e11, 0),  # 1 ok: below 1 PWh
+        (t, "BESS1", "q_kvar", -250.0, 0),  # 2 ok: |q| <= 1.25 x 200 kvar
+        (t, "BESS1", "q_kvar", 250.5, 0),  # 3 beyond 1.25 x 200 either way
+        (t, "BESS1", "p_setpoint_kw", -251.0, 0),  # 4 a setpoint beyond the charge rating x 1.25
+        (t, "BESS1", "p_setpoint_kw", 250.0, 0),  # 5 ok: discharge setpoint at 1.25 x 200
+        (dt.datetime(1970, 1, 1, 0, 0, 5, tzinfo=dt.UTC), "PV1", "p_kw", 1.0, 0),  # 6 device clock reset
+        (dt.datetime(1800, 1, 1, tzinfo=dt.UTC), "PV1", "p_kw", 2.0, 0),  # 7 garbage year
+        (dt.datetime(2000, 1, 1, tzinfo=dt.UTC), "PV1", "p_kw", 3.0, 0),  # 8 ok: exactly the earliest instant
+    ]
+    good, rejected = Validator(tiny_park).validate(ReadingBatch.from_rows(rows), now=NOW)
+    assert {r.row: r.reason for r in rejected} == {
+        0: "out_of_range",
+        3: "out_of_range",
+        4: "out_of_range",
+        6: "too_early",
+        7: "too_early",
+    }
+    assert sorted(good.value.tolist()) == [-250.0, 3.0, 250.0, 9.99e11]
+    assert "before 2000-01-01T00:00:00+00:00" in next(r.detail for r in rejected if r.row == 6)
+
+
+def test_earliest_time_is_configurable(tiny_park: Park) -> None:
+    rows = [(dt.datetime(2025, 12, 31, tzinfo=dt.UTC), "PV1", "p_kw", 1.0, 0)]
+    v = Validator(tiny_park, min_time=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    good, rejected = v.validate(ReadingBatch.from_rows(rows), now=NOW)
+    assert [r.reason for r in rejected] == ["too_early"] and len(good) == 0
