@@ -191,18 +191,23 @@ def test_retention_keeps_chunks_an_issued_report_cites(store: Store) -> None:
     old = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(days=4 * 366)
     days = [old + dt.timedelta(days=i) for i in range(3)]
     with store.connection() as conn:
-        for d in days:  # below the ingest late window, so written directly, as a migration import would
+        # one transaction: the retention job also runs in the background and must never see the rows
+        # without the report that cites them
+        with conn.transaction():
             conn.execute(
-                "INSERT INTO telemetry (time, device_key, quantity_id, value) "
-                "SELECT %s + n * INTERVAL '1 hour', 1, 1, n FROM generate_series(0, 23) n",
-                (d,),
+                "INSERT INTO carbon_report (seq, content_sha256, prev_chain_sha256, chain_sha256, park, period_start, "
+                "period_end, software_version) VALUES (1, repeat('a', 64), repeat('0', 64), repeat('b', 64), 'tiny', "
+                "%s, %s, 'test')",
+                (days[1] + dt.timedelta(hours=6), days[1] + dt.timedelta(hours=7)),
             )
-        conn.execute(
-            "INSERT INTO carbon_report (seq, content_sha256, prev_chain_sha256, chain_sha256, park, period_start, "
-            "period_end, software_version) VALUES (1, repeat('a', 64), repeat('0', 64), repeat('b', 64), 'tiny', "
-            "%s, %s, 'test')",
-            (days[1] + dt.timedelta(hours=6), days[1] + dt.timedelta(hours=7)),
-        )
+            for d in days:  # below the ingest late window, so written directly, as a migration import would
+                conn.execute(
+                    "INSERT INTO telemetry (time, device_key, quantity_id, value) "
+                    "SELECT %s + n * INTERVAL '1 hour', 1, 1, n FROM generate_series(0, 23) n",
+                    (d,),
+                )
+        listed = conn.execute("SELECT range_start FROM ems_droppable_telemetry_chunks('3 years')").fetchall()
+        assert {r[0] for r in listed} <= {days[0], days[2]}  # (the background run may have dropped them already)
         for _ in range(5):  # a chunk a background policy job holds at that moment is left for the next run
             conn.execute("""CALL ems_telemetry_retention(0, '{"keep": "3 years"}')""")
             kept = conn.execute("SELECT DISTINCT date_trunc('day', time, 'UTC') FROM telemetry ORDER BY 1").fetchall()
