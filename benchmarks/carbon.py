@@ -16,7 +16,9 @@ power curve, load shapes), a battery charging at night and discharging in the ev
 2. Hourly factor series for a month through the store (``service.factor_series``, what
    ``GET /v1/carbon/factors`` serves): a month of 2-minute power samples is ingested for
    the boundary meters (--quick) or all 200 devices, then the call is timed (median of 5)
-   next to the bare ``Store.interval_energy`` query it makes.
+   next to the bare ``Store.interval_energy`` query it makes. This part runs on each
+   backend the machine has (plain PostgreSQL, and TimescaleDB once built), side by side,
+   keys prefixed with the backend's name. Part 1 reads no database, so it runs once.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import database_url, emit
+from benchmarks.common import backends, database_url, emit
 from ems import synthetic
 from ems.carbon import hashchain, service
 from ems.carbon.factors import FactorRegistry
@@ -236,19 +238,21 @@ def ingest_month(store: Store, park: Park, devices: list[str], days: int) -> tup
     return rows, time.perf_counter() - t0
 
 
-def bench_series(park: Park, quick: bool) -> dict[str, float]:
+def bench_series(park: Park, quick: bool, backend: str) -> dict[str, float]:
     days = 31
     b = boundary_of(park)
     devices = b.boundary_devices if quick else b.all_devices
-    with database_url() as url:
+    with database_url(backend) as url:
         with psycopg.connect(url, autocommit=True) as c:
             c.execute("DROP DATABASE IF EXISTS ems_bench_carbon WITH (FORCE)")
             c.execute("CREATE DATABASE ems_bench_carbon")
         db = psycopg.conninfo.make_conninfo(url, dbname="ems_bench_carbon")
         with Store.connect(db, park) as store:
+            assert store.backend is not None
+            name = store.backend.name
             rows, ingest_s = ingest_month(store, park, devices, days)
             print(
-                f"month in the store: {rows:,} samples of {len(devices)} devices ingested + rolled up in "
+                f"[{name}] month in the store: {rows:,} samples of {len(devices)} devices ingested + rolled up in "
                 f"{ingest_s:.1f} s"
             )
             end = START + dt.timedelta(days=days)
@@ -269,16 +273,18 @@ def bench_series(park: Park, quick: bool) -> dict[str, float]:
             c.execute("DROP DATABASE IF EXISTS ems_bench_carbon WITH (FORCE)")
     query, series, series_reg = statistics.median(q), statistics.median(s), statistics.median(r)
     print(
-        f"hourly factors for a month ({len(pts)} points): {series * 1000:.1f} ms with a cached registry, "
+        f"[{name}] hourly factors for a month ({len(pts)} points): {series * 1000:.1f} ms with a cached registry, "
         f"{series_reg * 1000:.1f} ms loading it; of which the rollup query {query * 1000:.1f} ms "
         f"(target < 50 ms at the API)"
     )
-    return {
+    figures = {
+        "month_ingest_and_rollup_s": ingest_s,
         "month_hourly_series_ms": series * 1000,
         "month_hourly_series_with_registry_ms": series_reg * 1000,
         "month_rollup_query_ms": query * 1000,
         "month_series_compute_ms": (series - query) * 1000,
     }
+    return {f"{name}_{k}": v for k, v in figures.items()}
 
 
 def main() -> None:
@@ -287,7 +293,8 @@ def main() -> None:
     args = ap.parse_args()
     park = bench_park()
     figures = bench_report(park, args.quick)
-    figures.update(bench_series(park, args.quick))
+    for backend in backends():
+        figures.update(bench_series(park, args.quick, backend))
     emit({k: round(v, 4) for k, v in figures.items()})
 
 

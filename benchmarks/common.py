@@ -7,23 +7,32 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ems.park import Park, example_park_path, parse_park
-from ems.store.server import EmbeddedServer
+from ems.store.server import EmbeddedServer, timescale_installed
+
+
+def backends() -> list[str]:
+    """The embedded backends this machine can run: plain PostgreSQL, and TimescaleDB once built."""
+    if timescale_installed():
+        return ["postgresql", "timescaledb"]
+    print("TimescaleDB is not built (ems db timescaledb build --source ...): plain PostgreSQL only")
+    return ["postgresql"]
 
 
 @contextmanager
-def database_url() -> Iterator[str]:
-    """EMS_BENCH_DATABASE_URL if set, else a fresh embedded server in a temporary directory."""
+def database_url(backend: str | None = None) -> Iterator[str]:
+    """EMS_BENCH_DATABASE_URL if set, else a fresh embedded server (``backend``: default = what is installed)."""
     url = os.environ.get("EMS_BENCH_DATABASE_URL")
     if url:
         yield url
         return
     with tempfile.TemporaryDirectory() as tmp:
-        server = EmbeddedServer(tmp)
+        server = EmbeddedServer(Path(tmp), timescaledb=None if backend is None else backend == "timescaledb")
         try:
             yield server.start()
         finally:

@@ -1,33 +1,52 @@
-"""Bulk telemetry ingest through the project's own API vs a plain executemany INSERT.
+"""Telemetry ingest, rollups, dashboard series and on-disk size on plain PostgreSQL and TimescaleDB, side by side.
 
     python benchmarks/ingest.py [--quick]
 
-Rows: 200 devices × 5 quantities × 1,200 one-second steps = 1.2 million readings
-(--quick: 200 × 5 × 200 = 200,000), ingested through ``Store.ingest`` (validation,
-binary COPY, idempotent insert, rollup marking) in batches of 100,000. The baseline
-is psycopg's ``executemany`` of a parameterised INSERT … ON CONFLICT DO NOTHING,
-measured on a sample in the same run. Then the same data is re-ingested to time
-the duplicate path.
+Per backend (each on its own embedded server; TimescaleDB once ``ems db timescaledb build``
+has run, else plain PostgreSQL only, said once):
+
+1. Burst ingest: 200 devices × 5 quantities × 1,200 one-second steps = 1.2 million readings
+   (--quick: × 200 steps = 200,000) through ``Store.ingest`` (validation, binary COPY,
+   idempotent insert, rollup marking) in batches of 100,000; then the same rows again
+   (all duplicates); then the energy rollup refresh of the touched buckets.
+   Limits measured in the same run: a raw binary COPY of the same rows into an unindexed
+   table (the physical limit), and psycopg's ``executemany`` INSERT on a 30,000-row sample.
+2. A month of 1-minute PV power of 50 devices (--quick: 10), 2.2 million rows, from the
+   project's irradiance and cloud profiles, metered to 0.1 kW, ingested day by day; the
+   15-minute dashboard series of all of them for the month (``Store.series``): from the
+   continuous aggregate (TimescaleDB; the first call refreshes it) vs from raw rows (both
+   backends), median of 5.
+3. On-disk size of that month (table + indexes; on TimescaleDB before and after compressing
+   every chunk, with the ratio), scaled linearly to a year of 200 devices at 1-minute
+   resolution (one active-power series per device).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import database_url, emit, many_device_park
+from benchmarks.common import backends, database_url, emit, many_device_park
+from ems.park import Park
+from ems.profiles import clear_sky_ghi, clear_sky_index, pv_power_kw
 from ems.store import Store
+from ems.store.store import build_copy_buffer
 from ems.telemetry import ReadingBatch, to_us
 
 QTYS = ["p_kw", "q_kvar", "v_v", "i_a", "e_out_kwh"]
+T0 = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+MONTH0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)  # months before T0, so its chunks are compressible
+YEAR_ROWS_200_DEVICES = 200 * 365 * 1440
 
 
 def make_batch(devices: list[str], seconds: int, t0: dt.datetime) -> ReadingBatch:
@@ -42,89 +61,228 @@ def make_batch(devices: list[str], seconds: int, t0: dt.datetime) -> ReadingBatc
     return ReadingBatch(time_us, dev, qty, value, np.zeros(len(base), np.int16))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="200,000 rows instead of 1.2 million")
-    args = ap.parse_args()
-    seconds = 200 if args.quick else 1200
-    park = many_device_park(200)
-    devices = [d.id for d in park.devices if d.id.startswith("PV0")]
-    t0 = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
-    batch = make_batch(devices, seconds, t0)
-    now = t0 + dt.timedelta(days=1)
-    n = len(batch)
-    chunk = 100_000
+def month_of_power(park: Park, devices: list[str]) -> list[ReadingBatch]:
+    """A month of 1-minute PV power per device, one batch per day, from the project's own profiles
+    (Haurwitz clear sky at the park's location, a mean-reverting cloud index per device), metered to 0.1 kW."""
+    minutes = 31 * 1440
+    t_us = to_us(MONTH0) + np.arange(minutes, dtype=np.int64) * 60_000_000
+    ghi = clear_sky_ghi(t_us.astype("datetime64[us]"), park.location.latitude, park.location.longitude)
+    rng = np.random.default_rng(1)
+    spec = {d.id: d for d in park.devices_of("pv")}
+    p = np.array(
+        [
+            np.round(pv_power_kw(ghi * clear_sky_index(minutes, rng, 0.3, 1), spec[d].dc_kwp, spec[d].p_rated_kw), 1)
+            for d in devices
+        ]
+    )
+    days = []
+    for day in range(31):
+        sl = slice(day * 1440, (day + 1) * 1440)
+        n = len(devices) * 1440
+        days.append(
+            ReadingBatch(
+                np.tile(t_us[sl], len(devices)),
+                np.repeat(np.array(devices, dtype=object), 1440),
+                np.full(n, "p_kw", dtype=object),
+                p[:, sl].ravel(),
+                np.zeros(n, np.int16),
+            )
+        )
+    return days
 
-    with database_url() as url:
-        with psycopg.connect(url, autocommit=True) as c:
-            c.execute("DROP DATABASE IF EXISTS ems_bench WITH (FORCE)")
-            c.execute("CREATE DATABASE ems_bench")
-        url = psycopg.conninfo.make_conninfo(url, dbname="ems_bench")
-        store = Store.connect(url, park)
+
+def bench_burst(store: Store, url: str, batch: ReadingBatch, devices: list[str], now: dt.datetime) -> dict[str, Any]:
+    n, chunk = len(batch), 100_000
+    t_start = time.perf_counter()
+    accepted = 0
+    for lo in range(0, n, chunk):
+        accepted += store.ingest(batch.take(np.arange(lo, min(lo + chunk, n))), source="bench", now=now).accepted
+    ingest_s = time.perf_counter() - t_start
+    assert accepted == n, (accepted, n)
+
+    t_start = time.perf_counter()
+    dups = 0
+    for lo in range(0, n, chunk):
+        dups += store.ingest(batch.take(np.arange(lo, min(lo + chunk, n))), source="bench", now=now).duplicates
+    dup_s = time.perf_counter() - t_start
+    assert dups == n
+
+    t_start = time.perf_counter()
+    store.refresh_rollups()
+    rollup_s = time.perf_counter() - t_start
+
+    keys = {d: i for i, d in enumerate(devices)}
+    qid = {q: i for i, q in enumerate(QTYS)}
+    dev_key = np.array([keys[d] for d in batch.device], dtype=np.int32)
+    q_id = np.array([qid[q] for q in batch.quantity], dtype=np.int16)
+    payload = build_copy_buffer(batch.time_us, dev_key, q_id, batch.value, batch.quality)
+    with psycopg.connect(url) as conn:
+        # physical limit: the same rows, binary COPY, no index, no key, no validation
+        conn.execute(
+            "CREATE TABLE copy_limit (time timestamptz NOT NULL, device_key integer NOT NULL, "
+            "quantity_id smallint NOT NULL, value double precision NOT NULL, quality smallint NOT NULL)"
+        )
+        conn.commit()
         t_start = time.perf_counter()
-        accepted = 0
-        for lo in range(0, n, chunk):
-            accepted += store.ingest(batch.take(np.arange(lo, min(lo + chunk, n))), source="bench", now=now).accepted
-        ours_s = time.perf_counter() - t_start
-        assert accepted == n, (accepted, n)
+        with conn.cursor().copy("COPY copy_limit FROM STDIN (FORMAT BINARY)") as cp:
+            cp.write(payload)
+        conn.commit()
+        copy_s = time.perf_counter() - t_start
 
-        t_start = time.perf_counter()
-        dups = 0
-        for lo in range(0, n, chunk):
-            dups += store.ingest(batch.take(np.arange(lo, min(lo + chunk, n))), source="bench", now=now).duplicates
-        dup_s = time.perf_counter() - t_start
-        assert dups == n
-
-        t_start = time.perf_counter()
-        store.refresh_rollups()
-        rollup_s = time.perf_counter() - t_start
-
-        # baseline: executemany INSERT of the same kind of rows, on a sample, into a fresh table copy
         sample = min(n, 30_000)
-        keys = {d: i for i, d in enumerate(devices)}
-        qid = {q: i for i, q in enumerate(QTYS)}
         epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
         rows = [
             (
                 epoch + dt.timedelta(microseconds=int(batch.time_us[i])),
-                keys[batch.device[i]],
-                qid[batch.quantity[i]],
+                int(dev_key[i]),
+                int(q_id[i]),
                 float(batch.value[i]),
                 0,
             )
             for i in range(sample)
         ]
-        with psycopg.connect(url) as conn:
-            conn.execute("CREATE TABLE baseline (LIKE telemetry INCLUDING ALL)")
-            t_start = time.perf_counter()
-            with conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO baseline (time, device_key, quantity_id, value, quality) VALUES (%s, %s, %s, %s, %s) "
-                    "ON CONFLICT DO NOTHING",
-                    rows,
-                )
-            conn.commit()
-            base_s = time.perf_counter() - t_start
-        store.close()
+        conn.execute(
+            "CREATE TABLE baseline (LIKE copy_limit INCLUDING ALL, PRIMARY KEY (device_key, quantity_id, time))"
+        )
+        t_start = time.perf_counter()
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO baseline (time, device_key, quantity_id, value, quality) VALUES (%s, %s, %s, %s, %s) "
+                "ON CONFLICT DO NOTHING",
+                rows,
+            )
+        conn.commit()
+        base_s = time.perf_counter() - t_start
+    return {
+        "ingest_rows_per_s": n / ingest_s,
+        "reingest_rows_per_s": n / dup_s,
+        "rollup_refresh_s": rollup_s,
+        "copy_limit_rows_per_s": n / copy_s,
+        "executemany_rows_per_s": sample / base_s,
+    }
 
-    ours_rate = n / ours_s
-    base_rate = sample / base_s
-    print(f"rows: {n:,} (200 devices x 5 quantities x {seconds} s)")
-    print(f"Store.ingest (validate + binary COPY + idempotent insert): {ours_s:.2f} s, {ours_rate:,.0f} rows/s")
-    print(f"re-ingest of the same rows (all duplicates):               {dup_s:.2f} s, {n / dup_s:,.0f} rows/s")
-    print(f"rollup refresh of the touched buckets:                      {rollup_s:.2f} s")
-    print(f"baseline executemany INSERT ({sample:,}-row sample):         {base_s:.2f} s, {base_rate:,.0f} rows/s")
-    print(f"ratio vs baseline: {ours_rate / base_rate:.1f}x")
-    emit(
-        {
-            "rows": n,
-            "ingest_rows_per_s": round(ours_rate),
-            "reingest_rows_per_s": round(n / dup_s),
-            "rollup_refresh_s": round(rollup_s, 3),
-            "baseline_rows_per_s": round(base_rate),
-            "ratio_vs_baseline": round(ours_rate / base_rate, 1),
-        }
+
+def _size(conn: psycopg.Connection, timescaledb: bool) -> int:
+    sql = "SELECT hypertable_size('telemetry')" if timescaledb else "SELECT pg_total_relation_size('telemetry')"
+    return int(conn.execute(sql).fetchone()[0])  # type: ignore[index]
+
+
+def bench_month(store: Store, devices: list[str]) -> dict[str, Any]:
+    days = month_of_power(store.park, devices)
+    rows = 0
+    t_start = time.perf_counter()
+    for day, batch in enumerate(days):
+        rows += store.ingest(batch, source="bench", now=MONTH0 + dt.timedelta(days=day + 1)).accepted
+    ingest_s = time.perf_counter() - t_start
+    end = MONTH0 + dt.timedelta(days=31)
+    out: dict[str, Any] = {"month_rows": rows, "month_ingest_rows_per_s": rows / ingest_s}
+
+    t_start = time.perf_counter()
+    first = store.series("p_kw", MONTH0, end, devices)
+    out["dashboard_first_call_ms"] = (time.perf_counter() - t_start) * 1000  # includes the aggregate refresh
+    timings: dict[str, list[float]] = {"aggregate": [], "raw": []}
+    for _ in range(5):
+        for how in ("aggregate", "raw"):
+            t_start = time.perf_counter()
+            s = store.series("p_kw", MONTH0, end, devices, use_aggregate=how == "aggregate")
+            timings[how].append(time.perf_counter() - t_start)
+            np.testing.assert_allclose(s.avg, first.avg, rtol=1e-9)  # same numbers either way
+    out["dashboard_month_raw_ms"] = statistics.median(timings["raw"]) * 1000
+    if store.timescaledb:
+        out["dashboard_month_aggregate_ms"] = statistics.median(timings["aggregate"]) * 1000
+        out["dashboard_aggregate_speedup"] = out["dashboard_month_raw_ms"] / out["dashboard_month_aggregate_ms"]
+
+    with store.connection() as conn:
+        conn.execute("VACUUM ANALYZE telemetry")
+        before = _size(conn, store.timescaledb)
+        out["month_bytes"] = before
+        out["year_200dev_1min_bytes"] = before / rows * YEAR_ROWS_200_DEVICES
+        if store.timescaledb:
+            t_start = time.perf_counter()
+            store.compress(older_than=end + dt.timedelta(days=1))
+            out["compress_month_s"] = time.perf_counter() - t_start
+            after = _size(conn, True)
+            out["month_compressed_bytes"] = after
+            out["year_200dev_1min_compressed_bytes"] = after / rows * YEAR_ROWS_200_DEVICES
+            out["compression_ratio"] = before / after
+            t_start = time.perf_counter()
+            s = store.series("p_kw", MONTH0, end, devices, use_aggregate=False)
+            out["dashboard_month_raw_compressed_ms"] = (time.perf_counter() - t_start) * 1000
+            np.testing.assert_allclose(s.avg, first.avg, rtol=1e-9)  # compressed rows read back identically
+    return out
+
+
+def fresh_database(url: str, name: str) -> str:
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        c.execute(f"CREATE DATABASE {name}")
+    return psycopg.conninfo.make_conninfo(url, dbname=name)
+
+
+def run_backend(backend: str, park: Park, quick: bool) -> dict[str, Any]:
+    devices = [d.id for d in park.devices if d.id.startswith("PV0")]
+    batch = make_batch(devices, 200 if quick else 1200, T0)
+    with database_url(backend) as url:
+        db, month_db = fresh_database(url, "ems_bench"), fresh_database(url, "ems_bench_month")
+        with Store.connect(db, park) as store:
+            assert store.backend is not None
+            name = store.backend.name
+            figures = {"rows": len(batch), **bench_burst(store, db, batch, devices, T0 + dt.timedelta(days=1))}
+        with Store.connect(month_db, park) as store:  # its own database: sizes count the month only
+            figures.update(bench_month(store, devices[: 10 if quick else 50]))
+    print(f"\n== {name} ==")
+    print(f"burst of {figures['rows']:,} readings (200 devices x 5 quantities)")
+    print(f"  Store.ingest:                {figures['ingest_rows_per_s']:>12,.0f} rows/s")
+    print(f"  raw binary COPY, no index:   {figures['copy_limit_rows_per_s']:>12,.0f} rows/s (physical limit)")
+    print(f"  executemany INSERT (sample): {figures['executemany_rows_per_s']:>12,.0f} rows/s")
+    print(f"  re-ingest (all duplicates):  {figures['reingest_rows_per_s']:>12,.0f} rows/s")
+    print(f"  energy rollup refresh:       {figures['rollup_refresh_s']:>12.3f} s")
+    print(f"  Store.ingest / COPY limit:   {figures['ingest_rows_per_s'] / figures['copy_limit_rows_per_s']:>12.0%}")
+    print(
+        f"month of 1-minute power: {figures['month_rows']:,} rows at {figures['month_ingest_rows_per_s']:,.0f} rows/s"
     )
+    print(f"  15-min dashboard month, raw rows:  {figures['dashboard_month_raw_ms']:8.1f} ms")
+    if "dashboard_month_aggregate_ms" in figures:
+        print(
+            f"  15-min dashboard month, aggregate: {figures['dashboard_month_aggregate_ms']:8.1f} ms "
+            f"({figures['dashboard_aggregate_speedup']:.0f}x faster; first call with refresh "
+            f"{figures['dashboard_first_call_ms']:.0f} ms)"
+        )
+    print(
+        f"  on disk: {figures['month_bytes'] / 1e6:.1f} MB -> "
+        f"a year of 200 devices {figures['year_200dev_1min_bytes'] / 1e9:.2f} GB"
+    )
+    if "compression_ratio" in figures:
+        print(
+            f"  compressed: {figures['month_compressed_bytes'] / 1e6:.1f} MB -> a year of 200 devices "
+            f"{figures['year_200dev_1min_compressed_bytes'] / 1e9:.2f} GB (ratio {figures['compression_ratio']:.1f}x, "
+            f"{figures['compress_month_s']:.1f} s); raw month query on compressed chunks "
+            f"{figures['dashboard_month_raw_compressed_ms']:.0f} ms"
+        )
+    return {f"{name}_{k}": v for k, v in figures.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="200,000 burst rows and 10 devices for the month")
+    args = ap.parse_args()
+    park = many_device_park(200)
+    figures: dict[str, Any] = {}
+    for backend in backends():
+        figures.update(run_backend(backend, park, args.quick))
+    for name in ("postgresql", "timescaledb"):
+        if f"{name}_ingest_rows_per_s" in figures:
+            figures[f"{name}_ingest_vs_copy_limit"] = (
+                figures[f"{name}_ingest_rows_per_s"] / figures[f"{name}_copy_limit_rows_per_s"]
+            )
+    if "timescaledb_ingest_rows_per_s" in figures and "postgresql_ingest_rows_per_s" in figures:
+        figures["timescaledb_vs_postgresql_ingest"] = (
+            figures["timescaledb_ingest_rows_per_s"] / figures["postgresql_ingest_rows_per_s"]
+        )
+        print(f"\nTimescaleDB / PostgreSQL ingest: {figures['timescaledb_vs_postgresql_ingest']:.2f}x")
+    if "timescaledb_compression_ratio" in figures:
+        figures["compression_ratio"] = figures["timescaledb_compression_ratio"]
+    emit({k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()})
 
 
 if __name__ == "__main__":

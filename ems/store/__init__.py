@@ -6,6 +6,6 @@ Public API: :class:`Store`, :func:`open_store`, :class:`IntervalEnergy`,
 
 from ems.store.errors import StoreError, StoreUnavailable
 from ems.store.open import open_store
-from ems.store.store import IntervalEnergy, LatestReading, Store
+from ems.store.store import IntervalEnergy, LatestReading, SeriesTable, Store
 
-__all__ = ["IntervalEnergy", "LatestReading", "Store", "StoreError", "StoreUnavailable", "open_store"]
+__all__ = ["IntervalEnergy", "LatestReading", "SeriesTable", "Store", "StoreError", "StoreUnavailable", "open_store"]

