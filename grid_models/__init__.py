@@ -3,13 +3,13 @@ violations, linear sensitivities for dispatch and hosting checks. See ``docs/gri
 
 from __future__ import annotations
 
+from grid_models.build import build_network
 from grid_models.hosting import HostingCapacity, HostingReport, ViolationSummary, hosting_capacity, hosting_check
 from grid_models.network import (
     LOAD_POWER_FACTOR,
     NetworkLimits,
     NetworkModelError,
     ParkNetwork,
-    build_network,
     cigre_mv_park,
 )
 from grid_models.period_check import PeriodCheck, check_period

@@ -323,8 +323,8 @@ def check_supported(net: pp.pandapowerNet) -> None:
 # --------------------------------------------------------------------------- park -> pandapower
 
 
-def build_network(park: Park) -> ParkNetwork:
-    """Build the pandapower network of a park description.
+def build_park_network(park: Park) -> ParkNetwork:
+    """Build the pandapower network from the park description's own network section.
 
     External grid at the connection point (``vm_pu``, short-circuit data from the park),
     two-winding transformers, lines (impedances or a pandapower ``std_type``), PV/wind and
@@ -332,10 +332,6 @@ def build_network(park: Park) -> ParkNetwork:
     all at 0 kW. Meters are not network elements.
     """
     nw = park.network
-    if nw.model is not None:
-        from grid_models.external import build_external_network  # imports this module
-
-        return build_external_network(park)
     net = pp.create_empty_network(name=park.name, f_hz=50.0)
     bus = {b.id: pp.create_bus(net, vn_kv=b.vn_kv, name=b.id) for b in nw.buses}
     gc = nw.grid_connection
