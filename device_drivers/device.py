@@ -11,10 +11,11 @@ a reason while the poller marks the device degraded.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 from device_drivers.blocks import Block, plan_blocks
-from device_drivers.codec import decode, encode, from_raw, is_not_implemented, to_raw
+from device_drivers.codec import STRING, decode, decode_string, encode, from_raw, is_not_implemented, to_raw
 from device_drivers.errors import DiscoveryError, GarbageValue, RegisterMapError, SetpointNotConfirmed
 from device_drivers.register_map import ControlSpec, Point, RegisterMap, orient
 from device_drivers.sunspec import ModelLocation, discover
@@ -68,6 +69,9 @@ class DeviceDriver:
         self.blocks: list[Block] = []
         self.layout: dict[int, ModelLocation] = {}
         self.models_used: dict[str, int] = {}  # map model name -> model id found
+        self.skipped: list[str] = []  # map points the device's model revisions do not have
+        self.info: dict[str, str] = {}  # string points (SunSpec common model: Mn, Md, SN, Vr)
+        self.last_request_s = 0.0  # slowest single request of the last read
         self.ready = False
 
     # ------------------------------------------------------------------ locating
@@ -79,6 +83,15 @@ class DeviceDriver:
             self._locate_sunspec()
         else:
             self.points = {pt.name: Located(pt.name, pt, pt.offset, pt.sf) for pt in self.map.points}
+        strings = [k for k, loc in self.points.items() if loc.point.dtype == STRING]
+        if strings:
+            regs = await self.read_points(strings)
+            self.info = {}
+            for k in strings:
+                loc = self.points[k]
+                text = decode_string([regs[(loc.point.function, loc.address + i)] for i in range(loc.point.count)])
+                if text is not None:
+                    self.info[loc.point.name] = text
         self.feeds = {}
         covered: set[str] = set()
         for key, loc in self.points.items():
@@ -92,36 +105,52 @@ class DeviceDriver:
         self.ready = True
 
     def _locate_sunspec(self) -> None:
+        """Place the map's points in the discovered chain.
+
+        Per role the first model (map order) the device serves is used. A device may serve another
+        revision of a model than the map was written from (its L tells which): points beyond the
+        served length are skipped (listed in ``skipped``), as are points whose scale factor is.
+        """
         self.points = {}
         self.models_used = {}
+        self.skipped = []
+        roles_found: set[str] = set()
         for model in self.map.models:
+            if model.group in roles_found:
+                continue
             found = next((self.layout[i] for i in model.ids if i in self.layout), None)
             if found is None:
-                if model.required:
-                    raise DiscoveryError(
-                        f"SunSpec model {'/'.join(map(str, model.ids))} ({model.name}) not found; "
-                        f"device has {sorted(self.layout)}",
-                        self.device_id,
-                    )
                 continue
-            if found.length < model.length:
-                raise DiscoveryError(
-                    f"model {found.id} at {found.address} has L={found.length}, map expects {model.length}",
-                    self.device_id,
-                )
+            roles_found.add(model.group)
             self.models_used[model.name] = found.id
+            inside = {pt.name for pt in model.points if pt.offset + pt.count <= found.length + 2}
             for pt in model.points:
                 key = f"{model.name}.{pt.name}"
+                if pt.name not in inside or (pt.sf is not None and pt.sf not in inside):
+                    self.skipped.append(key)
+                    continue
                 sf_key = f"{model.name}.{pt.sf}" if pt.sf else None
                 self.points[key] = Located(key, pt, found.address + pt.offset, sf_key)
+        missing = sorted({m.group for m in self.map.models if m.required} - roles_found)
+        if missing:
+            wanted = "; ".join(
+                f"{role}: one of {', '.join(str(i) for m in self.map.models if m.group == role for i in m.ids)}"
+                for role in missing
+            )
+            raise DiscoveryError(
+                f"required SunSpec model(s) not found ({wanted}); device has {sorted(self.layout)}", self.device_id
+            )
 
     # ------------------------------------------------------------------ reading
 
     async def read_blocks(self, blocks: list[Block]) -> dict[tuple[int, int], int]:
         """(function, address) -> register value for every register of ``blocks``."""
         regs: dict[tuple[int, int], int] = {}
+        self.last_request_s = 0.0
         for b in blocks:
+            t0 = time.monotonic()
             values = await self.transport.read_registers(self.unit, b.address, b.count, b.function)
+            self.last_request_s = max(self.last_request_s, time.monotonic() - t0)
             for i, v in enumerate(values):
                 regs[(b.function, b.address + i)] = v
         return regs

@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from device_drivers.device import DeviceDriver
-from device_drivers.errors import DeviceError
+from device_drivers.errors import DeviceError, ModbusException
 from device_drivers.health import DeviceHealth, State
 from device_drivers.register_map import RegisterMap, load_map
+from device_drivers.sunspec import ILLEGAL_DATA_ADDRESS
 from device_drivers.transport import Transport, connection_key, transport_for
 from ems.park import ModbusRtu, ModbusTcp, Park
 from ems.quantities import Quality
@@ -104,6 +105,7 @@ class Poller:
         maps = dict(maps or {})
         transports: dict[str, Transport] = {}
         timeouts: dict[str, float] = {}
+        retries: dict[str, int] = {}
         selected = []
         for dev in park.devices:
             conn = dev.connection
@@ -111,10 +113,11 @@ class Poller:
                 continue
             key = connection_key(conn)
             timeouts[key] = max(timeouts.get(key, 0.0), conn.timeout_s)
+            retries[key] = max(retries.get(key, 0), conn.retries)
             selected.append((dev, conn, key))
         for key, timeout in timeouts.items():
             conn = next(c for _, c, k in selected if k == key)
-            transports[key] = transport_for(conn, timeout)
+            transports[key] = transport_for(conn, timeout, retries[key])
         polled = []
         for dev, conn, key in selected:
             if conn.register_map not in maps:
@@ -203,13 +206,15 @@ class Poller:
                 raise DeviceError(f"unexpected {type(exc).__name__}: {exc}", d.driver.device_id) from exc
         except DeviceError as exc:
             d.health.on_failure(exc)
+            if isinstance(exc, ModbusException) and exc.code == ILLEGAL_DATA_ADDRESS:
+                d.driver.ready = False  # the model chain may have changed (firmware update): rediscover
             if d.health.state == State.OFFLINE:
                 d.driver.ready = False  # rediscover after an outage: the device may come back reconfigured
             d.next_due = time.monotonic() + d.health.next_delay_s()
             return
         latency = time.monotonic() - t0
         stamp = self.clock()
-        d.health.on_success(latency, garbage, stamp)
+        d.health.on_success(d.driver.last_request_s, garbage, stamp)
         if self.trace:
             d.trace.append((due, t0, t0 + latency))
         suspect = d.health.state != State.OK

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from device_drivers.codec import TYPES, decode, encode, from_raw, to_raw
+from device_drivers.codec import TYPES, decode, encode, encode_string, from_raw, to_raw
 from device_drivers.register_map import Point, RegisterMap
 from device_drivers.sunspec import END_ID, SUNS_MARKER
 
@@ -101,6 +101,10 @@ class RegisterImage:
     def set_raw(self, key: str, raw: int | float) -> None:
         s = self.slots[key]
         self._put(s, encode(raw, s.point.dtype, s.point.word_order, s.point.byte_order))
+
+    def set_string(self, key: str, text: str) -> None:
+        s = self.slots[key]
+        self._put(s, encode_string(text, s.point.count))
 
     def get_raw(self, key: str) -> int | float:
         s = self.slots[key]

@@ -136,7 +136,7 @@ async def test_missing_required_model(tiny_park: Park) -> None:
     async with serve_registers([(40000, real_inverter_layout())]) as port:
         tr = ModbusTransport.tcp("127.0.0.1", port)
         driver = DeviceDriver("M_GRID", tiny_park.device("M_GRID"), load_map("sunspec_meter"), tr)
-        with pytest.raises(DiscoveryError, match="203/204/201/202"):
+        with pytest.raises(DiscoveryError, match="meter: one of 203, 204, 201, 202"):
             await driver.read()
         await tr.close()
 
