@@ -70,6 +70,7 @@ class DeviceDriver:
         self.layout: dict[int, ModelLocation] = {}
         self.models_used: dict[str, int] = {}  # map model name -> model id found
         self.skipped: list[str] = []  # map points the device's model revisions do not have
+        self.unsupported: dict[str, str] = {}  # map model name -> why the served revision is not used
         self.info: dict[str, str] = {}  # string points (SunSpec common model: Mn, Md, SN, Vr)
         self.last_request_s = 0.0  # slowest single request of the last read
         self.ready = False
@@ -110,16 +111,27 @@ class DeviceDriver:
         Per role the first model (map order) the device serves is used. A device may serve another
         revision of a model than the map was written from (its L tells which): points beyond the
         served length are skipped (listed in ``skipped``), as are points whose scale factor is.
+        A model the map writes to is used only at the map's length: revisions of a control model
+        may move points (704's draft with L=64 had its scale factors one register earlier), and a
+        setpoint must never land on the wrong register; such a model is listed in ``unsupported``
+        and the next model of its role (e.g. 123) is tried. The device is still read.
         """
         self.points = {}
         self.models_used = {}
         self.skipped = []
+        self.unsupported = {}
         roles_found: set[str] = set()
         for model in self.map.models:
             if model.group in roles_found:
                 continue
             found = next((self.layout[i] for i in model.ids if i in self.layout), None)
             if found is None:
+                continue
+            if found.length != model.length and any(pt.writable for pt in model.points):
+                self.unsupported[model.name] = (
+                    f"model {found.id} has L={found.length}; setpoints are written only to the published "
+                    f"revision (L={model.length})"
+                )
                 continue
             roles_found.add(model.group)
             self.models_used[model.name] = found.id
@@ -218,7 +230,8 @@ class DeviceDriver:
         for spec in self.map.controls.get(quantity, ()):
             if spec.model is None or spec.model in self.models_used:
                 return spec
-        raise RegisterMapError(f"map {self.map.name!r} offers no way to write {quantity} on {self.device_id}")
+        why = "".join(f"; {m}: {reason}" for m, reason in self.unsupported.items())
+        raise RegisterMapError(f"map {self.map.name!r} offers no way to write {quantity} on {self.device_id}{why}")
 
     def _key(self, spec: ControlSpec, point: str) -> str:
         return f"{spec.model}.{point}" if spec.model else point
