@@ -26,6 +26,22 @@ from ems.telemetry import power_bounds_kw
 SF_RANGE = 10  # SunSpec scale factors are -10..10
 
 
+def point_value(pt: Point, words: list[int], sf_word: int | None, sunspec: bool) -> float | None:
+    """``raw · scale · 10**sf`` of a numeric point; None if SunSpec marks the value or its scale factor
+    "not implemented". Raises :class:`GarbageValue` for a scale factor outside -10..10."""
+    raw = decode(words, pt.dtype, pt.word_order, pt.byte_order)
+    if sunspec and is_not_implemented(raw, pt.dtype):
+        return None
+    sf = 0
+    if sf_word is not None:
+        sf = int(decode([sf_word], "sunssf"))
+        if is_not_implemented(sf, "sunssf"):
+            return None
+        if not -SF_RANGE <= sf <= SF_RANGE:
+            raise GarbageValue(f"scale factor {sf} outside -10..10")
+    return from_raw(raw, pt.scale, sf)
+
+
 @dataclass(frozen=True)
 class Located:
     """A point at its absolute address; ``key`` is ``model.point`` (SunSpec) or the point name."""
@@ -175,21 +191,14 @@ class DeviceDriver:
         loc = self.points[key]
         pt = loc.point
         words = [regs[(pt.function, loc.address + i)] for i in range(pt.count)]
-        raw = decode(words, pt.dtype, pt.word_order, pt.byte_order)
-        sunspec = self.map.kind == "sunspec"
-        if sunspec and is_not_implemented(raw, pt.dtype):
-            return None
-        sf = 0
+        sf_word = None
         if loc.sf_key is not None:
             sf_loc = self.points[loc.sf_key]
-            sf_words = [regs[(sf_loc.point.function, sf_loc.address)]]
-            sf_raw = int(decode(sf_words, "sunssf"))
-            if is_not_implemented(sf_raw, "sunssf"):
-                return None
-            if not -SF_RANGE <= sf_raw <= SF_RANGE:
-                raise GarbageValue(f"scale factor {loc.sf_key}={sf_raw} outside -10..10", self.device_id)
-            sf = sf_raw
-        return from_raw(raw, pt.scale, sf)
+            sf_word = regs[(sf_loc.point.function, sf_loc.address)]
+        try:
+            return point_value(pt, words, sf_word, self.map.kind == "sunspec")
+        except GarbageValue as exc:
+            raise GarbageValue(f"{loc.sf_key}: {exc}", self.device_id) from None
 
     def bounds(self, quantity: str) -> tuple[float, float]:
         q = QUANTITIES[quantity]

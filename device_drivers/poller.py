@@ -41,8 +41,8 @@ from device_drivers.device import DeviceDriver
 from device_drivers.errors import DeviceError, ModbusException
 from device_drivers.health import DeviceHealth, State
 from device_drivers.register_map import RegisterMap, load_map
-from device_drivers.sunspec import ILLEGAL_DATA_ADDRESS
 from device_drivers.spool import Spool
+from device_drivers.sunspec import ILLEGAL_DATA_ADDRESS
 from device_drivers.transport import Transport, connection_key, transport_for
 from ems.park import ModbusRtu, ModbusTcp, Park
 from ems.quantities import Quality

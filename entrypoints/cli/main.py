@@ -6,7 +6,21 @@ import logging
 
 import typer
 
-from entrypoints.cli import carbon, db, demo, dispatch, footprint, grid, keys, operate, park, serve, simulate, telemetry
+from entrypoints.cli import (
+    carbon,
+    db,
+    demo,
+    devices,
+    dispatch,
+    footprint,
+    grid,
+    keys,
+    operate,
+    park,
+    serve,
+    simulate,
+    telemetry,
+)
 
 app = typer.Typer(help="Zero-carbon industrial park EMS.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")
@@ -16,6 +30,8 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(grid.app, name="grid")
 app.add_typer(simulate.app, name="simulate")
 app.add_typer(simulate.poll_app, name="poll")
+app.add_typer(devices.app, name="devices")
+app.add_typer(devices.maps_app, name="maps")
 app.add_typer(carbon.report_app, name="report")
 app.add_typer(carbon.factors_app, name="factors")
 app.add_typer(carbon.certificates_app, name="certificates")

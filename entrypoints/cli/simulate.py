@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from device_drivers.inspect import check_park_maps
 from device_drivers.poller import Poller
 from device_drivers.simulator import FAULT_KINDS, ParkSimulator
 from device_drivers.spool import Spool
@@ -121,6 +122,10 @@ def poll(
     """
     settings = settings_from(data_dir, park)
     p = load_park_or_exit(settings)
+    problems = check_park_maps(p)
+    if problems:  # the same check as `ems park check`: a clear refusal instead of a traceback mid-start
+        typer.secho("\n".join(problems), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
     limit = cycles if cycles is not None else (3 if dry_run else None)
 
     async def run(sink: _StoreWhenUp | None) -> None:
