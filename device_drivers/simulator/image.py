@@ -2,7 +2,8 @@
 
 The simulator writes engineering values (in the map's native convention and the
 point's unit) and the image encodes them exactly as the map says a device does, so
-client and server can only agree if the map, the encoder and the decoder agree.
+client and server can only agree if the map, the encoder and the decoder agree. SunSpec
+models start from the official definition with every point "not implemented".
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from device_drivers.codec import TYPES, decode, encode, encode_string, from_raw, to_raw
 from device_drivers.register_map import Point, RegisterMap
+from device_drivers.simulator.sunspec_models import unimplemented_body
 from device_drivers.sunspec import END_ID, SUNS_MARKER
 
 SF_MIN, SF_MAX = -3, 10
@@ -53,7 +55,7 @@ class RegisterImage:
                     continue
                 start = base + len(regs)
                 self.models[m.name] = m.ids[0]
-                regs += [m.ids[0], m.length] + [0] * m.length
+                regs += [m.ids[0], m.length, *unimplemented_body(m.ids[0], m.length)]
                 for p in m.points:
                     key = f"{m.name}.{p.name}"
                     self.slots[key] = Slot(key, p, start + p.offset, f"{m.name}.{p.sf}" if p.sf else None)

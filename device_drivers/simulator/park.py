@@ -158,8 +158,9 @@ class SimulatedDevice:
                 self.image.set(key, 100.0)
             if key.endswith("WChaMax") and isinstance(self.dev, Battery):
                 self.image.set(key, self.dev.p_charge_max_kw)
-            if key.endswith("WSetMod"):
-                self.image.set(key, 1)  # WATTS: the setpoint is in watts
+            if s.point.writable and s.point.dtype.startswith("enum"):
+                # control flags start disabled (0); 704's WSetMod starts at WATTS (1): setpoints in watts
+                self.image.set_raw(key, 1 if s.point.name == "WSetMod" else 0)
         # the mandatory identification strings of the common model, as a real device fills them
         identity = {"Mn": "zero-carbon-ems", "Md": f"simulated {self.map.name}", "Vr": "sim-1", "SN": str(self.dev.id)}
         for key, s in self.image.slots.items():
