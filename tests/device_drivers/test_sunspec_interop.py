@@ -331,3 +331,21 @@ async def test_exception_code_reaches_health(demo_free: Park) -> None:
             assert poller.health()[0]["last_exception_code"] == 4
         finally:
             await poller.stop()
+
+
+async def test_unimplemented_accumulator_is_no_reading(demo_park: Park) -> None:
+    """Issue 13: an acc32 energy counter of 0 ("not implemented" for accumulators) was stored as 0 kWh GOOD."""
+    image = chain(
+        [
+            model_registers(1, {"Mn": "Old", "Md": "PV-1", "SN": "X"}),
+            model_registers(103, {"W": 1500, "W_SF": 1, "WH": 0, "WH_SF": 0, "Hz": 5000, "Hz_SF": -2}),
+        ]
+    )
+    async with serve_registers([(40000, image)]) as port:
+        tr = ModbusTransport.tcp("127.0.0.1", port)
+        driver = DeviceDriver("PV_CELLS", demo_park.device("PV_CELLS"), load_map("sunspec_inverter"), tr)
+        readings, garbage = await driver.read()
+        got = {r.quantity: r.value for r in readings}
+        assert got == pytest.approx({"p_kw": 15.0, "f_hz": 50.0})  # 1500 · 10 W; 5000 · 0.01 Hz; nothing else
+        assert garbage == 0
+        await tr.close()
