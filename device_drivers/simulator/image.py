@@ -42,7 +42,10 @@ def choose_sf(max_abs: float, points: list[Point]) -> int:
 
 
 class RegisterImage:
-    """Registers of one device: SunSpec chain at ``base`` or the plain map's addresses."""
+    """Registers of one device: SunSpec chain at ``base`` or the plain map's addresses.
+
+    ``models`` names the map models to serve; by default the first of each role.
+    """
 
     def __init__(self, rmap: RegisterMap, base: int = 40000, models: list[str] | None = None) -> None:
         self.map = rmap
@@ -50,9 +53,13 @@ class RegisterImage:
         self.models: dict[str, int] = {}  # model name -> id served
         if rmap.kind == "sunspec":
             regs = list(SUNS_MARKER)
+            roles: set[str] = set()
             for m in rmap.models:
-                if models is not None and m.name not in models:
+                # by default one model per role, the preferred one (701 rather than 103, 713 rather than 802
+                # or 124): a current device's chain, and a short discovery
+                if (m.name not in models) if models is not None else (m.group in roles):
                     continue
+                roles.add(m.group)
                 start = base + len(regs)
                 self.models[m.name] = m.ids[0]
                 regs += [m.ids[0], m.length, *unimplemented_body(m.ids[0], m.length)]
