@@ -11,7 +11,13 @@ generic wind). In this process:
   the last device's answer), jitter of poll start against schedule, cycle overrun
   (device polls that missed their slot);
 * a naive poller reads the same registers one register per request, device after
-  device, on already-open connections: its cycle time and registers/s.
+  device, on already-open connections: its cycle time and registers/s;
+* the write-ahead journal's cost: cycle time and overrun with the journal (an fsync'ed
+  SQLite append every 0.2 s, as ``ems poll`` runs) against the same poller without it;
+* readings lost to a SIGKILL: a child process polls with the journal, records each
+  completed poll in a memory-mapped counter (page-cache writes survive the kill of the
+  process) and is killed with SIGKILL mid-run; lost = completed polls not in the journal,
+  per device (the promise: at most one poll per device).
 
 Figures are printed per N; the last line is one JSON object.
 """
@@ -37,9 +43,10 @@ from pymodbus.client import AsyncModbusTcpClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from device_drivers.poller import Poller
+from device_drivers.poller import PolledDevice, Poller
 from device_drivers.simulator.park import free_port
-from ems.park import Park, example_park_path, parse_park
+from device_drivers.spool import Spool
+from ems.park import Park, example_park_path, load_park, parse_park
 from ems.telemetry import IngestResult, ReadingBatch
 
 KINDS: list[tuple[str, str, dict[str, Any]]] = [
@@ -102,9 +109,11 @@ def wait_listening(port: int, timeout_s: float, proc: subprocess.Popen[bytes], e
     raise RuntimeError(f"simulator did not open port {port} within {timeout_s} s")
 
 
-async def run_poller(park: Park, seconds: float, stagger: bool) -> dict[str, Any]:
+async def run_poller(park: Park, seconds: float, stagger: bool, journal: Path | None = None) -> dict[str, Any]:
     sink = CountingSink()
-    poller = Poller.from_park(park, sink=sink, trace=True)
+    spool = None if journal is None else Spool(journal, durable=True)
+    kw: dict[str, Any] = {} if spool is None else {"journal": spool, "flush_interval_s": 0.2}
+    poller = Poller.from_park(park, sink=sink, trace=True, **kw)
     # locate every device (SunSpec discovery) before the clock starts, as a running system would have
     await asyncio.gather(*(d.driver.locate() for d in poller.devices.values()))
     regs0 = sum(t.registers for t in poller.transports.values())  # type: ignore[attr-defined]
@@ -113,6 +122,8 @@ async def run_poller(park: Park, seconds: float, stagger: bool) -> dict[str, Any
     await asyncio.sleep(seconds)
     await poller.stop()
     wall = time.monotonic() - t0
+    if spool is not None:
+        spool.close()
     regs = sum(t.registers for t in poller.transports.values()) - regs0  # type: ignore[attr-defined]
     traces = [tr for d in poller.devices.values() for tr in d.trace]
     due = np.array([t[0] for t in traces])
@@ -167,6 +178,63 @@ async def run_naive(park: Park, plan: dict[str, list[tuple[int, int, int]]], bud
     return {"registers_per_s": regs / wall, "cycle_time_ms": 1000 * wall * len(park.devices) / done}
 
 
+class _CountingPoller(Poller):
+    """Records every completed poll in a memory-mapped counter, for the SIGKILL measurement."""
+
+    counts: np.memmap
+    index: dict[str, int]
+
+    async def poll_once(self, d: PolledDevice) -> None:
+        await super().poll_once(d)
+        self.counts[self.index[d.driver.device_id]] = len(d.trace)
+
+
+async def _child(park_path: Path, journal: Path, counts_path: Path) -> None:
+    park = load_park(park_path)
+    poller = _CountingPoller.from_park(
+        park, sink=None, trace=True, journal=Spool(journal, durable=True), flush_interval_s=0.2
+    )
+    assert isinstance(poller, _CountingPoller)
+    poller.index = {dev_id: i for i, dev_id in enumerate(poller.devices)}
+    poller.counts = np.memmap(counts_path, dtype=np.int64, mode="r+", shape=(len(poller.devices),))
+    await poller.start()
+    await asyncio.sleep(3600)  # until SIGKILL
+
+
+def sigkill_loss(park_path: Path, n: int, run_s: float, tmp: Path) -> dict[str, float]:
+    """Start a journaling poller in a child process, SIGKILL it after ``run_s``, count what it lost."""
+    import sqlite3
+
+    journal, counts_path = tmp / "journal.sqlite", tmp / "counts.bin"
+    np.zeros(n, dtype=np.int64).tofile(counts_path)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    cmd = [sys.executable, __file__, "--child", str(park_path), str(journal), str(counts_path)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    counts = np.memmap(counts_path, dtype=np.int64, mode="r", shape=(n,))
+    t0 = time.monotonic()
+    while counts.sum() == 0 and time.monotonic() - t0 < 60:  # polling has started (imports, discovery)
+        time.sleep(0.05)
+    time.sleep(run_s)
+    proc.kill()
+    proc.wait()
+    completed = np.array(counts)
+    with sqlite3.connect(journal) as db:
+        rows = db.execute("SELECT device, count(DISTINCT time_us), count(*) FROM reading GROUP BY device").fetchall()
+    order = {d.id: i for i, d in enumerate(load_park(park_path).devices)}
+    journaled = np.zeros(n, dtype=np.int64)
+    readings = np.zeros(n, dtype=np.int64)
+    for dev, polls, count in rows:
+        journaled[order[dev]], readings[order[dev]] = polls, count
+    lost_polls = completed - journaled
+    per_poll = readings.sum() / max(1, journaled.sum())
+    return {
+        "polls_completed": float(completed.sum()),
+        "polls_lost_max_per_device": float(lost_polls.max()),
+        "readings_lost": float(lost_polls.sum() * per_poll),
+        "readings_journaled": float(readings.sum()),
+    }
+
+
 async def bench(n: int, seconds: float, budget_s: float) -> dict[str, float]:
     data = bench_park(n)
     park = parse_park(data)
@@ -188,6 +256,8 @@ async def bench(n: int, seconds: float, budget_s: float) -> dict[str, float]:
             burst = await run_poller(park, seconds, stagger=False)  # every device due at once: cycle time
             smooth = await run_poller(park, seconds, stagger=True)  # default schedule: jitter
             naive = await run_naive(park, burst.pop("_plan"), budget_s)
+            walled = await run_poller(park, seconds, stagger=False, journal=Path(tmp) / "wal.sqlite")
+            loss = await asyncio.to_thread(sigkill_loss, path, n, min(seconds, 5.0), Path(tmp))
         finally:
             proc.terminate()
             proc.wait(10)
@@ -204,10 +274,21 @@ async def bench(n: int, seconds: float, budget_s: float) -> dict[str, float]:
         "failures": burst["failures"] + smooth["failures"],
         "naive_registers_per_s": naive["registers_per_s"],
         "naive_cycle_time_ms": naive["cycle_time_ms"],
+        "journal_cycle_time_p50_ms": walled["cycle_time_p50_ms"],
+        "journal_cycle_time_max_ms": walled["cycle_time_max_ms"],
+        "journal_overrun_pct": walled["overrun_pct"],
+        "journal_readings": walled["readings"],
+        "sigkill_polls_lost_max_per_device": loss["polls_lost_max_per_device"],
+        "sigkill_readings_lost": loss["readings_lost"],
+        "sigkill_readings_journaled": loss["readings_journaled"],
     }
 
 
 def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+        asyncio.run(_child(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])))
+        return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="N = 10, 100; 3 s per run (< 60 s)")
     ap.add_argument("--devices", default=None, help="comma-separated device counts (default 10,100,500)")
@@ -232,6 +313,14 @@ def main() -> None:
             f"        naive 1-register sequential: {r['naive_registers_per_s']:7.0f} reg/s, "
             f"cycle {r['naive_cycle_time_ms']:8.1f} ms -> block poller is "
             f"{r['naive_cycle_time_ms'] / r['cycle_time_p50_ms']:.1f}x faster per cycle",
+        )
+        print(
+            f"        write-ahead journal on: cycle p50 {r['journal_cycle_time_p50_ms']:6.1f} ms "
+            f"max {r['journal_cycle_time_max_ms']:6.1f} ms, overrun {r['journal_overrun_pct']:5.2f} % "
+            f"(off: p50 {r['cycle_time_p50_ms']:6.1f} ms, ratio on/off "
+            f"{r['journal_cycle_time_p50_ms'] / r['cycle_time_p50_ms']:.2f}); SIGKILL: "
+            f"{r['sigkill_readings_lost']:.0f} readings lost of {r['sigkill_readings_journaled']:.0f} journaled, "
+            f"at most {r['sigkill_polls_lost_max_per_device']:.0f} poll per device",
             flush=True,
         )
     big = results[-1]
@@ -245,6 +334,11 @@ def main() -> None:
         "overrun_pct": round(big["overrun_pct"], 3),
         "naive_cycle_time_ms": round(big["naive_cycle_time_ms"], 1),
         "ratio_vs_baseline": round(big["naive_cycle_time_ms"] / big["cycle_time_p50_ms"], 2),
+        "journal_cycle_time_p50_ms": round(big["journal_cycle_time_p50_ms"], 2),
+        "journal_overrun_pct": round(big["journal_overrun_pct"], 3),
+        "journal_ratio_on_vs_off": round(big["journal_cycle_time_p50_ms"] / big["cycle_time_p50_ms"], 3),
+        "sigkill_readings_lost": round(max(r["sigkill_readings_lost"] for r in results)),
+        "sigkill_polls_lost_max_per_device": max(r["sigkill_polls_lost_max_per_device"] for r in results),
         "per_n": {
             str(r["n"]): {
                 "cycle_time_p50_ms": round(r["cycle_time_p50_ms"], 2),

@@ -11,10 +11,11 @@ a reason while the poller marks the device degraded.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 from device_drivers.blocks import Block, plan_blocks
-from device_drivers.codec import decode, encode, from_raw, is_not_implemented, to_raw
+from device_drivers.codec import STRING, decode, decode_string, encode, from_raw, is_not_implemented, to_raw
 from device_drivers.errors import DiscoveryError, GarbageValue, RegisterMapError, SetpointNotConfirmed
 from device_drivers.register_map import ControlSpec, Point, RegisterMap, orient
 from device_drivers.sunspec import ModelLocation, discover
@@ -23,6 +24,22 @@ from ems.quantities import QUANTITIES, Quality
 from ems.telemetry import power_bounds_kw
 
 SF_RANGE = 10  # SunSpec scale factors are -10..10
+
+
+def point_value(pt: Point, words: list[int], sf_word: int | None, sunspec: bool) -> float | None:
+    """``raw · scale · 10**sf`` of a numeric point; None if SunSpec marks the value or its scale factor
+    "not implemented". Raises :class:`GarbageValue` for a scale factor outside -10..10."""
+    raw = decode(words, pt.dtype, pt.word_order, pt.byte_order)
+    if sunspec and is_not_implemented(raw, pt.dtype):
+        return None
+    sf = 0
+    if sf_word is not None:
+        sf = int(decode([sf_word], "sunssf"))
+        if is_not_implemented(sf, "sunssf"):
+            return None
+        if not -SF_RANGE <= sf <= SF_RANGE:
+            raise GarbageValue(f"scale factor {sf} outside -10..10")
+    return from_raw(raw, pt.scale, sf)
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,10 @@ class DeviceDriver:
         self.blocks: list[Block] = []
         self.layout: dict[int, ModelLocation] = {}
         self.models_used: dict[str, int] = {}  # map model name -> model id found
+        self.skipped: list[str] = []  # map points the device's model revisions do not have
+        self.unsupported: dict[str, str] = {}  # map model name -> why the served revision is not used
+        self.info: dict[str, str] = {}  # string points (SunSpec common model: Mn, Md, SN, Vr)
+        self.last_request_s = 0.0  # slowest single request of the last read
         self.ready = False
 
     # ------------------------------------------------------------------ locating
@@ -79,6 +100,15 @@ class DeviceDriver:
             self._locate_sunspec()
         else:
             self.points = {pt.name: Located(pt.name, pt, pt.offset, pt.sf) for pt in self.map.points}
+        strings = [k for k, loc in self.points.items() if loc.point.dtype == STRING]
+        if strings:
+            regs = await self.read_points(strings)
+            self.info = {}
+            for k in strings:
+                loc = self.points[k]
+                text = decode_string([regs[(loc.point.function, loc.address + i)] for i in range(loc.point.count)])
+                if text is not None:
+                    self.info[loc.point.name] = text
         self.feeds = {}
         covered: set[str] = set()
         for key, loc in self.points.items():
@@ -92,36 +122,63 @@ class DeviceDriver:
         self.ready = True
 
     def _locate_sunspec(self) -> None:
+        """Place the map's points in the discovered chain.
+
+        Per role the first model (map order) the device serves is used. A device may serve another
+        revision of a model than the map was written from (its L tells which): points beyond the
+        served length are skipped (listed in ``skipped``), as are points whose scale factor is.
+        A model the map writes to is used only at the map's length: revisions of a control model
+        may move points (704's draft with L=64 had its scale factors one register earlier), and a
+        setpoint must never land on the wrong register; such a model is listed in ``unsupported``
+        and the next model of its role (e.g. 123) is tried. The device is still read.
+        """
         self.points = {}
         self.models_used = {}
+        self.skipped = []
+        self.unsupported = {}
+        roles_found: set[str] = set()
         for model in self.map.models:
+            if model.group in roles_found:
+                continue
             found = next((self.layout[i] for i in model.ids if i in self.layout), None)
             if found is None:
-                if model.required:
-                    raise DiscoveryError(
-                        f"SunSpec model {'/'.join(map(str, model.ids))} ({model.name}) not found; "
-                        f"device has {sorted(self.layout)}",
-                        self.device_id,
-                    )
                 continue
-            if found.length < model.length:
-                raise DiscoveryError(
-                    f"model {found.id} at {found.address} has L={found.length}, map expects {model.length}",
-                    self.device_id,
+            if found.length != model.length and any(pt.writable for pt in model.points):
+                self.unsupported[model.name] = (
+                    f"model {found.id} has L={found.length}; setpoints are written only to the published "
+                    f"revision (L={model.length})"
                 )
+                continue
+            roles_found.add(model.group)
             self.models_used[model.name] = found.id
+            inside = {pt.name for pt in model.points if pt.offset + pt.count <= found.length + 2}
             for pt in model.points:
                 key = f"{model.name}.{pt.name}"
+                if pt.name not in inside or (pt.sf is not None and pt.sf not in inside):
+                    self.skipped.append(key)
+                    continue
                 sf_key = f"{model.name}.{pt.sf}" if pt.sf else None
                 self.points[key] = Located(key, pt, found.address + pt.offset, sf_key)
+        missing = sorted({m.group for m in self.map.models if m.required} - roles_found)
+        if missing:
+            wanted = "; ".join(
+                f"{role}: one of {', '.join(str(i) for m in self.map.models if m.group == role for i in m.ids)}"
+                for role in missing
+            )
+            raise DiscoveryError(
+                f"required SunSpec model(s) not found ({wanted}); device has {sorted(self.layout)}", self.device_id
+            )
 
     # ------------------------------------------------------------------ reading
 
     async def read_blocks(self, blocks: list[Block]) -> dict[tuple[int, int], int]:
         """(function, address) -> register value for every register of ``blocks``."""
         regs: dict[tuple[int, int], int] = {}
+        self.last_request_s = 0.0
         for b in blocks:
+            t0 = time.monotonic()
             values = await self.transport.read_registers(self.unit, b.address, b.count, b.function)
+            self.last_request_s = max(self.last_request_s, time.monotonic() - t0)
             for i, v in enumerate(values):
                 regs[(b.function, b.address + i)] = v
         return regs
@@ -134,21 +191,14 @@ class DeviceDriver:
         loc = self.points[key]
         pt = loc.point
         words = [regs[(pt.function, loc.address + i)] for i in range(pt.count)]
-        raw = decode(words, pt.dtype, pt.word_order, pt.byte_order)
-        sunspec = self.map.kind == "sunspec"
-        if sunspec and is_not_implemented(raw, pt.dtype):
-            return None
-        sf = 0
+        sf_word = None
         if loc.sf_key is not None:
             sf_loc = self.points[loc.sf_key]
-            sf_words = [regs[(sf_loc.point.function, sf_loc.address)]]
-            sf_raw = int(decode(sf_words, "sunssf"))
-            if is_not_implemented(sf_raw, "sunssf"):
-                return None
-            if not -SF_RANGE <= sf_raw <= SF_RANGE:
-                raise GarbageValue(f"scale factor {loc.sf_key}={sf_raw} outside -10..10", self.device_id)
-            sf = sf_raw
-        return from_raw(raw, pt.scale, sf)
+            sf_word = regs[(sf_loc.point.function, sf_loc.address)]
+        try:
+            return point_value(pt, words, sf_word, self.map.kind == "sunspec")
+        except GarbageValue as exc:
+            raise GarbageValue(f"{loc.sf_key}: {exc}", self.device_id) from None
 
     def bounds(self, quantity: str) -> tuple[float, float]:
         q = QUANTITIES[quantity]
@@ -189,7 +239,8 @@ class DeviceDriver:
         for spec in self.map.controls.get(quantity, ()):
             if spec.model is None or spec.model in self.models_used:
                 return spec
-        raise RegisterMapError(f"map {self.map.name!r} offers no way to write {quantity} on {self.device_id}")
+        why = "".join(f"; {m}: {reason}" for m, reason in self.unsupported.items())
+        raise RegisterMapError(f"map {self.map.name!r} offers no way to write {quantity} on {self.device_id}{why}")
 
     def _key(self, spec: ControlSpec, point: str) -> str:
         return f"{spec.model}.{point}" if spec.model else point

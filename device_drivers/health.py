@@ -3,8 +3,10 @@
 Rules (pure, in :meth:`DeviceHealth.on_success` / :meth:`DeviceHealth.on_failure`):
 
 * a complete, plausible and timely answer -> ``ok``;
-* an answer with garbage values, a slow answer (latency above ``slow_fraction`` of the
-  timeout) or a Modbus exception response -> ``degraded``;
+* an answer with garbage values, a slow answer (its slowest single request took more than
+  ``slow_fraction`` of the timeout: slowness is judged per request, since a poll of several
+  block reads is legitimately longer) or a Modbus exception response -> ``degraded``, the
+  exception code kept in ``last_exception_code``;
 * a timeout or lost connection -> ``degraded``, and ``offline`` after ``offline_after``
   consecutive failures; a refused connection -> ``offline`` at once.
 
@@ -46,7 +48,8 @@ class DeviceHealth:
     garbage_values: int = 0
     last_error: str = "not polled yet"
     last_ok: dt.datetime | None = None
-    last_latency_s: float = 0.0
+    last_latency_s: float = 0.0  # of the slowest request of the last successful poll
+    last_exception_code: int | None = None
     offline_after: int = 3
     backoff_cap_s: float = 30.0
     slow_fraction: float = 0.5
@@ -62,7 +65,7 @@ class DeviceHealth:
             self.last_error = f"{garbage} implausible value(s)"
         elif latency_s > self.slow_fraction * self.timeout_s:
             self.state = State.DEGRADED
-            self.last_error = f"slow answer ({latency_s * 1000:.0f} ms)"
+            self.last_error = f"slow answer ({latency_s * 1000:.0f} ms for one request)"
         else:
             self.state = State.OK
             self.last_error = ""
@@ -73,6 +76,7 @@ class DeviceHealth:
         self.consecutive_failures += 1
         self.last_error = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, ModbusException):
+            self.last_exception_code = exc.code
             self.state = State.DEGRADED
         elif isinstance(exc, ConnectionRefused) or self.consecutive_failures >= self.offline_after:
             self.state = State.OFFLINE
@@ -94,4 +98,5 @@ class DeviceHealth:
             "last_error": self.last_error,
             "last_ok": self.last_ok.isoformat() if self.last_ok else None,
             "last_latency_ms": round(self.last_latency_s * 1000, 2),
+            "last_exception_code": self.last_exception_code,
         }

@@ -7,10 +7,21 @@ different connections run concurrently, so a dead device delays at most the
 devices on its own connection, and only once per back-off period.
 
 Readings are stamped with the UTC time at which the answer arrived (``clock``, default the
-wall clock; a simulated clock when the park simulator runs accelerated),
-buffered, and handed to the sink every ``flush_interval_s`` from a worker thread
-(the sink, e.g. the PostgreSQL store, is synchronous). Pass a
-:class:`device_drivers.spool.SpoolingSink` to survive store outages.
+wall clock; a simulated clock when the park simulator runs accelerated) and buffered.
+
+Two ways to the sink (the sink, e.g. the PostgreSQL store, is synchronous and runs in a
+worker thread):
+
+* without a journal, the buffer is handed to the sink every ``flush_interval_s`` (pass a
+  :class:`device_drivers.spool.SpoolingSink` to survive store outages);
+* with a ``journal`` (a :class:`~device_drivers.spool.Spool` opened ``durable``), the poller
+  is a write-ahead log: every ``flush_interval_s`` the buffer is appended to the journal in
+  one fsync'ed transaction, and only then do its readings count as read (``stats.readings``);
+  a separate delivery task sends the journal to the sink oldest first and deletes what the
+  sink accepted. A SIGKILL loses at most what was read since the last journal append (less
+  than one poll per device with ``flush_interval_s`` under the poll interval); a slow or
+  down store delays delivery only, never polling or journaling; rows journaled by a killed
+  run are delivered by the next one.
 """
 
 from __future__ import annotations
@@ -22,16 +33,20 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from device_drivers.device import DeviceDriver
-from device_drivers.errors import DeviceError
+from device_drivers.errors import DeviceError, ModbusException
 from device_drivers.health import DeviceHealth, State
 from device_drivers.register_map import RegisterMap, load_map
+from device_drivers.spool import Spool
+from device_drivers.sunspec import ILLEGAL_DATA_ADDRESS
 from device_drivers.transport import Transport, connection_key, transport_for
 from ems.park import ModbusRtu, ModbusTcp, Park
 from ems.quantities import Quality
+from ems.store.errors import StoreUnavailable
 from ems.telemetry import IngestResult, ReadingBatch, TelemetrySink, to_us
 
 
@@ -57,6 +72,9 @@ class PollStats:
     rejected: Counter[str] = field(default_factory=Counter)
     sink_errors: int = 0
     last_sink_error: str = ""
+    journaled: int = 0  # readings appended to the journal (durable)
+    delivered: int = 0  # journal rows handed to the sink and removed
+    store_down_since: float | None = None  # time.monotonic() of the first failed delivery of an outage
 
 
 class Poller:
@@ -70,6 +88,9 @@ class Poller:
         flush_interval_s: float = 1.0,
         trace: bool = False,
         clock: Callable[[], dt.datetime] | None = None,
+        journal: Spool | None = None,
+        retry_s: float = 1.0,
+        deliver_chunk: int = 20_000,
     ) -> None:
         self.clock = clock or _utc_now
         self.devices = {d.driver.device_id: d for d in devices}
@@ -77,10 +98,14 @@ class Poller:
         self.sink = sink
         self.flush_interval_s = flush_interval_s
         self.trace = trace  # record (due, start, end) of every successful poll, for benchmarks
+        self.journal = journal
+        self.retry_s = retry_s  # while the store is down, try it at most this often
+        self.deliver_chunk = deliver_chunk
+        self._journaled = asyncio.Event()
         self.stats = PollStats()
         self._rows: list[tuple[int, str, str, float, int]] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self._inflight: set[asyncio.Future[IngestResult]] = set()
+        self._inflight: set[asyncio.Future[Any]] = set()  # ingests and journal appends running in threads
         self._running = False
         self._by_connection: dict[str, list[PolledDevice]] = {}
         for d in self.devices.values():
@@ -104,6 +129,7 @@ class Poller:
         maps = dict(maps or {})
         transports: dict[str, Transport] = {}
         timeouts: dict[str, float] = {}
+        retries: dict[str, int] = {}
         selected = []
         for dev in park.devices:
             conn = dev.connection
@@ -111,10 +137,11 @@ class Poller:
                 continue
             key = connection_key(conn)
             timeouts[key] = max(timeouts.get(key, 0.0), conn.timeout_s)
+            retries[key] = max(retries.get(key, 0), conn.retries)
             selected.append((dev, conn, key))
         for key, timeout in timeouts.items():
             conn = next(c for _, c, k in selected if k == key)
-            transports[key] = transport_for(conn, timeout)
+            transports[key] = transport_for(conn, timeout, retries[key])
         polled = []
         for dev, conn, key in selected:
             if conn.register_map not in maps:
@@ -154,9 +181,15 @@ class Poller:
         for key, devs in self._by_connection.items():
             self._tasks.append(asyncio.create_task(self._connection_loop(devs), name=f"poll {key}"))
         self._tasks.append(asyncio.create_task(self._flush_loop(), name="flush"))
+        if self.journal is not None and self.sink is not None:
+            self._tasks.append(asyncio.create_task(self._deliver_loop(), name="deliver"))
 
     async def stop(self) -> None:
-        """Cancel the tasks, flush what was read, close the connections."""
+        """Cancel the tasks, flush what was read (to the journal if any), close the connections.
+
+        With a journal, one last delivery is tried; what the store does not take stays journaled
+        for the next run.
+        """
         self._running = False
         pending = set(self._tasks)
         while pending:
@@ -172,6 +205,8 @@ class Poller:
         if self._inflight:  # ingests still running in their threads: let them land
             await asyncio.gather(*list(self._inflight), return_exceptions=True)
         await self.flush()
+        if self.journal is not None and self.sink is not None:
+            await self._deliver_once()
         for tr in self.transports.values():
             await tr.close()
 
@@ -203,13 +238,15 @@ class Poller:
                 raise DeviceError(f"unexpected {type(exc).__name__}: {exc}", d.driver.device_id) from exc
         except DeviceError as exc:
             d.health.on_failure(exc)
+            if isinstance(exc, ModbusException) and exc.code == ILLEGAL_DATA_ADDRESS:
+                d.driver.ready = False  # the model chain may have changed (firmware update): rediscover
             if d.health.state == State.OFFLINE:
                 d.driver.ready = False  # rediscover after an outage: the device may come back reconfigured
             d.next_due = time.monotonic() + d.health.next_delay_s()
             return
         latency = time.monotonic() - t0
         stamp = self.clock()
-        d.health.on_success(latency, garbage, stamp)
+        d.health.on_success(d.driver.last_request_s, garbage, stamp)
         if self.trace:
             d.trace.append((due, t0, t0 + latency))
         suspect = d.health.state != State.OK
@@ -244,6 +281,9 @@ class Poller:
         )
 
     async def flush(self) -> IngestResult | None:
+        if self.journal is not None:
+            await self._journal_append()
+            return None
         batch = self.take_batch()
         if self.sink is None or len(batch) == 0:
             return None
@@ -279,6 +319,61 @@ class Poller:
             self.stats.last_sink_error = f"{type(exc).__name__}: {exc}"
         else:
             self._record(fut.result())
+
+    async def _journal_append(self) -> None:
+        """Append the buffer to the journal (one fsync'ed transaction); the rows count as read after it."""
+        assert self.journal is not None
+        rows, self._rows = self._rows, []
+        if not rows:
+            return
+        t, dev, q, v, f = zip(*rows, strict=True)
+        batch = ReadingBatch(
+            np.array(t, dtype=np.int64),
+            np.array(dev, dtype=object),
+            np.array(q, dtype=object),
+            np.array(v, dtype=np.float64),
+            np.array(f, dtype=np.int16),
+        )
+        fut = asyncio.ensure_future(asyncio.to_thread(self.journal.append, batch))
+        self._inflight.add(fut)
+        fut.add_done_callback(self._inflight.discard)
+        await asyncio.shield(fut)
+        self.stats.readings += len(rows)
+        self.stats.journaled += len(rows)
+        self._journaled.set()
+
+    async def _deliver_once(self) -> bool:
+        """Send journaled rows to the sink, oldest first, until the journal is empty; False if the sink failed."""
+        assert self.journal is not None and self.sink is not None
+        journal, sink = self.journal, self.sink
+        while True:
+            last_id, chunk = await asyncio.to_thread(journal.peek, self.deliver_chunk)
+            if len(chunk) == 0:
+                self.stats.store_down_since = None
+                return True
+            try:
+                result = await asyncio.to_thread(sink.ingest, chunk)
+            except StoreUnavailable as exc:
+                if self.stats.store_down_since is None:
+                    self.stats.store_down_since = time.monotonic()
+                self.stats.last_sink_error = f"StoreUnavailable: {exc}"
+                return False
+            except Exception as exc:  # a sink bug must not stop polling; rows stay journaled
+                self.stats.sink_errors += 1
+                self.stats.last_sink_error = f"{type(exc).__name__}: {exc}"
+                return False
+            await asyncio.to_thread(journal.remove_through, last_id)
+            self._record(result)
+            self.stats.delivered += len(chunk)
+
+    async def _deliver_loop(self) -> None:
+        while self._running:
+            ok = await self._deliver_once()
+            if not ok:
+                await asyncio.sleep(self.retry_s)
+                continue
+            self._journaled.clear()
+            await self._journaled.wait()
 
     async def _flush_loop(self) -> None:
         while self._running:

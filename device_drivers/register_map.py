@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import yaml
 
-from device_drivers.codec import TYPES, Order
+from device_drivers.codec import STRING, TYPES, Order
 from device_drivers.errors import RegisterMapError
 from ems.quantities import QUANTITIES
 
@@ -46,21 +46,33 @@ class Point:
     word_order: Order = "big"
     byte_order: Order = "big"
     writable: bool = False
+    size: int = 0  # registers of a string point (numeric types know their own size)
 
     @property
     def count(self) -> int:
-        return TYPES[self.dtype][1]
+        return self.size if self.dtype == STRING else TYPES[self.dtype][1]
 
 
 @dataclass(frozen=True)
 class Model:
-    """A SunSpec model the map uses; ``ids`` lists interchangeable model ids, preferred first."""
+    """A SunSpec model the map uses; ``ids`` lists interchangeable model ids (same layout), preferred first.
+
+    ``length`` is the L of the revision the offsets were taken from; a device may serve another
+    revision (another L): only the points inside the served length are read. Models sharing a
+    ``role`` are alternatives (e.g. DER measurements 701 or inverter 103): the first one in map order
+    that the device serves is used, the others are ignored; a role is required if any of its models is.
+    """
 
     name: str
     ids: tuple[int, ...]
     length: int  # the model's L (registers after ID and L)
     required: bool
     points: tuple[Point, ...]
+    role: str = ""
+
+    @property
+    def group(self) -> str:
+        return self.role or self.name
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,7 @@ class ControlSpec:
     setpoint: str
     model: str | None = None  # SunSpec model name holding the points
     enable: tuple[tuple[str, int], ...] = ()
+    symbols: tuple[tuple[str, str], ...] = ()  # (point, SunSpec enum symbol the enable value stands for)
 
 
 @dataclass(frozen=True)
@@ -140,6 +153,7 @@ _POINT_KEYS = {
     "byte_order",
     "writable",
     "description",
+    "size",
 }
 
 
@@ -156,8 +170,12 @@ def _point(raw: Any, where: str, p: _Problems, defaults: dict[str, Any], sunspec
             p.add(where, f"missing {key!r}")
     if any(k not in raw for k in ("name", "type", pos_key)):
         return None
-    if raw["type"] not in TYPES:
-        p.add(f"{where}.type", f"unknown data type {raw['type']!r} (known: {', '.join(TYPES)})")
+    if raw["type"] not in TYPES and raw["type"] != STRING:
+        p.add(f"{where}.type", f"unknown data type {raw['type']!r} (known: {', '.join([*TYPES, STRING])})")
+        return None
+    size = raw.get("size", 0)
+    if raw["type"] == STRING and (not isinstance(size, int) or size < 1):
+        p.add(f"{where}.size", "a string point needs its size in registers (integer >= 1)")
         return None
     q = raw.get("quantity")
     if q is not None and q not in QUANTITIES:
@@ -187,7 +205,19 @@ def _point(raw: Any, where: str, p: _Problems, defaults: dict[str, Any], sunspec
         word_order=orders["word_order"],
         byte_order=orders["byte_order"],
         writable=bool(raw.get("writable", False)),
+        size=int(size) if raw["type"] == STRING else 0,
     )
+
+
+def _check_overlap(points: tuple[Point, ...], where: str, p: _Problems) -> None:
+    """Two points sharing a register (same function) is a typo in an offset or a type."""
+    used: dict[tuple[int, int], str] = {}
+    for pt in points:
+        for a in range(pt.offset, pt.offset + pt.count):
+            other = used.setdefault((pt.function, a), pt.name)
+            if other != pt.name:
+                p.add(f"{where}.{pt.name}", f"register {a} (function {pt.function}) overlaps point {other!r}")
+                break
 
 
 def _check_sf(points: tuple[Point, ...], where: str, p: _Problems) -> None:
@@ -218,6 +248,9 @@ def parse_map(data: Any, source: str = "<map>") -> RegisterMap:
     if kind == "sunspec":
         for i, m in enumerate(data.get("models") or []):
             where = f"models[{i}]"
+            if not isinstance(m, dict):
+                p.add(where, "a model must be a mapping")
+                continue
             ids = m.get("id")
             ids_t = tuple(ids) if isinstance(ids, list) else (ids,)
             if not all(isinstance(x, int) for x in ids_t) or "length" not in m or "name" not in m:
@@ -232,7 +265,9 @@ def parse_map(data: Any, source: str = "<map>") -> RegisterMap:
                 if pt.offset < 2 or pt.offset + pt.count > m["length"] + 2:
                     p.add(f"{where}.{pt.name}", f"offset {pt.offset} outside the model (2..{m['length'] + 1})")
             _check_sf(pts, where, p)
-            models.append(Model(str(m["name"]), ids_t, int(m["length"]), bool(m.get("required", False)), pts))
+            _check_overlap(pts, where, p)
+            role = str(m.get("role", ""))
+            models.append(Model(str(m["name"]), ids_t, int(m["length"]), bool(m.get("required", False)), pts, role))
         if not models:
             p.add("models", "a sunspec map needs at least one model")
     else:
@@ -242,14 +277,22 @@ def parse_map(data: Any, source: str = "<map>") -> RegisterMap:
             if (pt := _point(raw, f"points[{j}]", p, defaults, False)) is not None
         ]
         _check_sf(tuple(points), "points", p)
+        _check_overlap(tuple(points), "points", p)
     controls: dict[str, tuple[ControlSpec, ...]] = {}
-    for quantity, options in (data.get("controls") or {}).items():
+    raw_controls = data.get("controls") or {}
+    if not isinstance(raw_controls, dict):
+        p.add("controls", "must map a controllable quantity to a list of options")
+        raw_controls = {}
+    for quantity, options in raw_controls.items():
         if quantity not in CONTROL_QUANTITIES:
             p.add(f"controls.{quantity}", f"controllable quantities are {', '.join(CONTROL_QUANTITIES)}")
             continue
         specs = []
         for j, opt in enumerate(options or []):
             where = f"controls.{quantity}[{j}]"
+            if not isinstance(opt, dict) or not all(isinstance(e, dict) for e in opt.get("enable") or []):
+                p.add(where, "an option is a mapping {model, setpoint, enable: [{point, value}]}")
+                continue
             model_name = opt.get("model")
             pool = {pt.name: pt for pt in points}
             if kind == "sunspec":
@@ -265,7 +308,8 @@ def parse_map(data: Any, source: str = "<map>") -> RegisterMap:
                 elif not pool[n].writable:
                     p.add(where, f"point {n!r} is not marked writable")
             enable = tuple((e["point"], int(e["value"])) for e in opt.get("enable") or [] if "point" in e)
-            specs.append(ControlSpec(quantity, str(opt.get("setpoint")), model_name, enable))
+            symbols = tuple((e["point"], str(e["symbol"])) for e in opt.get("enable") or [] if "symbol" in e)
+            specs.append(ControlSpec(quantity, str(opt.get("setpoint")), model_name, enable, symbols))
         controls[quantity] = tuple(specs)
     p.raise_if_any()
     return RegisterMap(

@@ -39,7 +39,9 @@ INSERT OR IGNORE INTO meta VALUES ('dropped', 0);
 class Spool:
     """Append-only FIFO of readings on disk, bounded by ``max_rows``."""
 
-    def __init__(self, path: str | Path, max_rows: int = 1_000_000) -> None:
+    def __init__(self, path: str | Path, max_rows: int = 1_000_000, durable: bool = False) -> None:
+        """``durable``: fsync every append (SQLite ``synchronous=FULL``), for use as a write-ahead log;
+        otherwise a power cut may lose the last appends (``NORMAL``), never corrupt the file."""
         if max_rows < 1:
             raise ValueError("max_rows must be >= 1")
         self.path = Path(path)
@@ -48,7 +50,7 @@ class Spool:
         self._lock = threading.Lock()  # the poller calls from a worker thread, tests from the main one
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         self._db.executescript(_SCHEMA)
 
     def __len__(self) -> int:

@@ -4,6 +4,12 @@ Layout (SunSpec Information Model Reference): at the base address (40000, 50000
 or 0) two registers hold 0x5375 0x6E53 ("SunS"); then models follow back to
 back, each starting with its ID and its length L (registers after these two); an
 ID of 0xFFFF ends the chain.
+
+Tolerance: a base address answered with a Modbus exception is probed at the next one
+(the codes are reported if no base has the marker); transient refusals (busy, gateway
+target failed) are re-sent by the transport; in the chain, "illegal data address" (2)
+after a model is the end of a chain whose end marker is missing, while any other
+exception fails the discovery with its code instead of silently dropping later models.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from device_drivers.transport import Transport
 
 SUNS_MARKER = (0x5375, 0x6E53)
 END_ID = 0xFFFF
+ILLEGAL_DATA_ADDRESS = 2
 MAX_MODELS = 64  # guard against a corrupt chain that never ends
 
 
@@ -28,14 +35,17 @@ class ModelLocation:
 
 async def find_base(transport: Transport, unit: int, bases: tuple[int, ...] = SUNSPEC_BASES) -> int:
     """First base address holding the "SunS" marker; a device that refuses an address is probed at the next."""
+    seen: list[str] = []
     for base in bases:
         try:
             regs = await transport.read_registers(unit, base, 2, 3)
-        except ModbusException:
+        except ModbusException as exc:
+            seen.append(f"{base}: Modbus exception code {exc.code}")
             continue
         if tuple(regs) == SUNS_MARKER:
             return base
-    raise DiscoveryError(f"no SunSpec marker 'SunS' at {', '.join(map(str, bases))} (unit {unit})")
+        seen.append(f"{base}: {regs[0]:#06x} {regs[1]:#06x}")
+    raise DiscoveryError(f"no SunSpec marker 'SunS' (unit {unit}; {'; '.join(seen)})")
 
 
 async def walk_models(transport: Transport, unit: int, base: int) -> list[ModelLocation]:
@@ -45,8 +55,10 @@ async def walk_models(transport: Transport, unit: int, base: int) -> list[ModelL
     for _ in range(MAX_MODELS):
         try:
             model_id, length = await transport.read_registers(unit, addr, 2, 3)
-        except ModbusException:
-            break  # some devices omit the end marker and refuse the address after the last model
+        except ModbusException as exc:
+            if exc.code == ILLEGAL_DATA_ADDRESS and models:
+                break  # some devices omit the end marker and refuse the address after the last model
+            raise
         if model_id == END_ID or (model_id == 0 and length == 0):
             break
         models.append(ModelLocation(model_id, addr, length))

@@ -5,6 +5,11 @@ serial line) and serialises every request on it with a lock, because a pymodbus
 client cannot carry concurrent requests. pymodbus errors are translated into the
 drivers' exception tree (:mod:`device_drivers.errors`). After a timeout the
 connection is closed, so that a late answer cannot be taken for the next request's.
+
+Transient refusals are re-sent up to ``retries`` times (the connection's setting), after
+``RETRY_DELAY_S · attempt``: exception 6 "server device busy" and 0x0B "gateway target
+device failed to respond" (Modbus Application Protocol v1.1b3, § 7) say "try again", not
+"this request is wrong". Any other exception code is final.
 """
 
 from __future__ import annotations
@@ -33,23 +38,29 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
 
+TRANSIENT_CODES = frozenset({0x06, 0x0B})  # server device busy; gateway target device failed to respond
+RETRY_DELAY_S = 0.05
+
+
 class ModbusTransport:
     """A pymodbus async client behind :class:`Transport`; connects lazily, requests one at a time."""
 
-    def __init__(self, key: str, client: AsyncModbusTcpClient | AsyncModbusSerialClient) -> None:
+    def __init__(self, key: str, client: AsyncModbusTcpClient | AsyncModbusSerialClient, retries: int = 2) -> None:
         self.key = key
         self._client = client
         self._lock = asyncio.Lock()
+        self.retries = retries
         self.requests = 0  # requests sent, for statistics
         self.registers = 0  # registers read or written successfully
+        self.retried = 0  # transient refusals re-sent
 
     @classmethod
-    def tcp(cls, host: str, port: int, timeout_s: float = 1.0) -> ModbusTransport:
+    def tcp(cls, host: str, port: int, timeout_s: float = 1.0, retries: int = 2) -> ModbusTransport:
         """Modbus TCP (MBAP framing)."""
         client = AsyncModbusTcpClient(
             host, port=port, framer=FramerType.SOCKET, timeout=timeout_s, retries=0, reconnect_delay=0
         )
-        return cls(f"tcp://{host}:{port}", client)
+        return cls(f"tcp://{host}:{port}", client, retries)
 
     @classmethod
     def serial(
@@ -60,6 +71,7 @@ class ModbusTransport:
         stopbits: int = 1,
         bytesize: int = 8,
         timeout_s: float = 1.0,
+        retries: int = 2,
     ) -> ModbusTransport:
         """Modbus RTU on a serial line; ``port`` may also be a pyserial URL such as ``socket://host:port``."""
         client = AsyncModbusSerialClient(
@@ -73,7 +85,7 @@ class ModbusTransport:
             retries=0,
             reconnect_delay=0,
         )
-        return cls(f"rtu://{port}", client)
+        return cls(f"rtu://{port}", client, retries)
 
     async def _ensure_connected(self) -> None:
         if self._client.connected:
@@ -89,6 +101,18 @@ class ModbusTransport:
             raise ConnectionRefused(f"cannot connect to {self.key} (refused or no route)")
 
     async def _call(self, what: str, request: Callable[[], Awaitable[Any]]) -> Any:
+        attempt = 0
+        while True:
+            try:
+                return await self._call_once(what, request)
+            except ModbusException as exc:
+                if exc.code not in TRANSIENT_CODES or attempt >= self.retries:
+                    raise
+            attempt += 1
+            self.retried += 1
+            await asyncio.sleep(RETRY_DELAY_S * attempt)
+
+    async def _call_once(self, what: str, request: Callable[[], Awaitable[Any]]) -> Any:
         async with self._lock:
             await self._ensure_connected()
             self.requests += 1
@@ -141,8 +165,11 @@ def connection_key(conn: ModbusTcp | ModbusRtu) -> str:
     return f"rtu://{conn.serial_port}"
 
 
-def transport_for(conn: ModbusTcp | ModbusRtu, timeout_s: float) -> ModbusTransport:
+def transport_for(conn: ModbusTcp | ModbusRtu, timeout_s: float, retries: int | None = None) -> ModbusTransport:
     """Build the transport of a park connection."""
+    n = conn.retries if retries is None else retries
     if isinstance(conn, ModbusTcp):
-        return ModbusTransport.tcp(conn.host, conn.port, timeout_s)
-    return ModbusTransport.serial(conn.serial_port, conn.baudrate, conn.parity, conn.stopbits, conn.bytesize, timeout_s)
+        return ModbusTransport.tcp(conn.host, conn.port, timeout_s, n)
+    return ModbusTransport.serial(
+        conn.serial_port, conn.baudrate, conn.parity, conn.stopbits, conn.bytesize, timeout_s, n
+    )

@@ -228,6 +228,9 @@ class ModbusTcp(_Model):
     timeout_s: float = Field(default=1.0, gt=0)
     max_block_registers: int = Field(default=125, ge=1, le=125)
     sunspec_base: int | None = Field(default=None, description="SunSpec base address; None = discover")
+    retries: int = Field(
+        default=2, ge=0, le=10, description="re-sends of a request refused busy (6) or gateway target failed (0x0B)"
+    )
 
 
 class ModbusRtu(_Model):
@@ -243,6 +246,9 @@ class ModbusRtu(_Model):
     timeout_s: float = Field(default=1.0, gt=0)
     max_block_registers: int = Field(default=125, ge=1, le=125)
     sunspec_base: int | None = None
+    retries: int = Field(
+        default=2, ge=0, le=10, description="re-sends of a request refused busy (6) or gateway target failed (0x0B)"
+    )
 
 
 class Gateway(_Model):

@@ -2,15 +2,17 @@
 
 The simulator writes engineering values (in the map's native convention and the
 point's unit) and the image encodes them exactly as the map says a device does, so
-client and server can only agree if the map, the encoder and the decoder agree.
+client and server can only agree if the map, the encoder and the decoder agree. SunSpec
+models start from the official definition with every point "not implemented".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from device_drivers.codec import TYPES, decode, encode, from_raw, to_raw
+from device_drivers.codec import TYPES, decode, encode, encode_string, from_raw, to_raw
 from device_drivers.register_map import Point, RegisterMap
+from device_drivers.simulator.sunspec_models import unimplemented_body
 from device_drivers.sunspec import END_ID, SUNS_MARKER
 
 SF_MIN, SF_MAX = -3, 10
@@ -40,7 +42,10 @@ def choose_sf(max_abs: float, points: list[Point]) -> int:
 
 
 class RegisterImage:
-    """Registers of one device: SunSpec chain at ``base`` or the plain map's addresses."""
+    """Registers of one device: SunSpec chain at ``base`` or the plain map's addresses.
+
+    ``models`` names the map models to serve; by default the first of each role.
+    """
 
     def __init__(self, rmap: RegisterMap, base: int = 40000, models: list[str] | None = None) -> None:
         self.map = rmap
@@ -48,12 +53,16 @@ class RegisterImage:
         self.models: dict[str, int] = {}  # model name -> id served
         if rmap.kind == "sunspec":
             regs = list(SUNS_MARKER)
+            roles: set[str] = set()
             for m in rmap.models:
-                if models is not None and m.name not in models:
+                # by default one model per role, the preferred one (701 rather than 103, 713 rather than 802
+                # or 124): a current device's chain, and a short discovery
+                if (m.name not in models) if models is not None else (m.group in roles):
                     continue
+                roles.add(m.group)
                 start = base + len(regs)
                 self.models[m.name] = m.ids[0]
-                regs += [m.ids[0], m.length] + [0] * m.length
+                regs += [m.ids[0], m.length, *unimplemented_body(m.ids[0], m.length)]
                 for p in m.points:
                     key = f"{m.name}.{p.name}"
                     self.slots[key] = Slot(key, p, start + p.offset, f"{m.name}.{p.sf}" if p.sf else None)
@@ -101,6 +110,10 @@ class RegisterImage:
     def set_raw(self, key: str, raw: int | float) -> None:
         s = self.slots[key]
         self._put(s, encode(raw, s.point.dtype, s.point.word_order, s.point.byte_order))
+
+    def set_string(self, key: str, text: str) -> None:
+        s = self.slots[key]
+        self._put(s, encode_string(text, s.point.count))
 
     def get_raw(self, key: str) -> int | float:
         s = self.slots[key]

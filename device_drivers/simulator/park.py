@@ -35,6 +35,7 @@ from pymodbus.framer import FramerType
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from device_drivers.codec import STRING
 from device_drivers.register_map import RegisterMap, load_map, orient
 from device_drivers.simulator.image import RegisterImage
 from device_drivers.simulator.physics import (
@@ -156,8 +157,14 @@ class SimulatedDevice:
                 self.image.set(key, 100.0)
             if key.endswith("WChaMax") and isinstance(self.dev, Battery):
                 self.image.set(key, self.dev.p_charge_max_kw)
-            if key.endswith("WSetMod"):
-                self.image.set(key, 2)
+            if s.point.writable and s.point.dtype.startswith("enum"):
+                # control flags start disabled (0); 704's WSetMod starts at WATTS (1): setpoints in watts
+                self.image.set_raw(key, 1 if s.point.name == "WSetMod" else 0)
+        # the mandatory identification strings of the common model, as a real device fills them
+        identity = {"Mn": "zero-carbon-ems", "Md": f"simulated {self.map.name}", "Vr": "sim-1", "SN": str(self.dev.id)}
+        for key, s in self.image.slots.items():
+            if s.point.dtype == STRING and s.point.name in identity:
+                self.image.set_string(key, identity[s.point.name][: 2 * s.point.count])
         self.refresh()
 
     def _control_value(self, quantity: str) -> float | None:
@@ -167,7 +174,7 @@ class SimulatedDevice:
             key = prefix + spec.setpoint
             if not self.image.has(key):
                 continue
-            if all(self.image.get_raw(prefix + p) == v for p, v in spec.enable if p != "WSetMod"):
+            if all(self.image.get_raw(prefix + p) == v for p, v in spec.enable):
                 return orient(quantity, self.image.get(key), self.sign)[1]
         return None
 

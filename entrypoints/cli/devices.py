@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
+import signal
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from device_drivers.inspect import check_park_maps
 from device_drivers.poller import Poller
 from device_drivers.simulator import FAULT_KINDS, ParkSimulator
-from device_drivers.spool import Spool, SpoolingSink
-from ems.telemetry import TelemetrySink
-from entrypoints.cli.common import DataDirOption, ParkOption, settings_and_park
+from device_drivers.spool import Spool
+from ems.park import Park
+from ems.settings import Settings
+from ems.telemetry import IngestResult, ReadingBatch
+from entrypoints.cli.common import DataDirOption, ParkOption, refuse_unsafe_or_exit, settings_and_park
 
 app = typer.Typer(help="Run the park simulator: Modbus TCP servers that behave like the park's devices.")
-poll_app = typer.Typer(help="Poll the park's Modbus devices and print readings and health.")
+poll_app = typer.Typer(help="Poll the park's Modbus devices and store the readings (--dry-run: print them).")
+
+if TYPE_CHECKING:
+    from ems.store import Store
 
 
 def _faults(specs: list[str]) -> list[tuple[str, str]]:
@@ -70,50 +78,114 @@ def simulate(
         typer.echo("stopped")
 
 
+class _StoreWhenUp:
+    """The telemetry store, opened at first use and again after any failed opening.
+
+    A poller started while the database is down journals from its first cycle and delivers
+    once the database answers, instead of failing at start.
+    """
+
+    def __init__(self, settings: Settings, park: Park) -> None:
+        self.settings = settings
+        self.park = park
+        self._stack = contextlib.ExitStack()
+        self._store: Store | None = None
+
+    def ingest(self, batch: ReadingBatch) -> IngestResult:
+        if self._store is None:
+            from ems.store import open_store  # the store (psycopg) only when storing
+
+            self._store = self._stack.enter_context(open_store(self.settings, self.park))  # StoreUnavailable if down
+        return self._store.ingest(batch)
+
+    def close(self) -> None:
+        self._stack.close()
+
+
 @poll_app.callback(invoke_without_command=True)
 def poll(
     park: ParkOption = None,
-    cycles: Annotated[int, typer.Option(min=1, help="print this many poll cycles")] = 3,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print readings and health instead of storing them (3 cycles by default)")
+    ] = False,
+    cycles: Annotated[
+        int | None, typer.Option(min=1, help="stop after this many poll periods (default: until SIGTERM/Ctrl-C)")
+    ] = None,
     interval: Annotated[float | None, typer.Option(help="override every device's poll interval [s]")] = None,
-    store: Annotated[bool, typer.Option(help="store readings (spooled on disk while the database is down)")] = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Poll the park's Modbus devices; print readings (or store them) and each device's health every cycle."""
-    settings, p = settings_and_park(data_dir, park)
+    """Poll the park's Modbus devices and store the readings until stopped (SIGTERM or Ctrl-C).
 
-    async def run(sink: TelemetrySink | None) -> None:
-        poller = Poller.from_park(p, sink=sink, interval_s=interval)
+    Every reading is first appended to an fsync'ed journal under the data directory
+    (``spool/poller.sqlite``) and then delivered to the database; while the database is down
+    readings stay journaled, and a restarted poller delivers what a killed one left.
+    """
+    settings, p = settings_and_park(data_dir, park)
+    refuse_unsafe_or_exit(settings, p)
+    problems = check_park_maps(p)
+    if problems:  # the same check as `ems park check`: a clear refusal instead of a traceback mid-start
+        typer.secho("\n".join(problems), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    limit = cycles if cycles is not None else (3 if dry_run else None)
+
+    async def run(sink: _StoreWhenUp | None) -> None:
+        journal = None if sink is None else Spool(settings.data_dir / "spool" / "poller.sqlite", durable=True)
+        poller = Poller.from_park(p, sink=sink, interval_s=interval, journal=journal, flush_interval_s=0.2)
         if not poller.devices:
             typer.echo("the park has no Modbus devices")
             return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
         period = interval or min(d.interval_s for d in poller.devices.values())
+        report_every = max(1, round(STATUS_EVERY_S / period))
+        where = "dry run" if journal is None else f"journal {journal.path}, {len(journal)} readings pending"
+        typer.echo(f"polling {len(poller.devices)} devices every {period:g} s ({where})")
         await poller.start()
+        n = 0
         try:
-            for _ in range(cycles):
+            while not stop.is_set() and (limit is None or n < limit):
                 t = time.monotonic()
-                await asyncio.sleep(period)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), period)
+                n += 1
                 if sink is None:
                     rows = poller.take_batch()
                     for i in range(len(rows)):
                         typer.echo(
                             f"{rows.device[i]:12s} {rows.quantity[i]:15s} {rows.value[i]:14.3f} q={rows.quality[i]}"
                         )
-                for h in poller.health():
-                    typer.echo(f"  {h['device']:12s} {h['state']:9s} {h['last_latency_ms']:7.2f} ms {h['last_error']}")
-                typer.echo(f"-- cycle {time.monotonic() - t:.2f} s")
+                if sink is None or n % report_every == 0:
+                    for h in poller.health():
+                        typer.echo(
+                            f"  {h['device']:12s} {h['state']:9s} {h['last_latency_ms']:7.2f} ms {h['last_error']}"
+                        )
+                    typer.echo(f"-- cycle {time.monotonic() - t:.2f} s{_store_status(poller)}")
         finally:
             await poller.stop()
-        if sink is not None:
-            typer.echo(f"stored {poller.stats.accepted}, rejected {dict(poller.stats.rejected)}")
+            if journal is not None:
+                typer.echo(f"stopped: {_store_status(poller).strip(', ')}; {len(journal)} readings left journaled")
+                journal.close()
 
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
-    if not store:
-        asyncio.run(run(None))
-        return
-    from ems.store import open_store
+    sink = None if dry_run else _StoreWhenUp(settings, p)
+    try:
+        asyncio.run(run(sink))
+    finally:
+        if sink is not None:
+            sink.close()
 
-    with open_store(settings, p) as st:
-        asyncio.run(run(SpoolingSink(st, Spool(settings.data_dir / "spool.sqlite"))))
+
+STATUS_EVERY_S = 60.0  # a status line per minute when storing (a systemd journal, not a terminal)
+
+
+def _store_status(poller: Poller) -> str:
+    st = poller.stats
+    if poller.journal is None:
+        return ""
+    down = "" if st.store_down_since is None else f", store down ({st.last_sink_error})"
+    return f", journaled {st.journaled}, stored {st.accepted}, rejected {sum(st.rejected.values())}{down}"
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from entrypoints.cli import (
     park,
     pathway,
     serve,
+    site_tools,
     telemetry,
 )
 
@@ -30,6 +31,8 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(grid.app, name="grid")
 app.add_typer(devices.app, name="simulate")
 app.add_typer(devices.poll_app, name="poll")
+app.add_typer(site_tools.app, name="devices")
+app.add_typer(site_tools.maps_app, name="maps")
 app.add_typer(carbon.report_app, name="report")
 app.add_typer(carbon.factors_app, name="factors")
 app.add_typer(carbon.certificates_app, name="certificates")

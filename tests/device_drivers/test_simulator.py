@@ -62,7 +62,8 @@ async def test_served_values_follow_the_sign_convention(demo_park: Park) -> None
             if dev.id == "M_GRID":
                 # discovery: marker, headers of models 1 and 203, end marker; then the meter points
                 # (offsets 2..54, no gap above 16 registers) in a single block read
-                assert sim.device("M_GRID").requests == 4 + 1
+                # plus one read of the common model's identification strings (Mn, Md, Vr, SN)
+                assert sim.device("M_GRID").requests == 4 + 1 + 1
             got[dev.id] = {r.quantity: r.value for r in readings}
             await tr.close()
         for dev in park.devices:

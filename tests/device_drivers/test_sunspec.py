@@ -113,9 +113,10 @@ async def test_inverter_map_reads_values_with_scale_factors(tiny_park: Park) -> 
         assert got["e_out_kwh"] == pytest.approx(123456.789)
         assert got["temp_c"] == pytest.approx(45.6)
         assert got["p_limit_pct"] == pytest.approx(75.0)
-        # 103 points span offsets 2..37: one block. Model 123's WMaxLimPct (offset 5) and its scale
-        # factor (offset 23) are 17 unused registers apart, more than the map's max gap of 16: two blocks
-        assert [(b.address, b.count) for b in driver.blocks] == [(40072, 36), (40187, 1), (40205, 1)]
+        # 103 points span 40072..40107; model 123's WMaxLimPct is at 40187, 79 unused registers later,
+        # within the map's max gap of 100: one block 40072..40187 (116 registers). Its scale factor at
+        # 40205 would make the block 134 > 125 registers long: a second block
+        assert [(b.address, b.count) for b in driver.blocks] == [(40072, 116), (40205, 1)]
         await tr.close()
 
 
@@ -126,9 +127,10 @@ async def test_small_max_block_splits_reads(tiny_park: Park) -> None:
         await driver.locate()
         before = tr.requests
         await driver.read()
-        # offsets 2..21 fit 20 registers; WH at 24 starts the next block (24..37); then model 123
-        assert [(b.address, b.count) for b in driver.blocks] == [(40072, 20), (40094, 14), (40187, 1), (40205, 1)]
-        assert tr.requests - before == 4
+        # offsets 2..21 fit 20 registers; WH at 24 starts the next block (24..37); then model 123's
+        # WMaxLimPct (40187) and its scale factor (40205): 19 registers, within 20
+        assert [(b.address, b.count) for b in driver.blocks] == [(40072, 20), (40094, 14), (40187, 19)]
+        assert tr.requests - before == 3
         await tr.close()
 
 
@@ -136,7 +138,7 @@ async def test_missing_required_model(tiny_park: Park) -> None:
     async with serve_registers([(40000, real_inverter_layout())]) as port:
         tr = ModbusTransport.tcp("127.0.0.1", port)
         driver = DeviceDriver("M_GRID", tiny_park.device("M_GRID"), load_map("sunspec_meter"), tr)
-        with pytest.raises(DiscoveryError, match="203/204/201/202"):
+        with pytest.raises(DiscoveryError, match="meter: one of 203, 204, 201, 202"):
             await driver.read()
         await tr.close()
 

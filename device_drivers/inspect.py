@@ -1,0 +1,113 @@
+"""What an integrator checks before running: maps referenced by a park, and an unknown device's SunSpec models.
+
+* :func:`check_park_maps` loads every register map a park file references and reports, per
+  device, an unknown map name, a broken map file (with the map's own key path), a map not
+  meant for the device's kind, and a control enabled on a device whose map cannot write it;
+* :func:`scan` discovers a SunSpec device and decodes the models any built-in map knows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from device_drivers.codec import STRING, decode_string
+from device_drivers.device import point_value
+from device_drivers.errors import GarbageValue, RegisterMapError
+from device_drivers.register_map import MAPS_DIR, Model, RegisterMap, load_map
+from device_drivers.sunspec import find_base, walk_models
+from device_drivers.transport import Transport
+from ems.park import Battery, ModbusRtu, ModbusTcp, Park, PvPlant, WindTurbine
+
+MAX_READ = 125  # registers per Modbus read
+
+# which setpoint an enabled control needs from the map, per device class
+_CONTROL_NEEDS = {Battery: "p_setpoint_kw", PvPlant: "p_limit_pct", WindTurbine: "p_limit_pct"}
+
+
+def check_park_maps(park: Park) -> list[str]:
+    """Problems of the register maps the park's Modbus devices reference (empty if none)."""
+    problems: list[str] = []
+    loaded: dict[str, RegisterMap | RegisterMapError] = {}
+    for i, dev in enumerate(park.devices):
+        conn = dev.connection
+        if not isinstance(conn, ModbusTcp | ModbusRtu):
+            continue
+        where = f"devices[{i}] ({dev.id}).connection.register_map"
+        name = conn.register_map
+        if name not in loaded:
+            try:
+                loaded[name] = load_map(name)
+            except RegisterMapError as exc:
+                loaded[name] = exc
+        rmap = loaded[name]
+        if isinstance(rmap, RegisterMapError):
+            problems.append(f"{where}: {rmap}")
+            continue
+        if dev.type not in rmap.orientation:
+            problems.append(
+                f"{where}: map {name!r} is for {', '.join(rmap.orientation)} devices, not {dev.type} ({dev.id})"
+            )
+            continue
+        need = next((q for cls, q in _CONTROL_NEEDS.items() if isinstance(dev, cls)), None)
+        control = getattr(dev, "control", None)
+        if need and control is not None and control.enabled and need not in rmap.controls:
+            problems.append(f"{where}: control is enabled but map {name!r} cannot write {need}")
+    return problems
+
+
+@dataclass
+class ScannedModel:
+    id: int
+    address: int
+    length: int
+    name: str = ""  # the built-in map model describing it ("" = unknown to the project: skipped)
+    values: dict[str, str] = field(default_factory=dict)  # point -> value with unit ("n/i" = not implemented)
+
+
+def _known_models() -> dict[int, Model]:
+    known: dict[int, Model] = {}
+    for path in sorted(MAPS_DIR.glob("*.yaml")):
+        rmap = load_map(path)
+        for model in rmap.models:
+            for mid in model.ids:
+                known.setdefault(mid, model)
+    return known
+
+
+async def scan(transport: Transport, unit: int = 1, base: int | None = None) -> tuple[int, list[ScannedModel]]:
+    """SunSpec base address and every model of the chain, with the current values of the points the
+    built-in maps describe (in the map's unit, native sign)."""
+    b = await find_base(transport, unit) if base is None else await find_base(transport, unit, (base,))
+    known = _known_models()
+    out = []
+    for loc in await walk_models(transport, unit, b):
+        sm = ScannedModel(loc.id, loc.address, loc.length)
+        out.append(sm)
+        model = known.get(loc.id)
+        if model is None:
+            continue
+        sm.name = model.name
+        n = loc.length + 2
+        regs: list[int] = []
+        for start in range(0, n, MAX_READ):
+            regs += await transport.read_registers(unit, loc.address + start, min(MAX_READ, n - start), 3)
+        points = {pt.name: pt for pt in model.points}
+        for pt in model.points:
+            if pt.dtype == "sunssf" or pt.offset + pt.count > n:
+                continue
+            words = regs[pt.offset : pt.offset + pt.count]
+            if pt.dtype == STRING:
+                text = decode_string(words)
+                sm.values[pt.name] = "n/i" if text is None else text
+                continue
+            sf_pt = points.get(pt.sf) if pt.sf else None
+            if pt.sf and (sf_pt is None or sf_pt.offset >= n):
+                continue
+            sf_word = regs[sf_pt.offset] if sf_pt is not None else None
+            try:
+                value = point_value(pt, words, sf_word, True)
+            except GarbageValue as exc:
+                sm.values[pt.name] = f"garbage ({exc})"
+                continue
+            sm.values[pt.name] = "n/i" if value is None else f"{value:g} {pt.unit}".strip()
+    return b, out

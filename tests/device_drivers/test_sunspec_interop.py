@@ -1,0 +1,351 @@
+"""Interoperability with references the project did not write (issue 13).
+
+* pysunspec2 (the SunSpec Alliance's client) scans the park simulator, reads every model
+  without a model error, and its values equal what the poller stored in PostgreSQL;
+* mbpoll (Debian package, libmodbus) reads the "SunS" marker and the first model header;
+* device images laid out from the official JSON definitions (``sunspec_defs``, not the
+  project's maps), with "not implemented" values, an unknown vendor model, model 1 with
+  L=65, 704 at its published and at a draft length, and a 7xx-only storage device, are
+  discovered and decoded; setpoints the project writes are read back by pysunspec2 with
+  the value the standard gives them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import shutil
+import subprocess
+
+import pytest
+from pymodbus.constants import ExcCodes
+from pymodbus.framer import FramerType
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+from sunspec2.modbus.client import SunSpecModbusClientDeviceTCP
+
+from device_drivers.control import Controller
+from device_drivers.device import DeviceDriver
+from device_drivers.errors import DiscoveryError, ModbusException, RegisterMapError
+from device_drivers.poller import Poller
+from device_drivers.register_map import load_map
+from device_drivers.simulator import ParkSimulator
+from device_drivers.simulator.park import free_port
+from device_drivers.transport import ModbusTransport
+from ems.park import Battery, ModbusTcp, Park
+from ems.store import Store
+from tests.device_drivers.servers import serve_registers
+from tests.device_drivers.sunspec_defs import chain, model_registers
+
+START = dt.datetime(2026, 6, 21, 4, 0, tzinfo=dt.UTC)  # local noon: PV produces
+
+
+def scan(port: int, unit: int = 1) -> SunSpecModbusClientDeviceTCP:
+    """pysunspec2's own discovery and full read of every model (blocking: run it in a thread)."""
+    dev = SunSpecModbusClientDeviceTCP(slave_id=unit, ipaddr="127.0.0.1", ipport=port, timeout=2)
+    dev.scan()
+    dev.disconnect()
+    return dev
+
+
+def cvalue(dev: SunSpecModbusClientDeviceTCP, model_id: int, point: str) -> float | None:
+    """pysunspec2's computed value (raw · 10**sf) of a point, or None when not implemented."""
+    m = dev.models[model_id][0]
+    m.read()
+    v = m.points[point].cvalue
+    return None if v is None else float(v)
+
+
+async def test_pysunspec2_reads_the_simulator_and_agrees_with_what_the_poller_stored(
+    demo_free: Park, demo_store: Store
+) -> None:
+    async with ParkSimulator(demo_free, seed=5, speed=0.0, start=START) as sim:
+        poller = Poller.from_park(demo_free, sink=demo_store)
+        await poller.start()
+        await asyncio.sleep(0.5)
+        await poller.stop()
+        stored = {(r.device, r.quantity): r.value for r in demo_store.latest()}
+        compared = 0
+        for dev_id, sim_dev in sim.devices.items():
+            conn = sim_dev.dev.connection
+            assert isinstance(conn, ModbusTcp)
+            if sim_dev.map.kind != "sunspec":
+                continue  # the wind controller's plain map: SunSpec defines no wind model
+            client = await asyncio.to_thread(scan, conn.port, conn.unit_id)
+            assert client.models, dev_id
+            for m in client.model_list:
+                assert not m.error_info, f"{dev_id} model {m.model_id}: {m.error_info}"
+            common = client.models[1][0]
+            assert common.Mn.cvalue and common.Md.cvalue and common.SN.cvalue == dev_id  # mandatory strings
+            if 701 in client.models:  # points the simulator does not model read as "not implemented", not 0
+                assert await asyncio.to_thread(cvalue, client, 701, "TmpSnk") is None
+                assert await asyncio.to_thread(cvalue, client, 701, "PF") is None
+            driver = poller.driver(dev_id)
+            sign = -1 if sim_dev.dev.type == "load" else 1
+            for key, quantity in driver.feeds.items():
+                model_name, point_name = key.split(".")
+                loc = driver.points[key]
+                value = await asyncio.to_thread(cvalue, client, driver.models_used[model_name], point_name)
+                assert value is not None, key
+                value *= loc.point.scale
+                if sign == -1:  # a load's meter: generator convention negates power, swaps the counters
+                    quantity = {"e_out_kwh": "e_in_kwh", "e_in_kwh": "e_out_kwh"}.get(quantity, quantity)
+                    value = -value if quantity in ("p_kw", "q_kvar") else value
+                assert stored[(dev_id, quantity)] == pytest.approx(value, rel=1e-9, abs=1e-12), (dev_id, key)
+                compared += 1
+        assert compared >= 4 * 6
+
+
+@pytest.mark.skipif(
+    shutil.which("mbpoll") is None and not os.environ.get("CI"), reason="Debian package mbpoll (.ci/run installs it)"
+)
+async def test_mbpoll_reads_the_marker_and_the_model_headers(demo_free: Park) -> None:
+    async with ParkSimulator(demo_free, seed=5, speed=0.0, start=START, devices=["PV_CELLS"]) as sim:
+        conn = sim.device("PV_CELLS").dev.connection
+        assert isinstance(conn, ModbusTcp)
+        # -0: addresses are 0-based PDU addresses; -1: one poll; -t 4: holding registers, decimal
+        cmd = ["mbpoll", "-m", "tcp", "-a", str(conn.unit_id), "-p", str(conn.port), "-0", "-1", "-t", "4"]
+        out = await asyncio.to_thread(
+            subprocess.run, [*cmd, "-r", "40000", "-c", "6", "127.0.0.1"], capture_output=True, text=True, timeout=20
+        )
+        assert out.returncode == 0, out.stderr
+        regs = {
+            int(a): int(v)
+            for a, v in (line.strip("[ ").split("]:") for line in out.stdout.splitlines() if "]:" in line)
+        }
+        assert regs[40000] == 0x5375 and regs[40001] == 0x6E53  # "SunS"
+        assert (regs[40002], regs[40003]) == (1, 66)  # common model, published length
+        first_after_common = 40004 + 66
+        out = await asyncio.to_thread(
+            subprocess.run,
+            [*cmd, "-r", str(first_after_common), "-c", "2", "127.0.0.1"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        nxt = [int(line.split("]:")[1]) for line in out.stdout.splitlines() if "]:" in line]
+        assert nxt == [701, 153]  # DER AC measurement, published length
+
+
+# ---------------------------------------------------------------- images from the official definitions
+
+
+def pv_image(common_len: int = 66, controls_len: int = 65) -> list[int]:
+    """A PV inverter as the standard lays it out: 1 (L given), an unknown vendor model, 701, 702, 704."""
+    common = model_registers(1, {"Mn": "Acme", "Md": "PV-100", "SN": "A123", "Vr": "2.1"}, length=common_len)
+    vendor = [64_900, 5, 1, 2, 3, 4, 5]  # vendor model: skipped
+    meas = model_registers(
+        701,
+        {
+            "ACType": 2,
+            "W": 4321,
+            "W_SF": 1,  # 43.21 kW
+            "Var": -500,
+            "Var_SF": 0,  # -0.5 kvar
+            "A": 1234,
+            "A_SF": -1,  # 123.4 A
+            "LLV": 4000,
+            "V_SF": -1,  # 400.0 V
+            "Hz": 5001,
+            "Hz_SF": -2,  # 50.01 Hz
+            "TotWhInj": 123_456_789,
+            "TotWh_SF": 0,  # 123 456.789 kWh
+            # TotWhAbs, TmpCab, Tmp_SF: not implemented
+        },
+    )
+    capacity = model_registers(702, {"WMaxRtg": 1000, "W_SF": 2})  # 100 kW
+    controls = model_registers(704, {"WMaxLimPctEna": 0, "WMaxLimPct": 10000, "WMaxLimPct_SF": -2}, controls_len)
+    return chain([common, vendor, meas, capacity, controls])
+
+
+async def test_official_layout_is_discovered_and_decoded(demo_park: Park) -> None:
+    """Values hand-decoded in ``pv_image``'s comments; not implemented points give no reading."""
+    dev = demo_park.device("PV_CELLS")
+    async with serve_registers([(40000, pv_image(common_len=65))]) as port:
+        driver = DeviceDriver("PV_CELLS", dev, load_map("sunspec_inverter"), ModbusTransport.tcp("127.0.0.1", port))
+        readings, garbage = await driver.read()
+        got = {r.quantity: r.value for r in readings}
+        assert garbage == 0
+        assert got == pytest.approx(
+            {
+                "p_kw": 43.21,
+                "q_kvar": -0.5,
+                "i_a": 123.4,
+                "v_v": 400.0,
+                "f_hz": 50.01,
+                "e_out_kwh": 123_456.789,
+                "p_limit_pct": 100.0,
+            }
+        )
+        assert "e_in_kwh" not in got and "temp_c" not in got  # not implemented: no reading, not 0
+        assert driver.models_used["der_measurements"] == 701 and "inverter" not in driver.models_used
+        assert driver.info == {"Mn": "Acme", "Md": "PV-100", "SN": "A123", "Vr": "2.1"}
+        await driver.transport.close()
+
+
+@pytest.mark.parametrize("length", [65, 64])
+async def test_704_lengths(demo_park: Park, length: int) -> None:
+    """704 as published (L=65) is read and written; the draft length is read-only, and never kills the device."""
+    dev = demo_park.device("PV_CELLS")
+    dev = dev.model_copy(update={"control": dev.control.model_copy(update={"enabled": True})})
+    park = demo_park.model_copy(update={"devices": [dev if d.id == dev.id else d for d in demo_park.devices]})
+    async with serve_registers([(40000, pv_image(controls_len=length))]) as port:
+        driver = DeviceDriver("PV_CELLS", dev, load_map("sunspec_inverter"), ModbusTransport.tcp("127.0.0.1", port))
+        readings, _ = await driver.read()
+        assert {r.quantity for r in readings} >= {"p_kw", "e_out_kwh"}
+        ctl = Controller(park, lambda _: driver)
+        if length == 64:
+            assert "der_controls" in driver.unsupported
+            with pytest.raises(RegisterMapError, match="L=64"):
+                await ctl.set_pv_limit("PV_CELLS", 60.0)
+        else:
+            res = await ctl.set_pv_limit("PV_CELLS", 60.0)
+            assert res.confirmed == pytest.approx(60.0)
+            client = await asyncio.to_thread(scan, port)
+            assert await asyncio.to_thread(cvalue, client, 704, "WMaxLimPct") == pytest.approx(60.0)
+            assert await asyncio.to_thread(cvalue, client, 704, "WMaxLimPctEna") == 1  # ENABLED
+        await driver.transport.close()
+
+
+async def test_7xx_only_storage_is_read_and_its_setpoint_means_watts(demo_park: Park) -> None:
+    """1 + 701 + 704 + 713 (no 103, no 124): SoC from 713; 5 MW discharge reads back as WSet 5 000 000 W, WATTS."""
+    bess = next(d for d in demo_park.devices if isinstance(d, Battery))
+    bess = bess.model_copy(update={"control": bess.control.model_copy(update={"enabled": True})})
+    park = demo_park.model_copy(update={"devices": [bess if d.id == bess.id else d for d in demo_park.devices]})
+    image = chain(
+        [
+            model_registers(1, {"Mn": "Acme", "Md": "BESS-5", "SN": "B1"}),
+            model_registers(701, {"ACType": 2, "W": -2500, "W_SF": 3}),  # charging 2.5 MW
+            model_registers(704, {"WSetEna": 0, "WSetMod": 0, "WSet": 0, "WSet_SF": 3}),
+            model_registers(713, {"WHRtg": 20_000, "WH_SF": 3, "SoC": 6150, "Pct_SF": -2}),  # 61.50 %
+        ]
+    )
+    async with serve_registers([(40000, image)]) as port:
+        driver = DeviceDriver(bess.id, bess, load_map("sunspec_storage"), ModbusTransport.tcp("127.0.0.1", port))
+        readings, _ = await driver.read()
+        got = {r.quantity: r.value for r in readings}
+        assert got["soc_pct"] == pytest.approx(61.5)
+        assert got["p_kw"] == pytest.approx(-2500.0)
+        target = min(5000.0, bess.p_discharge_max_kw)
+        res = await Controller(park, lambda _: driver).set_battery_power(bess.id, target)
+        assert res.confirmed == pytest.approx(target)
+        client = await asyncio.to_thread(scan, port)
+        assert await asyncio.to_thread(cvalue, client, 704, "WSet") == pytest.approx(1000 * target)  # watts
+        m704 = client.models[704][0]
+        assert m704.WSetMod.value == 1 and m704.WSetEna.value == 1  # WATTS, ENABLED
+        await driver.transport.close()
+
+
+# ---------------------------------------------------------------- faults
+
+
+async def _serve_with_action(regs: list[int], action) -> tuple[ModbusTcpServer, int]:  # type: ignore[no-untyped-def]
+    port = free_port()
+    data = [SimData(40000, values=regs, datatype=DataType.REGISTERS)]
+    server = ModbusTcpServer(
+        SimDevice(id=1, simdata=data, action=action), address=("127.0.0.1", port), framer=FramerType.SOCKET
+    )
+    await server.serve_forever(background=True)
+    return server, port
+
+
+async def test_transient_busy_during_discovery_is_retried(demo_park: Park) -> None:
+    """Busy (6) on the first read of each model header: retried, every model found (was: later models dropped)."""
+    busy_once: set[int] = set()
+
+    async def action(fc, start, address, count, registers, set_values):  # type: ignore[no-untyped-def]
+        if count == 2 and address not in busy_once:
+            busy_once.add(address)
+            return ExcCodes.DEVICE_BUSY
+        return None
+
+    server, port = await _serve_with_action(pv_image(), action)
+    try:
+        driver = DeviceDriver(
+            "PV_CELLS",
+            demo_park.device("PV_CELLS"),
+            load_map("sunspec_inverter"),
+            ModbusTransport.tcp("127.0.0.1", port),
+        )
+        await driver.locate()
+        assert set(driver.layout) == {1, 64_900, 701, 702, 704}
+        assert driver.transport.retried >= 5  # type: ignore[attr-defined]
+        await driver.transport.close()
+        # without retries the busy answer is an error with its code, never a silently short chain
+        busy_once.clear()
+        tr = ModbusTransport.tcp("127.0.0.1", port, retries=0)
+        driver = DeviceDriver("PV_CELLS", demo_park.device("PV_CELLS"), load_map("sunspec_inverter"), tr)
+        with pytest.raises((ModbusException, DiscoveryError), match="code 6"):
+            await driver.locate()
+        await tr.close()
+    finally:
+        await server.shutdown()
+
+
+async def test_per_request_slowness(demo_park: Park) -> None:
+    """Several block reads each well under the threshold keep the device ok; one slow request degrades it."""
+    delay = {"s": 0.0}
+
+    async def action(fc, start, address, count, registers, set_values):  # type: ignore[no-untyped-def]
+        if count > 2:  # block reads, not discovery
+            await asyncio.sleep(delay["s"])
+        return None
+
+    server, port = await _serve_with_action(pv_image(), action)
+    dev = demo_park.device("PV_CELLS")
+    conn = dev.connection
+    assert isinstance(conn, ModbusTcp)
+    dev = dev.model_copy(
+        update={"connection": conn.model_copy(update={"port": port, "host": "127.0.0.1", "timeout_s": 1.0})}
+    )
+    park = demo_park.model_copy(update={"devices": [dev if d.id == dev.id else d for d in demo_park.devices]})
+    try:
+        poller = Poller.from_park(park, device_ids=["PV_CELLS"], interval_s=5.0)
+        d = poller.devices["PV_CELLS"]
+        await d.driver.locate()
+        assert len(d.driver.blocks) >= 2
+        delay["s"] = 0.3  # per request: 0.3 s < 0.5 × 1 s timeout; the whole poll is longer
+        await poller.poll_once(d)
+        assert d.health.state == "ok", d.health.last_error
+        delay["s"] = 0.7  # one request above half the timeout
+        await poller.poll_once(d)
+        assert d.health.state == "degraded" and "slow answer" in d.health.last_error
+        for tr in poller.transports.values():
+            await tr.close()
+    finally:
+        await server.shutdown()
+
+
+async def test_exception_code_reaches_health(demo_free: Park) -> None:
+    from tests.device_drivers.helpers import tune, wait_for
+
+    park = tune(demo_free, {"PV_CELLS"})
+    async with ParkSimulator(park, seed=3, start=START, devices=["PV_CELLS"]) as sim:
+        poller = Poller.from_park(park, device_ids=["PV_CELLS"])
+        await poller.start()
+        try:
+            await wait_for(lambda: poller.state_of("PV_CELLS") == "ok", 3, "ok")
+            await sim.inject_fault("PV_CELLS", "exception")
+            await wait_for(lambda: poller.devices["PV_CELLS"].health.last_exception_code == 4, 3, "code 4")
+            assert poller.health()[0]["last_exception_code"] == 4
+        finally:
+            await poller.stop()
+
+
+async def test_unimplemented_accumulator_is_no_reading(demo_park: Park) -> None:
+    """Issue 13: an acc32 energy counter of 0 ("not implemented" for accumulators) was stored as 0 kWh GOOD."""
+    image = chain(
+        [
+            model_registers(1, {"Mn": "Old", "Md": "PV-1", "SN": "X"}),
+            model_registers(103, {"W": 1500, "W_SF": 1, "WH": 0, "WH_SF": 0, "Hz": 5000, "Hz_SF": -2}),
+        ]
+    )
+    async with serve_registers([(40000, image)]) as port:
+        tr = ModbusTransport.tcp("127.0.0.1", port)
+        driver = DeviceDriver("PV_CELLS", demo_park.device("PV_CELLS"), load_map("sunspec_inverter"), tr)
+        readings, garbage = await driver.read()
+        got = {r.quantity: r.value for r in readings}
+        assert got == pytest.approx({"p_kw": 15.0, "f_hz": 50.0})  # 1500 · 10 W; 5000 · 0.01 Hz; nothing else
+        assert garbage == 0
+        await tr.close()
