@@ -55,6 +55,17 @@ class Certificate:
     issuer: str
     mwh: Decimal = MWH_PER_CERTIFICATE
 
+    def issuance(self) -> dict[str, str]:
+        """What the certificate was issued for, as strings (reports, statements and the ledger view)."""
+        return {
+            "generator": self.generator,
+            "technology": self.technology,
+            "location": self.location,
+            "production_start": self.production_start.isoformat(),
+            "production_end": self.production_end.isoformat(),
+            "issuer": self.issuer,
+        }
+
 
 @dataclass(frozen=True)
 class Period:
