@@ -9,13 +9,13 @@ because guessing a gateway's local time is how data ends up an hour off.
 from __future__ import annotations
 
 import io
-import math
 from typing import Any
 
 import numpy as np
 import orjson
 import pandas as pd
 
+from api.telemetry_schema import ISO_TIME, MAX_EXACT_INT
 from ems.quantities import Quality
 from ems.telemetry import ReadingBatch, Rejection
 
@@ -27,20 +27,21 @@ class BodyError(ValueError):
 
 
 def _has_tz(t: object) -> bool:
-    # cheaper than a regex per row: "...Z", "...+08:00" or "...+0800"
-    return isinstance(t, str) and len(t) > 6 and (t[-1] == "Z" or t[-6] in "+-" or t[-5] in "+-")
+    # the declared form (api.telemetry_schema.ISO_TIME); pandas alone also reads "2026-6-1" and the like
+    return isinstance(t, str) and ISO_TIME.fullmatch(t) is not None
 
 
 def _number(v: object) -> float | None:
-    """A reading's value as float; None if it is not a number (bools are not numbers)."""
+    """A reading's value as float; None if it is not a number (bools are not numbers, integers
+    beyond ±2**53 are not exact as floats, digits other than ASCII are not decimal text)."""
     tv = type(v)
     if tv is float:
         return v  # type: ignore[return-value]
     if tv is int:
-        return float(v) if abs(v) <= 2**53 else math.inf  # type: ignore[arg-type]
-    if tv is str:  # "NaN"/"inf"/"1.5" from CSV; non-finite values are rejected by validation
+        return float(v) if abs(v) <= MAX_EXACT_INT else None  # type: ignore[arg-type]
+    if isinstance(v, str) and v.isascii():  # "NaN"/"inf"/"1.5" from CSV; validation refuses non-finite
         try:
-            return float(v)  # type: ignore[arg-type]
+            return float(v)
         except ValueError:
             return None
     return None

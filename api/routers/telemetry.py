@@ -7,28 +7,17 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
+from api.deps import MetricsDep, SettingsDep, StoreDep
 from api.limits import read_body
 from api.parse import BodyError, parse_csv, parse_json
 from api.security import AUTH_RESPONSES, Gateway, Problem
+from api.telemetry_schema import openapi_schema
 from ems.store import StoreUnavailable
 from ems.telemetry import IngestResult, Rejection
 
 router = APIRouter(prefix="/v1/telemetry", tags=["gateways"], responses=AUTH_RESPONSES)
-
-
-class Reading(BaseModel):
-    time: str = Field(
-        description="ISO 8601 with a time zone, e.g. 2026-06-01T08:00:00+08:00", examples=["2026-06-01T00:00:00Z"]
-    )
-    device: str = Field(examples=["PV1"])
-    quantity: str = Field(description="one of the canonical quantities (GET /v1/quantities)", examples=["p_kw"])
-    value: float = Field(description="in the quantity's unit; power in generator convention")
-    quality: int = Field(0, ge=0, le=3, description="0 good, 1 estimated, 2 suspect, 3 bad")
-
-
-class TelemetryBatch(BaseModel):
-    readings: list[Reading]
 
 
 class RejectedRow(BaseModel):
@@ -48,9 +37,7 @@ _BODY_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {
-                "schema": TelemetryBatch.model_json_schema(ref_template="#/components/schemas/{model}")
-            },
+            "application/json": {"schema": openapi_schema()},
             "text/csv": {"schema": {"type": "string", "description": "header time,device,quantity,value[,quality]"}},
         },
     }
@@ -68,10 +55,11 @@ _BODY_DOC: dict[str, Any] = {
         415: {"model": Problem, "description": "unsupported media type or encoding"},
     },
 )
-async def push(request: Request, principal: Gateway) -> IngestReport:
+async def push(
+    request: Request, principal: Gateway, settings: SettingsDep, store: StoreDep, m: MetricsDep
+) -> IngestReport:
     t0 = time.perf_counter()
-    state = request.app.state
-    body = await read_body(request, state.settings.max_body_bytes)
+    body = await read_body(request, settings.max_body_bytes)
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     try:
         if ctype in ("application/json", ""):
@@ -82,10 +70,12 @@ async def push(request: Request, principal: Gateway) -> IngestReport:
             raise HTTPException(415, f"content-type {ctype!r} not supported (application/json or text/csv)")
     except BodyError as exc:
         raise HTTPException(400, str(exc)) from None
-    if len(index) + len(malformed) > state.settings.max_batch_rows:
-        raise HTTPException(413, f"at most {state.settings.max_batch_rows} readings per request")
+    if len(index) + len(malformed) > settings.max_batch_rows:
+        raise HTTPException(413, f"at most {settings.max_batch_rows} readings per request")
     try:
-        result: IngestResult = await _ingest(request, batch, principal.devices)
+        result = IngestResult()
+        if len(batch):
+            result = await run_in_threadpool(store.ingest, batch, source="api", allowed_devices=set(principal.devices))
     except StoreUnavailable:
         raise HTTPException(
             503, "database unavailable: nothing stored, retry the whole batch", headers={"Retry-After": "5"}
@@ -93,7 +83,6 @@ async def push(request: Request, principal: Gateway) -> IngestReport:
     rejected = sorted(
         malformed + [Rejection(int(index[r.row]), r.reason, r.detail) for r in result.rejected], key=lambda r: r.row
     )
-    m = state.metrics
     m.ingest_requests.labels("csv" if ctype.endswith("csv") else "json").inc()
     m.ingest_rows.labels("accepted").inc(result.accepted)
     m.ingest_rows.labels("duplicate").inc(result.duplicates)
@@ -107,12 +96,3 @@ async def push(request: Request, principal: Gateway) -> IngestReport:
         duplicates=result.duplicates,
         rejected=[RejectedRow(row=r.row, reason=r.reason, detail=r.detail) for r in rejected],
     )
-
-
-async def _ingest(request: Request, batch: Any, devices: frozenset[str]) -> IngestResult:
-    from starlette.concurrency import run_in_threadpool
-
-    store = request.app.state.store
-    if len(batch) == 0:
-        return IngestResult()
-    return await run_in_threadpool(store.ingest, batch, source="api", allowed_devices=set(devices))
