@@ -51,10 +51,6 @@ def certificate(r: CertificateRow) -> Certificate:
     return Certificate(**dataclasses.asdict(r))
 
 
-def certificate_row(c: Certificate) -> CertificateRow:
-    return CertificateRow(**dataclasses.asdict(c))
-
-
 def entry(r: EventRow) -> RetirementEntry:
     return RetirementEntry(
         event_id=r.event_id,

@@ -201,7 +201,7 @@ def eligible_kwh(store: Store, park: Park, period: Period, registry: FactorRegis
 def register_park_certificates(store: Store, park: Park) -> int:
     """Enter the park file's held certificates in the ledger (known serials are left as they are)."""
     with store.connection() as conn:
-        return CQ.register_certificates(conn, [records.certificate_row(c) for c in certificates_from_park(park)])
+        return CQ.register_certificates(conn, certificates_from_park(park))
 
 
 def retire(store: Store, park: Park, serials: list[str], period: Period, beneficiary: str) -> list[RetirementEntry]:
@@ -371,18 +371,8 @@ def issue_report(
             blobs["pdf"] = render_pdf(content)
         return blobs
 
-    stem = f"{slug(park.name, 'park')}_{start.date().isoformat()}_{end.date().isoformat()}"
-    return REPORTS.issue(
-        store,
-        content,
-        reports_dir,
-        stem,
-        park=park.name,
-        start=start,
-        end=end,
-        replaces=replaces,
-        renderings=renderings,
-    )
+    name = slug(park.name, "park")
+    return REPORTS.issue(store, content, reports_dir, name, park.name, start, end, replaces, renderings)
 
 
 def list_reports(store: Store) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import ems
-from ems.documents import chain
+from ems.documents import chain as chain_rules
 from ems.store import Store
 from ems.store import document_queries as DQ
 
@@ -47,8 +47,7 @@ class DocumentChain:
         store: Store,
         content: dict[str, Any],
         out_dir: Path,
-        stem: str,
-        *,
+        name: str,
         park: str,
         start: dt.datetime,
         end: dt.datetime,
@@ -56,17 +55,17 @@ class DocumentChain:
         renderings: Callable[[str], dict[str, bytes]] = lambda _h: {},
         extra: dict[str, Any] | None = None,
     ) -> IssuedDocument:
-        """Write ``<stem>_<hash12>.json`` and the renderings (given the content hash), then chain the entry.
-
-        ``extra`` are the table's own columns (e.g. document type and tenant).
+        """Write ``<name>_<start day>_<end day>_<hash12>.json`` and the renderings (made given the content
+        hash), then chain the entry. ``extra`` are the table's own columns (e.g. document type and tenant).
         """
-        data, h = chain.report_file_bytes(content)
+        data, h = chain_rules.report_file_bytes(content)
         out_dir.mkdir(parents=True, exist_ok=True)
         blobs = {"json": data, **renderings(h)}
-        paths = {k: out_dir / f"{stem}_{h[:12]}.{k}" for k in blobs}
+        stem = f"{name}_{start.date().isoformat()}_{end.date().isoformat()}_{h[:12]}"
+        paths = {k: out_dir / f"{stem}.{k}" for k in blobs}
         for k, p in paths.items():
             p.write_bytes(blobs[k])
-        files = {k: f"{paths[k].name} sha256:{chain.sha256_hex(blobs[k])}" for k in paths}
+        files = {k: f"{paths[k].name} sha256:{chain_rules.sha256_hex(blobs[k])}" for k in paths}
         issued_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
         with store.connection() as conn, conn.transaction():
             DQ.lock(conn, self.table)
@@ -75,7 +74,7 @@ class DocumentChain:
                 return IssuedDocument(h, found, paths)  # same inputs, same document: issued once
             if replaces is not None and DQ.find(conn, self.table, replaces) is None:
                 raise DocumentError(f"{self.noun} {replaces} to be replaced is not in the {self.chain_name}")
-            entry = chain.new_entry(
+            entry = chain_rules.new_entry(
                 DQ.last(conn, self.table),
                 h,
                 park,
@@ -113,13 +112,13 @@ class DocumentChain:
             raise DocumentError(f"{self.noun} file {name} is missing from this server's data directory")
         return path
 
-    def verify(self, store: Store, data: bytes) -> chain.Verification:
+    def verify(self, store: Store, data: bytes) -> chain_rules.Verification:
         """Check a document file's bytes against this chain (its hash, its entry, every link)."""
-        return chain.verify_report(data, self.entries(store))
+        return chain_rules.verify_report(data, self.entries(store))
 
     def export(self, store: Store, path: Path) -> Path:
         """Write the chain as JSON lines (one canonical entry per line) for offline verification."""
-        lines = [chain.canonical_json(e).decode("utf-8") for e in self.entries(store)]
+        lines = [chain_rules.canonical_json(e).decode("utf-8") for e in self.entries(store)]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
         return path

@@ -115,19 +115,9 @@ def issue_document(
             blobs["pdf"] = render_statement_pdf(content, h)
         return blobs
 
-    stem = f"{doc_type}_{slug(subject, 'x')}_{start.date().isoformat()}_{end.date().isoformat()}"
-    return DOCUMENTS.issue(
-        store,
-        content,
-        out_dir,
-        stem,
-        park=park.name,
-        start=start,
-        end=end,
-        replaces=replaces,
-        renderings=renderings,
-        extra={"doc_type": doc_type, "tenant_id": tenant_id},
-    )
+    name = f"{doc_type}_{slug(subject, 'x')}"
+    extra = {"doc_type": doc_type, "tenant_id": tenant_id}
+    return DOCUMENTS.issue(store, content, out_dir, name, park.name, start, end, replaces, renderings, extra)
 
 
 def list_documents(store: Store, tenant_id: str | None = None) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ transaction, so two concurrent retirements of one serial cannot both pass the ch
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -56,7 +57,7 @@ class CertificateRow:
     production_start: dt.date
     production_end: dt.date
     issuer: str
-    mwh: Decimal
+    mwh: Decimal = Decimal(1)  # the table's CHECK (mwh = 1): one certificate is 1 MWh
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def factor_series(conn: psycopg.Connection) -> list[SeriesRow]:
 # ---------------------------------------------------------------------------- certificates
 
 
-def register_certificates(conn: psycopg.Connection, certs: list[CertificateRow]) -> int:
+def register_certificates(conn: psycopg.Connection, certs: Sequence[CertificateRow]) -> int:
     """Insert certificates not yet known; returns how many were new. Known serials are left untouched."""
     with conn.transaction(), conn.cursor() as cur:
         before = cur.execute("SELECT count(*) FROM carbon_certificate").fetchone()[0]  # type: ignore[index]
