@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import AppState, GridStatusProvider, HealthProvider
+from api.guard import Guard
 from api.routers import carbon, devices, forecasts, grid, health, keys, park, schedules, telemetry, tenants
 from api.security import KeyCache
 from ems import __version__
@@ -59,6 +60,8 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "Content-Encoding"],
         )
+
+    app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes)  # outermost: sees every request
 
     @app.exception_handler(StoreUnavailable)
     async def _store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:

@@ -5,17 +5,21 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import MetricsDep, SettingsDep, StoreDep
-from api.limits import read_body
-from api.parse import BodyError, parse_csv, parse_json
+from api.limits import BodyTooLarge, BodyUnreadable, decompress, read_body
+from api.parse import BodyError, TooManyRows, parse_csv, parse_json
 from api.security import AUTH_RESPONSES, Gateway, Problem
 from api.telemetry_schema import openapi_schema
 from ems.store import StoreUnavailable
-from ems.telemetry import IngestResult, Rejection
+from ems.telemetry import IngestResult, ReadingBatch, Rejection
+
+JSON = ("application/json", "")
+CSV = ("text/csv", "application/csv")
 
 router = APIRouter(prefix="/v1/telemetry", tags=["gateways"], responses=AUTH_RESPONSES)
 
@@ -59,19 +63,21 @@ async def push(
     request: Request, principal: Gateway, settings: SettingsDep, store: StoreDep, m: MetricsDep
 ) -> IngestReport:
     t0 = time.perf_counter()
-    body = await read_body(request, settings.max_body_bytes)
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    try:
-        if ctype in ("application/json", ""):
-            batch, malformed, index = parse_json(body)
-        elif ctype in ("text/csv", "application/csv"):
-            batch, malformed, index = parse_csv(body)
-        else:
-            raise HTTPException(415, f"content-type {ctype!r} not supported (application/json or text/csv)")
-    except BodyError as exc:
+    if ctype not in (*JSON, *CSV):
+        raise HTTPException(415, f"content-type {ctype!r} not supported (application/json or text/csv)")
+    encoding = request.headers.get("content-encoding", "identity").lower().strip()
+    if encoding not in ("identity", "", "gzip", "deflate"):
+        raise HTTPException(415, f"content-encoding {encoding!r} not supported (use gzip or deflate)")
+    body = await read_body(request, settings.max_body_bytes)
+    try:  # decompression and parsing are CPU work: off the event loop, so no body stalls other requests
+        batch, malformed, index = await run_in_threadpool(
+            _parse, body, encoding, ctype in CSV, settings.max_body_bytes, settings.max_batch_rows
+        )
+    except (BodyError, BodyUnreadable) as exc:
         raise HTTPException(400, str(exc)) from None
-    if len(index) + len(malformed) > settings.max_batch_rows:
-        raise HTTPException(413, f"at most {settings.max_batch_rows} readings per request")
+    except (BodyTooLarge, TooManyRows) as exc:
+        raise HTTPException(413, str(exc)) from None
     try:
         result = IngestResult()
         if len(batch):
@@ -96,3 +102,11 @@ async def push(
         duplicates=result.duplicates,
         rejected=[RejectedRow(row=r.row, reason=r.reason, detail=r.detail) for r in rejected],
     )
+
+
+def _parse(
+    body: bytes, encoding: str, csv: bool, max_bytes: int, max_rows: int
+) -> tuple[ReadingBatch, list[Rejection], np.ndarray]:
+    """Inflate and parse, refusing a body over the limits as early as they show (runs in a worker thread)."""
+    raw = decompress(body, encoding, max_bytes, max_lines=max_rows + 1 if csv else None)
+    return parse_csv(raw, max_rows) if csv else parse_json(raw, max_rows)
