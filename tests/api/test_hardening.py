@@ -119,5 +119,6 @@ def test_row_bomb_refused_without_stalling_the_api(api: Api) -> None:
             time.sleep(0.01)
     worker.join()
     assert statuses == [413] * 6
-    assert max(latencies) < 0.5, sorted(latencies)[-5:]
+    # before: /healthz waited 20-24 s per bomb; 2 s leaves room for a loaded 2-core CI machine
+    assert max(latencies) < 2.0, sorted(latencies)[-5:]
     assert api.store.count() == 0
