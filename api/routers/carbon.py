@@ -265,6 +265,10 @@ def download_report(
     "/reports/verify",
     response_model=VerificationPublic,
     summary="verify a report file (its JSON bytes) against the hash chain",
+    responses={
+        413: {"model": Problem, "description": "body larger than the server's limit"},
+        422: {"description": "the body holds text that cannot be stored (NUL, lone surrogate): api/guard.py"},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
