@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.limits import RateLimiter
-from api.metrics import Metrics
-from api.routers import devices, health, keys, pathway, telemetry
+from api.deps import AppState, GridStatusProvider, HealthProvider
+from api.guard import Guard
+from api.routers import carbon, devices, forecasts, grid, health, keys, park, pathway, schedules, telemetry, tenants
 from api.security import KeyCache
 from ems import __version__
 from ems.park import Park
@@ -21,7 +19,20 @@ from ems.settings import Settings
 from ems.store import Store, StoreUnavailable
 
 DASHBOARD_DIR = Path(__file__).parent / "dashboard"
-HealthProvider = Callable[[], list[dict[str, Any]]]
+ROUTERS = (
+    health.router,
+    telemetry.router,
+    devices.router,
+    keys.router,
+    park.router,
+    schedules.router,
+    forecasts.router,
+    grid.router,
+    carbon.router,
+    tenants.router,
+    schedules.kpis_router,
+    pathway.router,
+)
 
 
 def create_app(
@@ -30,24 +41,19 @@ def create_app(
     store: Store,
     *,
     health_provider: HealthProvider | None = None,
-    services: dict[str, Any] | None = None,
+    grid_status: GridStatusProvider | None = None,
 ) -> FastAPI:
-    """Build the app around an open store. ``services`` carries optional collaborators
-    (dispatcher, grid checker, report service) that routers look up by name."""
+    """Build the app around an open store. ``health_provider`` (poll health) and ``grid_status``
+    (the latest power flow) come from a live operation when one runs alongside the API."""
     app = FastAPI(
         title="Zero-carbon park EMS",
         version=__version__,
         description="Telemetry ingest for gateways, schedules and grid status for operators, "
         "emission-factor reports for auditors. Authenticate with `Authorization: Bearer <API key>`.",
     )
-    app.state.settings = settings
-    app.state.park = park
-    app.state.store = store
-    app.state.metrics = Metrics()
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
-    app.state.health_provider = health_provider
-    app.state.key_cache = KeyCache()
-    app.state.services = services or {}
+    app.state.ems = AppState(
+        settings, park, store, KeyCache(), health_provider=health_provider, grid_status=grid_status
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -56,18 +62,14 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "Content-Encoding"],
         )
 
+    app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes)  # outermost: sees every request
+
     @app.exception_handler(StoreUnavailable)
     async def _store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
         return JSONResponse({"detail": "database unavailable"}, status_code=503, headers={"Retry-After": "5"})
 
-    for module in (health, telemetry, devices, keys, pathway):
-        app.include_router(module.router)
-    from api.routers import registry
-
-    for module in registry.ROUTERS:
-        app.include_router(module.router)
-    for extra in registry.KPI_ROUTERS:
-        app.include_router(extra)
+    for router in ROUTERS:
+        app.include_router(router)
 
     app.mount("/dashboard", StaticFiles(directory=DASHBOARD_DIR, html=True), name="dashboard")
 

@@ -9,13 +9,13 @@ because guessing a gateway's local time is how data ends up an hour off.
 from __future__ import annotations
 
 import io
-import math
 from typing import Any
 
 import numpy as np
 import orjson
 import pandas as pd
 
+from api.telemetry_schema import ISO_TIME, MAX_EXACT_INT
 from ems.quantities import Quality
 from ems.telemetry import ReadingBatch, Rejection
 
@@ -26,21 +26,29 @@ class BodyError(ValueError):
     """The body as a whole cannot be read (not JSON, wrong top-level shape, no CSV header)."""
 
 
+class TooManyRows(ValueError):
+    """More readings than one request may carry; found before any row is looked at."""
+
+    def __init__(self, max_rows: int) -> None:
+        super().__init__(f"at most {max_rows} readings per request")
+
+
 def _has_tz(t: object) -> bool:
-    # cheaper than a regex per row: "...Z", "...+08:00" or "...+0800"
-    return isinstance(t, str) and len(t) > 6 and (t[-1] == "Z" or t[-6] in "+-" or t[-5] in "+-")
+    # the declared form (api.telemetry_schema.ISO_TIME); pandas alone also reads "2026-6-1" and the like
+    return isinstance(t, str) and ISO_TIME.fullmatch(t) is not None
 
 
 def _number(v: object) -> float | None:
-    """A reading's value as float; None if it is not a number (bools are not numbers)."""
+    """A reading's value as float; None if it is not a number (bools are not numbers, integers
+    beyond ±2**53 are not exact as floats, digits other than ASCII are not decimal text)."""
     tv = type(v)
     if tv is float:
         return v  # type: ignore[return-value]
     if tv is int:
-        return float(v) if abs(v) <= 2**53 else math.inf  # type: ignore[arg-type]
-    if tv is str:  # "NaN"/"inf"/"1.5" from CSV; non-finite values are rejected by validation
+        return float(v) if abs(v) <= MAX_EXACT_INT else None  # type: ignore[arg-type]
+    if isinstance(v, str) and v.isascii():  # "NaN"/"inf"/"1.5" from CSV; validation refuses non-finite
         try:
-            return float(v)  # type: ignore[arg-type]
+            return float(v)
         except ValueError:
             return None
     return None
@@ -92,10 +100,11 @@ def _columns_to_batch(
     return batch, rejections
 
 
-def parse_json(body: bytes) -> tuple[ReadingBatch, list[Rejection], np.ndarray]:
+def parse_json(body: bytes, max_rows: int | None = None) -> tuple[ReadingBatch, list[Rejection], np.ndarray]:
     """Parse ``{"readings": [{"time", "device", "quantity", "value", "quality"?}, ...]}``.
 
     Returns the batch, malformed-row rejections, and for each batch row its index in the request.
+    More than ``max_rows`` readings raise :class:`TooManyRows`.
     """
     try:
         doc = orjson.loads(body)
@@ -104,6 +113,8 @@ def parse_json(body: bytes) -> tuple[ReadingBatch, list[Rejection], np.ndarray]:
     rows = doc.get("readings") if isinstance(doc, dict) else None
     if not isinstance(rows, list):
         raise BodyError('body must be an object with a "readings" array')
+    if max_rows is not None and len(rows) > max_rows:
+        raise TooManyRows(max_rows)
     not_objects = {i: "reading is not an object" for i, r in enumerate(rows) if type(r) is not dict}
     if not_objects:
         rows = [r if type(r) is dict else {} for r in rows]
@@ -115,8 +126,13 @@ def parse_json(body: bytes) -> tuple[ReadingBatch, list[Rejection], np.ndarray]:
     return _finish(_columns_to_batch(times, devices, quantities, values, qualities), len(rows), not_objects)
 
 
-def parse_csv(body: bytes) -> tuple[ReadingBatch, list[Rejection], np.ndarray]:
-    """Parse CSV with a header ``time,device,quantity,value[,quality]`` (one reading per line)."""
+def parse_csv(body: bytes, max_rows: int | None = None) -> tuple[ReadingBatch, list[Rejection], np.ndarray]:
+    """Parse CSV with a header ``time,device,quantity,value[,quality]`` (one reading per line).
+
+    More than ``max_rows`` lines after the header raise :class:`TooManyRows` before pandas reads them.
+    """
+    if max_rows is not None and body.count(b"\n", 0, len(body) - 1) > max_rows:
+        raise TooManyRows(max_rows)
     try:
         df = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False, on_bad_lines="error")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from ems.store import Store, StoreUnavailable
+from api.deps import StateDep
+from ems.store import StoreUnavailable
 from ems.store.keys import ApiKey, gateway_devices, verify_token
 
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer ems_<id>_<secret>`")
@@ -34,15 +35,13 @@ class Principal:
         return self.key.role
 
 
-def authenticate(
-    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Principal:
+def authenticate(state: StateDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     if creds is None or creds.scheme.lower() != "bearer":
         raise HTTPException(401, "missing bearer API key", headers={"WWW-Authenticate": "Bearer"})
-    cache: KeyCache = request.app.state.key_cache
+    cache = state.key_cache
     principal = cache.get(creds.credentials)
     if principal is None:
-        store: Store = request.app.state.store
+        store = state.store
         try:
             key = verify_token(store, creds.credentials)
         except StoreUnavailable:
@@ -52,7 +51,7 @@ def authenticate(
         devices = frozenset(gateway_devices(store, key)) if key.role == "gateway" else frozenset()
         principal = Principal(key, devices)
         cache.put(creds.credentials, principal)
-    request.app.state.rate_limiter.check(principal.key.key_id)
+    state.rate_limiter.check(principal.key.key_id)
     return principal
 
 

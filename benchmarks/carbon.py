@@ -41,12 +41,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import backends, database_url, emit
 from ems import synthetic
-from ems.carbon import hashchain, service
+from ems.carbon import service
 from ems.carbon.factors import FactorRegistry
 from ems.carbon.flows import boundary_of
 from ems.carbon.pdf import render_pdf
 from ems.carbon.report import build_report, intervals_csv
 from ems.carbon.run import compute_run
+from ems.documents import chain as hashchain
 from ems.park import Park, example_park_path, parse_park
 from ems.parktime import local_hours
 from ems.profiles import clear_sky_index, wind_speed_series

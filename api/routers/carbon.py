@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from decimal import Decimal
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from api.deps import ParkDep, PeriodDep, RegistryDep, ReportsDir, StoreDep, checked_period
+from api.documents import DOWNLOAD_RESPONSES, ChainEntryPublic, file_response
 from api.security import AUTH_RESPONSES, Auditor, Problem, Reader
-from ems.carbon import hashchain, service
+from ems.carbon import service
 from ems.carbon.certificates import LedgerError
-from ems.carbon.factors import FactorRegistry
+from ems.documents.service import CARBON_REPORTS
 
 router = APIRouter(prefix="/v1", tags=["carbon"], responses=AUTH_RESPONSES)
 
 Resolution = Literal["interval", "hour", "day", "month"]
 Method = Literal["location", "market"]
-MAX_PERIOD = dt.timedelta(days=400)
-EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 
 class FactorPointPublic(BaseModel):
@@ -73,43 +70,40 @@ class ReportCreate(BaseModel):
 
 class ReportIssued(BaseModel):
     content_sha256: str
-    entry: dict[str, Any]
+    entry: ChainEntryPublic
     downloads: dict[str, str]
 
 
 class VerificationPublic(BaseModel):
     ok: bool
     content_sha256: str | None
-    entry: dict[str, Any] | None
+    entry: ChainEntryPublic | None
     problems: list[str]
 
 
-def checked_period(start: dt.datetime, end: dt.datetime, interval_minutes: int = 15) -> tuple[dt.datetime, dt.datetime]:
-    """Validate a requested period and widen it to whole park intervals (start floored, end ceiled)."""
-    if start.tzinfo is None or end.tzinfo is None:
-        raise HTTPException(400, "start and end need a time zone (e.g. 2026-06-01T00:00:00+08:00)")
-    if not (start >= EARLIEST and end <= LATEST):
-        raise HTTPException(400, f"periods must lie between {EARLIEST.year} and {LATEST.year}")
-    if not start < end:
-        raise HTTPException(400, "start must be before end")
-    if end - start > MAX_PERIOD:
-        raise HTTPException(400, f"period longer than {MAX_PERIOD.days} days; request it in parts")
-    step = dt.timedelta(minutes=interval_minutes)
-    start_utc = start.astimezone(dt.UTC)
-    floor = start_utc - (start_utc - EARLIEST) % step
-    over = (end.astimezone(dt.UTC) - EARLIEST) % step
-    ceil = end.astimezone(dt.UTC) + (step - over if over else dt.timedelta(0))
-    return floor.astimezone(start.tzinfo), ceil.astimezone(end.tzinfo)
+class LedgerEntryPublic(BaseModel):
+    event_id: int
+    seq: int
+    kind: Literal["retire", "reassign"]
+    period_start: dt.datetime
+    period_end: dt.datetime
+    basis_kwh: str = Field(description="eligible consumption of the period when the entry was made [kWh], decimal")
+    beneficiary: str
+    reason: str
+    created_at: dt.datetime | None
 
 
-def _registry(request: Request) -> FactorRegistry:
-    """The factor registry, reloaded at most once a minute (user factors can be added meanwhile)."""
-    cached = getattr(request.app.state, "factor_registry", None)
-    if cached and time.monotonic() - cached[0] < 60:
-        return cached[1]
-    reg = service.load_registry(request.app.state.store)
-    request.app.state.factor_registry = (time.monotonic(), reg)
-    return reg
+class CertificatePublic(BaseModel):
+    serial: str
+    generator: str
+    technology: str
+    location: str
+    production_start: dt.date
+    production_end: dt.date
+    issuer: str
+    mwh: str = Field(description="decimal")
+    status: Literal["available", "retired"]
+    entries: list[LedgerEntryPublic] = Field(description="the serial's ledger entries, oldest first")
 
 
 def _next(t: dt.datetime, resolution: str, minutes: int) -> dt.datetime:
@@ -130,40 +124,41 @@ def _next(t: dt.datetime, resolution: str, minutes: int) -> dt.datetime:
     responses={400: {"model": Problem, "description": "bad period"}},
 )
 def carbon_factors(
-    request: Request,
     _: Reader,
-    start: Annotated[dt.datetime, Query(description="period start with time zone")],
-    end: Annotated[dt.datetime, Query(description="period end with time zone")],
+    period: PeriodDep,
+    store: StoreDep,
+    park: ParkDep,
+    reg: RegistryDep,
     resolution: Resolution = "hour",
     method: Method = "market",
-) -> dict[str, Any]:
-    start, end = checked_period(start, end, request.app.state.park.interval_minutes)
-    state = request.app.state
-    reg = _registry(request)
+) -> FactorSeriesPublic:
+    start, end = period.start, period.end
     try:
-        points = service.factor_series(state.store, state.park, start, end, resolution, method, reg)
+        points = service.factor_series(store, park, start, end, resolution, method, reg)
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
-    minutes = state.park.interval_minutes
+    minutes = park.interval_minutes
     data = [
-        {
-            "from": p.time,
-            "to": _next(p.time, resolution, minutes),
-            "value_g_per_kwh": None if p.value_g_per_kwh is None else float(p.value_g_per_kwh),
-            "method": p.method,
-            "estimated": p.estimated,
-            "completeness": float(p.completeness),
-        }
+        FactorPointPublic.model_validate(
+            {
+                "from": p.time,
+                "to": _next(p.time, resolution, minutes),
+                "value_g_per_kwh": None if p.value_g_per_kwh is None else float(p.value_g_per_kwh),
+                "method": p.method,
+                "estimated": p.estimated,
+                "completeness": float(p.completeness),
+            }
+        )
         for p in points
     ]
-    return {
-        "method": method,
-        "resolution": resolution,
-        "start": start,
-        "end": end,
-        "provenance": service.series_provenance(state.park, reg),
-        "data": data,
-    }
+    return FactorSeriesPublic(
+        method=method,
+        resolution=resolution,
+        start=start,
+        end=end,
+        provenance=service.series_provenance(park, reg),
+        data=data,
+    )
 
 
 @router.get(
@@ -173,15 +168,10 @@ def carbon_factors(
     responses={400: {"model": Problem, "description": "bad period"}},
 )
 def carbon_indicators(
-    request: Request,
-    _: Reader,
-    start: Annotated[dt.datetime, Query()],
-    end: Annotated[dt.datetime, Query()],
-    method: Method = "market",
+    _: Reader, period: PeriodDep, store: StoreDep, park: ParkDep, method: Method = "market"
 ) -> IndicatorsPublic:
-    start, end = checked_period(start, end, request.app.state.park.interval_minutes)
-    state = request.app.state
-    content = service.report_content(state.store, state.park, start, end)
+    start, end = period.start, period.end
+    content = service.report_content(store, park, start, end)
     ind = content["indicators"][method]
 
     def row(
@@ -229,10 +219,6 @@ def carbon_indicators(
     )
 
 
-def _reports_dir(request: Request) -> Path:
-    return Path(request.app.state.settings.data_dir) / "reports"
-
-
 @router.post(
     "/reports",
     response_model=ReportIssued,
@@ -240,55 +226,49 @@ def _reports_dir(request: Request) -> Path:
     summary="issue an emission-factor report",
     responses={400: {"model": Problem, "description": "bad period or unknown report to replace"}},
 )
-async def create_report(body: ReportCreate, request: Request, _: Auditor) -> ReportIssued:
-    start, end = checked_period(body.start, body.end, request.app.state.park.interval_minutes)
-    state = request.app.state
+async def create_report(
+    body: ReportCreate, _: Auditor, store: StoreDep, park: ParkDep, reports_dir: ReportsDir
+) -> ReportIssued:
+    period = checked_period(body.start, body.end, park.interval_minutes)
     try:
         issued = await run_in_threadpool(
-            service.issue_report, state.store, state.park, start, end, _reports_dir(request), replaces=body.replaces
+            service.issue_report, store, park, period.start, period.end, reports_dir, replaces=body.replaces
         )
     except (LedgerError, ValueError) as exc:
         raise HTTPException(400, str(exc)) from None
     h = issued.content_sha256
     return ReportIssued(
-        content_sha256=h, entry=issued.entry, downloads={k: f"/v1/reports/{h}/{k}" for k in issued.files}
+        content_sha256=h,
+        entry=ChainEntryPublic.model_validate(issued.entry),
+        downloads={k: f"/v1/reports/{h}/{k}" for k in issued.files},
     )
 
 
-@router.get("/reports", response_model=list[dict[str, Any]], summary="issued reports (the hash chain)")
-def list_reports(request: Request, _: Auditor) -> list[dict[str, Any]]:
-    return service.list_reports(request.app.state.store)
-
-
-_MEDIA = {"json": "application/json", "csv": "text/csv", "pdf": "application/pdf"}
+@router.get("/reports", response_model=list[ChainEntryPublic], summary="issued reports (the hash chain)")
+def list_reports(_: Auditor, store: StoreDep) -> list[ChainEntryPublic]:
+    return [ChainEntryPublic.model_validate(e) for e in CARBON_REPORTS.entries(store)]
 
 
 @router.get(
     "/reports/{content_sha256}/{fmt}",
     summary="download an issued report (json, csv or pdf)",
     response_class=FileResponse,
-    responses={
-        200: {"content": {m: {} for m in _MEDIA.values()}},
-        404: {"model": Problem, "description": "no such report or format"},
-    },
+    responses=DOWNLOAD_RESPONSES,
 )
-def download_report(content_sha256: str, fmt: str, request: Request, _: Auditor) -> FileResponse:
-    if fmt not in _MEDIA:
-        raise HTTPException(404, f"format {fmt!r} not offered (json, csv, pdf)")
-    entry = service.find_report(request.app.state.store, content_sha256)
-    if entry is None or fmt not in entry.get("files", {}):
-        raise HTTPException(404, f"no issued report {content_sha256!r} with a {fmt} file")
-    name = entry["files"][fmt].split(" ")[0]
-    path = _reports_dir(request) / name
-    if not path.exists():
-        raise HTTPException(404, f"report file {name} is missing from this server's data directory")
-    return FileResponse(path, media_type=_MEDIA[fmt], filename=name)
+def download_report(
+    content_sha256: str, fmt: str, _: Auditor, store: StoreDep, reports_dir: ReportsDir
+) -> FileResponse:
+    return file_response(CARBON_REPORTS, CARBON_REPORTS.find(store, content_sha256), content_sha256, fmt, reports_dir)
 
 
 @router.post(
     "/reports/verify",
     response_model=VerificationPublic,
     summary="verify a report file (its JSON bytes) against the hash chain",
+    responses={
+        413: {"model": Problem, "description": "body larger than the server's limit"},
+        422: {"description": "the body holds text that cannot be stored (NUL, lone surrogate): api/guard.py"},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -296,12 +276,17 @@ def download_report(content_sha256: str, fmt: str, request: Request, _: Auditor)
         }
     },
 )
-async def verify_report(request: Request, _: Auditor) -> VerificationPublic:
+async def verify_report(request: Request, _: Auditor, store: StoreDep) -> VerificationPublic:
     data = await request.body()
-    v = hashchain.verify_report(data, service.list_reports(request.app.state.store))
-    return VerificationPublic(ok=v.ok, content_sha256=v.content_sha256, entry=v.entry, problems=v.problems)
+    v = await run_in_threadpool(CARBON_REPORTS.verify, store, data)
+    return VerificationPublic(
+        ok=v.ok,
+        content_sha256=v.content_sha256,
+        entry=None if v.entry is None else ChainEntryPublic.model_validate(v.entry),
+        problems=v.problems,
+    )
 
 
-@router.get("/certificates", response_model=list[dict[str, Any]], summary="green certificate ledger (read-only)")
-def certificates(request: Request, _: Auditor) -> list[dict[str, Any]]:
-    return service.certificate_ledger(request.app.state.store)
+@router.get("/certificates", response_model=list[CertificatePublic], summary="green certificate ledger (read-only)")
+def certificates(_: Auditor, store: StoreDep) -> list[CertificatePublic]:
+    return [CertificatePublic.model_validate(c) for c in service.certificate_ledger(store)]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 
+from api.deps import HealthProviderDep, ParkDep, StoreDep
 from api.security import AUTH_RESPONSES, Reader
 from ems.quantities import QUANTITIES
 
@@ -46,9 +47,9 @@ class LatestPublic(BaseModel):
 
 
 @router.get("/devices", response_model=list[DevicePublic], summary="devices of the park")
-def list_devices(request: Request, _: Reader) -> list[DevicePublic]:
+def list_devices(_: Reader, park: ParkDep) -> list[DevicePublic]:
     out = []
-    for d in request.app.state.park.devices:
+    for d in park.devices:
         rating = next((getattr(d, a) for a in ("p_rated_kw", "p_discharge_max_kw", "p_peak_kw") if hasattr(d, a)), None)
         if d.type == "wind":
             rating = d.p_total_kw
@@ -74,11 +75,10 @@ def list_quantities(_: Reader) -> list[QuantityPublic]:
 
 
 @router.get("/devices/health", response_model=list[HealthPublic], summary="poll health (ok/degraded/offline)")
-def device_health(request: Request, _: Reader) -> list[HealthPublic]:
-    provider = request.app.state.health_provider
+def device_health(_: Reader, park: ParkDep, provider: HealthProviderDep) -> list[HealthPublic]:
     polled = {str(h["device"]): h for h in provider()} if provider else {}
     out = []
-    for d in request.app.state.park.devices:
+    for d in park.devices:
         h = polled.get(d.id)
         if h is None:
             state = "pushed" if d.connection.kind == "gateway" else "not_polled"
@@ -94,7 +94,7 @@ def device_health(request: Request, _: Reader) -> list[HealthPublic]:
 
 
 @router.get("/devices/latest", response_model=list[LatestPublic], summary="latest value of every series")
-def latest(request: Request, _: Reader) -> list[LatestPublic]:
+def latest(_: Reader, store: StoreDep) -> list[LatestPublic]:
     return [
         LatestPublic(
             device=r.device,
@@ -104,5 +104,5 @@ def latest(request: Request, _: Reader) -> list[LatestPublic]:
             value=r.value,
             quality=r.quality,
         )
-        for r in request.app.state.store.latest()
+        for r in store.latest()
     ]

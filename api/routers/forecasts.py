@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
-from api.routers.carbon import checked_period
+from api.deps import ParkDep, PeriodDep, StoreDep
 from api.security import AUTH_RESPONSES, Operator, Problem
 from ems.store.forecasts import accuracy_summary, forecast_load_series
 
@@ -38,19 +37,15 @@ class AccuracyPublic(BaseModel):
     summary="park load: latest forecast vs metered",
     responses={400: {"model": Problem, "description": "bad period"}},
 )
-def load_plan_vs_actual(
-    request: Request, _: Operator, start: Annotated[dt.datetime, Query()], end: Annotated[dt.datetime, Query()]
-) -> LoadPlanVsActual:
-    start, end = checked_period(start, end, request.app.state.park.interval_minutes)
+def load_plan_vs_actual(_: Operator, period: PeriodDep, park: ParkDep, store: StoreDep) -> LoadPlanVsActual:
+    start, end = period.start, period.end
     if end - start > dt.timedelta(days=31):
         raise HTTPException(400, "served for at most 31 days at a time")
-    state = request.app.state
-    park = state.park
     loads = [d.id for d in park.devices_of("load")]
-    ie = state.store.interval_energy(start, end, loads)
+    ie = store.interval_energy(start, end, loads)
     h = park.interval_minutes / 60
     times = ie.start_datetimes()
-    with state.store.connection() as conn:
+    with store.connection() as conn:
         fc = forecast_load_series(conn, start, end)
     cov = ie.coverage.min(axis=0) if loads else np.zeros(len(times))
     measured = cov > 0
@@ -64,6 +59,6 @@ def load_plan_vs_actual(
 
 
 @router.get("/accuracy", response_model=list[AccuracyPublic], summary="MAE, RMSE and bias per series and method")
-def accuracy(request: Request, _: Operator, since: dt.datetime | None = None) -> list[AccuracyPublic]:
-    with request.app.state.store.connection() as conn:
+def accuracy(_: Operator, store: StoreDep, since: dt.datetime | None = None) -> list[AccuracyPublic]:
+    with store.connection() as conn:
         return [AccuracyPublic(**vars(a)) for a in accuracy_summary(conn, since)]

@@ -4,31 +4,40 @@ from __future__ import annotations
 
 from collections import Counter as Tally
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 
+from api.deps import HealthProviderDep, MetricsDep, StoreDep
 from api.security import Operator
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="liveness: the process answers")
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+class Status(BaseModel):
+    status: str
 
 
-@router.get("/readyz", summary="readiness: the database is reachable", responses={503: {"description": "not ready"}})
-def readyz(request: Request, response: Response) -> dict[str, str]:
-    if request.app.state.store.ping():
-        return {"status": "ready"}
+@router.get("/healthz", response_model=Status, summary="liveness: the process answers")
+def healthz() -> Status:
+    return Status(status="ok")
+
+
+@router.get(
+    "/readyz",
+    response_model=Status,
+    summary="readiness: the database is reachable",
+    responses={503: {"model": Status, "description": "not ready"}},
+)
+def readyz(store: StoreDep, response: Response) -> Status:
+    if store.ping():
+        return Status(status="ready")
     response.status_code = 503
-    return {"status": "database unreachable"}
+    return Status(status="database unreachable")
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-def metrics(request: Request, _: Operator) -> Response:
-    m = request.app.state.metrics
-    provider = request.app.state.health_provider
+def metrics(_: Operator, m: MetricsDep, provider: HealthProviderDep) -> Response:
     if provider is not None:
         states = Tally(str(h["state"]) for h in provider())
         for state in ("ok", "degraded", "offline"):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
+from api.deps import StateDep, StoreDep
 from api.security import AUTH_RESPONSES, Admin, Problem
 from ems.store.keys import ApiKey, create_key, list_keys, revoke_key
 
@@ -51,8 +52,8 @@ def _public(k: ApiKey) -> dict[str, object]:
 
 
 @router.get("", response_model=list[KeyPublic], summary="list keys")
-def get_keys(request: Request, _: Admin) -> list[KeyPublic]:
-    return [KeyPublic(**_public(k)) for k in list_keys(request.app.state.store)]  # type: ignore[arg-type]
+def get_keys(_: Admin, store: StoreDep) -> list[KeyPublic]:
+    return [KeyPublic.model_validate(_public(k)) for k in list_keys(store)]
 
 
 @router.post(
@@ -62,14 +63,12 @@ def get_keys(request: Request, _: Admin) -> list[KeyPublic]:
     summary="create a key",
     responses={400: {"model": Problem, "description": "inconsistent key request"}},
 )
-def post_key(body: KeyCreate, request: Request, _: Admin) -> KeyCreated:
+def post_key(body: KeyCreate, _: Admin, store: StoreDep) -> KeyCreated:
     try:
-        key, token = create_key(
-            request.app.state.store, body.name, body.role, body.gateway_id, body.devices, body.tenant_id
-        )
+        key, token = create_key(store, body.name, body.role, body.gateway_id, body.devices, body.tenant_id)
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
-    return KeyCreated(**_public(key), token=token)  # type: ignore[arg-type]
+    return KeyCreated.model_validate(_public(key) | {"token": token})
 
 
 @router.delete(
@@ -78,7 +77,7 @@ def post_key(body: KeyCreate, request: Request, _: Admin) -> KeyCreated:
     summary="revoke a key",
     responses={404: {"model": Problem, "description": "no such key"}},
 )
-def delete_key(key_id: str, request: Request, _: Admin) -> None:
-    if not revoke_key(request.app.state.store, key_id):
+def delete_key(key_id: str, _: Admin, state: StateDep) -> None:
+    if not revoke_key(state.store, key_id):
         raise HTTPException(404, f"no active key {key_id!r}")
-    request.app.state.key_cache.drop_key(key_id)
+    state.key_cache.drop_key(key_id)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 
+from api.deps import ParkDep
 from api.security import AUTH_RESPONSES, Reader
 
 router = APIRouter(prefix="/v1", tags=["park"], responses=AUTH_RESPONSES)
@@ -30,8 +31,7 @@ class ParkPublic(BaseModel):
 
 
 @router.get("/park", response_model=ParkPublic, summary="park identity, limits and today's local period")
-def park(request: Request, _: Reader) -> ParkPublic:
-    p = request.app.state.park
+def park(_: Reader, p: ParkDep) -> ParkPublic:
     now = dt.datetime.now(p.tz)
     start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     gc = p.network.grid_connection

@@ -6,7 +6,7 @@ answers 202 with a job id at once. One job runs at a time, in its own process at
 the API must stay responsive; a second request gets 429 until it ends. The process is a daemon: it
 ends with the server. Without ``hours`` the API
 plans on :data:`DEFAULT_DAYS` representative days, and a job may model at most :data:`MAX_MODEL_HOURS`
-hours over all its years (the CLI has no such limit). The last :data:`KEEP_JOBS` jobs are kept in
+hours over all its years (the CLI has no such limit). The last jobs (:class:`api.jobs.JobBoard`) are kept in
 memory: a restart forgets them (the CLI writes files for results that must last).
 """
 
@@ -16,13 +16,14 @@ import multiprocessing
 import os
 import threading
 import uuid
-from collections import OrderedDict
 from multiprocessing.connection import Connection
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
+from api.deps import ParkDep, StateDep
+from api.jobs import JobBoard
 from api.security import AUTH_RESPONSES, Operator, Problem
 from ems.park import Park, example_park_path
 from services.pathway.options import PlanOptions, load_options
@@ -33,10 +34,8 @@ from services.pathway.solve import PlanInfeasible
 
 router = APIRouter(prefix="/v1/pathway", tags=["operators"], responses=AUTH_RESPONSES)
 
-KEEP_JOBS = 20
 DEFAULT_DAYS = 12
 MAX_MODEL_HOURS = 3 * 8784
-_STATE_LOCK = threading.Lock()
 
 
 class PathwayRequest(BaseModel):
@@ -54,27 +53,6 @@ class PathwayJob(BaseModel):
     status: Literal["queued", "running", "done", "infeasible", "failed"]
     error: str | None = None
     report: dict[str, Any] | None = None
-
-
-class _Jobs:
-    def __init__(self) -> None:
-        self.items: OrderedDict[str, PathwayJob] = OrderedDict()
-        self.lock = threading.Lock()
-        self.worker: threading.Thread | None = None
-
-    def put(self, job: PathwayJob) -> None:
-        with self.lock:
-            self.items[job.job_id] = job
-            while len(self.items) > KEEP_JOBS:
-                self.items.popitem(last=False)
-
-
-def _jobs(request: Request) -> _Jobs:
-    state = request.app.state
-    with _STATE_LOCK:
-        if not hasattr(state, "pathway_jobs"):
-            state.pathway_jobs = _Jobs()
-    return state.pathway_jobs
 
 
 def _options(req: PathwayRequest) -> PlanOptions:
@@ -114,9 +92,9 @@ def _plan(conn: Connection, park: Park, opts: PlanOptions, req: PathwayRequest) 
         conn.close()
 
 
-def _run(jobs: _Jobs, job_id: str, park: Park, opts: PlanOptions, req: PathwayRequest) -> None:
+def _run(jobs: JobBoard, job_id: str, park: Park, opts: PlanOptions, req: PathwayRequest) -> None:
     """Watcher thread: start the job's process and record its outcome."""
-    jobs.put(PathwayJob(job_id=job_id, status="running"))
+    jobs.put(job_id, PathwayJob(job_id=job_id, status="running"))
     ctx = multiprocessing.get_context("spawn")  # no fork of a multi-threaded server
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_plan, args=(send, park, opts, req), name=f"pathway-{job_id[:8]}", daemon=True)
@@ -130,9 +108,9 @@ def _run(jobs: _Jobs, job_id: str, park: Park, opts: PlanOptions, req: PathwayRe
         status, payload = "failed", "the planning process ended without a result"
     proc.join()
     if status == "done":
-        jobs.put(PathwayJob(job_id=job_id, status="done", report=payload))
+        jobs.put(job_id, PathwayJob(job_id=job_id, status="done", report=payload))
     else:
-        jobs.put(PathwayJob(job_id=job_id, status=status, error=payload))
+        jobs.put(job_id, PathwayJob(job_id=job_id, status=status, error=payload))
 
 
 @router.post(
@@ -141,17 +119,17 @@ def _run(jobs: _Jobs, job_id: str, park: Park, opts: PlanOptions, req: PathwayRe
     response_model=PathwayJob,
     responses={400: {"model": Problem, "description": "years or size not plannable here; the detail says why"}},
 )
-def start(request: Request, body: PathwayRequest, _: Operator) -> PathwayJob:
+def start(state: StateDep, park: ParkDep, body: PathwayRequest, _: Operator) -> PathwayJob:
     """Queue a pathway plan for the API's park; poll ``GET /v1/pathway/{job_id}`` for the report."""
     opts = _options(body)
-    jobs = _jobs(request)
+    jobs = state.pathway_jobs
     job = PathwayJob(job_id=uuid.uuid4().hex, status="queued")
     with jobs.lock:
-        if jobs.worker is not None and jobs.worker.is_alive():
+        if jobs.busy():
             raise HTTPException(429, "a pathway job is running; try again when it is done", {"Retry-After": "10"})
-        args = (jobs, job.job_id, request.app.state.park, opts, body)
+        args = (jobs, job.job_id, park, opts, body)
         jobs.worker = threading.Thread(target=_run, args=args, name="pathway", daemon=True)
-    jobs.put(job)
+    jobs.put(job.job_id, job)
     jobs.worker.start()
     return job
 
@@ -159,10 +137,12 @@ def start(request: Request, body: PathwayRequest, _: Operator) -> PathwayJob:
 @router.get(
     "/{job_id}",
     response_model=PathwayJob,
-    responses={404: {"model": Problem, "description": "no such job (kept in memory, the last KEEP_JOBS)"}},
+    responses={404: {"model": Problem, "description": "no such job (only the last jobs are kept, in memory)"}},
 )
-def get(request: Request, job_id: str, _: Operator) -> PathwayJob:
-    job = _jobs(request).items.get(job_id)
-    if job is None:
-        raise HTTPException(404, f"no pathway job {job_id!r} (jobs are kept in memory, the last {KEEP_JOBS})")
+def get(state: StateDep, job_id: str, _: Operator) -> PathwayJob:
+    job = state.pathway_jobs.items.get(job_id)
+    if not isinstance(job, PathwayJob):
+        raise HTTPException(
+            404, f"no pathway job {job_id!r} (jobs are kept in memory, the last {state.pathway_jobs.keep})"
+        )
     return job

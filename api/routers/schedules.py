@@ -6,11 +6,11 @@ import datetime as dt
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.routers.carbon import checked_period
+from api.deps import MetricsDep, ParkDep, PeriodDep, StoreDep
 from api.security import AUTH_RESPONSES, Operator, Problem
 from ems.park import Park
 from ems.store.schedules import (
@@ -56,6 +56,31 @@ class SchedulePublic(BaseModel):
     fallback_reason: str | None
     forecast_run_id: int | None
     intervals: Intervals
+    kpis: dict[str, Any]
+    baseline_kpis: dict[str, Any] | None
+
+
+class ScheduleSummary(BaseModel):
+    """A stored schedule's header (the planning history)."""
+
+    schedule_id: int
+    kind: str
+    start: dt.datetime
+    version: int
+    created_at: dt.datetime | None
+    n_intervals: int
+    interval_minutes: int
+    method: str
+    status: str
+    objective_mode: str
+    fallback_reason: str | None
+    solve_time_s: float | None
+    forecast_run_id: int | None
+    kpis: dict[str, Any]
+
+
+class KpisPublic(BaseModel):
+    schedule_id: int
     kpis: dict[str, Any]
     baseline_kpis: dict[str, Any] | None
 
@@ -143,22 +168,21 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "descript
     responses=_NOT_FOUND,
     summary="the schedule in force (latest MPC plan, else the latest day-ahead plan)",
 )
-def current(request: Request, _: Operator) -> SchedulePublic:
-    state = request.app.state
-    with state.store.connection() as conn:
+def current(_: Operator, store: StoreDep, park: ParkDep) -> SchedulePublic:
+    with store.connection() as conn:
         s = latest_schedule(conn)
         if s is None:
             raise HTTPException(404, "no schedule has been planned yet (POST /v1/schedules/replan)")
         base = baseline_for(conn, s)
-    return schedule_public(state.park, s, base)
+    return schedule_public(park, s, base)
 
 
-@router.get("", response_model=list[dict[str, Any]], summary="planning history (newest first)")
+@router.get("", response_model=list[ScheduleSummary], summary="planning history (newest first)")
 def history(
-    request: Request, _: Operator, kind: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 50
-) -> list[dict[str, Any]]:
-    with request.app.state.store.connection() as conn:
-        return list_schedules(conn, kind, limit)
+    _: Operator, store: StoreDep, kind: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+) -> list[ScheduleSummary]:
+    with store.connection() as conn:
+        return [ScheduleSummary.model_validate(r) for r in list_schedules(conn, kind, limit)]
 
 
 @router.get(
@@ -167,24 +191,16 @@ def history(
     summary="what was planned vs what was metered",
     responses={400: {"model": Problem, "description": "bad period"}},
 )
-def plan_vs_actual(
-    request: Request,
-    _: Operator,
-    start: Annotated[dt.datetime, Query()],
-    end: Annotated[dt.datetime, Query()],
-    kind: str = "mpc",
-) -> PlanVsActual:
-    start, end = checked_period(start, end, request.app.state.park.interval_minutes)
+def plan_vs_actual(_: Operator, period: PeriodDep, store: StoreDep, park: ParkDep, kind: str = "mpc") -> PlanVsActual:
+    start, end = period.start, period.end
     if end - start > dt.timedelta(days=31):
         raise HTTPException(400, "plan vs actual is served for at most 31 days at a time")
-    state = request.app.state
-    park: Park = state.park
     meter = park.grid_meter
     batteries = [b.id for b in park.devices_of("battery")]
     devices = ([meter.id] if meter else []) + batteries
-    ie = state.store.interval_energy(start, end, devices)
+    ie = store.interval_energy(start, end, devices)
     h = park.interval_minutes / 60
-    with state.store.connection() as conn:
+    with store.connection() as conn:
         plan = {t: (g, d) for t, g, d in planned_series(conn, kind, start, end)}
     times = ie.start_datetimes()
     cov = ie.coverage.min(axis=0) if devices else np.zeros(len(times))
@@ -209,14 +225,13 @@ def plan_vs_actual(
 
 
 @router.get("/{schedule_id}", response_model=SchedulePublic, responses=_NOT_FOUND, summary="one stored schedule")
-def get_schedule(schedule_id: int, request: Request, _: Operator) -> SchedulePublic:
-    state = request.app.state
-    with state.store.connection() as conn:
+def get_schedule(schedule_id: int, _: Operator, store: StoreDep, park: ParkDep) -> SchedulePublic:
+    with store.connection() as conn:
         s = schedule_by_id(conn, schedule_id)
         if s is None:
             raise HTTPException(404, f"no schedule {schedule_id}")
         base = baseline_for(conn, s) if s.kind != "baseline" else None
-    return schedule_public(state.park, s, base)
+    return schedule_public(park, s, base)
 
 
 @router.post(
@@ -226,12 +241,12 @@ def get_schedule(schedule_id: int, request: Request, _: Operator) -> SchedulePub
     responses={400: {"model": Problem, "description": "bad horizon"}},
     summary="plan now from the stored history (day-ahead style, AC-checked), store it versioned",
 )
-async def replan(request: Request, _: Operator, body: ReplanRequest | None = None) -> ReplanResult:
+async def replan(
+    _: Operator, store: StoreDep, park: ParkDep, metrics: MetricsDep, body: ReplanRequest | None = None
+) -> ReplanResult:
     from services.planning import plan_from_store
 
     body = body or ReplanRequest.model_validate({})
-    state = request.app.state
-    park: Park = state.park
     if body.start is not None and body.start.tzinfo is None:
         raise HTTPException(400, "start needs a time zone")
     step = dt.timedelta(minutes=park.interval_minutes)
@@ -240,9 +255,9 @@ async def replan(request: Request, _: Operator, body: ReplanRequest | None = Non
     if (start - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) % step:
         raise HTTPException(400, f"start must be on a {park.interval_minutes}-minute boundary")
     res = await run_in_threadpool(
-        plan_from_store, state.store, park, start, body.intervals, ac_check=body.ac_check, note="api replan"
+        plan_from_store, store, park, start, body.intervals, ac_check=body.ac_check, note="api replan"
     )
-    state.metrics.solve_seconds.observe(res.schedule.solve_time_s)
+    metrics.solve_seconds.observe(res.schedule.solve_time_s)
     assert res.schedule_id is not None and res.version is not None  # saved
     return ReplanResult(
         schedule_id=res.schedule_id,
@@ -257,14 +272,14 @@ kpis_router = APIRouter(prefix="/v1", tags=["operators"], responses=AUTH_RESPONS
 
 @kpis_router.get(
     "/kpis",
-    response_model=dict[str, Any],
+    response_model=KpisPublic,
     responses=_NOT_FOUND,
     summary="KPIs of the schedule in force and of its rule-based baseline",
 )
-def kpis(request: Request, _: Operator) -> dict[str, Any]:
-    with request.app.state.store.connection() as conn:
+def kpis(_: Operator, store: StoreDep) -> KpisPublic:
+    with store.connection() as conn:
         s = latest_schedule(conn)
         if s is None:
             raise HTTPException(404, "no schedule has been planned yet")
         base = baseline_for(conn, s)
-    return {"schedule_id": s.schedule_id, "kpis": s.kpis, "baseline_kpis": base.kpis if base else None}
+    return KpisPublic(schedule_id=s.schedule_id, kpis=s.kpis, baseline_kpis=base.kpis if base else None)

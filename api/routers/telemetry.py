@@ -5,30 +5,23 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
-from api.limits import read_body
-from api.parse import BodyError, parse_csv, parse_json
+from api.deps import MetricsDep, SettingsDep, StoreDep
+from api.limits import BodyTooLarge, BodyUnreadable, decompress, read_body
+from api.parse import BodyError, TooManyRows, parse_csv, parse_json
 from api.security import AUTH_RESPONSES, Gateway, Problem
+from api.telemetry_schema import openapi_schema
 from ems.store import StoreUnavailable
-from ems.telemetry import IngestResult, Rejection
+from ems.telemetry import IngestResult, ReadingBatch, Rejection
+
+JSON = ("application/json", "")
+CSV = ("text/csv", "application/csv")
 
 router = APIRouter(prefix="/v1/telemetry", tags=["gateways"], responses=AUTH_RESPONSES)
-
-
-class Reading(BaseModel):
-    time: str = Field(
-        description="ISO 8601 with a time zone, e.g. 2026-06-01T08:00:00+08:00", examples=["2026-06-01T00:00:00Z"]
-    )
-    device: str = Field(examples=["PV1"])
-    quantity: str = Field(description="one of the canonical quantities (GET /v1/quantities)", examples=["p_kw"])
-    value: float = Field(description="in the quantity's unit; power in generator convention")
-    quality: int = Field(0, ge=0, le=3, description="0 good, 1 estimated, 2 suspect, 3 bad")
-
-
-class TelemetryBatch(BaseModel):
-    readings: list[Reading]
 
 
 class RejectedRow(BaseModel):
@@ -48,9 +41,7 @@ _BODY_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {
-                "schema": TelemetryBatch.model_json_schema(ref_template="#/components/schemas/{model}")
-            },
+            "application/json": {"schema": openapi_schema()},
             "text/csv": {"schema": {"type": "string", "description": "header time,device,quantity,value[,quality]"}},
         },
     }
@@ -68,24 +59,29 @@ _BODY_DOC: dict[str, Any] = {
         415: {"model": Problem, "description": "unsupported media type or encoding"},
     },
 )
-async def push(request: Request, principal: Gateway) -> IngestReport:
+async def push(
+    request: Request, principal: Gateway, settings: SettingsDep, store: StoreDep, m: MetricsDep
+) -> IngestReport:
     t0 = time.perf_counter()
-    state = request.app.state
-    body = await read_body(request, state.settings.max_body_bytes)
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    try:
-        if ctype in ("application/json", ""):
-            batch, malformed, index = parse_json(body)
-        elif ctype in ("text/csv", "application/csv"):
-            batch, malformed, index = parse_csv(body)
-        else:
-            raise HTTPException(415, f"content-type {ctype!r} not supported (application/json or text/csv)")
-    except BodyError as exc:
+    if ctype not in (*JSON, *CSV):
+        raise HTTPException(415, f"content-type {ctype!r} not supported (application/json or text/csv)")
+    encoding = request.headers.get("content-encoding", "identity").lower().strip()
+    if encoding not in ("identity", "", "gzip", "deflate"):
+        raise HTTPException(415, f"content-encoding {encoding!r} not supported (use gzip or deflate)")
+    body = await read_body(request, settings.max_body_bytes)
+    try:  # decompression and parsing are CPU work: off the event loop, so no body stalls other requests
+        batch, malformed, index = await run_in_threadpool(
+            _parse, body, encoding, ctype in CSV, settings.max_body_bytes, settings.max_batch_rows
+        )
+    except (BodyError, BodyUnreadable) as exc:
         raise HTTPException(400, str(exc)) from None
-    if len(index) + len(malformed) > state.settings.max_batch_rows:
-        raise HTTPException(413, f"at most {state.settings.max_batch_rows} readings per request")
+    except (BodyTooLarge, TooManyRows) as exc:
+        raise HTTPException(413, str(exc)) from None
     try:
-        result: IngestResult = await _ingest(request, batch, principal.devices)
+        result = IngestResult()
+        if len(batch):
+            result = await run_in_threadpool(store.ingest, batch, source="api", allowed_devices=set(principal.devices))
     except StoreUnavailable:
         raise HTTPException(
             503, "database unavailable: nothing stored, retry the whole batch", headers={"Retry-After": "5"}
@@ -93,7 +89,6 @@ async def push(request: Request, principal: Gateway) -> IngestReport:
     rejected = sorted(
         malformed + [Rejection(int(index[r.row]), r.reason, r.detail) for r in result.rejected], key=lambda r: r.row
     )
-    m = state.metrics
     m.ingest_requests.labels("csv" if ctype.endswith("csv") else "json").inc()
     m.ingest_rows.labels("accepted").inc(result.accepted)
     m.ingest_rows.labels("duplicate").inc(result.duplicates)
@@ -109,10 +104,9 @@ async def push(request: Request, principal: Gateway) -> IngestReport:
     )
 
 
-async def _ingest(request: Request, batch: Any, devices: frozenset[str]) -> IngestResult:
-    from starlette.concurrency import run_in_threadpool
-
-    store = request.app.state.store
-    if len(batch) == 0:
-        return IngestResult()
-    return await run_in_threadpool(store.ingest, batch, source="api", allowed_devices=set(devices))
+def _parse(
+    body: bytes, encoding: str, csv: bool, max_bytes: int, max_rows: int
+) -> tuple[ReadingBatch, list[Rejection], np.ndarray]:
+    """Inflate and parse, refusing a body over the limits as early as they show (runs in a worker thread)."""
+    raw = decompress(body, encoding, max_bytes, max_lines=max_rows + 1 if csv else None)
+    return parse_csv(raw, max_rows) if csv else parse_json(raw, max_rows)

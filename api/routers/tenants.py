@@ -7,17 +7,18 @@ did not exist (no leak of which tenants exist). Auditors and admins reach every 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.routers.carbon import checked_period
+from api.deps import FootprintsDir, ParkDep, Period, PeriodDep, StoreDep, checked_period
+from api.documents import DOWNLOAD_RESPONSES, ChainEntryPublic, file_response
 from api.security import AUTH_RESPONSES, Principal, Problem, require
 from ems.carbon.certificates import LedgerError
+from ems.documents.service import FOOTPRINT_DOCUMENTS
 from ems.footprint import service
 from ems.footprint.metering import MeteringError
 from ems.footprint.production import ProductionCheck, check_rows
@@ -29,8 +30,6 @@ router = APIRouter(prefix="/v1", tags=["tenants"], responses=AUTH_RESPONSES)
 TenantReader = Annotated[Principal, Depends(require("auditor", "admin", "tenant"))]
 AuditorOnly = Annotated[Principal, Depends(require("auditor", "admin"))]
 Producer = Annotated[Principal, Depends(require("operator", "admin", "tenant"))]
-Start = Annotated[dt.datetime, Query(description="period start with time zone")]
-End = Annotated[dt.datetime, Query(description="period end (exclusive) with time zone")]
 Responses = dict[int | str, dict[str, Any]]
 NOT_FOUND: Responses = {404: {"model": Problem, "description": "no such tenant (or not this key's tenant)"}}
 BAD: Responses = {400: {"model": Problem, "description": "bad period or inconsistent tenant metering"}}
@@ -54,8 +53,96 @@ class StatementCreate(BaseModel):
 
 class DocumentIssued(BaseModel):
     content_sha256: str
-    entry: dict[str, Any]
+    entry: ChainEntryPublic
     downloads: dict[str, str]
+
+
+class Software(BaseModel):
+    name: str
+    version: str
+
+
+class Document(BaseModel):
+    """A document's content as it is hashed when issued (decimal numbers as strings). The top-level
+    fields are listed per document type; each section is described in docs/footprint.md."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+    schema_: str = Field(alias="schema", description="document schema id and version")
+    software: Software
+
+
+class StatementTenant(BaseModel):
+    id: str
+    name: str
+    meters: list[str]
+    shared_meter_key: str | None
+    contracts: list[str]
+    metering_terms: list[str] = Field(description="signed meters whose sum is the tenant's consumption")
+
+
+class StatementPeriod(BaseModel):
+    start: str = Field(description="park time, ISO 8601 as hashed")
+    end: str
+    interval_minutes: int
+    intervals: int
+
+
+class Emissions(BaseModel):
+    emissions_kg: str
+    factor_kg_per_kwh: str | None
+
+
+class StatementPublic(Document):
+    park: dict[str, str]
+    tenant: StatementTenant
+    period: StatementPeriod
+    replaces: str | None
+    consumption_kwh: str
+    share_of_park_consumption: str | None
+    supply_mix_kwh: dict[str, str]
+    location_based: Emissions
+    market_based: Emissions
+    park_totals: dict[str, str]
+    lines: list[dict[str, Any]]
+    evidence: dict[str, Any]
+    factors: dict[str, dict[str, Any]] = Field(description="provenance of the grid and residual factors")
+    method: dict[str, str]
+    rounding: str
+    data_quality: dict[str, str | int]
+    intervals: dict[str, list[Any]] = Field(description="per-interval columns (start_utc, allocation columns, quality)")
+
+
+class CbamSheetPublic(Document):
+    installation: dict[str, str]
+    reporting_period: dict[str, str]
+    electricity: dict[str, Any]
+    products: list[dict[str, Any]]
+
+
+class PerUnit(BaseModel):
+    factor_kg_per_kwh: str | None
+    kg_per_unit: str | None
+
+
+class ProductInventoryPublic(Document):
+    product: dict[str, str]
+    period: dict[str, str]
+    production: dict[str, Any]
+    electricity_kwh: str
+    electricity_kwh_per_unit: str | None
+    market_based: PerUnit
+    location_based: PerUnit
+    method: str
+    certificate_vintages: list[dict[str, str]]
+    contracts: list[str]
+    factors: dict[str, dict[str, Any]]
+
+
+class AllocationPublic(BaseModel):
+    rows: dict[str, dict[str, str]] = Field(description="allocation row (tenant or remainder) -> column -> total")
+    park: dict[str, str] = Field(description="park totals per column")
+    park_minus_rows: dict[str, str] = Field(description="park total minus the sum of the rows: zero when exact")
 
 
 class ProductionRowIn(BaseModel):
@@ -78,83 +165,88 @@ def _tenant(principal: Principal, park: Park, tenant_id: str) -> str:
     return tenant_id
 
 
-def _compute(request: Request, start: dt.datetime, end: dt.datetime) -> FootprintRun:
-    start, end = checked_period(start, end, request.app.state.park.interval_minutes)
+def _compute(store: StoreDep, park: ParkDep, period: PeriodDep) -> FootprintRun:
+    """The footprint of the requested period (400 naming a metering or period problem)."""
     try:
-        return service.footprint_for(request.app.state.store, request.app.state.park, start, end)
+        return service.footprint_for(store, park, period.start, period.end)
     except (MeteringError, ValueError) as exc:
         raise HTTPException(400, str(exc)) from None
 
 
-def _docs_dir(request: Request) -> Path:
-    return Path(request.app.state.settings.data_dir) / "footprints"
+Footprint = Annotated[FootprintRun, Depends(_compute)]
 
 
 @router.get("/tenants", response_model=list[TenantPublic], summary="tenants (a tenant key sees only itself)")
-def list_tenants(request: Request, principal: TenantReader) -> list[dict[str, Any]]:
-    park: Park = request.app.state.park
+def list_tenants(principal: TenantReader, park: ParkDep) -> list[TenantPublic]:
     return [
-        {
-            "id": t.id,
-            "name": t.name,
-            "meters": t.meters,
-            "shared_meter_key": t.shared_meter_key,
-            "contracts": t.contracts,
-            "lines": [ln.model_dump() for ln in t.lines],
-        }
+        TenantPublic(
+            id=t.id,
+            name=t.name,
+            meters=t.meters,
+            shared_meter_key=t.shared_meter_key,
+            contracts=t.contracts,
+            lines=[ln.model_dump() for ln in t.lines],
+        )
         for t in park.tenants
         if principal.role != "tenant" or principal.key.tenant_id == t.id
     ]
 
 
+def _readable_tenant(tenant_id: str, principal: TenantReader, park: ParkDep) -> str:
+    return _tenant(principal, park, tenant_id)
+
+
+def _readable_line(line_id: str, principal: TenantReader, park: ParkDep) -> str:
+    """The line id if this key may read its owner's data, else 404."""
+    owner = next((t.id for t in park.tenants for ln in t.lines if ln.id == line_id), None)
+    if owner is None or (principal.role == "tenant" and principal.key.tenant_id != owner):
+        raise HTTPException(404, f"no production line {line_id!r}")
+    return line_id
+
+
+# Checked before the period and the footprint are computed, so a foreign tenant is 404 whatever the period.
+TenantId = Annotated[str, Depends(_readable_tenant)]
+LineId = Annotated[str, Depends(_readable_line)]
+
+
 @router.get(
     "/tenants/{tenant_id}/statement",
-    response_model=dict[str, Any],
+    response_model=StatementPublic,
     summary="tenant electricity statement for a period (computed, not issued)",
     responses={**NOT_FOUND, **BAD},
 )
-def tenant_statement(
-    tenant_id: str, request: Request, principal: TenantReader, start: Start, end: End
-) -> dict[str, Any]:
-    tid = _tenant(principal, request.app.state.park, tenant_id)
-    return service.document_content(_compute(request, start, end), "tenant_statement", tid)[1]
+def tenant_statement(tid: TenantId, fr: Footprint) -> dict[str, Any]:
+    return service.document_content(fr, "tenant_statement", tid)[1]
 
 
 @router.get(
     "/tenants/{tenant_id}/cbam",
-    response_model=dict[str, Any],
+    response_model=CbamSheetPublic,
     summary="CBAM electricity data sheet of the tenant's installation",
     responses={**NOT_FOUND, **BAD},
 )
-def tenant_cbam(tenant_id: str, request: Request, principal: TenantReader, start: Start, end: End) -> dict[str, Any]:
-    tid = _tenant(principal, request.app.state.park, tenant_id)
-    return service.document_content(_compute(request, start, end), "cbam_sheet", tid)[1]
+def tenant_cbam(tid: TenantId, fr: Footprint) -> dict[str, Any]:
+    return service.document_content(fr, "cbam_sheet", tid)[1]
 
 
 @router.get(
     "/products/{line_id}/inventory",
-    response_model=dict[str, Any],
+    response_model=ProductInventoryPublic,
     summary="ISO 14067-style electricity inventory of a product line",
     responses={**NOT_FOUND, **BAD},
 )
-def product_inventory(
-    line_id: str, request: Request, principal: TenantReader, start: Start, end: End
-) -> dict[str, Any]:
-    park: Park = request.app.state.park
-    owner = next((t.id for t in park.tenants for ln in t.lines if ln.id == line_id), None)
-    if owner is None or (principal.role == "tenant" and principal.key.tenant_id != owner):
-        raise HTTPException(404, f"no production line {line_id!r}")
-    return service.document_content(_compute(request, start, end), "product_inventory", line_id)[1]
+def product_inventory(line: LineId, fr: Footprint) -> dict[str, Any]:
+    return service.document_content(fr, "product_inventory", line)[1]
 
 
 @router.get(
     "/tenant-allocation",
-    response_model=dict[str, Any],
+    response_model=AllocationPublic,
     summary="every tenant's totals, the remainder rows and the park totals (exact balance)",
     responses=BAD,
 )
-def allocation(request: Request, _: AuditorOnly, start: Start, end: End) -> dict[str, Any]:
-    return service.balance(_compute(request, start, end))
+def allocation(_: AuditorOnly, fr: Footprint) -> AllocationPublic:
+    return AllocationPublic.model_validate(service.balance(fr))
 
 
 @router.post(
@@ -164,20 +256,20 @@ def allocation(request: Request, _: AuditorOnly, start: Start, end: End) -> dict
     summary="issue a tenant statement or CBAM sheet and append it to the footprint hash chain",
     responses={**NOT_FOUND, **BAD},
 )
-async def issue(tenant_id: str, body: StatementCreate, request: Request, principal: TenantReader) -> DocumentIssued:
-    tid = _tenant(principal, request.app.state.park, tenant_id)
-    start, end = checked_period(body.start, body.end, request.app.state.park.interval_minutes)
-    state = request.app.state
+async def issue(
+    tid: TenantId, body: StatementCreate, store: StoreDep, park: ParkDep, out_dir: FootprintsDir
+) -> DocumentIssued:
+    period: Period = checked_period(body.start, body.end, park.interval_minutes)
     try:
         doc = await run_in_threadpool(
             service.issue_document,
-            state.store,
-            state.park,
+            store,
+            park,
             body.document,
             tid,
-            start,
-            end,
-            _docs_dir(request),
+            period.start,
+            period.end,
+            out_dir,
             replaces=body.replaces,
         )
     except (LedgerError, MeteringError, ValueError) as exc:
@@ -185,44 +277,32 @@ async def issue(tenant_id: str, body: StatementCreate, request: Request, princip
     h = doc.content_sha256
     return DocumentIssued(
         content_sha256=h,
-        entry=doc.entry,
+        entry=ChainEntryPublic.model_validate(doc.entry),
         downloads={k: f"/v1/tenants/{tid}/statements/{h}/{k}" for k in doc.files},
     )
 
 
 @router.get(
     "/tenants/{tenant_id}/statements",
-    response_model=list[dict[str, Any]],
+    response_model=list[ChainEntryPublic],
     summary="the tenant's issued documents (its entries of the footprint hash chain)",
     responses=NOT_FOUND,
 )
-def list_statements(tenant_id: str, request: Request, principal: TenantReader) -> list[dict[str, Any]]:
-    tid = _tenant(principal, request.app.state.park, tenant_id)
-    return service.list_documents(request.app.state.store, tid)
-
-
-_MEDIA = {"json": "application/json", "csv": "text/csv", "pdf": "application/pdf"}
+def list_statements(tid: TenantId, store: StoreDep) -> list[ChainEntryPublic]:
+    return [ChainEntryPublic.model_validate(e) for e in FOOTPRINT_DOCUMENTS.entries(store, tid)]
 
 
 @router.get(
     "/tenants/{tenant_id}/statements/{content_sha256}/{fmt}",
     response_class=FileResponse,
     summary="download an issued tenant document (json, csv or pdf)",
-    responses={200: {"content": {m: {} for m in _MEDIA.values()}}, **NOT_FOUND},
+    responses={**DOWNLOAD_RESPONSES, **NOT_FOUND},
 )
-def download(tenant_id: str, content_sha256: str, fmt: str, request: Request, principal: TenantReader) -> FileResponse:
-    tid = _tenant(principal, request.app.state.park, tenant_id)
-    entry = next(
-        (e for e in service.list_documents(request.app.state.store, tid) if e["content_sha256"] == content_sha256),
-        None,
-    )
-    if entry is None or fmt not in _MEDIA or fmt not in entry["files"]:
-        raise HTTPException(404, f"no issued document {content_sha256!r} with a {fmt} file for tenant {tid!r}")
-    name = entry["files"][fmt].split(" ")[0]
-    path = _docs_dir(request) / name
-    if not path.exists():
-        raise HTTPException(404, f"document file {name} is missing from this server's data directory")
-    return FileResponse(path, media_type=_MEDIA[fmt], filename=name)
+def download(tid: TenantId, content_sha256: str, fmt: str, store: StoreDep, out_dir: FootprintsDir) -> FileResponse:
+    entry = FOOTPRINT_DOCUMENTS.find(store, content_sha256)
+    if entry is not None and entry["tenant_id"] != tid:
+        entry = None  # another tenant's document: as if it did not exist
+    return file_response(FOOTPRINT_DOCUMENTS, entry, content_sha256, fmt, out_dir)
 
 
 @router.post(
@@ -230,8 +310,9 @@ def download(tenant_id: str, content_sha256: str, fmt: str, request: Request, pr
     response_model=ProductionResult,
     summary="push production counts (per line and park-local day); invalid rows are reported one by one",
 )
-def push_production(rows: list[ProductionRowIn], request: Request, principal: Producer) -> ProductionResult:
-    park: Park = request.app.state.park
+def push_production(
+    rows: list[ProductionRowIn], principal: Producer, park: ParkDep, store: StoreDep
+) -> ProductionResult:
     source = f"api key {principal.key.key_id}"
     check = ProductionCheck()
     for i, r in enumerate(rows):
@@ -241,7 +322,7 @@ def push_production(rows: list[ProductionRowIn], request: Request, principal: Pr
         one = check_rows(park, [r.model_dump()], source, first_row=i)
         check.accepted += one.accepted
         check.rejected += one.rejected
-    written = service.record_production(request.app.state.store, check)
+    written = service.record_production(store, check)
     return ProductionResult(accepted=written, rejected=[{"row": n, "reason": m} for n, m in check.rejected])
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ems.park import Park
+from ems.store.carbon_queries import CertificateRow
 
 MWH_PER_CERTIFICATE = Decimal(1)
 
@@ -45,15 +46,19 @@ class PeriodConflict(LedgerError):
 
 
 @dataclass(frozen=True)
-class Certificate:
-    serial: str
-    generator: str
-    technology: str
-    location: str
-    production_start: dt.date
-    production_end: dt.date
-    issuer: str
-    mwh: Decimal = MWH_PER_CERTIFICATE
+class Certificate(CertificateRow):
+    """A 1-MWh certificate (GEC), as stored (:class:`ems.store.carbon_queries.CertificateRow`)."""
+
+    def issuance(self) -> dict[str, str]:
+        """What the certificate was issued for, as strings (reports, statements and the ledger view)."""
+        return {
+            "generator": self.generator,
+            "technology": self.technology,
+            "location": self.location,
+            "production_start": self.production_start.isoformat(),
+            "production_end": self.production_end.isoformat(),
+            "issuer": self.issuer,
+        }
 
 
 @dataclass(frozen=True)

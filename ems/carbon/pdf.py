@@ -23,7 +23,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from ems.carbon.hashchain import content_hash
+from ems.documents.chain import content_hash
 
 
 def _chart_png(report: dict[str, Any], resolution: str, title: str) -> bytes:

@@ -30,6 +30,7 @@ from ems.carbon.indicators import THRESHOLD_SOURCE, BudgetStatus, FuelUse, compu
 from ems.carbon.matching import DEFINITIONS, cfe_scores
 from ems.carbon.run import AccountingRun
 from ems.carbon.storage_ledger import PoolState
+from ems.documents.content import header, park_identity
 
 SCHEMA = "ems.carbon.park-emission-factor-report/1"
 
@@ -267,20 +268,7 @@ def _evidence(run: AccountingRun, certs: dict[str, Certificate]) -> dict[str, An
         serials = list(al.block.refs)
         entries = [r for r in run.retirements if r.serial in set(serials)]
         first = entries[0]
-        details = sorted(
-            {
-                (
-                    c.generator,
-                    c.technology,
-                    c.location,
-                    c.production_start.isoformat(),
-                    c.production_end.isoformat(),
-                    c.issuer,
-                )
-                for s in serials
-                if (c := certs.get(s))
-            }
-        )
+        details = sorted({tuple(c.issuance().items()) for s in serials if (c := certs.get(s))})
         retirements.append(
             {
                 "period_start": first.period.start.isoformat(),
@@ -292,23 +280,7 @@ def _evidence(run: AccountingRun, certs: dict[str, Certificate]) -> dict[str, An
                 "basis_kwh": str(max(r.basis_kwh for r in entries)),
                 "allocated_in_report_kwh": str(milli_to_decimal(round(al.allocated_kwh * 1000))),
                 "unallocated_kwh": str(milli_to_decimal(round(al.unallocated_kwh * 1000))),
-                "issuance": [
-                    dict(
-                        zip(
-                            (
-                                "generator",
-                                "technology",
-                                "location",
-                                "production_start",
-                                "production_end",
-                                "issuer",
-                            ),
-                            d,
-                            strict=True,
-                        )
-                    )
-                    for d in details
-                ],
+                "issuance": [dict(d) for d in details],
             }
         )
     return {"contract_deliveries": deliveries, "certificate_retirements": retirements}
@@ -380,14 +352,8 @@ def build_report(
     }
     codes = run.fills.codes
     return {
-        "schema": SCHEMA,
-        "software": {"name": "zero-carbon-park-ems", "version": software_version},
-        "park": {
-            "name": park.name,
-            "province": park.province,
-            "grid_region": park.grid_region,
-            "timezone": park.timezone,
-        },
+        **header(SCHEMA, software_version),
+        "park": park_identity(park),
         "boundary": {
             "grid_meter": b.grid_meter,
             "generators": b.generators,

@@ -6,25 +6,26 @@ These are the entry points for the CLI and the API:
 * :func:`register_park_certificates`, :func:`retire`, :func:`reassign`, :func:`record_delivery`,
   :func:`eligible_kwh`
 * :func:`run_for`, :func:`factor_series` (``GET /v1/carbon/factors``)
-* :func:`issue_report`, :func:`list_reports`, :func:`verify_report_file`, :func:`export_chain`
+* :func:`issue_report`, :func:`list_reports`, :func:`verify_report_file` (the chain itself:
+  :data:`ems.documents.service.CARBON_REPORTS`)
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 import zoneinfo
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 import ems
-from ems.carbon import hashchain
+from ems.carbon import records
 from ems.carbon.aggregate import FactorPoint, factor_points, milli_to_decimal, to_milli
 from ems.carbon.certificates import (
+    Certificate,
     ContractDelivery,
     LedgerError,
     Period,
@@ -38,31 +39,41 @@ from ems.carbon.flows import FULL_COVERAGE, boundary_of
 from ems.carbon.indicators import BudgetStatus, FuelUse, budget_status
 from ems.carbon.report import build_report, intervals_csv
 from ems.carbon.run import AccountingRun, accounting_span, compute_run
+from ems.documents.chain import Verification, verify_report
+from ems.documents.content import slug
+from ems.documents.service import CARBON_REPORTS as REPORTS
+from ems.documents.service import IssuedDocument, read_chain_file
 from ems.park import Park
 from ems.store import Store
 from ems.store import carbon_queries as CQ
 
 
+def _registry(conn: psycopg.Connection) -> FactorRegistry:
+    return registry_with(
+        [records.factor(r) for r in CQ.user_factors(conn)], [records.series(r) for r in CQ.factor_series(conn)]
+    )
+
+
 def load_registry(store: Store) -> FactorRegistry:
     """Published factors plus every user version and time-varying series in the database."""
     with store.connection() as conn:
-        return registry_with(CQ.user_factors(conn), CQ.factor_series(conn))
+        return _registry(conn)
 
 
 def add_factor(store: Store, factor: EmissionFactor) -> EmissionFactor:
     """Store a user factor as the next version of its key (never overwriting; the primary key ensures it)."""
     with store.connection() as conn, conn.transaction():
         conn.execute("LOCK TABLE carbon_factor IN SHARE ROW EXCLUSIVE MODE")
-        reg = registry_with(CQ.user_factors(conn), CQ.factor_series(conn))
+        reg = _registry(conn)
         new = reg.add(factor)
-        CQ.insert_factor(conn, new)
+        CQ.insert_factor(conn, records.factor_row(new))
     return new
 
 
 def add_series(store: Store, series: FactorSeries) -> FactorSeries:
     with store.connection() as conn, conn.transaction():
         conn.execute("LOCK TABLE carbon_factor_series IN SHARE ROW EXCLUSIVE MODE")
-        reg = registry_with(CQ.user_factors(conn), CQ.factor_series(conn))
+        reg = _registry(conn)
         s = FactorSeries(
             series.key,
             reg.next_version(series.key),
@@ -74,11 +85,34 @@ def add_series(store: Store, series: FactorSeries) -> FactorSeries:
             series.note,
         )
         reg.add_series(s)
-        CQ.insert_series(conn, s)
+        CQ.insert_series(conn, records.series_row(s))
     return s
 
 
 # ---------------------------------------------------------------------------- accounting runs
+
+
+def certificates(store: Store) -> list[Certificate]:
+    with store.connection() as conn:
+        return [records.certificate(r) for r in CQ.certificates(conn)]
+
+
+def effective_retirements(store: Store) -> list[RetirementEntry]:
+    """The latest ledger entry of every retired serial."""
+    with store.connection() as conn:
+        return [records.entry(r) for r in CQ.effective_retirements(conn)]
+
+
+def retirement_events(store: Store, serial: str) -> list[RetirementEntry]:
+    """Every ledger entry of one serial, in order."""
+    with store.connection() as conn:
+        return [records.entry(r) for r in CQ.retirement_events(conn, serial)]
+
+
+def deliveries(store: Store) -> list[ContractDelivery]:
+    """Every recorded contract delivery, corrections included."""
+    with store.connection() as conn:
+        return [records.delivery(r) for r in CQ.all_deliveries(conn)]
 
 
 def run_for(
@@ -101,14 +135,15 @@ def run_for(
     b = boundary_of(park)
     with_loads = loads == "always"
     with store.connection() as conn:  # the accounting span carries the storage pool into the period
-        retirements = CQ.effective_retirements(conn) if with_certificates else []
-        span0, span1 = accounting_span(park, start, end, CQ.active_deliveries(conn, start, end), retirements)
-        deliveries = CQ.active_deliveries(conn, span0, span1)
+        retirements = [records.entry(r) for r in CQ.effective_retirements(conn)] if with_certificates else []
+        active = [records.delivery(r) for r in CQ.active_deliveries(conn, start, end)]
+        span0, span1 = accounting_span(park, start, end, active, retirements)
+        span_deliveries = [records.delivery(r) for r in CQ.active_deliveries(conn, span0, span1)]
     ie = store.interval_energy(span0, span1, b.all_devices if with_loads else b.boundary_devices)
     if not with_loads and (ie.coverage[ie.devices.index(b.grid_meter)] < FULL_COVERAGE).any():
         with_loads = True
         ie = store.interval_energy(span0, span1, b.all_devices)
-    return compute_run(park, ie, start, end, registry, deliveries, retirements, with_loads=with_loads)
+    return compute_run(park, ie, start, end, registry, span_deliveries, retirements, with_loads=with_loads)
 
 
 def factor_series(
@@ -177,9 +212,12 @@ def retire(store: Store, park: Park, serials: list[str], period: Period, benefic
     with store.connection() as conn, conn.transaction():
         CQ.lock_events(conn)
         known = CQ.known_serials(conn, serials)
-        current = effective(CQ.effective_retirements(conn))
+        current = effective([records.entry(r) for r in CQ.effective_retirements(conn)])
         check_retirement(serials, period, basis, known, current)
-        return CQ.insert_events(conn, serials, dict.fromkeys(serials, 1), "retire", period, basis, beneficiary, "")
+        rows = CQ.insert_events(
+            conn, serials, dict.fromkeys(serials, 1), "retire", period.start, period.end, basis, beneficiary, ""
+        )
+    return [records.entry(r) for r in rows]
 
 
 def reassign(store: Store, park: Park, serials: list[str], period: Period, reason: str) -> list[RetirementEntry]:
@@ -190,18 +228,19 @@ def reassign(store: Store, park: Park, serials: list[str], period: Period, reaso
     with store.connection() as conn, conn.transaction():
         CQ.lock_events(conn)
         known = CQ.known_serials(conn, serials)
-        current = effective(CQ.effective_retirements(conn))
+        current = effective([records.entry(r) for r in CQ.effective_retirements(conn)])
         check_retirement(serials, period, basis, known, current, reassign=True)
         seqs = {s: current[s].seq + 1 for s in serials}
         beneficiary = current[serials[0]].beneficiary
-        return CQ.insert_events(conn, serials, seqs, "reassign", period, basis, beneficiary, reason)
+        rows = CQ.insert_events(conn, serials, seqs, "reassign", period.start, period.end, basis, beneficiary, reason)
+    return [records.entry(r) for r in rows]
 
 
 def certificate_ledger(store: Store) -> list[dict[str, Any]]:
     """Read-only view of the certificate ledger: every certificate with its full entry history."""
     with store.connection() as conn:
-        certs = CQ.certificates(conn)
-        events = CQ.retirement_events(conn)
+        certs = [records.certificate(r) for r in CQ.certificates(conn)]
+        events = [records.entry(r) for r in CQ.retirement_events(conn)]
     history: dict[str, list[RetirementEntry]] = {}
     for e in events:
         history.setdefault(e.serial, []).append(e)
@@ -211,12 +250,7 @@ def certificate_ledger(store: Store) -> list[dict[str, Any]]:
         out.append(
             {
                 "serial": c.serial,
-                "generator": c.generator,
-                "technology": c.technology,
-                "location": c.location,
-                "production_start": c.production_start.isoformat(),
-                "production_end": c.production_end.isoformat(),
-                "issuer": c.issuer,
+                **c.issuance(),
                 "mwh": str(c.mwh),
                 "status": "retired" if entries else "available",
                 "entries": [
@@ -268,21 +302,13 @@ def record_delivery(
                 "period is metered (deliveries are shares of grid import)"
             )
     with store.connection() as conn:
-        return CQ.insert_delivery(conn, contract_id, period, kwh, granularity, basis, reference, replaces)
+        row = CQ.insert_delivery(
+            conn, contract_id, period.start, period.end, kwh, granularity, basis, reference, replaces
+        )
+    return records.delivery(row)
 
 
 # ---------------------------------------------------------------------------- reports
-
-
-@dataclass(frozen=True)
-class IssuedReport:
-    content_sha256: str
-    entry: dict[str, Any]
-    files: dict[str, Path]
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "park"
 
 
 def year_budget(store: Store, park: Park, run: AccountingRun, registry: FactorRegistry) -> BudgetStatus:
@@ -314,7 +340,7 @@ def report_content(
     budget = year_budget(store, park, run, registry)
     serials = sorted({r.serial for r in run.retirements})
     with store.connection() as conn:
-        certs = {c.serial: c for c in CQ.certificates(conn, serials)} if serials else {}
+        certs = {r.serial: records.certificate(r) for r in CQ.certificates(conn, serials)} if serials else {}
     return build_report(
         run,
         software_version=ems.__version__,
@@ -335,77 +361,33 @@ def issue_report(
     replaces: str | None = None,
     fuels: Sequence[FuelUse] = (),
     pdf: bool = True,
-) -> IssuedReport:
+) -> IssuedDocument:
     """Build the report, write JSON/CSV(/PDF) under ``reports_dir`` and append it to the hash chain."""
     content = report_content(store, park, start, end, replaces=replaces, fuels=fuels)
-    data, h = hashchain.report_file_bytes(content)
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{_slug(park.name)}_{start.date().isoformat()}_{end.date().isoformat()}_{h[:12]}"
-    paths = {"json": reports_dir / f"{stem}.json", "csv": reports_dir / f"{stem}.csv"}
-    blobs = {"json": data, "csv": intervals_csv(content)}
-    if pdf:
-        from ems.carbon.pdf import render_pdf
 
-        paths["pdf"] = reports_dir / f"{stem}.pdf"
-        blobs["pdf"] = render_pdf(content)
-    for k, p in paths.items():
-        p.write_bytes(blobs[k])
-    files = {k: f"{paths[k].name} sha256:{hashchain.sha256_hex(blobs[k])}" for k in paths}
-    issued_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
-    with store.connection() as conn, conn.transaction():
-        CQ.lock_reports(conn)
-        found = CQ.find_report(conn, h)
-        if found is not None:
-            return IssuedReport(h, found, paths)  # same inputs, same report: issued once
-        if replaces is not None and CQ.find_report(conn, replaces) is None:
-            raise LedgerError(f"report {replaces} to be replaced is not in the hash chain")
-        entry = hashchain.new_entry(
-            CQ.last_chain(conn),
-            h,
-            park.name,
-            start.astimezone(dt.UTC).isoformat(),
-            end.astimezone(dt.UTC).isoformat(),
-            replaces,
-            issued_at,
-            ems.__version__,
-            files,
-        )
-        CQ.insert_report(conn, entry)
-    export_chain(store, reports_dir / "hash_chain.jsonl")
-    return IssuedReport(h, entry, paths)
+    def renderings(_h: str) -> dict[str, bytes]:
+        blobs = {"csv": intervals_csv(content)}
+        if pdf:
+            from ems.carbon.pdf import render_pdf
 
+            blobs["pdf"] = render_pdf(content)
+        return blobs
 
-def find_report(store: Store, content_sha256: str) -> dict[str, Any] | None:
-    """The hash-chain entry of one issued report, or None."""
-    with store.connection() as conn:
-        return CQ.find_report(conn, content_sha256)
+    name = slug(park.name, "park")
+    return REPORTS.issue(store, content, reports_dir, name, park.name, start, end, replaces, renderings)
 
 
 def list_reports(store: Store) -> list[dict[str, Any]]:
-    with store.connection() as conn:
-        return CQ.chain_entries(conn)
+    """The hash chain of issued reports, in order."""
+    return REPORTS.entries(store)
 
 
-def export_chain(store: Store, path: Path) -> Path:
-    """Write the hash chain as JSON lines (one canonical entry per line) for offline verification."""
-    lines = [hashchain.canonical_json(e).decode("utf-8") for e in list_reports(store)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
-    return path
-
-
-def read_chain_file(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def verify_report_file(
-    path: Path, *, store: Store | None = None, chain_file: Path | None = None
-) -> hashchain.Verification:
+def verify_report_file(path: Path, *, store: Store | None = None, chain_file: Path | None = None) -> Verification:
     """Verify a report file against the chain in the database (or an exported chain file)."""
     if store is not None:
-        entries = list_reports(store)
+        entries = REPORTS.entries(store)
     elif chain_file is not None:
         entries = read_chain_file(chain_file)
     else:
         raise ValueError("give a store or an exported chain file to verify against")
-    return hashchain.verify_report(path.read_bytes(), entries)
+    return verify_report(path.read_bytes(), entries)

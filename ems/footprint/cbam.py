@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ems.carbon.aggregate import ratio
+from ems.documents.content import header
 from ems.footprint.result import FootprintRun
 from ems.footprint.statement import lines_section
 
@@ -127,8 +128,7 @@ def cbam_sheet(fr: FootprintRun, tenant_id: str, *, software_version: str) -> di
             }
         )
     return {
-        "schema": CBAM_SCHEMA,
-        "software": {"name": "zero-carbon-park-ems", "version": software_version},
+        **header(CBAM_SCHEMA, software_version),
         "installation": {
             "id": t.id,
             "name": t.name,
@@ -176,8 +176,7 @@ def product_inventory(fr: FootprintRun, line_id: str, *, software_version: str) 
         }
     )
     return {
-        "schema": ISO_SCHEMA,
-        "software": {"name": "zero-carbon-park-ems", "version": software_version},
+        **header(ISO_SCHEMA, software_version),
         "product": {
             "line": line_id,
             "name": ln["product"],

@@ -2,24 +2,26 @@
 
 Entry points for the CLI and the API: :func:`footprint_for`, :func:`record_production`,
 :func:`issue_document`, :func:`list_documents`, :func:`verify_document_file`, :func:`balance`.
-Documents use the carbon report's hash-chain rules (:mod:`ems.carbon.hashchain`) in their own
-chain (table ``footprint_document``); the document type and tenant are inside the hashed content.
+Documents use the carbon report's hash-chain rules (:mod:`ems.documents`) in their own chain
+(:data:`ems.documents.service.FOOTPRINT_DOCUMENTS`); the document type and tenant are inside the
+hashed content.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import ems
-from ems.carbon import hashchain
+from ems.carbon import records
 from ems.carbon import service as carbon
 from ems.carbon.aggregate import milli_to_decimal
-from ems.carbon.certificates import LedgerError
 from ems.carbon.factors import FactorRegistry
+from ems.documents.chain import Verification
+from ems.documents.content import slug
+from ems.documents.service import FOOTPRINT_DOCUMENTS as DOCUMENTS
+from ems.documents.service import IssuedDocument
 from ems.footprint.allocate import COLUMNS
 from ems.footprint.cbam import cbam_sheet, product_inventory
 from ems.footprint.metering import meter_plan
@@ -48,7 +50,7 @@ def footprint_for(
     serials = sorted({r.serial for r in run.retirements})
     with store.connection() as conn:
         prod = FQ.production(conn, lines, first, last) if lines else {}
-        certs = {c.serial: c for c in CQ.certificates(conn, serials)} if serials else {}
+        certs = {r.serial: records.certificate(r) for r in CQ.certificates(conn, serials)} if serials else {}
     return compute_footprint(park, start, end, run, ie, prod, certs)
 
 
@@ -86,17 +88,6 @@ def document_content(
     raise ValueError(f"document type must be one of {DOC_TYPES}, got {doc_type!r}")
 
 
-@dataclass(frozen=True)
-class IssuedDocument:
-    content_sha256: str
-    entry: dict[str, Any]
-    files: dict[str, Path]
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "x"
-
-
 def issue_document(
     store: Store,
     park: Park,
@@ -113,49 +104,27 @@ def issue_document(
     """Build the document, write JSON (+CSV and PDF for statements) and append it to the footprint chain."""
     fr = fr or footprint_for(store, park, start, end)
     tenant_id, content = document_content(fr, doc_type, subject, replaces)
-    data, h = hashchain.report_file_bytes(content)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{doc_type}_{_slug(subject)}_{start.date().isoformat()}_{end.date().isoformat()}_{h[:12]}"
-    blobs = {"json": data}
-    if doc_type == "tenant_statement":
-        blobs["csv"] = statement_csv(content)
+
+    def renderings(h: str) -> dict[str, bytes]:
+        if doc_type != "tenant_statement":
+            return {}
+        blobs = {"csv": statement_csv(content)}
         if pdf:
             from ems.footprint.pdf import render_statement_pdf
 
             blobs["pdf"] = render_statement_pdf(content, h)
-    paths = {k: out_dir / f"{stem}.{k}" for k in blobs}
-    for k, p in paths.items():
-        p.write_bytes(blobs[k])
-    files = {k: f"{paths[k].name} sha256:{hashchain.sha256_hex(blobs[k])}" for k in paths}
-    issued_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
-    with store.connection() as conn, conn.transaction():
-        FQ.lock_documents(conn)
-        found = FQ.find_document(conn, h)
-        if found is not None:
-            return IssuedDocument(h, found, paths)  # same inputs, same document: issued once
-        if replaces is not None and FQ.find_document(conn, replaces) is None:
-            raise LedgerError(f"document {replaces} to be replaced is not in the footprint hash chain")
-        entry = hashchain.new_entry(
-            FQ.last_document(conn),
-            h,
-            park.name,
-            start.astimezone(dt.UTC).isoformat(),
-            end.astimezone(dt.UTC).isoformat(),
-            replaces,
-            issued_at,
-            ems.__version__,
-            files,
-        )
-        entry |= {"doc_type": doc_type, "tenant_id": tenant_id}
-        FQ.insert_document(conn, entry)
-    return IssuedDocument(h, entry, paths)
+        return blobs
+
+    name = f"{doc_type}_{slug(subject, 'x')}"
+    extra = {"doc_type": doc_type, "tenant_id": tenant_id}
+    return DOCUMENTS.issue(store, content, out_dir, name, park.name, start, end, replaces, renderings, extra)
 
 
 def list_documents(store: Store, tenant_id: str | None = None) -> list[dict[str, Any]]:
-    with store.connection() as conn:
-        return FQ.documents(conn, tenant_id)
+    """The footprint chain, or one tenant's entries of it."""
+    return DOCUMENTS.entries(store, tenant_id)
 
 
-def verify_document_file(path_or_bytes: Path | bytes, store: Store) -> hashchain.Verification:
+def verify_document_file(path_or_bytes: Path | bytes, store: Store) -> Verification:
     data = path_or_bytes if isinstance(path_or_bytes, bytes) else path_or_bytes.read_bytes()
-    return hashchain.verify_report(data, list_documents(store))
+    return DOCUMENTS.verify(store, data)

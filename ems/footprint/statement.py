@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ems.carbon.aggregate import milli_strings, milli_to_decimal, ratio
+from ems.documents.content import header, park_identity
 from ems.footprint.allocate import COLUMNS
 from ems.footprint.result import FootprintRun
 
@@ -52,17 +53,7 @@ def _s(v: Decimal | None) -> str | None:
 
 def _certificate(fr: FootprintRun, serial: str) -> dict[str, Any]:
     c = fr.certificates.get(serial)
-    out: dict[str, Any] = {"serial": serial}
-    if c is not None:
-        out |= {
-            "generator": c.generator,
-            "technology": c.technology,
-            "location": c.location,
-            "production_start": c.production_start.isoformat(),
-            "production_end": c.production_end.isoformat(),
-            "issuer": c.issuer,
-        }
-    return out
+    return {"serial": serial} | (c.issuance() if c is not None else {})
 
 
 def evidence(fr: FootprintRun, tenant_id: str) -> dict[str, Any]:
@@ -158,14 +149,8 @@ def build_statement(
     comp = al.coverage[tenant_id]
     park_k = int(al.park["consumption_kwh"].sum())
     return {
-        "schema": SCHEMA,
-        "software": {"name": "zero-carbon-park-ems", "version": software_version},
-        "park": {
-            "name": park.name,
-            "province": park.province,
-            "grid_region": park.grid_region,
-            "timezone": park.timezone,
-        },
+        **header(SCHEMA, software_version),
+        "park": park_identity(park),
         "tenant": {
             "id": t.id,
             "name": t.name,

@@ -1,4 +1,5 @@
-"""SQL for the carbon tables of migration 0003. Every function takes an open psycopg connection.
+"""SQL for the carbon ledgers and factors of migration 0003 (the report chain is in
+:mod:`ems.store.document_queries`). Every function takes an open psycopg connection.
 
 Writes that must check ledger state first (retirements) lock the event table for the
 transaction, so two concurrent retirements of one serial cannot both pass the check; the
@@ -8,20 +9,88 @@ transaction, so two concurrent retirements of one serial cannot both pass the ch
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import psycopg
-from psycopg.types.json import Jsonb
 
-from ems.carbon.certificates import Certificate, ContractDelivery, Period, RetirementEntry
-from ems.carbon.factors import EmissionFactor, FactorSeries
+# Plain rows of the carbon tables; ems.carbon converts them to and from its own types.
+
+
+@dataclass(frozen=True)
+class FactorRow:
+    key: str
+    version: int
+    value: Decimal  # kgCO2/kWh
+    unit: str
+    scope: str
+    region: str
+    data_year: int
+    publisher: str
+    document: str
+    published: dt.date | None
+    note: str
+    created_at: dt.datetime | None = None  # set by the database
+
+
+@dataclass(frozen=True)
+class SeriesRow:
+    key: str
+    version: int
+    starts: np.ndarray  # datetime64[us], UTC
+    values: np.ndarray  # float64 kgCO2/kWh
+    interval_minutes: int
+    publisher: str
+    document: str
+    note: str
+
+
+@dataclass(frozen=True)
+class CertificateRow:
+    serial: str
+    generator: str
+    technology: str
+    location: str
+    production_start: dt.date
+    production_end: dt.date
+    issuer: str
+    mwh: Decimal = Decimal(1)  # the table's CHECK (mwh = 1): one certificate is 1 MWh
+
+
+@dataclass(frozen=True)
+class EventRow:
+    event_id: int
+    serial: str
+    seq: int
+    kind: str
+    period_start: dt.datetime
+    period_end: dt.datetime
+    basis_kwh: Decimal
+    beneficiary: str
+    reason: str
+    created_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    delivery_id: int
+    contract_id: str
+    period_start: dt.datetime
+    period_end: dt.datetime
+    kwh: Decimal
+    granularity: str
+    basis_kwh: Decimal | None
+    reference: str
+    replaces: int | None
+
 
 # ---------------------------------------------------------------------------- factors
 
 
-def insert_factor(conn: psycopg.Connection, f: EmissionFactor) -> None:
+def insert_factor(conn: psycopg.Connection, f: FactorRow) -> None:
     conn.execute(
         "INSERT INTO carbon_factor (key, version, value, unit, scope, region, data_year, publisher, "
         "document, "
@@ -42,32 +111,15 @@ def insert_factor(conn: psycopg.Connection, f: EmissionFactor) -> None:
     )
 
 
-def user_factors(conn: psycopg.Connection) -> list[EmissionFactor]:
+def user_factors(conn: psycopg.Connection) -> list[FactorRow]:
     rows = conn.execute(
         "SELECT key, version, value, unit, scope, region, data_year, publisher, document, published, note, "
         "created_at FROM carbon_factor ORDER BY key, version"
     ).fetchall()
-    return [
-        EmissionFactor(
-            key=r[0],
-            version=r[1],
-            value=Decimal(r[2]),
-            unit=r[3],
-            scope=r[4],
-            region=r[5],
-            data_year=r[6],
-            publisher=r[7],
-            document=r[8],
-            published=r[9],
-            note=r[10],
-            origin="user",
-            verification=f"user-supplied, recorded {r[11].isoformat()}",
-        )
-        for r in rows
-    ]
+    return [FactorRow(r[0], r[1], Decimal(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11]) for r in rows]
 
 
-def insert_series(conn: psycopg.Connection, s: FactorSeries) -> None:
+def insert_series(conn: psycopg.Connection, s: SeriesRow) -> None:
     with conn.transaction():
         conn.execute(
             "INSERT INTO carbon_factor_series (key, version, interval_minutes, publisher, document, note) "
@@ -83,7 +135,7 @@ def insert_series(conn: psycopg.Connection, s: FactorSeries) -> None:
                 cp.write_row((s.key, s.version, t, v))
 
 
-def factor_series(conn: psycopg.Connection) -> list[FactorSeries]:
+def factor_series(conn: psycopg.Connection) -> list[SeriesRow]:
     heads = conn.execute(
         "SELECT key, version, interval_minutes, publisher, document, note FROM carbon_factor_series "
         "ORDER BY key, version"
@@ -99,15 +151,8 @@ def factor_series(conn: psycopg.Connection) -> list[FactorSeries]:
             dtype="datetime64[us]",
         )
         out.append(
-            FactorSeries(
-                key,
-                version,
-                starts,
-                np.array([v for _, v in pts], dtype=float),
-                minutes,
-                publisher,
-                document,
-                note,
+            SeriesRow(
+                key, version, starts, np.array([v for _, v in pts], dtype=float), minutes, publisher, document, note
             )
         )
     return out
@@ -116,7 +161,7 @@ def factor_series(conn: psycopg.Connection) -> list[FactorSeries]:
 # ---------------------------------------------------------------------------- certificates
 
 
-def register_certificates(conn: psycopg.Connection, certs: list[Certificate]) -> int:
+def register_certificates(conn: psycopg.Connection, certs: Sequence[CertificateRow]) -> int:
     """Insert certificates not yet known; returns how many were new. Known serials are left untouched."""
     with conn.transaction(), conn.cursor() as cur:
         before = cur.execute("SELECT count(*) FROM carbon_certificate").fetchone()[0]  # type: ignore[index]
@@ -140,7 +185,7 @@ def register_certificates(conn: psycopg.Connection, certs: list[Certificate]) ->
     return int(after - before)
 
 
-def certificates(conn: psycopg.Connection, serials: list[str] | None = None) -> list[Certificate]:
+def certificates(conn: psycopg.Connection, serials: list[str] | None = None) -> list[CertificateRow]:
     sql = (
         "SELECT serial, generator, technology, location, production_start, production_end, issuer, mwh "
         "FROM carbon_certificate"
@@ -150,7 +195,7 @@ def certificates(conn: psycopg.Connection, serials: list[str] | None = None) -> 
         if serials is not None
         else conn.execute(sql + " ORDER BY serial").fetchall()
     )
-    return [Certificate(r[0], r[1], r[2], r[3], r[4], r[5], r[6], Decimal(r[7])) for r in rows]
+    return [CertificateRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], Decimal(r[7])) for r in rows]
 
 
 def known_serials(conn: psycopg.Connection, serials: list[str]) -> set[str]:
@@ -158,24 +203,14 @@ def known_serials(conn: psycopg.Connection, serials: list[str]) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _entry(r: Any) -> RetirementEntry:
-    return RetirementEntry(
-        event_id=r[0],
-        serial=r[1],
-        seq=r[2],
-        kind=r[3],
-        period=Period(r[4], r[5]),
-        basis_kwh=Decimal(r[6]),
-        beneficiary=r[7],
-        reason=r[8],
-        created_at=r[9],
-    )
+def _entry(r: Any) -> EventRow:
+    return EventRow(r[0], r[1], r[2], r[3], r[4], r[5], Decimal(r[6]), r[7], r[8], r[9])
 
 
 _EVENT_COLS = "event_id, serial, seq, kind, period_start, period_end, basis_kwh, beneficiary, reason, created_at"
 
 
-def retirement_events(conn: psycopg.Connection, serial: str | None = None) -> list[RetirementEntry]:
+def retirement_events(conn: psycopg.Connection, serial: str | None = None) -> list[EventRow]:
     if serial is None:
         rows = conn.execute(f"SELECT {_EVENT_COLS} FROM carbon_certificate_event ORDER BY event_id").fetchall()
     else:
@@ -185,7 +220,7 @@ def retirement_events(conn: psycopg.Connection, serial: str | None = None) -> li
     return [_entry(r) for r in rows]
 
 
-def effective_retirements(conn: psycopg.Connection) -> list[RetirementEntry]:
+def effective_retirements(conn: psycopg.Connection) -> list[EventRow]:
     """The latest entry of every retired serial."""
     rows = conn.execute(
         f"SELECT DISTINCT ON (serial) {_EVENT_COLS} FROM carbon_certificate_event ORDER BY serial, seq DESC"
@@ -203,17 +238,18 @@ def insert_events(
     serials: list[str],
     seqs: dict[str, int],
     kind: str,
-    period: Period,
+    period_start: dt.datetime,
+    period_end: dt.datetime,
     basis_kwh: Decimal,
     beneficiary: str,
     reason: str,
-) -> list[RetirementEntry]:
+) -> list[EventRow]:
     out = []
     for s in serials:
         r = conn.execute(
             "INSERT INTO carbon_certificate_event (serial, seq, kind, period_start, period_end, basis_kwh, "
             f"beneficiary, reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_EVENT_COLS}",
-            (s, seqs[s], kind, period.start, period.end, basis_kwh, beneficiary, reason),
+            (s, seqs[s], kind, period_start, period_end, basis_kwh, beneficiary, reason),
         ).fetchone()
         out.append(_entry(r))
     return out
@@ -225,39 +261,31 @@ def insert_events(
 _DELIVERY_COLS = "delivery_id, contract_id, period_start, period_end, kwh, granularity, basis_kwh, reference, replaces"
 
 
-def _delivery(r: Any) -> ContractDelivery:
-    return ContractDelivery(
-        r[0],
-        r[1],
-        Period(r[2], r[3]),
-        Decimal(r[4]),
-        r[5],
-        None if r[6] is None else Decimal(r[6]),
-        r[7],
-        r[8],
-    )
+def _delivery(r: Any) -> DeliveryRow:
+    return DeliveryRow(r[0], r[1], r[2], r[3], Decimal(r[4]), r[5], None if r[6] is None else Decimal(r[6]), r[7], r[8])
 
 
 def insert_delivery(
     conn: psycopg.Connection,
     contract_id: str,
-    period: Period,
+    period_start: dt.datetime,
+    period_end: dt.datetime,
     kwh: Decimal,
     granularity: str,
     basis_kwh: Decimal | None,
     reference: str,
     replaces: int | None,
-) -> ContractDelivery:
+) -> DeliveryRow:
     r = conn.execute(
         "INSERT INTO carbon_contract_delivery (contract_id, period_start, period_end, kwh, granularity, "
         "basis_kwh, "
         f"reference, replaces) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_DELIVERY_COLS}",
-        (contract_id, period.start, period.end, kwh, granularity, basis_kwh, reference, replaces),
+        (contract_id, period_start, period_end, kwh, granularity, basis_kwh, reference, replaces),
     ).fetchone()
     return _delivery(r)
 
 
-def active_deliveries(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime) -> list[ContractDelivery]:
+def active_deliveries(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime) -> list[DeliveryRow]:
     """Deliveries overlapping [start, end) that no later delivery replaces."""
     rows = conn.execute(
         f"SELECT {_DELIVERY_COLS} FROM carbon_contract_delivery d "
@@ -269,73 +297,6 @@ def active_deliveries(conn: psycopg.Connection, start: dt.datetime, end: dt.date
     return [_delivery(r) for r in rows]
 
 
-def all_deliveries(conn: psycopg.Connection) -> list[ContractDelivery]:
+def all_deliveries(conn: psycopg.Connection) -> list[DeliveryRow]:
     rows = conn.execute(f"SELECT {_DELIVERY_COLS} FROM carbon_contract_delivery ORDER BY delivery_id").fetchall()
     return [_delivery(r) for r in rows]
-
-
-# ---------------------------------------------------------------------------- reports and hash chain
-
-
-_REPORT_KEYS = (
-    "seq",
-    "content_sha256",
-    "prev_chain_sha256",
-    "chain_sha256",
-    "park",
-    "period_start",
-    "period_end",
-    "replaces_sha256",
-    "software_version",
-    "files",
-    "issued_at",
-)
-_REPORT_SELECT = f"SELECT {', '.join(_REPORT_KEYS)} FROM carbon_report"
-
-
-def chain_row(keys: tuple[str, ...], row: tuple[Any, ...]) -> dict[str, Any]:
-    """A hash-chain row as the dict the chain hash was computed on (timestamps as UTC ISO strings)."""
-    d = dict(zip(keys, row, strict=True))
-    for k in ("period_start", "period_end", "issued_at"):
-        d[k] = d[k].astimezone(dt.UTC).isoformat()
-    return d
-
-
-def chain_entries(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    return [chain_row(_REPORT_KEYS, r) for r in conn.execute(_REPORT_SELECT + " ORDER BY seq").fetchall()]
-
-
-def lock_reports(conn: psycopg.Connection) -> None:
-    conn.execute("LOCK TABLE carbon_report IN SHARE ROW EXCLUSIVE MODE")
-
-
-def last_chain(conn: psycopg.Connection) -> tuple[int, str] | None:
-    r = conn.execute("SELECT seq, chain_sha256 FROM carbon_report ORDER BY seq DESC LIMIT 1").fetchone()
-    return None if r is None else (int(r[0]), str(r[1]))
-
-
-def find_report(conn: psycopg.Connection, content_sha256: str) -> dict[str, Any] | None:
-    r = conn.execute(_REPORT_SELECT + " WHERE content_sha256 = %s", (content_sha256,)).fetchone()
-    return None if r is None else chain_row(_REPORT_KEYS, r)
-
-
-def insert_report(conn: psycopg.Connection, entry: dict[str, Any]) -> None:
-    conn.execute(
-        "INSERT INTO carbon_report (seq, content_sha256, prev_chain_sha256, chain_sha256, park, "
-        "period_start, "
-        "period_end, replaces_sha256, software_version, files, issued_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            entry["seq"],
-            entry["content_sha256"],
-            entry["prev_chain_sha256"],
-            entry["chain_sha256"],
-            entry["park"],
-            entry["period_start"],
-            entry["period_end"],
-            entry["replaces_sha256"],
-            entry["software_version"],
-            Jsonb(entry["files"]),
-            entry["issued_at"],
-        ),
-    )

@@ -337,11 +337,9 @@ def certificates_register(park: ParkOption = None, data_dir: DataDirOption = Non
 @certificates_app.command("list")
 def certificates_list(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
     """List certificates with their effective retirement (if any)."""
-    from ems.store import carbon_queries as CQ
-
-    with park_store(data_dir, park) as (_settings, _p, store), store.connection() as conn:
-        current = {e.serial: e for e in CQ.effective_retirements(conn)}
-        for c in CQ.certificates(conn):
+    with park_store(data_dir, park) as (_settings, _p, store):
+        current = {e.serial: e for e in service.effective_retirements(store)}
+        for c in service.certificates(store):
             e = current.get(c.serial)
             state = f"retired {e.period.label()} (entry {e.event_id}, {e.kind})" if e else "available"
             typer.echo(f"{c.serial:24s} {c.technology:7s} {c.generator[:30]:30s} {state}")
@@ -393,10 +391,8 @@ def certificates_reassign(
 @certificates_app.command("history")
 def certificates_history(serial: str, park: ParkOption = None, data_dir: DataDirOption = None) -> None:
     """Every ledger entry of one serial."""
-    from ems.store import carbon_queries as CQ
-
-    with park_store(data_dir, park) as (_settings, _p, store), store.connection() as conn:
-        for e in CQ.retirement_events(conn, serial):
+    with park_store(data_dir, park) as (_settings, _p, store):
+        for e in service.retirement_events(store, serial):
             typer.echo(
                 f"{e.event_id:6d} seq {e.seq} {e.kind:8s} {e.period.label()} basis {e.basis_kwh} kWh "
                 f"{e.beneficiary} {e.reason}"
@@ -436,10 +432,8 @@ def contracts_deliver(
 @contracts_app.command("list")
 def contracts_list(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
     """List recorded contract deliveries (corrections show what they replace)."""
-    from ems.store import carbon_queries as CQ
-
-    with park_store(data_dir, park) as (_settings, _p, store), store.connection() as conn:
-        for d in CQ.all_deliveries(conn):
+    with park_store(data_dir, park) as (_settings, _p, store):
+        for d in service.deliveries(store):
             typer.echo(
                 f"{d.delivery_id:6d} {d.contract_id:20s} {d.period.label()} {d.kwh} kWh {d.granularity}"
                 + (f" replaces {d.replaces}" if d.replaces else "")

@@ -215,7 +215,7 @@ class LiveRun:
             park,
             store,
             health_provider=poller.health,
-            services={"grid_status": lambda: self.grid_status},
+            grid_status=lambda: self.grid_status,
         )
         self.server = await asyncio.to_thread(BackgroundServer(app, port=cfg.api_port).start)
         access = Access(self.server.url, f"{self.server.url}/dashboard/#key={tokens['operator']}", tokens)

@@ -9,13 +9,13 @@ from decimal import Decimal as D
 import numpy as np
 import pytest
 
-from ems.carbon import hashchain
 from ems.carbon.certificates import Period, RetirementEntry
 from ems.carbon.factors import FactorRegistry
 from ems.carbon.flows import flows_from_energy
 from ems.carbon.pdf import render_pdf
 from ems.carbon.report import build_report, intervals_csv
 from ems.carbon.run import compute_run
+from ems.documents import chain as hashchain
 from ems.park import Park
 from tests.carbon.conftest import T0, energy_from_kw
 

@@ -1,4 +1,7 @@
-"""Canonical JSON, content hashes and the append-only hash chain of issued reports.
+"""Canonical JSON, content hashes and the append-only hash chain of issued documents.
+
+The rules are shared by every chain (carbon reports, footprint documents); each chain lives in
+its own table (:mod:`ems.store.document_queries`).
 
 * Canonical JSON: UTF-8, keys sorted, no insignificant whitespace, no floats (numbers are
   decimal strings or integers), so equal content always gives equal bytes.

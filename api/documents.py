@@ -1,0 +1,49 @@
+"""What the carbon and tenant routes share about issued documents: the chain entry schema and downloads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import HTTPException
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from api.security import Problem
+from ems.documents.service import MEDIA_TYPES, DocumentChain, DocumentError
+
+
+class ChainEntryPublic(BaseModel):
+    """One entry of a hash chain. Timestamps are the exact strings the chain hash covers (UTC ISO 8601),
+    so an entry fetched here can be re-hashed offline."""
+
+    seq: int
+    content_sha256: str
+    prev_chain_sha256: str
+    chain_sha256: str
+    park: str
+    period_start: str
+    period_end: str
+    replaces_sha256: str | None
+    software_version: str
+    files: dict[str, str] = Field(description="format -> 'file name sha256:<hash of the file>'")
+    issued_at: str
+    doc_type: str | None = Field(None, description="tenant documents: tenant_statement, cbam_sheet, product_inventory")
+    tenant_id: str | None = Field(None, description="tenant documents: the tenant")
+
+
+DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {m: {} for m in MEDIA_TYPES.values()}},
+    404: {"model": Problem, "description": "no such document or format"},
+}
+
+
+def file_response(
+    chain: DocumentChain, entry: dict[str, Any] | None, content_sha256: str, fmt: str, out_dir: Path
+) -> FileResponse:
+    """One issued file of ``entry`` (404 naming what is missing)."""
+    try:
+        path = chain.file(entry, content_sha256, fmt, out_dir)
+    except DocumentError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return FileResponse(path, media_type=MEDIA_TYPES[fmt], filename=path.name)

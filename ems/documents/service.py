@@ -1,0 +1,133 @@
+"""Issue, find, download and verify hash-chained documents, one chain per :class:`DocumentChain`.
+
+Issuing writes the document's files (canonical JSON plus renderings such as CSV and PDF) and
+appends an entry to the chain under a table lock, so concurrent issuers get consecutive ``seq``.
+Issuing the same content twice returns the first entry (same inputs, same document: issued once).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ems
+from ems.documents import chain as chain_rules
+from ems.store import Store
+from ems.store import document_queries as DQ
+
+MEDIA_TYPES = {"json": "application/json", "csv": "text/csv", "pdf": "application/pdf"}
+
+
+class DocumentError(ValueError):
+    """A document cannot be issued or served (nothing was written)."""
+
+
+@dataclass(frozen=True)
+class IssuedDocument:
+    content_sha256: str
+    entry: dict[str, Any]
+    files: dict[str, Path]
+
+
+@dataclass(frozen=True)
+class DocumentChain:
+    """One chain: its table, how its documents are named in messages, and its optional export file."""
+
+    table: DQ.ChainTable
+    noun: str  # "report", "document"
+    chain_name: str  # as named in messages
+    export_name: str | None = None  # chain written as JSON lines next to the files after each issue
+
+    def issue(
+        self,
+        store: Store,
+        content: dict[str, Any],
+        out_dir: Path,
+        name: str,
+        park: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        replaces: str | None = None,
+        renderings: Callable[[str], dict[str, bytes]] = lambda _h: {},
+        extra: dict[str, Any] | None = None,
+    ) -> IssuedDocument:
+        """Write ``<name>_<start day>_<end day>_<hash12>.json`` and the renderings (made given the content
+        hash), then chain the entry. ``extra`` are the table's own columns (e.g. document type and tenant).
+        """
+        data, h = chain_rules.report_file_bytes(content)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        blobs = {"json": data, **renderings(h)}
+        stem = f"{name}_{start.date().isoformat()}_{end.date().isoformat()}_{h[:12]}"
+        paths = {k: out_dir / f"{stem}.{k}" for k in blobs}
+        for k, p in paths.items():
+            p.write_bytes(blobs[k])
+        files = {k: f"{paths[k].name} sha256:{chain_rules.sha256_hex(blobs[k])}" for k in paths}
+        issued_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+        with store.connection() as conn, conn.transaction():
+            DQ.lock(conn, self.table)
+            found = DQ.find(conn, self.table, h)
+            if found is not None:
+                return IssuedDocument(h, found, paths)  # same inputs, same document: issued once
+            if replaces is not None and DQ.find(conn, self.table, replaces) is None:
+                raise DocumentError(f"{self.noun} {replaces} to be replaced is not in the {self.chain_name}")
+            entry = chain_rules.new_entry(
+                DQ.last(conn, self.table),
+                h,
+                park,
+                start.astimezone(dt.UTC).isoformat(),
+                end.astimezone(dt.UTC).isoformat(),
+                replaces,
+                issued_at,
+                ems.__version__,
+                files,
+            )
+            entry |= extra or {}
+            DQ.insert(conn, self.table, entry)
+        if self.export_name is not None:
+            self.export(store, out_dir / self.export_name)
+        return IssuedDocument(h, entry, paths)
+
+    def find(self, store: Store, content_sha256: str) -> dict[str, Any] | None:
+        """The chain entry of one issued document, or None."""
+        with store.connection() as conn:
+            return DQ.find(conn, self.table, content_sha256)
+
+    def entries(self, store: Store, tenant_id: str | None = None) -> list[dict[str, Any]]:
+        with store.connection() as conn:
+            return DQ.entries(conn, self.table, tenant_id)
+
+    def file(self, entry: dict[str, Any] | None, content_sha256: str, fmt: str, out_dir: Path) -> Path:
+        """Path of one issued file (``fmt`` json, csv or pdf); DocumentError naming what is missing."""
+        if fmt not in MEDIA_TYPES:
+            raise DocumentError(f"format {fmt!r} not offered ({', '.join(MEDIA_TYPES)})")
+        if entry is None or fmt not in entry["files"]:
+            raise DocumentError(f"no issued {self.noun} {content_sha256!r} with a {fmt} file")
+        name = str(entry["files"][fmt]).split(" ")[0]
+        path = out_dir / name
+        if not path.exists():
+            raise DocumentError(f"{self.noun} file {name} is missing from this server's data directory")
+        return path
+
+    def verify(self, store: Store, data: bytes) -> chain_rules.Verification:
+        """Check a document file's bytes against this chain (its hash, its entry, every link)."""
+        return chain_rules.verify_report(data, self.entries(store))
+
+    def export(self, store: Store, path: Path) -> Path:
+        """Write the chain as JSON lines (one canonical entry per line) for offline verification."""
+        lines = [chain_rules.canonical_json(e).decode("utf-8") for e in self.entries(store)]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+        return path
+
+
+CARBON_REPORTS = DocumentChain(DQ.CARBON_REPORTS, "report", "hash chain", export_name="hash_chain.jsonl")
+FOOTPRINT_DOCUMENTS = DocumentChain(DQ.FOOTPRINT_DOCUMENTS, "document", "footprint hash chain")
+
+
+def read_chain_file(path: Path) -> list[dict[str, Any]]:
+    """Entries of an exported chain file (:meth:`DocumentChain.export`)."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
