@@ -11,8 +11,8 @@ from fastapi.staticfiles import StaticFiles
 
 from api.deps import AppState, GridStatusProvider, HealthProvider
 from api.guard import Guard
+from api.principal import KeyCache
 from api.routers import carbon, devices, forecasts, grid, health, keys, park, pathway, schedules, telemetry, tenants
-from api.security import KeyCache
 from ems import __version__
 from ems.park import Park
 from ems.settings import Settings

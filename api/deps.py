@@ -19,14 +19,15 @@ from fastapi import Depends, HTTPException, Query, Request
 from api.jobs import JobBoard
 from api.limits import RateLimiter
 from api.metrics import Metrics
+from api.principal import KeyCache
 from ems.carbon import service as carbon
 from ems.carbon.factors import FactorRegistry
 from ems.park import Park
+from ems.quantities import EARLIEST_READING
 from ems.settings import Settings
 from ems.store import Store
 
 if TYPE_CHECKING:
-    from api.security import KeyCache
     from grid_models import ParkNetwork
 
 HealthProvider = Callable[[], list[dict[str, Any]]]
@@ -34,7 +35,7 @@ HealthProvider = Callable[[], list[dict[str, Any]]]
 GridStatusProvider = Callable[[], dict[str, Any] | None]
 """The latest grid status computed by a running service (None: not computed yet)."""
 
-EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+EARLIEST = EARLIEST_READING  # no period starts before the earliest reading the store accepts
 LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 MAX_PERIOD = dt.timedelta(days=400)
 

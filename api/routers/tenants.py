@@ -16,7 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import FootprintsDir, ParkDep, Period, PeriodDep, StoreDep, checked_period
 from api.documents import DOWNLOAD_RESPONSES, ChainEntryPublic, file_response
-from api.security import AUTH_RESPONSES, Principal, Problem, require
+from api.principal import Principal
+from api.security import AUTH_RESPONSES, Problem, require
 from ems.carbon.certificates import LedgerError
 from ems.documents.service import FOOTPRINT_DOCUMENTS
 from ems.footprint import service
