@@ -32,6 +32,14 @@ class ChainEntryPublic(BaseModel):
     tenant_id: str | None = Field(None, description="tenant documents: the tenant")
 
 
+class DocumentIssued(BaseModel):
+    """A document issued into its chain: the content hash, the chain entry and where to download each format."""
+
+    content_sha256: str
+    entry: ChainEntryPublic
+    downloads: dict[str, str]
+
+
 DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {m: {} for m in MEDIA_TYPES.values()}},
     404: {"model": Problem, "description": "no such document or format"},

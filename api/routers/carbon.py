@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ParkDep, PeriodDep, RegistryDep, ReportsDir, StoreDep, checked_period
-from api.documents import DOWNLOAD_RESPONSES, ChainEntryPublic, file_response
+from api.documents import DOWNLOAD_RESPONSES, ChainEntryPublic, DocumentIssued, file_response
 from api.security import AUTH_RESPONSES, Auditor, Problem, Reader
 from ems.carbon import service
 from ems.carbon.certificates import LedgerError
@@ -66,12 +66,6 @@ class ReportCreate(BaseModel):
     start: dt.datetime = Field(description="period start (with time zone)")
     end: dt.datetime
     replaces: str | None = Field(None, description="content hash of the report this one restates")
-
-
-class ReportIssued(BaseModel):
-    content_sha256: str
-    entry: ChainEntryPublic
-    downloads: dict[str, str]
 
 
 class VerificationPublic(BaseModel):
@@ -221,14 +215,14 @@ def carbon_indicators(
 
 @router.post(
     "/reports",
-    response_model=ReportIssued,
+    response_model=DocumentIssued,
     status_code=201,
     summary="issue an emission-factor report",
     responses={400: {"model": Problem, "description": "bad period or unknown report to replace"}},
 )
 async def create_report(
     body: ReportCreate, _: Auditor, store: StoreDep, park: ParkDep, reports_dir: ReportsDir
-) -> ReportIssued:
+) -> DocumentIssued:
     period = checked_period(body.start, body.end, park.interval_minutes)
     try:
         issued = await run_in_threadpool(
@@ -237,7 +231,7 @@ async def create_report(
     except (LedgerError, ValueError) as exc:
         raise HTTPException(400, str(exc)) from None
     h = issued.content_sha256
-    return ReportIssued(
+    return DocumentIssued(
         content_sha256=h,
         entry=ChainEntryPublic.model_validate(issued.entry),
         downloads={k: f"/v1/reports/{h}/{k}" for k in issued.files},

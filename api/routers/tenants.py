@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import FootprintsDir, ParkDep, Period, PeriodDep, StoreDep, checked_period
-from api.documents import DOWNLOAD_RESPONSES, ChainEntryPublic, file_response
+from api.documents import DOWNLOAD_RESPONSES, ChainEntryPublic, DocumentIssued, file_response
 from api.principal import Principal
 from api.security import AUTH_RESPONSES, Problem, require
 from ems.carbon.certificates import LedgerError
@@ -50,12 +50,6 @@ class StatementCreate(BaseModel):
     end: dt.datetime
     document: Literal["tenant_statement", "cbam_sheet"] = "tenant_statement"
     replaces: str | None = Field(None, description="content hash of the document this one restates")
-
-
-class DocumentIssued(BaseModel):
-    content_sha256: str
-    entry: ChainEntryPublic
-    downloads: dict[str, str]
 
 
 class Software(BaseModel):
