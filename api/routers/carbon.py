@@ -16,6 +16,7 @@ from api.documents import DOWNLOAD_RESPONSES, ChainEntryPublic, DocumentIssued, 
 from api.security import AUTH_RESPONSES, Auditor, Problem, Reader
 from ems.carbon import service
 from ems.carbon.certificates import LedgerError
+from ems.carbon.indicators import CLEAN_SHARE_DEFINITION
 from ems.documents.service import CARBON_REPORTS
 
 router = APIRouter(prefix="/v1", tags=["carbon"], responses=AUTH_RESPONSES)
@@ -54,12 +55,21 @@ class IndicatorRow(BaseModel):
     gap: str | None = None
 
 
+class CfeScorePublic(BaseModel):
+    definition: str = Field(description="name of the CFE definition")
+    title: str
+    source: str
+    score: str | None = Field(description="decimal; null without consumption")
+
+
 class IndicatorsPublic(BaseModel):
     start: dt.datetime
     end: dt.datetime
     method: Method
     rows: list[IndicatorRow]
     budget: dict[str, Any]
+    clean_share_definition: str = Field(description="what the clean-energy share row counts")
+    cfe_scores: dict[str, CfeScorePublic] = Field(description="CFE score per named definition (ems/carbon/matching.py)")
 
 
 class ReportCreate(BaseModel):
@@ -210,6 +220,11 @@ def carbon_indicators(
         method=method,
         rows=rows,
         budget={k: (str(v) if isinstance(v, Decimal) else v) for k, v in budget.items()},
+        clean_share_definition=CLEAN_SHARE_DEFINITION,
+        cfe_scores={
+            name: CfeScorePublic(definition=name, title=s["title"], source=s["source"], score=s["score"])
+            for name, s in content["cfe_scores"].items()
+        },
     )
 
 

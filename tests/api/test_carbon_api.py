@@ -55,6 +55,10 @@ def test_indicators_and_report_lifecycle(api: Api) -> None:
         assert rows["energy consumption"]["value"].startswith("0.02458")
         assert rows["CO₂ per unit of energy"]["value"].startswith("4.76")
         assert rows["CO₂ per unit of energy"]["meets"] is False
+        # every figure names its definition: the three CFE definitions of ems/carbon/matching.py
+        assert set(ind["cfe_scores"]) == {"ems-storage-aware-interval", "energytag-hourly", "google-24x7"}
+        assert all(v["definition"] == k and v["title"] for k, v in ind["cfe_scores"].items())
+        assert ind["clean_share_definition"]
         assert c.post("/v1/reports", json=period).status_code == 403  # operators do not issue reports
     with api.client("auditor") as a:
         r = a.post("/v1/reports", json=period)
