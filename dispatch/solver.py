@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import highspy
 import numpy as np
@@ -111,17 +112,18 @@ class _Round:
         return (self.cycling > 0, round(self.re_lost_kwh, 3), self.objective)
 
 
-def _compile(m: pyo.ConcreteModel) -> _Compiled:
-    info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
-    cols = info.columns
+def highs_lp(info: Any, col_cost: np.ndarray) -> highspy.HighsLp:
+    """A model compiled by Pyomo's ``LinearStandardFormCompiler`` (mixed form) as a HiGHS LP with
+    the given column costs: bounds, row sides from each row's bound type, the column-wise matrix."""
+    cols, rows = info.columns, info.rows
     n = len(cols)
     lp = highspy.HighsLp()
     lp.num_col_ = n
-    lp.num_row_ = len(info.rows)
-    lp.col_cost_ = np.zeros(n)
+    lp.num_row_ = len(rows)
+    lp.col_cost_ = col_cost
     lp.col_lower_ = np.array([-np.inf if v.lb is None else v.lb for v in cols], dtype=float)
     lp.col_upper_ = np.array([np.inf if v.ub is None else v.ub for v in cols], dtype=float)
-    kind = np.array([r.bound_type for r in info.rows], dtype=int)
+    kind = np.array([r.bound_type for r in rows], dtype=int)
     rhs = np.asarray(info.rhs, dtype=float)
     lp.row_lower_ = np.where(kind <= 0, rhs, -np.inf)
     lp.row_upper_ = np.where(kind >= 0, rhs, np.inf)
@@ -131,7 +133,14 @@ def _compile(m: pyo.ConcreteModel) -> _Compiled:
     lp.a_matrix_.index_ = a.indices
     lp.a_matrix_.value_ = a.data
     lp.a_matrix_.num_col_ = n
-    lp.a_matrix_.num_row_ = len(info.rows)
+    lp.a_matrix_.num_row_ = len(rows)
+    return lp
+
+
+def _compile(m: pyo.ConcreteModel) -> _Compiled:
+    info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
+    cols = info.columns
+    lp = highs_lp(info, np.zeros(len(cols)))  # costs are set per objective stage
     integer = np.array([v.is_integer() for v in cols], dtype=bool)
     if integer.any():
         lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer]

@@ -20,6 +20,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from dispatch.solver import highs_lp
 from services.pathway.data import SizingData
 from services.pathway.model import build_model
 from services.pathway.model.green import month_hours
@@ -104,7 +105,7 @@ def solve_sizing(
     t0 = time.perf_counter()
     m = build_model(data)
     info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
-    lp = _highs_lp(info)
+    lp = highs_lp(info, np.asarray(info.c.toarray()).ravel())
     build_s = time.perf_counter() - t0
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
@@ -122,30 +123,6 @@ def solve_sizing(
     for v, val in zip(info.columns, x, strict=True):
         v.set_value(float(val), skip_validation=True)
     return _read(m, data, time.perf_counter() - t0 - build_s, build_s)
-
-
-def _highs_lp(info: Any) -> highspy.HighsLp:
-    """The compiled standard form (``LinearStandardFormCompiler``, mixed form) as a HiGHS LP."""
-    cols, rows = info.columns, info.rows
-    n = len(cols)
-    lp = highspy.HighsLp()
-    lp.num_col_ = n
-    lp.num_row_ = len(rows)
-    lp.col_cost_ = np.asarray(info.c.toarray()).ravel()
-    lp.col_lower_ = np.array([-np.inf if v.lb is None else v.lb for v in cols], dtype=float)
-    lp.col_upper_ = np.array([np.inf if v.ub is None else v.ub for v in cols], dtype=float)
-    kind = np.array([r.bound_type for r in rows], dtype=int)
-    rhs = np.asarray(info.rhs, dtype=float)
-    lp.row_lower_ = np.where(kind <= 0, rhs, -np.inf)
-    lp.row_upper_ = np.where(kind >= 0, rhs, np.inf)
-    a = info.A
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.indptr
-    lp.a_matrix_.index_ = a.indices
-    lp.a_matrix_.value_ = a.data
-    lp.a_matrix_.num_col_ = n
-    lp.a_matrix_.num_row_ = len(rows)
-    return lp
 
 
 def _arr(m: pyo.ConcreteModel, comp: Any) -> np.ndarray:
