@@ -2,8 +2,11 @@
 :func:`ems.carbon.accounting.account` (allocation, market claims, storage ledger) and
 :func:`ems.carbon.indicators.compute_indicators`, the same code path as an auditor's report.
 
-The plan's contracts become one ``contract_period`` volume per settlement month and its certificates
-one ``certificate`` retirement for the year, exactly as the ledgers would record them; the factors are
+The plan's contracts are flat deliveries (``c_t``, the same every hour of a settlement month) recorded
+as time-matched interval deliveries, as the ledger records a contract with an hourly delivery profile
+(the market-based totals equal one ``contract_period`` volume per month, since ``c_t`` never exceeds the
+metered import ``i_t + c_t``; time matching also lets the CFE scores count them). The certificates
+become one ``certificate`` retirement for the year, as the ledger would record it; the factors are
 the year's (the forecast value in a pathway year). Totals are summed in integer milli-units as the
 report does (:func:`ems.carbon.aggregate.to_milli`).
 """
@@ -18,6 +21,7 @@ import numpy as np
 from ems.carbon.accounting import Accounts, IntervalFlows, MarketClaims, VolumeBlock, account
 from ems.carbon.aggregate import milli_to_decimal, to_milli
 from ems.carbon.indicators import FuelUse, Indicators, compute_indicators
+from ems.carbon.matching import MatchingResult, energytag_hourly
 from ems.carbon.storage_ledger import StorageParams
 from ems.park import CarbonSettings
 from services.pathway.solve import SizingResult
@@ -43,11 +47,6 @@ def plan_accounts(result: SizingResult) -> Accounts:
         estimated=np.zeros(T, dtype=bool),
     )
     blocks = []
-    for g in range(len(d.months_weight)):
-        idx = np.flatnonzero(d.month == g)
-        if len(idx) and result.contract_kwh_per_month[g] > 0:
-            kwh = float(result.contract_kwh_per_month[g] * d.months_weight[g])
-            blocks.append(VolumeBlock(int(idx[0]), int(idx[-1]) + 1, kwh, (f"plan:contract:{g}",), "contract_period"))
     if result.certificates_kwh > 0:
         blocks.append(VolumeBlock(0, T, result.certificates_kwh, ("plan:certificates",), "certificate"))
     storage = StorageParams(
@@ -58,7 +57,7 @@ def plan_accounts(result: SizingResult) -> Accounts:
         flows,
         np.full(T, float(c.grid_kg_per_kwh)),
         np.full(T, float(c.residual_kg_per_kwh)),
-        MarketClaims(np.zeros(T), [], blocks),
+        MarketClaims(f.contract_kw.copy(), [], blocks),
         storage,
     )
 
@@ -84,3 +83,8 @@ def plan_indicators(
         Decimal(result.data.T) / Decimal(24),
         uses,
     )
+
+
+def plan_hourly_matching(result: SizingResult, tz: str) -> MatchingResult:
+    """The plan's ``energytag-hourly`` CFE score, by ``ems.carbon.matching`` (the report's code path)."""
+    return energytag_hourly(plan_accounts(result), tz)

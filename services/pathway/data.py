@@ -71,6 +71,7 @@ class Carbon:
     clean_share_target: Decimal | None
     direct_share_target: Decimal | None
     budget_tco2: Decimal | None
+    hourly_match_target: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -291,5 +292,6 @@ def carbon_settings(park: Park, options: PlanOptions, registry: FactorRegistry) 
         intensity_target=tg.intensity_t_per_tce,
         clean_share_target=tg.clean_share,
         direct_share_target=tg.direct_green_share,
+        hourly_match_target=tg.hourly_matching,
         budget_tco2=c.annual_budget_tco2 if tg.budget_tco2 is None else tg.budget_tco2,
     )

@@ -73,6 +73,12 @@ class Targets(_Model):
     intensity_t_per_tce: Decimal | None = Field(default=LIMIT_MID, ge=0, description="None: no intensity target")
     clean_share: Decimal | None = Field(default=CLEAN_SHARE_MIN, ge=0, le=1)
     direct_green_share: Decimal | None = Field(default=None, ge=0, le=1)
+    hourly_matching: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="hourly-matched carbon-free share (ems.carbon's energytag-hourly CFE score); None: no target",
+    )
     budget_tco2: Decimal | None = Field(default=None, ge=0, description="None: the park file's annual budget")
 
 

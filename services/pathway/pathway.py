@@ -26,7 +26,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from ems.carbon.factors import FactorRegistry
 from ems.carbon.indicators import Indicators
 from ems.park import Park
-from services.pathway.check import plan_indicators
+from services.pathway.check import plan_hourly_matching, plan_indicators
 from services.pathway.data import Candidate, SizingData, sizing_data
 from services.pathway.model.targets import energy_tce
 from services.pathway.options import PlanOptions
@@ -42,6 +42,7 @@ class YearPlan:
     data: SizingData
     result: SizingResult
     indicators: Indicators | None  # computed by ems.carbon from the year's hourly operation
+    hourly_matching: Decimal | None = None  # ems.carbon's energytag-hourly CFE score of that operation
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class PathwayPlan:
     target_year: int
     baseline: Indicators | None  # the start year with nothing built or bought
     years: list[YearPlan]
+    baseline_hourly_matching: Decimal | None = None
 
 
 def _ramp(start: Decimal | None, end: Decimal | None, frac: Decimal) -> Decimal | None:
@@ -64,7 +66,12 @@ def _ramp(start: Decimal | None, end: Decimal | None, frac: Decimal) -> Decimal 
 def baseline(park: Park, base: SizingData) -> tuple[SizingResult, Indicators | None]:
     """The start year with existing assets only and no targets: where the park stands."""
     c = dataclasses.replace(
-        base.carbon, intensity_target=None, clean_share_target=None, direct_share_target=None, budget_tco2=None
+        base.carbon,
+        intensity_target=None,
+        clean_share_target=None,
+        direct_share_target=None,
+        budget_tco2=None,
+        hourly_match_target=None,
     )
     d = dataclasses.replace(base, candidates=(), carbon=c, contract_max_kwh_per_month=0.0, certificate_max_kwh=0.0)
     r = solve_sizing(d)
@@ -72,7 +79,15 @@ def baseline(park: Park, base: SizingData) -> tuple[SizingResult, Indicators | N
 
 
 def _indicators(park: Park, r: SizingResult) -> Indicators | None:
-    return plan_indicators(r, park.carbon) if (r.data.weight == 1.0).all() else None
+    return plan_indicators(r, park.carbon) if _chronological(r) else None
+
+
+def _hourly_matching(park: Park, r: SizingResult) -> Decimal | None:
+    return plan_hourly_matching(r, park.timezone).cfe_score if _chronological(r) else None
+
+
+def _chronological(r: SizingResult) -> bool:
+    return bool((r.data.weight == 1.0).all())
 
 
 def plan_pathway(
@@ -95,7 +110,8 @@ def plan_pathway(
         raise ValueError("the options file has no 'pathway' section (start_year, target_year, ...)")
     prep = prepare or (lambda d: d)
     base = sizing_data(park, options, registry, hours=hours)
-    _, start_ind = baseline(park, base)
+    start_r, start_ind = baseline(park, base)
+    start_hm = _hourly_matching(park, start_r)
     c0 = base.carbon
     budget0 = c0.budget_tco2
     budget_n = pw.budget_target_tco2 if pw.budget_target_tco2 is not None else budget0
@@ -112,10 +128,12 @@ def plan_pathway(
             intensity = _ramp(_above(start_ind.intensity_t_per_tce, c0.intensity_target), c0.intensity_target, frac)
             clean = _ramp(_below(start_ind.clean_share, c0.clean_share_target), c0.clean_share_target, frac)
             direct = _ramp(_below(start_ind.direct_green_share, c0.direct_share_target), c0.direct_share_target, frac)
+            hourly = _ramp(_below(start_hm, c0.hourly_match_target), c0.hourly_match_target, frac)
         elif year == pw.target_year:
             intensity, clean, direct = c0.intensity_target, c0.clean_share_target, c0.direct_share_target
+            hourly = c0.hourly_match_target
         else:
-            intensity = clean = direct = None
+            intensity = clean = direct = hourly = None
         carbon = dataclasses.replace(
             c0,
             residual_kg_per_kwh=ef,
@@ -124,6 +142,7 @@ def plan_pathway(
             intensity_target=intensity,
             clean_share_target=clean,
             direct_share_target=direct,
+            hourly_match_target=hourly,
         )
         cands = tuple(
             dataclasses.replace(c, lower=lower.get(c.name, 0.0), upper=_upper(c, lower.get(c.name, 0.0)))
@@ -145,10 +164,10 @@ def plan_pathway(
             done = ", ".join(str(y.year) for y in years) or "none"
             raise PlanInfeasible(f"{exc} (pathway years planned before it: {done})") from None
         lower = {k: max(v, lower.get(k, 0.0)) for k, v in r.capacity.items()}
-        years.append(YearPlan(year, d, r, _indicators(park, r)))
+        years.append(YearPlan(year, d, r, _indicators(park, r), _hourly_matching(park, r)))
         if progress:
             progress(1)
-    return PathwayPlan(park.name, pw.start_year, pw.target_year, start_ind, years)
+    return PathwayPlan(park.name, pw.start_year, pw.target_year, start_ind, years, start_hm)
 
 
 def _forecast_ref(ref: str, change: Decimal, years: int) -> str:

@@ -63,9 +63,11 @@ def year_dict(y: YearPlan) -> dict[str, Any]:
             "clean_share": None if c.clean_share_target is None else str(c.clean_share_target),
             "direct_green_share": None if c.direct_share_target is None else str(c.direct_share_target),
             "budget_tco2": None if c.budget_tco2 is None else str(c.budget_tco2),
+            "hourly_matching": None if c.hourly_match_target is None else str(c.hourly_match_target),
         },
         "model_bound": {"co2_t": dec(r.co2_t, "0.001"), "intensity_t_per_tce": dec(model_intensity(y), "0.000001")},
         "indicators": None if y.indicators is None else y.indicators.as_dict(),
+        "hourly_matching_energytag": None if y.hourly_matching is None else str(y.hourly_matching),
         "solve_s": dec(r.build_s + r.solve_s, "0.01"),
     }
 
@@ -77,6 +79,9 @@ def plan_report(plan: PathwayPlan, options: PlanOptions) -> dict[str, Any]:
         "start_year": plan.start_year,
         "target_year": plan.target_year,
         "baseline_indicators": None if plan.baseline is None else plan.baseline.as_dict(),
+        "baseline_hourly_matching_energytag": None
+        if plan.baseline_hourly_matching is None
+        else str(plan.baseline_hourly_matching),
         "years": [year_dict(y) for y in plan.years],
         "method": {
             "indicators": "market-based, computed by ems.carbon (account + compute_indicators) from each year's "

@@ -182,6 +182,8 @@ def _infeasible_message(data: SizingData) -> str:
         wanted.append(f"direct-green share >= {c.direct_share_target}")
     if c.budget_tco2 is not None:
         wanted.append(f"carbon budget <= {c.budget_tco2} t")
+    if c.hourly_match_target is not None:
+        wanted.append(f"hourly-matched CFE score >= {c.hourly_match_target}")
     offered = ", ".join(f"{k.name} <= {k.upper}" if k.upper is not None else k.name for k in data.candidates)
     return (
         f"year {data.year}: no portfolio meets {'; '.join(wanted) or 'the limits'} with the candidates "

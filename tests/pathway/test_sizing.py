@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from ems.park import CarbonSettings, example_park_path, load_park
-from services.pathway.check import plan_indicators
+from services.pathway.check import plan_hourly_matching, plan_indicators
 from services.pathway.data import capital_recovery_factor, sizing_data
 from services.pathway.options import load_options
 from services.pathway.solve import PlanInfeasible, money, solve_sizing
@@ -95,6 +95,43 @@ def test_budget_binds_before_the_intensity_target() -> None:
     # certificates in whole Wh
     assert ind.co2_t == pytest.approx(Decimal("0.4"), abs=Decimal("0.00002"))
     assert ind.intensity_t_per_tce == pytest.approx(Decimal("0.135612"), abs=Decimal("0.00001"))
+
+
+def test_hourly_matching_target_needs_storage_by_hand() -> None:
+    """Hours 0-11 sunny (PV cf 1), 12-23 dark; load 1,000 kW; PV 10 CNY/kW-year, battery 1 CNY/kWh-year
+    and 1 CNY/kW-year, η 0.95 each way; certificates cheap and plentiful (they never match hours).
+
+    No hourly target: PV saves 12 kWh × 0.5 = 6 CNY per kW-year < 10, nothing built, cost 12,000.
+    Hourly matching >= 0.75: grid-mix import <= 0.25 × 24,000 = 6,000 kWh. The night needs 12,000, so
+    the battery delivers D = 6,000 kWh at night (storing 6,000 / 0.95 = 6,315.789 kWh, charged with
+    6,315.789 / 0.95 = 6,648.199 kWh of PV over the 12 sunny hours, 554.017 kW); PV covers the day
+    load and the charge: 1,000 + 554.017 = 1,554.017 kW; any day import would need as much more
+    discharge. Cost = 10 × 1,554.017 + 6,315.789 + 554.017 + 0.5 × 6,000 = 25,409.97 CNY.
+    ``ems.carbon``'s energytag-hourly score of that operation: 18,000 / 24,000 = 0.75 (the pool holds
+    PV only, so the discharge is carbon-free)."""
+    cf = np.r_[np.ones(12), np.zeros(12)]
+    base = dict(
+        cf_pv=cf,
+        candidates=(candidate("pv:A", "10"), candidate("battery_kwh", "1"), candidate("battery_kw", "1")),
+        certificate_price_cny_per_kwh=0.001,
+        certificate_max_kwh=1e6,
+    )
+    free = solve_sizing(tiny(**base))
+    assert free.capacity["pv:A"] == pytest.approx(0.0, abs=1e-6)
+    assert plan_hourly_matching(free, "Asia/Shanghai").cfe_score == Decimal(0)
+    r = solve_sizing(tiny(**base, carbon=carbon(hourly_match_target=Decimal("0.75"))))
+    stored = 6000 / 0.95
+    charge_kw = stored / 0.95 / 12
+    assert r.capacity["battery_kwh"] == pytest.approx(stored, rel=1e-6)
+    assert r.capacity["battery_kw"] == pytest.approx(charge_kw, rel=1e-6)
+    assert r.capacity["pv:A"] == pytest.approx(1000 + charge_kw, rel=1e-6)
+    assert r.costs_decimal()["total"] == Decimal("25409.97")
+    assert r.certificates_kwh == pytest.approx(0.0, abs=1e-6)  # no target they would serve
+    hm = plan_hourly_matching(r, "Asia/Shanghai")
+    assert hm.cfe_score == pytest.approx(Decimal("0.75"), abs=Decimal("0.000002"))
+    assert hm.hours_fully_matched == 12
+    with pytest.raises(PlanInfeasible, match=r"hourly-matched CFE score >= 0.75"):
+        solve_sizing(tiny(carbon=carbon(hourly_match_target=Decimal("0.75"))))
 
 
 def test_unreachable_targets_name_what_was_asked() -> None:

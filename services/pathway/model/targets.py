@@ -11,12 +11,21 @@ market-based residual import ``R = Σ_t w_t·i_t − Z`` (contract deliveries ar
   local RE used, from the balance; ``y`` free): ``ems.carbon`` serves load with local RE first, then
   the direct line, so ``y_t <= min(D_t, max(K_t − G_t, 0))``, what it will count
 * budget: ``CO2 <= B·s``
+* hourly matching (``energytag-hourly`` CFE score ``>= H*``): ``Σ_t w_t·i_t <= (1 − H*)·K``
 
 Why these bound what ``ems.carbon`` computes for the solution (checked in ``check.py``): its
 consumption-attributed CO2 is ``Σ E_mkt − exported CO2 − pool CO2 left at year end <= R·EF`` (the
 storage ledger's reconciliation; the pool starts empty and the battery starts at its floor), and the
 grid-mix energy it finds in consumption is at most ``R`` (storage losses only remove some), so
 its green energy is at least ``K − R``.
+
+The hourly-matching bound: the plan's contracts are flat, time-matched deliveries (``check.py`` records
+them per interval), so in every hour they cover ``C_t = c_t`` of the metered import ``i_t + c_t``.
+Consumption that is not carbon-free comes only from the grid mix ``i_t`` — directly, or through the
+storage pool, which carries each kWh's carbon-free share and only removes energy (losses, export,
+what is left at year end). So non-CFE consumption ``<= Σ_t w_t·i_t`` in every hour-sum, and the
+``energytag-hourly`` matched energy (``min(K_h, cfe_h + contract excess_h)``) is at least
+``K − Σ_t w_t·i_t``. Certificates (GEC, no hourly production time) do not count, as in EnergyTag.
 """
 
 from __future__ import annotations
@@ -53,6 +62,11 @@ def add_targets(m: pyo.ConcreteModel, data: SizingData) -> None:
         m.budget = pyo.Constraint(expr=m.co2_t <= float(c.budget_tco2) * s)
     if c.direct_share_target is not None:
         add_direct_share(m, data, float(c.direct_share_target))
+    if c.hourly_match_target is not None:
+        m.hourly_match_target = pyo.Constraint(
+            expr=sum(float(data.weight[t]) * m.imp[t] for t in m.T)
+            <= (1.0 - float(c.hourly_match_target)) * data.energy_kwh
+        )
 
 
 def add_direct_share(m: pyo.ConcreteModel, data: SizingData, share: float) -> None:
