@@ -190,21 +190,28 @@ def annual_kpis(park: Park, p: DispatchProblem, s: Schedule) -> Kpis:
     return k
 
 
+def simulation_truth(park: Park, cfg: SimulationConfig) -> tuple[ParkTruth, int]:
+    """The synthetic plant the simulation runs: ``cfg.history_days`` of history (forecast training)
+    before ``cfg.start``, the simulated days and one horizon after; and the index of ``cfg.start``.
+    The pathway planner sizes on exactly these series, so a plan checked by operation sees its weather."""
+    per_day = park.intervals_per_day
+    truth = synthesize_truth(
+        park,
+        cfg.start - dt.timedelta(days=cfg.history_days),
+        (cfg.days + cfg.history_days) * per_day + cfg.horizon,
+        seed=cfg.seed,
+    )
+    return truth, cfg.history_days * per_day
+
+
 def simulate_year(
     park: Park, cfg: SimulationConfig | None = None, progress: Callable[[int], None] | None = None
 ) -> SimulationResult:
     """Run the closed loop and the baseline over ``cfg.days`` days; ``progress(n)`` is called per re-plan."""
     cfg = cfg or SimulationConfig()
     wall0 = time.perf_counter()
-    per_day = park.intervals_per_day
-    n = cfg.days * per_day
-    truth = synthesize_truth(
-        park,
-        cfg.start - dt.timedelta(days=cfg.history_days),
-        n + cfg.history_days * per_day + cfg.horizon,
-        seed=cfg.seed,
-    )
-    off = cfg.history_days * per_day  # index of the first simulated interval in the truth arrays
+    n = cfg.days * park.intervals_per_day
+    truth, off = simulation_truth(park, cfg)
     bats = scaled_batteries(park, cfg.battery_scale)
     prices = tou_prices(park, truth.times)
     year = problem_from_park(

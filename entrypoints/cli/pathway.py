@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from tqdm import tqdm
 
-from ems.park import example_park_path
+from ems.park import Park, example_park_path
 from entrypoints.cli.common import ParkOption, settings_and_park
 from services.pathway.options import OptionsFileError, PlanOptions, load_options
 from services.pathway.solve import PlanInfeasible
+
+if TYPE_CHECKING:
+    from services.pathway.pathway import PathwayPlan
 
 app = typer.Typer(help="Zero-carbon pathway planner: what to build and buy, year by year.", no_args_is_help=True)
 
@@ -46,6 +49,16 @@ def plan(
     out: Annotated[Path, typer.Option(help="directory for pathway.json, pathway.pdf and pathway.png")] = Path(
         "var/pathway"
     ),
+    check_operation: Annotated[
+        bool,
+        typer.Option(
+            help="build each year's portfolio into a copy of the park and run it through the annual simulation "
+            "(forecasts + MPC); the report shows its indicators and the gap to the plan"
+        ),
+    ] = False,
+    check_replan: Annotated[
+        str, typer.Option(help="re-planning cadence of that simulation: daily or hourly")
+    ] = "daily",
 ) -> None:
     """Year by year to the target year: new capacity, contracts, certificates and the indicators reached."""
     from services.pathway.pathway import plan_pathway
@@ -66,6 +79,8 @@ def plan(
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
     report = plan_report(result, opts)
+    if check_operation:
+        _check_operation(park, result, opts, report, check_replan)
     out.mkdir(parents=True, exist_ok=True)
     (out / "pathway.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     files = plot_plan(result, out / "pathway")
@@ -78,7 +93,32 @@ def plan(
             f"{ind.get('intensity_t_per_tce', y['model_bound']['intensity_t_per_tce'])} tCO2/tce, "
             f"clean share {ind.get('clean_share', '-')}; cost {y['costs_cny']['total']} CNY"
         )
+        if "operation" in y:
+            op = y["operation"]["indicators"]
+            typer.echo(
+                f"    operated by the MPC: {op['intensity_t_per_tce']} tCO2/tce, clean share {op['clean_share']} "
+                f"(gap {y['operation']['gap_operation_minus_plan']['intensity_t_per_tce']} tCO2/tce)"
+            )
     typer.echo("  wrote " + ", ".join(str(f) for f in [out / "pathway.json", *files]))
+
+
+def _check_operation(park: Park, plan: PathwayPlan, opts: PlanOptions, report: dict[str, Any], replan: str) -> None:
+    from services.pathway.operation import check_by_operation, operation_dict
+
+    if replan not in ("daily", "hourly"):
+        raise typer.BadParameter("--check-replan must be 'daily' or 'hourly'")
+    growth = opts.pathway.load_growth_per_year if opts.pathway else 0.0
+    try:
+        with tqdm(total=len(plan.years), desc="operation check", unit="year") as bar:
+            for i, (y, row) in enumerate(zip(plan.years, report["years"], strict=True)):
+                chk = check_by_operation(
+                    park, y, opts, growth=(1 + growth) ** i, replan_minutes=60 if replan == "hourly" else 24 * 60
+                )
+                row["operation"] = operation_dict(chk, y)
+                bar.update(1)
+    except ValueError as exc:
+        typer.secho(f"operation check: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
 
 
 def _decimals(text: str | None, what: str) -> list[Decimal]:

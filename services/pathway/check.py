@@ -24,6 +24,7 @@ from ems.carbon.indicators import FuelUse, Indicators, compute_indicators
 from ems.carbon.matching import MatchingResult, energytag_hourly
 from ems.carbon.storage_ledger import StorageParams
 from ems.park import CarbonSettings
+from services.pathway.data import SizingData
 from services.pathway.solve import SizingResult
 
 
@@ -70,8 +71,14 @@ def plan_indicators(
     result: SizingResult, settings: CarbonSettings, fuels: Mapping[str, Decimal] | None = None
 ) -> Indicators:
     """Market-based indicators of the plan, by ``ems.carbon`` (fuel quantities per year, scaled to the horizon)."""
-    a = plan_accounts(result)
-    share = Decimal(repr(result.data.horizon_share))
+    return indicators_of(plan_accounts(result), result.data, settings, fuels)
+
+
+def indicators_of(
+    a: Accounts, data: SizingData, settings: CarbonSettings, fuels: Mapping[str, Decimal] | None = None
+) -> Indicators:
+    """``compute_indicators`` on accounts covering ``data``'s hours (the plan's or a simulation of it)."""
+    share = Decimal(repr(data.horizon_share))
     uses = [FuelUse(name, qty * share) for name, qty in (fuels or {}).items()]
     return compute_indicators(
         "market",
@@ -80,7 +87,7 @@ def plan_indicators(
         _total(a.green_kwh),
         _total(a.direct_to_load_kwh),
         settings,
-        Decimal(result.data.T) / Decimal(24),
+        Decimal(data.T) / Decimal(24),
         uses,
     )
 

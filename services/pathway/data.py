@@ -24,11 +24,10 @@ from ems.carbon.run import default_residual_ref, storage_params
 from ems.constants import PV_DC_AC_RATIO, PV_PERFORMANCE_RATIO
 from ems.park import Battery, Park
 from ems.parktime import local_datetimes
-from ems.profiles import pv_power_kw, wind_power_kw
-from ems.synthetic import synthesize_truth
+from ems.profiles import pv_power_kw
+from ems.synthetic import ParkTruth, Weather, unit_output_kw, wind_output_kw
+from services.annual import SimulationConfig, simulation_truth
 from services.pathway.options import Investment, PlanOptions
-
-DIRECT_WIND_CURVE = [(3.0, 0.0), (12.0, 1.0), (25.0, 1.0)]  # the synthetic park's off-site wind plant
 
 
 def capital_recovery_factor(rate: Decimal, years: int) -> Decimal:
@@ -162,20 +161,25 @@ def sizing_data(
     start = year_start(park, options.weather_year)
     year_hours = 24 * (366 if _leap(options.weather_year) else 365)
     n_h = min(year_hours, hours) if hours else year_hours
-    truth = synthesize_truth(park, start, n_h * per_hour, seed=options.seed)
+    truth = _truth(park, start, n_h * per_hour, options.seed)
     starts = truth.times[::per_hour]
     load = sum((hourly(v, per_hour) for v in truth.load_kw.values()), np.zeros(n_h))
     re = sum((hourly(v, per_hour) for v in [*truth.pv_kw.values(), *truth.wind_kw.values()]), np.zeros(n_h))
-    ws = truth.wind_speed_m_s
+    w = Weather(truth.times, truth.ghi_clear_w_m2, truth.ghi_w_m2, truth.wind_speed_m_s)
     tech = options.technologies
     pv_opt = tech.pv
     dc_ac, pr = (pv_opt.dc_ac_ratio, pv_opt.performance_ratio) if pv_opt else (PV_DC_AC_RATIO, PV_PERFORMANCE_RATIO)
     cf_pv = hourly(pv_power_kw(truth.ghi_w_m2, dc_ac, 1.0, pr), per_hour)
     turbines = park.devices_of("wind")
-    curve = turbines[0].power_curve if turbines else DIRECT_WIND_CURVE
-    cf_wind = hourly(wind_power_kw(ws, 1.0, curve), per_hour)
+    # new wind: one more turbine like the park's (power curve, cut-out), else the model's default turbine
+    cf_wind = hourly(
+        wind_output_kw(turbines[0].model_copy(update={"p_rated_kw": 1.0, "count": 1}), w.wind_speed_m_s)
+        if turbines
+        else unit_output_kw("wind", w),
+        per_hour,
+    )
     direct_tech = tech.direct_line.technology if tech.direct_line else "wind"
-    cf_direct = cf_pv if direct_tech == "pv" else hourly(wind_power_kw(ws, 1.0, DIRECT_WIND_CURVE), per_hour)
+    cf_direct = hourly(unit_output_kw(direct_tech, w), per_hour)  # as ems.synthetic's off-site plants
     direct0 = sum((hourly(v, per_hour) for v in truth.direct_kw.values()), np.zeros(n_h))
     conns = park.green.direct_connections
     cap_total = sum(Decimal(str(c.capacity_kw)) for c in conns)
@@ -228,6 +232,25 @@ def sizing_data(
         carbon=carbon_settings(park, options, registry),
         months_weight=np.ones(int(months.max()) + 1),
         year_hours=year_hours,
+    )
+
+
+def _truth(park: Park, start: dt.datetime, n: int, seed: int) -> ParkTruth:
+    """``n`` intervals from ``start`` of exactly the plant :func:`services.annual.simulate_year` runs
+    from ``start`` (same seed, same history days before it), so a plan checked by operation
+    (:mod:`services.pathway.operation`) meets the weather and loads it was sized on."""
+    days = -(-n // park.intervals_per_day)
+    truth, off = simulation_truth(park, SimulationConfig(start=start, days=days, seed=seed))
+    cut = slice(off, off + n)
+    return ParkTruth(
+        truth.times[cut],
+        truth.ghi_clear_w_m2[cut],
+        truth.ghi_w_m2[cut],
+        truth.wind_speed_m_s[cut],
+        *(
+            {k: v[cut] for k, v in group.items()}
+            for group in (truth.pv_kw, truth.wind_kw, truth.load_kw, truth.direct_kw)
+        ),
     )
 
 

