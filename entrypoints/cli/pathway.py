@@ -16,6 +16,7 @@ from services.pathway.options import OptionsFileError, PlanOptions, load_options
 from services.pathway.solve import PlanInfeasible
 
 if TYPE_CHECKING:
+    from services.pathway.history import MeteredYear
     from services.pathway.pathway import PathwayPlan
 
 app = typer.Typer(help="Zero-carbon pathway planner: what to build and buy, year by year.", no_args_is_help=True)
@@ -59,6 +60,13 @@ def plan(
     check_replan: Annotated[
         str, typer.Option(help="re-planning cadence of that simulation: daily or hourly")
     ] = "daily",
+    history_start: Annotated[
+        str | None,
+        typer.Option(
+            help="plan on metered history from this park-local date (YYYY-MM-DD; a year, or --hours) "
+            "read from the database instead of the synthetic year"
+        ),
+    ] = None,
 ) -> None:
     """Year by year to the target year: new capacity, contracts, certificates and the indicators reached."""
     from services.pathway.pathway import plan_pathway
@@ -71,10 +79,11 @@ def plan(
         typer.secho("the options file has no 'pathway' section", fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
     n_years = opts.pathway.target_year - opts.pathway.start_year + 1
+    metered = _metered(park_file, park, history_start, hours) if history_start else None
     prepare = (lambda d: representative_periods(d, representative_days)) if representative_days else None
     try:
         with tqdm(total=n_years, desc="pathway", unit="year") as bar:
-            result = plan_pathway(park, opts, hours=hours, prepare=prepare, progress=bar.update)
+            result = plan_pathway(park, opts, hours=hours, prepare=prepare, progress=bar.update, metered=metered)
     except (PlanInfeasible, ValueError) as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
@@ -100,6 +109,26 @@ def plan(
                 f"(gap {y['operation']['gap_operation_minus_plan']['intensity_t_per_tce']} tCO2/tce)"
             )
     typer.echo("  wrote " + ", ".join(str(f) for f in [out / "pathway.json", *files]))
+
+
+def _metered(park_file: Path | None, park: Park, day: str, hours: int | None) -> MeteredYear:
+    import datetime as dt
+
+    from entrypoints.cli.common import park_store
+    from services.pathway.history import metered_year
+
+    try:
+        local = dt.date.fromisoformat(day)
+    except ValueError:
+        raise typer.BadParameter(f"--history-start: expected YYYY-MM-DD, got {day!r}") from None
+    start = dt.datetime(local.year, local.month, local.day, tzinfo=park.tz).astimezone(dt.UTC)
+    n = hours or 24 * (366 if (local + dt.timedelta(days=365)).day != local.day else 365)
+    with park_store(park=park_file) as (_, _, store):
+        try:
+            return metered_year(store, park, start, n)
+        except ValueError as exc:
+            typer.secho(str(exc), fg=typer.colors.RED, err=True)
+            raise typer.Exit(1) from None
 
 
 def _check_operation(park: Park, plan: PathwayPlan, opts: PlanOptions, report: dict[str, Any], replan: str) -> None:

@@ -27,6 +27,7 @@ from ems.parktime import local_datetimes
 from ems.profiles import pv_power_kw
 from ems.synthetic import ParkTruth, Weather, unit_output_kw, wind_output_kw
 from services.annual import SimulationConfig, simulation_truth
+from services.pathway.history import MeteredYear
 from services.pathway.options import Investment, PlanOptions
 
 
@@ -150,17 +151,22 @@ def sizing_data(
     *,
     year: int | None = None,
     hours: int | None = None,
+    metered: MeteredYear | None = None,
 ) -> SizingData:
     """The problem for the park's synthetic year (``options.weather_year``) at hourly resolution.
 
     ``hours`` cuts the year to its first hours (tests, quick sweeps); ``year`` labels the plan year
-    (the weather stays that of ``options.weather_year``, as the annual simulation's).
+    (the weather stays that of ``options.weather_year``, as the annual simulation's). With ``metered``
+    the loads, the existing plants and the new plants' output come from metered history
+    (:mod:`services.pathway.history`); the synthetic weather of the same hours only stands in for a
+    technology the park has no meter of.
     """
     registry = registry or FactorRegistry.published()
     per_hour = 60 // park.interval_minutes
-    start = year_start(park, options.weather_year)
-    year_hours = 24 * (366 if _leap(options.weather_year) else 365)
-    n_h = min(year_hours, hours) if hours else year_hours
+    start = metered.start if metered else year_start(park, options.weather_year)
+    cal_year = start.astimezone(park.tz).year
+    year_hours = 24 * (366 if _leap(cal_year) else 365)
+    n_h = min(year_hours, hours or year_hours, metered.hours if metered else year_hours)
     truth = _truth(park, start, n_h * per_hour, options.seed)
     starts = truth.times[::per_hour]
     load = sum((hourly(v, per_hour) for v in truth.load_kw.values()), np.zeros(n_h))
@@ -181,6 +187,14 @@ def sizing_data(
     direct_tech = tech.direct_line.technology if tech.direct_line else "wind"
     cf_direct = hourly(unit_output_kw(direct_tech, w), per_hour)  # as ems.synthetic's off-site plants
     direct0 = sum((hourly(v, per_hour) for v in truth.direct_kw.values()), np.zeros(n_h))
+    if metered is not None:
+        cut = slice(0, n_h)
+        starts, load = metered.starts[cut], metered.load_kw[cut]
+        re, direct0 = metered.re_existing_kw[cut], metered.direct_existing_kw[cut]
+        if metered.pv_kw_per_kwp is not None:
+            cf_pv = np.minimum(metered.pv_kw_per_kwp[cut] * dc_ac, 1.0)
+        if metered.wind_kw_per_kw is not None:
+            cf_wind = metered.wind_kw_per_kw[cut]
     conns = park.green.direct_connections
     cap_total = sum(Decimal(str(c.capacity_kw)) for c in conns)
     # one existing-line price: the capacity-weighted mean of the park's direct connections
@@ -196,7 +210,7 @@ def sizing_data(
     market = options.market
     export_ok = gc.export_allowed if market.export_allowed is None else market.export_allowed
     return SizingData(
-        year=year or options.weather_year,
+        year=year or (cal_year if metered else options.weather_year),
         starts=starts,
         weight=np.ones(n_h),
         month=months,

@@ -28,6 +28,7 @@ from ems.carbon.indicators import Indicators
 from ems.park import Park
 from services.pathway.check import plan_hourly_matching, plan_indicators
 from services.pathway.data import Candidate, SizingData, sizing_data
+from services.pathway.history import MeteredYear
 from services.pathway.model.targets import energy_tce
 from services.pathway.options import PlanOptions
 from services.pathway.solve import PlanInfeasible, SizingResult, solve_sizing
@@ -98,10 +99,12 @@ def plan_pathway(
     hours: int | None = None,
     prepare: Callable[[SizingData], SizingData] | None = None,
     progress: Callable[[int], None] | None = None,
+    metered: MeteredYear | None = None,
 ) -> PathwayPlan:
     """Plan every year from ``options.pathway.start_year`` to its ``target_year`` (module docstring).
 
-    ``hours`` cuts the weather year (tests); ``prepare`` transforms each year's data before the solve
+    ``hours`` cuts the weather year (tests); ``metered`` plans on metered history instead of the
+    synthetic year (every pathway year starts from it, grown); ``prepare`` transforms each year's data before the solve
     (e.g. representative periods). Raises :class:`PlanInfeasible` naming the first year that cannot
     meet its targets.
     """
@@ -109,7 +112,7 @@ def plan_pathway(
     if pw is None:
         raise ValueError("the options file has no 'pathway' section (start_year, target_year, ...)")
     prep = prepare or (lambda d: d)
-    base = sizing_data(park, options, registry, hours=hours)
+    base = sizing_data(park, options, registry, hours=hours, metered=metered)
     start_r, start_ind = baseline(park, base)
     start_hm = _hourly_matching(park, start_r)
     c0 = base.carbon
