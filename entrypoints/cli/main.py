@@ -19,6 +19,7 @@ from entrypoints.cli import (
     park,
     pathway,
     serve,
+    settlement,
     site_tools,
     telemetry,
 )
@@ -36,6 +37,7 @@ app.add_typer(site_tools.maps_app, name="maps")
 app.add_typer(carbon.report_app, name="report")
 app.add_typer(carbon.factors_app, name="factors")
 app.add_typer(carbon.certificates_app, name="certificates")
+carbon.contracts_app.command("import-settlement")(settlement.import_settlement_cmd)
 app.add_typer(carbon.contracts_app, name="contracts")
 app.add_typer(footprint.tenants_app, name="tenants")
 app.add_typer(footprint.production_app, name="production")

@@ -1,0 +1,37 @@
+"""``ems contracts import-settlement``: the trading centre's green-power settlement into the contract ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from entrypoints.cli.common import DataDirOption, ParkOption, park_store
+
+MAX_BYTES = 64 * 1024 * 1024
+
+
+def import_settlement_cmd(
+    file: Annotated[Path, typer.Argument(help="settlement CSV (see docs/carbon_methodology.md)", exists=True)],
+    park: ParkOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Import a settlement file; each refused row is listed with its line and reason (exit 1 if any)."""
+    from ems.carbon.settlement import import_settlement
+
+    if file.stat().st_size > MAX_BYTES:
+        typer.secho(f"{file}: larger than {MAX_BYTES // 2**20} MiB: split the file", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    with park_store(data_dir, park) as (_, p, store):
+        result = import_settlement(store, p, file.read_bytes())
+    typer.echo(
+        f"{file}: {len(result.recorded)} recorded, {len(result.corrected)} corrections, "
+        f"{len(result.duplicates)} already in the ledger, {len(result.errors)} refused"
+    )
+    for line, new, old in result.corrected:
+        typer.echo(f"  line {line}: delivery {new} replaces {old}")
+    for line, reason in result.errors:
+        typer.secho(f"  line {line}: {reason}", fg=typer.colors.RED, err=True)
+    if result.errors:
+        raise typer.Exit(1)
