@@ -50,7 +50,7 @@ from entrypoints.operate.clock import sleep_until_or_stop
 from entrypoints.operate.gateway import GatewayStats, SimulatedGateway, gateway_devices
 from entrypoints.operate.guard import GuardAction, ImportGuard
 from entrypoints.operate.mpc_step import Planner, PlanStep
-from entrypoints.operate.period_carbon import CarbonOutcome, account
+from entrypoints.operate.period_carbon import CarbonOutcome, Settlement, account, settle
 from entrypoints.operate.plant import DirectLineModel, add_direct_lines, backfill_history, true_available_kw
 from entrypoints.operate.scoring import BackgroundScoring
 from entrypoints.operate.summary import Comparison, compare
@@ -110,6 +110,7 @@ class LiveResult:
     wall_s: float
     guard_actions: list[GuardAction] = field(default_factory=list)
     sim_state: dict[str, Any] = field(default_factory=dict)  # final simulator device state (inspection)
+    settlement: Settlement | None = None  # the simulated trading centre's contract settlement, imported
 
 
 def live_window(
@@ -307,6 +308,11 @@ class LiveRun:
             compare, park, store, self.start, self.end, truth, direct_avail, soc0, contract_kw, limited, prior_peak
         )
         reports_dir = self.settings.data_dir / "reports"
+        settlement = None
+        if contract_kw:  # contract deliveries reach the ledger as the trading centre settles them
+            settlement = await asyncio.to_thread(
+                settle, store, park, self.start, self.end, contract_kw, self.settings.data_dir / "settlements"
+            )
         carbon = await asyncio.to_thread(account, store, park, self.start, self.end, Path(reports_dir), cfg.pdf)
         return LiveResult(
             self.start,
@@ -322,6 +328,7 @@ class LiveRun:
             time.perf_counter() - t_wall,
             guard.actions if guard is not None else [],
             sim_state,
+            settlement,
         )
 
     def _guard(self, poller: Poller, controller: Controller) -> ImportGuard | None:

@@ -1,4 +1,5 @@
-"""Carbon accounting of an operated period: factor series (both methods), an issued and verified report."""
+"""Carbon accounting of an operated period: the trading centre's contract settlement (simulated),
+factor series (both methods), an issued and verified report."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
+
 from ems.carbon import service
 from ems.carbon.aggregate import FactorPoint
+from ems.carbon.settlement import ImportResult, import_settlement
 from ems.park import Park
 from ems.store import Store
 
@@ -23,6 +27,42 @@ class CarbonOutcome:
     report_files: dict[str, Path]
     verified: bool
     problems: list[str]
+
+
+@dataclass
+class Settlement:
+    file: Path  # the simulated trading centre's settlement CSV
+    imported: ImportResult
+    settled_kwh: dict[str, Decimal]  # per contract
+
+
+def settle(
+    store: Store, park: Park, start: dt.datetime, end: dt.datetime, take_kw: dict[str, np.ndarray], out_dir: Path
+) -> Settlement:
+    """What a trading centre does after the period, simulated: settle each interval's contract take on
+    the metered grid import (never more than was imported) and publish the file; the EMS imports it
+    into the contract ledger (:mod:`ems.carbon.settlement`) as a real park would."""
+    gm = park.grid_meter
+    if gm is None or not take_kw:
+        raise ValueError("settlement needs a grid meter and at least one green contract")
+    metered = store.interval_energy(start, end, [gm.id]).e_out_kwh[0]
+    h = Decimal(park.interval_minutes) / 60
+    width = dt.timedelta(minutes=park.interval_minutes)
+    lines = ["contract_id,start,end,kwh"]
+    settled: dict[str, Decimal] = {}
+    for cid, kw in take_kw.items():
+        total = Decimal(0)
+        for k, (p, imp) in enumerate(zip(kw.tolist(), metered.tolist(), strict=True)):
+            kwh = min(Decimal(repr(max(p, 0.0))) * h, Decimal(repr(imp))).quantize(Decimal("0.001"))
+            if kwh > 0:
+                t0 = (start + k * width).astimezone(park.tz)
+                lines.append(f"{cid},{t0.isoformat()},{(t0 + width).isoformat()},{kwh}")
+                total += kwh
+        settled[cid] = total
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"settlement_{start.astimezone(park.tz):%Y%m%dT%H%M}.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return Settlement(path, import_settlement(store, park, path.read_bytes()), settled)
 
 
 def period_factor(points: list[FactorPoint]) -> Decimal | None:

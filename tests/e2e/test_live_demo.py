@@ -100,12 +100,16 @@ def test_battery_followed_the_first_interval_of_each_plan(live) -> None:  # type
         assert rec.confirmed["BESS"] == pytest.approx(planned, abs=10.0)
         if any(rec.start <= a.time < rec.start + width for a in result.guard_actions):
             continue  # the import guard corrected the plan in this interval (checked below)
-        # the simulated battery delivered it: readings in the second half of the interval (the write
-        # lands within the plan's latency) equal the plan, unless the SOC limits stopped it
-        mid = rec.start + dt.timedelta(minutes=8)
+        # the simulated battery delivered it: readings after the write landed equal the plan, unless the
+        # SOC limits stopped it. The write lands after the plan's wall-clock latency, which is SPEED
+        # times longer in simulated time (a loaded machine may take a second: 6 simulated minutes)
+        landed = dt.timedelta(seconds=rec.plan_seconds * SPEED) + dt.timedelta(minutes=2)
+        mid = rec.start + max(dt.timedelta(minutes=8), landed)
+        if mid > rec.start + dt.timedelta(minutes=12):
+            continue  # too little of the interval left after the write to judge it
         _, p = store.raw("BESS", "p_kw", mid, rec.start + width)
         _, soc = store.raw("BESS", "soc_pct", mid, rec.start + width)
-        assert len(p) >= 3
+        assert len(p) >= 2
         if soc.min() > 11.0 and soc.max() < 94.0:
             assert np.allclose(p, planned, atol=0.005 * 20000), (rec.start, planned, p)
             checked += 1
@@ -201,3 +205,22 @@ def test_forecast_accuracy_served_from_the_running_system(live, demo_park: Park)
         runs = int(np.flatnonzero(metered)[-1]) + 1  # a plan counts once one of its intervals is metered
         assert (a["runs"], a["intervals"]) == (runs, int(np.sum((np.arange(n) + 1) * metered))), series
         assert a["mae"] >= abs(a["bias"]) and a["rmse"] >= a["mae"] - 1e-9, series  # |mean e| <= mean|e| <= rms e
+
+
+def test_contract_energy_one_story_from_plan_to_audit(live) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15: the contract energy the closing summary counts (each plan's take, capped at the metered
+    import of its interval) reaches the ledger through the trading centre's settlement file, and the
+    auditor's report claims the same energy (to the Wh of each interval)."""
+    import json
+
+    result, _, _ = live
+    s = result.settlement
+    assert s is not None and s.imported.ok and s.file.exists()
+    op = result.comparison.operated
+    summary_kwh = sum(float(v.sum()) for v in op.contract_kw.values()) * op.dt_h
+    assert summary_kwh > 1000  # the demo's green-power contract delivers in every interval of the morning
+    settled = float(sum(s.settled_kwh.values()))
+    assert settled == pytest.approx(summary_kwh, abs=0.001 * HOURS * 4)
+    assert len(s.imported.recorded) == sum(1 for line in s.file.read_text().splitlines()[1:] if line)
+    report = json.loads(Path(result.carbon.report_files["json"]).read_text(encoding="utf-8"))
+    assert float(report["report"]["totals"]["contract_kwh"]) == pytest.approx(settled, abs=0.001)
