@@ -15,6 +15,7 @@ from entrypoints.cli import (
     footprint,
     grid,
     keys,
+    monthly,
     operate,
     park,
     pathway,
@@ -34,6 +35,7 @@ app.add_typer(devices.app, name="simulate")
 app.add_typer(devices.poll_app, name="poll")
 app.add_typer(site_tools.app, name="devices")
 app.add_typer(site_tools.maps_app, name="maps")
+carbon.report_app.command("monthly")(monthly.monthly_cmd)
 app.add_typer(carbon.report_app, name="report")
 app.add_typer(carbon.factors_app, name="factors")
 app.add_typer(carbon.certificates_app, name="certificates")
