@@ -12,6 +12,7 @@ memory: a restart forgets them (the CLI writes files for results that must last)
 
 from __future__ import annotations
 
+import datetime as dt
 import multiprocessing
 import os
 import threading
@@ -22,10 +23,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
-from api.deps import ParkDep, StateDep
+from api.deps import ParkDep, StateDep, StoreDep
 from api.jobs import JobBoard
 from api.security import AUTH_RESPONSES, Operator, Problem
 from ems.park import Park, example_park_path
+from ems.store import Store
+from services.pathway.history import MeteredYear, metered_year
 from services.pathway.options import PlanOptions, load_options
 from services.pathway.pathway import plan_pathway
 from services.pathway.report import plan_report
@@ -45,6 +48,11 @@ class PathwayRequest(BaseModel):
     hours: int | None = Field(None, ge=24, le=8784, description="plan on the first N hours of the year")
     representative_days: int | None = Field(
         None, ge=2, le=365, description=f"tsam representative days (default {DEFAULT_DAYS} when hours is not given)"
+    )
+    history_start: dt.date | None = Field(
+        None,
+        description="plan on the park's metered history from this park-local date (the first `hours`, default "
+        "a year) instead of the synthetic year",
     )
 
 
@@ -73,7 +81,7 @@ def _options(req: PathwayRequest) -> PlanOptions:
     return opts.model_copy(update={"pathway": pw})
 
 
-def _plan(conn: Connection, park: Park, opts: PlanOptions, req: PathwayRequest) -> None:
+def _plan(conn: Connection, park: Park, opts: PlanOptions, req: PathwayRequest, metered: MeteredYear | None) -> None:
     """The job's process: plan, send ``(status, report or error)`` back."""
     days = req.representative_days or (DEFAULT_DAYS if req.hours is None else None)
     try:
@@ -82,6 +90,7 @@ def _plan(conn: Connection, park: Park, opts: PlanOptions, req: PathwayRequest) 
             opts,
             hours=req.hours,
             prepare=(lambda d: representative_periods(d, days)) if days else None,
+            metered=metered,
         )
         conn.send(("done", plan_report(plan, opts)))
     except PlanInfeasible as exc:
@@ -92,12 +101,15 @@ def _plan(conn: Connection, park: Park, opts: PlanOptions, req: PathwayRequest) 
         conn.close()
 
 
-def _run(jobs: JobBoard, job_id: str, park: Park, opts: PlanOptions, req: PathwayRequest) -> None:
+def _run(
+    jobs: JobBoard, job_id: str, park: Park, opts: PlanOptions, req: PathwayRequest, metered: MeteredYear | None
+) -> None:
     """Watcher thread: start the job's process and record its outcome."""
     jobs.put(job_id, PathwayJob(job_id=job_id, status="running"))
     ctx = multiprocessing.get_context("spawn")  # no fork of a multi-threaded server
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_plan, args=(send, park, opts, req), name=f"pathway-{job_id[:8]}", daemon=True)
+    args = (send, park, opts, req, metered)
+    proc = ctx.Process(target=_plan, args=args, name=f"pathway-{job_id[:8]}", daemon=True)
     proc.start()
     assert proc.pid is not None  # started
     os.setpriority(os.PRIO_PROCESS, proc.pid, 19)  # at once, before the child spends seconds importing
@@ -117,21 +129,36 @@ def _run(jobs: JobBoard, job_id: str, park: Park, opts: PlanOptions, req: Pathwa
     "",
     status_code=202,
     response_model=PathwayJob,
-    responses={400: {"model": Problem, "description": "years or size not plannable here; the detail says why"}},
+    responses={
+        400: {"model": Problem, "description": "years, size or metered history not plannable; the detail says why"}
+    },
 )
-def start(state: StateDep, park: ParkDep, body: PathwayRequest, _: Operator) -> PathwayJob:
+def start(state: StateDep, store: StoreDep, park: ParkDep, body: PathwayRequest, _: Operator) -> PathwayJob:
     """Queue a pathway plan for the API's park; poll ``GET /v1/pathway/{job_id}`` for the report."""
     opts = _options(body)
+    metered = _metered(store, park, body) if body.history_start else None
     jobs = state.pathway_jobs
     job = PathwayJob(job_id=uuid.uuid4().hex, status="queued")
     with jobs.lock:
         if jobs.busy():
             raise HTTPException(429, "a pathway job is running; try again when it is done", {"Retry-After": "10"})
-        args = (jobs, job.job_id, park, opts, body)
+        args = (jobs, job.job_id, park, opts, body, metered)
         jobs.worker = threading.Thread(target=_run, args=args, name="pathway", daemon=True)
     jobs.put(job.job_id, job)
     jobs.worker.start()
     return job
+
+
+def _metered(store: Store, park: Park, req: PathwayRequest) -> MeteredYear:
+    """Read the history here (the job's process has no database connection); 400 when it is too thin."""
+    assert req.history_start is not None
+    d = req.history_start
+    start = dt.datetime(d.year, d.month, d.day, tzinfo=park.tz).astimezone(dt.UTC)
+    hours = req.hours or 24 * (366 if (d + dt.timedelta(days=365)).day != d.day else 365)
+    try:
+        return metered_year(store, park, start, hours)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
 
 
 @router.get(

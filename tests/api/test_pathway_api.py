@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
+import pytest
+
 from .conftest import Api
 
 
@@ -38,3 +40,35 @@ def test_pathway_rejects_bad_requests_and_other_roles(demo_api: Api) -> None:
         assert c.post("/v1/pathway", json={"hours": 24}).status_code == 403
     with demo_api.client() as c:
         assert c.post("/v1/pathway", json={"hours": 24}).status_code == 401
+
+
+def test_pathway_from_metered_history_over_http(demo_api: Api) -> None:
+    """Two days of one-minute telemetry in the store; the plan's consumption is their load energy
+    (each hour's energy = the mean of its sixty readings, computed here from what was sent)."""
+    import datetime as dt
+
+    import numpy as np
+
+    from ems.synthetic import synthesize
+
+    park = demo_api.store.park
+    start = dt.datetime(2026, 3, 1, 16, 0, tzinfo=dt.UTC)  # 2 March 00:00 park time
+    day = synthesize(park, start, hours=48, step_s=60.0, seed=2)
+    assert not demo_api.store.ingest(day.batch, now=start + dt.timedelta(days=3)).rejected
+    loads = [d.id for d in park.devices if d.type == "load"]
+    expected_mwh = sum(float(np.mean(-day.p_kw[d]) * 48) for d in loads) / 1000
+    with demo_api.client("operator") as c:
+        body = {"start_year": 2026, "target_year": 2026, "hours": 48, "history_start": "2026-03-02"}
+        r = c.post("/v1/pathway", json=body)
+        assert r.status_code == 202, r.text
+        job = r.json()
+        deadline = time.monotonic() + 120
+        while job["status"] in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.5)
+            job = c.get(f"/v1/pathway/{job['job_id']}").json()
+        assert job["status"] == "done", job
+        consumption = float(job["report"]["years"][0]["supply_mwh"]["consumption"])
+        # M_DIRECT has no readings (< 90 % of device-hours would be refused; 10 of 11 meters are there)
+        assert consumption == pytest.approx(expected_mwh, abs=0.002)
+        thin = c.post("/v1/pathway", json={**body, "history_start": "2025-06-01"})
+        assert thin.status_code == 400 and "covers 0.0% of the device-hours" in thin.text
