@@ -277,7 +277,10 @@ def _evidence(run: AccountingRun, certs: dict[str, Certificate]) -> dict[str, An
                 "mwh": str(len(serials)),
                 "serials": serials,
                 "event_ids": sorted(r.event_id for r in entries),
-                "basis_kwh": str(max(r.basis_kwh for r in entries)),
+                # the eligible energy this report spread the certificates over (issue 22: not the figure
+                # recorded at retirement, which late data or contract corrections may since have changed)
+                "basis_kwh": str(milli_to_decimal(round(al.basis_kwh * 1000))),
+                "basis_at_retirement_kwh": str(max(r.basis_kwh for r in entries)),
                 "allocated_in_report_kwh": str(milli_to_decimal(round(al.allocated_kwh * 1000))),
                 "unallocated_kwh": str(milli_to_decimal(round(al.unallocated_kwh * 1000))),
                 "issuance": [dict(d) for d in details],

@@ -34,6 +34,7 @@ from ems.carbon.certificates import (
     check_retirement,
     effective,
 )
+from ems.carbon.eligibility import check_eligibility
 from ems.carbon.factors import EmissionFactor, FactorRegistry, FactorSeries, registry_with
 from ems.carbon.flows import FULL_COVERAGE, boundary_of
 from ems.carbon.indicators import BudgetStatus, FuelUse, budget_status
@@ -206,6 +207,11 @@ def register_park_certificates(store: Store, park: Park) -> int:
         return CQ.register_certificates(conn, certificates_from_park(park))
 
 
+def _check_eligible(conn: psycopg.Connection, park: Park, serials: list[str], period: Period) -> None:
+    certs = [records.certificate(r) for r in CQ.certificates(conn, serials)]
+    check_eligibility(certs, period, park.green.certificate_rules, park.tz)
+
+
 def retire(store: Store, park: Park, serials: list[str], period: Period, beneficiary: str) -> list[RetirementEntry]:
     """Retire certificates against a consumption period; LedgerError (nothing written) if not allowed."""
     basis = eligible_kwh(store, park, period)
@@ -214,6 +220,7 @@ def retire(store: Store, park: Park, serials: list[str], period: Period, benefic
         known = CQ.known_serials(conn, serials)
         current = effective([records.entry(r) for r in CQ.effective_retirements(conn)])
         check_retirement(serials, period, basis, known, current)
+        _check_eligible(conn, park, serials, period)
         rows = CQ.insert_events(
             conn, serials, dict.fromkeys(serials, 1), "retire", period.start, period.end, basis, beneficiary, ""
         )
@@ -230,6 +237,7 @@ def reassign(store: Store, park: Park, serials: list[str], period: Period, reaso
         known = CQ.known_serials(conn, serials)
         current = effective([records.entry(r) for r in CQ.effective_retirements(conn)])
         check_retirement(serials, period, basis, known, current, reassign=True)
+        _check_eligible(conn, park, serials, period)
         seqs = {s: current[s].seq + 1 for s in serials}
         beneficiary = current[serials[0]].beneficiary
         rows = CQ.insert_events(conn, serials, seqs, "reassign", period.start, period.end, basis, beneficiary, reason)

@@ -117,7 +117,9 @@ def issue_document(
 
     name = f"{doc_type}_{slug(subject, 'x')}"
     extra = {"doc_type": doc_type, "tenant_id": tenant_id}
-    return DOCUMENTS.issue(store, content, out_dir, name, park.name, start, end, replaces, renderings, extra)
+    return DOCUMENTS.issue(
+        store, content, out_dir, name, park.name, start, end, replaces, renderings, extra, tz=park.tz
+    )
 
 
 def list_documents(store: Store, tenant_id: str | None = None) -> list[dict[str, Any]]:

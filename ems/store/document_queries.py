@@ -1,7 +1,7 @@
 """SQL for the hash-chained document tables (``carbon_report``, ``footprint_document``).
 
-Both tables hold one chain each with the same columns (migrations 0003 and 0005); the footprint
-chain adds the document type and tenant. Rows are returned as the dicts the chain hash is computed
+Both tables hold one chain each with the same columns (migrations 0003, 0005 and 0008); the
+footprint chain adds the document type and tenant. Rows are returned as the dicts the chain hash is computed
 on (:mod:`ems.documents.chain`), timestamps as UTC ISO strings. Every function takes an open
 psycopg connection.
 """
@@ -28,6 +28,9 @@ _COMMON = (
     "software_version",
     "files",
     "issued_at",
+    "hash_rule",  # migration 0008
+    "public_key",
+    "signature",
 )
 
 
