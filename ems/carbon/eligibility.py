@@ -6,7 +6,9 @@ period ``[start, end)`` taken in park time, a certificate is eligible when
 
 * ``production_end >= first day of start's month - B months`` (not too old: with B = 24, the GEC
   two-year validity counted from the production month), and
-* ``production_start < end's date + A months`` (not produced too long after the consumption), and
+* ``production_start`` before the day after the last consumption day (A = 0), or before the first
+  day of the month A + 1 months after the last consumption month (A > 0: up to A whole months
+  after), and
 * its technology is one of ``technologies`` and its location starts with one of ``locations``
   (each only when the list is not empty: the claim requires it).
 
@@ -36,8 +38,9 @@ def _add_months(d: dt.date, months: int) -> dt.date:
 def vintage_window(period: Period, rules: CertificateRules, tz: dt.tzinfo) -> tuple[dt.date, dt.date]:
     """(earliest production end allowed, production start must be before this date)."""
     first = period.start.astimezone(tz).date()
-    last = period.end.astimezone(tz).date()
-    after = last if rules.vintage_months_after == 0 else _add_months(last, rules.vintage_months_after)
+    last = (period.end.astimezone(tz) - dt.timedelta(microseconds=1)).date()  # last day with consumption
+    months = rules.vintage_months_after
+    after = last + dt.timedelta(days=1) if months == 0 else _add_months(last, months + 1)
     return _add_months(first, -rules.vintage_months_before), after
 
 

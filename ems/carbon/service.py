@@ -43,7 +43,8 @@ from ems.carbon.run import AccountingRun, accounting_span, compute_run
 from ems.documents.chain import Verification, verify_report
 from ems.documents.content import slug
 from ems.documents.service import CARBON_REPORTS as REPORTS
-from ems.documents.service import IssuedDocument, read_chain_file
+from ems.documents.service import DocumentError, IssuedDocument, read_chain_file
+from ems.documents.signing import Signer
 from ems.park import Park
 from ems.store import Store
 from ems.store import carbon_queries as CQ
@@ -219,8 +220,8 @@ def retire(store: Store, park: Park, serials: list[str], period: Period, benefic
         CQ.lock_events(conn)
         known = CQ.known_serials(conn, serials)
         current = effective([records.entry(r) for r in CQ.effective_retirements(conn)])
-        check_retirement(serials, period, basis, known, current)
         _check_eligible(conn, park, serials, period)
+        check_retirement(serials, period, basis, known, current)
         rows = CQ.insert_events(
             conn, serials, dict.fromkeys(serials, 1), "retire", period.start, period.end, basis, beneficiary, ""
         )
@@ -236,8 +237,8 @@ def reassign(store: Store, park: Park, serials: list[str], period: Period, reaso
         CQ.lock_events(conn)
         known = CQ.known_serials(conn, serials)
         current = effective([records.entry(r) for r in CQ.effective_retirements(conn)])
-        check_retirement(serials, period, basis, known, current, reassign=True)
         _check_eligible(conn, park, serials, period)
+        check_retirement(serials, period, basis, known, current, reassign=True)
         seqs = {s: current[s].seq + 1 for s in serials}
         beneficiary = current[serials[0]].beneficiary
         rows = CQ.insert_events(conn, serials, seqs, "reassign", period.start, period.end, basis, beneficiary, reason)
@@ -342,6 +343,7 @@ def report_content(
     *,
     replaces: str | None = None,
     fuels: Sequence[FuelUse] = (),
+    signer: Signer | None = None,
 ) -> dict[str, Any]:
     registry = load_registry(store)
     run = run_for(store, park, start, end, registry)
@@ -356,7 +358,37 @@ def report_content(
         fuels=fuels,
         budget=budget,
         certificates=certs,
+        opening_depends_on=opening_state_depends_on(REPORTS.entries(store), park, run),
+        public_key=None if signer is None else signer.public_key_hex,
     )
+
+
+def opening_state_depends_on(entries: list[dict[str, Any]], park: Park, run: AccountingRun) -> list[str]:
+    """Content hashes of the restatements (in chain order) of periods between the accounting origin and
+    this period's start: the storage pool this period opens with was carried through them (issue 19)."""
+    lo, hi = run.span_start.astimezone(dt.UTC), run.start.astimezone(dt.UTC)
+    return [
+        e["content_sha256"]
+        for e in entries
+        if e["replaces_sha256"] is not None
+        and e["park"] == park.name
+        and dt.datetime.fromisoformat(e["period_start"]) < hi
+        and dt.datetime.fromisoformat(e["period_end"]) > lo
+    ]
+
+
+MIN_COMPLETENESS = Decimal("0.9")
+
+
+def completeness_problems(content: dict[str, Any], end: dt.datetime, now: dt.datetime) -> list[str]:
+    """Why a report would not cover a closed, metered period (issue 21): empty list = complete enough."""
+    problems = []
+    if end > now:
+        problems.append(f"the period ends {end.isoformat()}, after the report was issued (period not over)")
+    mean = Decimal(content["data_quality"]["mean_completeness"])
+    if mean < MIN_COMPLETENESS:
+        problems.append(f"mean data completeness is {mean} (below {MIN_COMPLETENESS}; 0 = no data at all)")
+    return problems
 
 
 def issue_report(
@@ -369,9 +401,24 @@ def issue_report(
     replaces: str | None = None,
     fuels: Sequence[FuelUse] = (),
     pdf: bool = True,
+    signer: Signer | None = None,
+    allow_incomplete: bool = False,
+    now: dt.datetime | None = None,
 ) -> IssuedDocument:
-    """Build the report, write JSON/CSV(/PDF) under ``reports_dir`` and append it to the hash chain."""
-    content = report_content(store, park, start, end, replaces=replaces, fuels=fuels)
+    """Build the report, write JSON/CSV(/PDF) under ``reports_dir`` and append it to the hash chain.
+
+    Refused (DocumentError, nothing written) for a period not yet over or without enough data
+    unless ``allow_incomplete``; the report states its completeness either way.
+    """
+    content = report_content(store, park, start, end, replaces=replaces, fuels=fuels, signer=signer)
+    problems = completeness_problems(content, end, now or dt.datetime.now(dt.UTC))
+    if problems and not allow_incomplete:
+        raise DocumentError(
+            "report refused, nothing issued: " + "; ".join(problems) + " (--allow-incomplete to issue it anyway, "
+            "stating so in the report)"
+        )
+    content["data_quality"]["completeness_problems"] = problems
+    content["data_quality"]["issued_incomplete"] = bool(problems)
 
     def renderings(_h: str) -> dict[str, bytes]:
         blobs = {"csv": intervals_csv(content)}
@@ -382,7 +429,9 @@ def issue_report(
         return blobs
 
     name = slug(park.name, "park")
-    return REPORTS.issue(store, content, reports_dir, name, park.name, start, end, replaces, renderings)
+    return REPORTS.issue(
+        store, content, reports_dir, name, park.name, start, end, replaces, renderings, tz=park.tz, signer=signer
+    )
 
 
 def list_reports(store: Store) -> list[dict[str, Any]]:
@@ -390,12 +439,18 @@ def list_reports(store: Store) -> list[dict[str, Any]]:
     return REPORTS.entries(store)
 
 
-def verify_report_file(path: Path, *, store: Store | None = None, chain_file: Path | None = None) -> Verification:
-    """Verify a report file against the chain in the database (or an exported chain file)."""
+def verify_report_file(
+    path: Path,
+    *,
+    store: Store | None = None,
+    chain_file: Path | None = None,
+    trusted_keys: frozenset[str] | None = None,
+) -> Verification:
+    """Verify a report file (JSON, CSV or PDF) against the chain in the database (or an exported chain file)."""
     if store is not None:
         entries = REPORTS.entries(store)
     elif chain_file is not None:
         entries = read_chain_file(chain_file)
     else:
         raise ValueError("give a store or an exported chain file to verify against")
-    return verify_report(path.read_bytes(), entries)
+    return verify_report(path.read_bytes(), entries, trusted_keys)
