@@ -204,3 +204,24 @@ def test_certificate_vintage_and_attributes(metered: Store, carbon_park: Park) -
     # a certificate produced after the consumption period is refused too
     with pytest.raises(IneligibleCertificate, match="outside the vintage window"):
         service.retire(metered, carbon_park, ["GEC-T-000001"], Period(T0 - dt.timedelta(days=100), T0 - dt.timedelta(days=90)), "x")
+
+
+def test_later_report_lists_restatements_its_opening_state_depends_on(
+    metered: Store, carbon_park: Park, tmp_path: Path
+) -> None:
+    first_half, second_half = Period(T0, T0 + 2 * HOUR), Period(T0 + 2 * HOUR, T0 + 4 * HOUR)
+    month1 = service.issue_report(metered, carbon_park, first_half.start, first_half.end, tmp_path, pdf=False)
+    before = service.report_content(metered, carbon_park, second_half.start, second_half.end)
+    assert before["storage_pool"]["opening_state_depends_on"] == []
+    # the first half is restated after a late settlement; the second half's opening state was carried
+    # from the start of the accounting span (first metered interval) through it, so it names the restatement
+    service.record_delivery(metered, carbon_park, "GPT-TEST", first_half, D("10"), "period", "late")
+    restated = service.issue_report(
+        metered, carbon_park, first_half.start, first_half.end, tmp_path, pdf=False, replaces=month1.content_sha256
+    )
+    after = service.report_content(metered, carbon_park, second_half.start, second_half.end)
+    assert after["storage_pool"]["opening_state_depends_on"] == [restated.content_sha256]
+    assert after["storage_pool"]["empty_at"] == "2026-03-02T00:00:00+08:00"  # the first metered interval
+    # the restated period itself does not list its own restatement (it is not before its start)
+    again = service.report_content(metered, carbon_park, first_half.start, first_half.end)
+    assert again["storage_pool"]["opening_state_depends_on"] == []
