@@ -30,6 +30,9 @@ class ChainEntryPublic(BaseModel):
     issued_at: str
     doc_type: str | None = Field(None, description="tenant documents: tenant_statement, cbam_sheet, product_inventory")
     tenant_id: str | None = Field(None, description="tenant documents: the tenant")
+    hash_rule: int = Field(1, description="2: chain_sha256 covers every field but itself and signature; 1: legacy")
+    public_key: str | None = Field(None, description="Ed25519 public key (hex) of the park's signing key")
+    signature: str | None = Field(None, description="Ed25519 signature (hex) of chain_sha256 as ASCII")
 
 
 class DocumentIssued(BaseModel):

@@ -11,7 +11,6 @@ Register in ems/cli/main.py with::
 from __future__ import annotations
 
 import datetime as dt
-import re
 import zoneinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Annotated
 import typer
 from tqdm import tqdm
 
-from ems.carbon import service
+from ems.carbon import certificates, service
 from ems.carbon.certificates import LedgerError, Period
 from ems.carbon.factors import (
     FactorError,
@@ -81,21 +80,11 @@ def _period(start: str, end: str, park: Park) -> Period:
 
 
 def expand_serials(items: list[str]) -> list[str]:
-    """``PREFIX000001..PREFIX000010`` → the ten serials; plain serials pass through."""
-    out = []
-    for item in items:
-        if ".." not in item:
-            out.append(item)
-            continue
-        a, b = item.split("..", 1)
-        ma, mb = re.match(r"^(.*?)(\d+)$", a), re.match(r"^(.*?)(\d+)$", b)
-        if not ma or not mb or ma.group(1) != mb.group(1) or len(ma.group(2)) != len(mb.group(2)):
-            raise _fail(f"serial range {item!r} must be PREFIX<digits>..PREFIX<digits> with equal width")
-        lo, hi, width = int(ma.group(2)), int(mb.group(2)), len(ma.group(2))
-        if hi < lo:
-            raise _fail(f"serial range {item!r} is empty")
-        out += [f"{ma.group(1)}{n:0{width}d}" for n in range(lo, hi + 1)]
-    return out
+    """:func:`ems.carbon.certificates.expand_serials`, exit code 2 naming a bad range."""
+    try:
+        return certificates.expand_serials(items)
+    except LedgerError as exc:
+        raise _fail(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------- report

@@ -48,9 +48,7 @@ def _report(path: Path) -> dict:  # type: ignore[type-arg]
     return json.loads(path.read_bytes())["report"]
 
 
-def test_restatement_is_a_state_and_states_the_basis_it_used(
-    metered: Store, carbon_park: Park, tmp_path: Path
-) -> None:
+def test_restatement_is_a_state_and_states_the_basis_it_used(metered: Store, carbon_park: Park, tmp_path: Path) -> None:
     # 800 kW import for 4 h = 3200 kWh eligible when the certificate is retired
     service.retire(metered, carbon_park, ["GEC-T-000001"], PERIOD, "Tiny park")
     first = service.issue_report(metered, carbon_park, PERIOD.start, PERIOD.end, tmp_path, pdf=False)
@@ -64,9 +62,7 @@ def test_restatement_is_a_state_and_states_the_basis_it_used(
     with pytest.raises(DocumentError, match="not in the hash chain"):
         service.issue_report(metered, carbon_park, PERIOD.start, PERIOD.end, refused, replaces="f" * 64, pdf=False)
     with pytest.raises(DocumentError, match="same park and period"):
-        service.issue_report(
-            metered, carbon_park, T0, T0 + 2 * HOUR, refused, replaces=first.content_sha256, pdf=False
-        )
+        service.issue_report(metered, carbon_park, T0, T0 + 2 * HOUR, refused, replaces=first.content_sha256, pdf=False)
     assert not refused.exists() or not any(refused.iterdir())
 
     restated = service.issue_report(
@@ -139,9 +135,7 @@ def test_signed_chain_and_tampered_signature(metered: Store, carbon_park: Park, 
     ).ok
 
 
-def test_future_and_empty_periods_are_refused_unless_allowed(
-    metered: Store, carbon_park: Park, tmp_path: Path
-) -> None:
+def test_future_and_empty_periods_are_refused_unless_allowed(metered: Store, carbon_park: Park, tmp_path: Path) -> None:
     out = tmp_path / "reports"
     # metered until T0 + 4 h; "now" is T0 + 3 h, so the period is not over
     with pytest.raises(DocumentError, match="not over"):
@@ -203,7 +197,9 @@ def test_certificate_vintage_and_attributes(metered: Store, carbon_park: Park) -
     assert [e.serial for e in entries] == ["GEC-OLD-2019"]
     # a certificate produced after the consumption period is refused too
     with pytest.raises(IneligibleCertificate, match="outside the vintage window"):
-        service.retire(metered, carbon_park, ["GEC-T-000001"], Period(T0 - dt.timedelta(days=100), T0 - dt.timedelta(days=90)), "x")
+        service.retire(
+            metered, carbon_park, ["GEC-T-000001"], Period(T0 - dt.timedelta(days=100), T0 - dt.timedelta(days=90)), "x"
+        )
 
 
 def test_later_report_lists_restatements_its_opening_state_depends_on(
