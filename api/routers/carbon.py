@@ -18,6 +18,7 @@ from api.security import AUTH_RESPONSES, Auditor, Problem, Reader
 from ems.carbon import service
 from ems.carbon.certificates import LedgerError
 from ems.carbon.indicators import CLEAN_SHARE_DEFINITION
+from ems.carbon.intensity import MIN_COMPLETENESS
 from ems.documents.service import CARBON_REPORTS
 
 router = APIRouter(prefix="/v1", tags=["carbon"], responses=AUTH_RESPONSES)
@@ -29,7 +30,10 @@ Method = Literal["location", "market"]
 class FactorPointPublic(BaseModel):
     from_: dt.datetime = Field(alias="from", description="period start, park time zone")
     to: dt.datetime
-    value_g_per_kwh: float | None = Field(description="park emission factor; null without consumption")
+    value_g_per_kwh: float | None = Field(
+        description="park emission factor; null without consumption or when missing (completeness below 0.5)"
+    )
+    missing: bool = Field(False, description="too little data for a value (ems/carbon/intensity.py)")
     method: Method
     estimated: bool = Field(description="true when some interval was gap-filled rather than measured")
     completeness: float = Field(ge=0, le=1)
@@ -156,13 +160,15 @@ def carbon_factors(
             {
                 "from": p.time,
                 "to": _next(p.time, resolution, minutes),
-                "value_g_per_kwh": None if p.value_g_per_kwh is None else float(p.value_g_per_kwh),
+                "value_g_per_kwh": None if p.value_g_per_kwh is None or missing else float(p.value_g_per_kwh),
+                "missing": missing,
                 "method": p.method,
                 "estimated": p.estimated,
                 "completeness": float(p.completeness),
             }
         )
         for p in points
+        for missing in [p.completeness < MIN_COMPLETENESS]
     ]
     return FactorSeriesPublic(
         method=method,

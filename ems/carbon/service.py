@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psycopg
 
 import ems
@@ -38,8 +39,9 @@ from ems.carbon.eligibility import check_eligibility
 from ems.carbon.factors import EmissionFactor, FactorRegistry, FactorSeries, registry_with
 from ems.carbon.flows import FULL_COVERAGE, boundary_of
 from ems.carbon.indicators import BudgetStatus, FuelUse, budget_status
+from ems.carbon.intensity import IntensityPoint, forecast_points, measured_points
 from ems.carbon.report import build_report, intervals_csv
-from ems.carbon.run import AccountingRun, accounting_span, compute_run
+from ems.carbon.run import AccountingRun, accounting_span, compute_run, default_residual_ref, resolve_factor
 from ems.documents.chain import Verification, verify_report
 from ems.documents.content import slug
 from ems.documents.service import CARBON_REPORTS as REPORTS
@@ -48,6 +50,7 @@ from ems.documents.signing import Signer
 from ems.park import Park
 from ems.store import Store
 from ems.store import carbon_queries as CQ
+from ems.store.schedules import StoredSchedule, latest_schedule
 
 
 def _registry(conn: psycopg.Connection) -> FactorRegistry:
@@ -175,8 +178,6 @@ def factor_series(
 
 def series_provenance(park: Park, registry: FactorRegistry) -> dict[str, Any]:
     """Provenance of the factors behind :func:`factor_series` (for the API response)."""
-    from ems.carbon.run import default_residual_ref
-
     grid = park.carbon.grid_factor
     residual = default_residual_ref(park, registry)
 
@@ -454,3 +455,53 @@ def verify_report_file(
     else:
         raise ValueError("give a store or an exported chain file to verify against")
     return verify_report(path.read_bytes(), entries, trusted_keys)
+
+
+# ---------------------------------------------------------------------------- carbon intensity
+
+
+def _factor_ref(park: Park, registry: FactorRegistry, method: str) -> str:
+    return park.carbon.grid_factor if method == "location" else default_residual_ref(park, registry)
+
+
+def factor_scope(park: Park, registry: FactorRegistry, method: str) -> str:
+    """Scope of the factor behind ``method`` (time-varying series carry none: grid operators' hourly
+    data are operational, i.e. combustion)."""
+    ref = _factor_ref(park, registry, method)
+    return "combustion_co2" if registry.is_series(ref) else registry.get(ref).scope
+
+
+def intensity_measured(
+    store: Store,
+    park: Park,
+    start: dt.datetime,
+    end: dt.datetime,
+    resolution: str,
+    method: str,
+    registry: FactorRegistry | None = None,
+) -> list[IntensityPoint]:
+    """Measured park carbon intensity, missing where data are too sparse (:mod:`ems.carbon.intensity`)."""
+    return measured_points(factor_series(store, park, start, end, resolution, method, registry))
+
+
+def intensity_forecast(
+    store: Store, park: Park, method: str, now: dt.datetime, registry: FactorRegistry | None = None
+) -> tuple[StoredSchedule | None, list[IntensityPoint]]:
+    """Forecast intensity of the planned intervals ending after ``now`` in the newest stored plan."""
+    with store.connection() as conn:
+        plan = latest_schedule(conn)
+    if plan is None:
+        return None, []
+    registry = registry or load_registry(store)
+    step = dt.timedelta(minutes=plan.interval_minutes)
+    keep = [i for i, t in enumerate(plan.times) if t + step > now]
+    if not keep:
+        return plan, []
+    times = [plan.times[i] for i in keep]
+    starts = np.array([np.datetime64(t.astimezone(dt.UTC).replace(tzinfo=None), "us") for t in times])
+    factor = resolve_factor(registry, _factor_ref(park, registry, method), starts).per_interval
+    contract = sum((plan.device_series(c.id, "p_kw") for c in park.green.contracts), np.zeros(len(plan.times)))
+    consumption = plan.consumption_kw if plan.consumption_kw is not None else np.zeros(len(plan.times))
+    return plan, forecast_points(
+        times, plan.grid_import_kw[keep], contract[keep], np.asarray(consumption)[keep], factor, method
+    )
