@@ -356,6 +356,8 @@ def build_report(
             park.carbon,
             days,
             list(fuels),
+            milli_to_decimal(t["storage_losses_kwh"]),
+            milli_to_decimal(t["storage_losses_green_kwh"]),
         ).as_dict()
         for m in ("location", "market")
     }
