@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field
 
 from api.security import Problem
 from ems.documents.service import MEDIA_TYPES, DocumentChain, DocumentError
+from ems.documents.signing import Signer, SigningKeyError
+from ems.settings import Settings
 
 
 class ChainEntryPublic(BaseModel):
@@ -47,6 +49,14 @@ DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {m: {} for m in MEDIA_TYPES.values()}},
     404: {"model": Problem, "description": "no such document or format"},
 }
+
+
+def report_signer(settings: Settings) -> Signer | None:
+    """The park's signing key; a key configured but unusable is the server's fault (500, no key material)."""
+    try:
+        return settings.report_signer()
+    except SigningKeyError as exc:
+        raise HTTPException(500, f"document signing is misconfigured: {exc}") from None
 
 
 def file_response(

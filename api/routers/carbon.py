@@ -13,15 +13,13 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ParkDep, PeriodDep, RegistryDep, ReportsDir, SettingsDep, StoreDep, checked_period
-from api.documents import DOWNLOAD_RESPONSES, ChainEntryPublic, DocumentIssued, file_response
+from api.documents import DOWNLOAD_RESPONSES, ChainEntryPublic, DocumentIssued, file_response, report_signer
 from api.security import AUTH_RESPONSES, Auditor, Problem, Reader
 from ems.carbon import service
 from ems.carbon.certificates import LedgerError
 from ems.carbon.indicators import CLEAN_SHARE_DEFINITION
 from ems.carbon.intensity import MIN_COMPLETENESS
 from ems.documents.service import CARBON_REPORTS
-from ems.documents.signing import Signer, SigningKeyError
-from ems.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["carbon"], responses=AUTH_RESPONSES)
 
@@ -133,14 +131,6 @@ def _next(t: dt.datetime, resolution: str, minutes: int) -> dt.datetime:
     if resolution == "day":
         return (t + dt.timedelta(days=1, hours=2)).replace(hour=0, minute=0)
     return (t.replace(day=28) + dt.timedelta(days=5)).replace(day=1, hour=0, minute=0)
-
-
-def _signer(settings: Settings) -> Signer | None:
-    """The park's signing key; a key configured but unusable is the server's fault (500, no key material)."""
-    try:
-        return settings.report_signer()
-    except SigningKeyError as exc:
-        raise HTTPException(500, f"report signing is misconfigured: {exc}") from None
 
 
 @router.get(
@@ -264,7 +254,7 @@ async def create_report(
     body: ReportCreate, _: Auditor, store: StoreDep, park: ParkDep, reports_dir: ReportsDir, settings: SettingsDep
 ) -> DocumentIssued:
     period = checked_period(body.start, body.end, park.interval_minutes)
-    signer = _signer(settings)
+    signer = report_signer(settings)
     try:
         issued = await run_in_threadpool(
             partial(
@@ -327,7 +317,7 @@ def download_report(
 )
 async def verify_report(request: Request, _: Auditor, store: StoreDep, settings: SettingsDep) -> VerificationPublic:
     data = await request.body()
-    signer = _signer(settings)
+    signer = report_signer(settings)
     trusted = None if signer is None else frozenset({signer.public_key_hex})
     v = await run_in_threadpool(CARBON_REPORTS.verify, store, data, trusted)
     return VerificationPublic(

@@ -53,7 +53,8 @@ def _issue(
         try:
             fr = service.footprint_for(store, p, t0, t1)
             bar.update()
-            doc = service.issue_document(store, p, doc_type, subject, t0, t1, folder, pdf=pdf, fr=fr)
+            signer = settings.report_signer()
+            doc = service.issue_document(store, p, doc_type, subject, t0, t1, folder, pdf=pdf, fr=fr, signer=signer)
             bar.update()
         except (KeyError, LedgerError, MeteringError, ValueError) as exc:
             raise _fail(str(exc).strip("'\"")) from None
