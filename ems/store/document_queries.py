@@ -54,8 +54,10 @@ FOOTPRINT_DOCUMENTS = ChainTable("footprint_document", (*_COMMON[:1], "doc_type"
 
 def _row(table: ChainTable, row: tuple[Any, ...]) -> dict[str, Any]:
     d = dict(zip(table.columns, row, strict=True))
-    for k in ("period_start", "period_end", "issued_at"):
+    for k in ("period_start", "period_end"):
         d[k] = d[k].astimezone(dt.UTC).isoformat()
+    # as issued (ems.documents.service): always with microseconds, also when they happen to be 0
+    d["issued_at"] = d["issued_at"].astimezone(dt.UTC).isoformat(timespec="microseconds")
     return d
 
 
