@@ -138,10 +138,12 @@ def verify_chain(entries: list[dict[str, Any]], trusted_keys: frozenset[str] | N
     """Problems found walking the chain from the first entry (empty list = intact).
 
     Signed entries must carry a valid Ed25519 signature; with ``trusted_keys`` (public keys, hex)
-    their key must also be one of them, so a re-signed forged chain is refused.
+    their key must also be one of them, so a re-signed forged chain is refused. Once an entry is
+    signed, every later one must be (stripping the signatures off the end of a chain is refused).
     """
     problems = []
     prev = GENESIS
+    signed = False
     for i, e in enumerate(sorted(entries, key=lambda e: int(e["seq"])), start=1):
         if int(e["seq"]) != i:
             problems.append(f"entry seq {e['seq']}: expected seq {i} (entry missing or reordered)")
@@ -150,6 +152,9 @@ def verify_chain(entries: list[dict[str, Any]], trusted_keys: frozenset[str] | N
         if chain_hash(e) != e["chain_sha256"]:
             problems.append(f"entry seq {e['seq']}: chain hash does not match its fields (entry altered)")
         problems += _signature_problems(e, trusted_keys)
+        if signed and e.get("signature") is None:
+            problems.append(f"entry seq {e['seq']}: unsigned after signed entries (signatures removed?)")
+        signed = signed or e.get("signature") is not None
         prev = e["chain_sha256"]
     return problems
 

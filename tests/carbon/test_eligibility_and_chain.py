@@ -91,3 +91,14 @@ def test_ed25519_rfc8032_test_vector_1() -> None:
     )
     assert signature_valid(pk, "", sig)
     assert not signature_valid(pk, "", sig[:-1] + "a")
+
+
+def test_signatures_cannot_be_stripped_off_the_end() -> None:
+    from ems.documents.signing import generate_pem, signer_from_pem
+
+    signer = signer_from_pem(generate_pem(), "test")
+    first = chain.new_entry(None, "a" * 64, "p", "a", "b", None, "t", "v", {}, signer=signer)
+    # a forger recomputes entry 2 unsigned (the hash is public, the key is not)
+    second = chain.new_entry((1, first["chain_sha256"]), "b" * 64, "p", "a", "b", None, "t", "v", {})
+    assert chain.verify_chain([first]) == []
+    assert chain.verify_chain([first, second]) == ["entry seq 2: unsigned after signed entries (signatures removed?)"]
