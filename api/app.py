@@ -12,7 +12,21 @@ from fastapi.staticfiles import StaticFiles
 from api.deps import AppState, GridStatusProvider, HealthProvider
 from api.guard import Guard
 from api.principal import KeyCache
-from api.routers import carbon, devices, forecasts, grid, health, keys, park, pathway, schedules, telemetry, tenants
+from api.routers import (
+    carbon,
+    devices,
+    forecasts,
+    grid,
+    health,
+    intensity,
+    keys,
+    ledger,
+    park,
+    pathway,
+    schedules,
+    telemetry,
+    tenants,
+)
 from ems import __version__
 from ems.park import Park
 from ems.settings import Settings
@@ -29,6 +43,8 @@ ROUTERS = (
     forecasts.router,
     grid.router,
     carbon.router,
+    ledger.router,
+    intensity.router,
     tenants.router,
     schedules.kpis_router,
     pathway.router,

@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field
 
 from api.security import Problem
 from ems.documents.service import MEDIA_TYPES, DocumentChain, DocumentError
+from ems.documents.signing import Signer, SigningKeyError
+from ems.settings import Settings
 
 
 class ChainEntryPublic(BaseModel):
@@ -30,6 +32,9 @@ class ChainEntryPublic(BaseModel):
     issued_at: str
     doc_type: str | None = Field(None, description="tenant documents: tenant_statement, cbam_sheet, product_inventory")
     tenant_id: str | None = Field(None, description="tenant documents: the tenant")
+    hash_rule: int = Field(1, description="2: chain_sha256 covers every field but itself and signature; 1: legacy")
+    public_key: str | None = Field(None, description="Ed25519 public key (hex) of the park's signing key")
+    signature: str | None = Field(None, description="Ed25519 signature (hex) of chain_sha256 as ASCII")
 
 
 class DocumentIssued(BaseModel):
@@ -44,6 +49,14 @@ DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {m: {} for m in MEDIA_TYPES.values()}},
     404: {"model": Problem, "description": "no such document or format"},
 }
+
+
+def report_signer(settings: Settings) -> Signer | None:
+    """The park's signing key; a key configured but unusable is the server's fault (500, no key material)."""
+    try:
+        return settings.report_signer()
+    except SigningKeyError as exc:
+        raise HTTPException(500, f"document signing is misconfigured: {exc}") from None
 
 
 def file_response(

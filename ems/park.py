@@ -474,10 +474,27 @@ class HeldCertificates(_Model):
     issuer: str = "国家能源局可再生能源信息管理中心 (NEA Renewable Energy Information Management Center)"
 
 
+class CertificateRules(_Model):
+    """Which certificates a retirement may claim against a consumption period (ems/carbon/eligibility.py).
+
+    Default: the GEC rule in force in China, a certificate is valid for two years counted from its
+    production month (NDRC/MOF/NEA 发改能源〔2023〕1044号 art. 6); production after the consumption
+    period is not allowed. Technology and location lists apply when a claim requires them (e.g. RE100
+    market boundary, a buyer's wind-only claim); empty = any.
+    """
+
+    vintage_months_before: int = Field(default=24, ge=0, description="production may end this long before the period")
+    vintage_months_after: int = Field(default=0, ge=0, description="production may start this long after it ends")
+    technologies: list[str] = Field(default=[], description="allowed technologies; empty = any")
+    locations: list[str] = Field(default=[], description="allowed locations (prefix match); empty = any")
+    rule: str = "GEC validity: 2 years from the production month (NDRC/MOF/NEA 发改能源〔2023〕1044号)"
+
+
 class GreenSupply(_Model):
     contracts: list[GreenContract] = []
     direct_connections: list[DirectGreenConnection] = []
     certificates: list[HeldCertificates] = []
+    certificate_rules: CertificateRules = CertificateRules()
 
 
 # --------------------------------------------------------------------------- carbon

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ems.documents.signing import Signer, load_signer
 from ems.quantities import EARLIEST_READING
 
 
@@ -41,12 +42,23 @@ class Settings(BaseSettings):
     rate_limit_per_s: float = Field(default=200.0, description="sustained requests per second per key")
     rate_limit_burst: int = 400
     cors_origins: list[str] = Field(default=[], description="CORS is off unless origins are listed")
+    report_signing_key_file: Path | None = Field(
+        default=None, description="Ed25519 PKCS#8 PEM key signing this park's chain entries (ems/documents/signing.py)"
+    )
+    report_signing_key: SecretStr | None = Field(default=None, description="the same PEM as a secret (env)")
 
-    @field_validator("tls_certfile", "tls_keyfile", "database_url", "park_file", mode="before")
+    @field_validator(
+        "tls_certfile", "tls_keyfile", "database_url", "park_file", "report_signing_key_file", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, v: object) -> object:
         # compose passes unset variables as "" (``${VAR:-}``): that means "not configured"
         return None if isinstance(v, str) and not v.strip() else v
+
+    def report_signer(self) -> Signer | None:
+        """The configured chain-entry signer, or None (SigningKeyError, without key material, if unusable)."""
+        pem = self.report_signing_key.get_secret_value() if self.report_signing_key else None
+        return load_signer(self.report_signing_key_file, pem)
 
     def database_url_plain(self) -> str | None:
         return self.database_url.get_secret_value() if self.database_url else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import partial
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
@@ -11,12 +12,13 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ParkDep, PeriodDep, RegistryDep, ReportsDir, StoreDep, checked_period
-from api.documents import DOWNLOAD_RESPONSES, ChainEntryPublic, DocumentIssued, file_response
+from api.deps import ParkDep, PeriodDep, RegistryDep, ReportsDir, SettingsDep, StoreDep, checked_period
+from api.documents import DOWNLOAD_RESPONSES, ChainEntryPublic, DocumentIssued, file_response, report_signer
 from api.security import AUTH_RESPONSES, Auditor, Problem, Reader
 from ems.carbon import service
 from ems.carbon.certificates import LedgerError
 from ems.carbon.indicators import CLEAN_SHARE_DEFINITION
+from ems.carbon.intensity import MIN_COMPLETENESS
 from ems.documents.service import CARBON_REPORTS
 
 router = APIRouter(prefix="/v1", tags=["carbon"], responses=AUTH_RESPONSES)
@@ -28,7 +30,10 @@ Method = Literal["location", "market"]
 class FactorPointPublic(BaseModel):
     from_: dt.datetime = Field(alias="from", description="period start, park time zone")
     to: dt.datetime
-    value_g_per_kwh: float | None = Field(description="park emission factor; null without consumption")
+    value_g_per_kwh: float | None = Field(
+        description="park emission factor; null without consumption or when missing (completeness below 0.5)"
+    )
+    missing: bool = Field(False, description="too little data for a value (ems/carbon/intensity.py)")
     method: Method
     estimated: bool = Field(description="true when some interval was gap-filled rather than measured")
     completeness: float = Field(ge=0, le=1)
@@ -75,11 +80,19 @@ class IndicatorsPublic(BaseModel):
 class ReportCreate(BaseModel):
     start: dt.datetime = Field(description="period start (with time zone)")
     end: dt.datetime
-    replaces: str | None = Field(None, description="content hash of the report this one restates")
+    replaces: str | None = Field(
+        None, description="content hash of the report this one restates (same period, not restated yet)"
+    )
+    allow_incomplete: bool = Field(
+        False, description="issue even for a period not yet over or without enough data (stated in the report)"
+    )
 
 
 class VerificationPublic(BaseModel):
     ok: bool
+    status: str = Field(description="'valid', 'valid, replaced by <content hash>' or 'invalid'")
+    replaced_by: str | None = Field(description="content hash of the report restating this one")
+    format: str | None = Field(description="which issued file the bytes are: json, csv or pdf")
     content_sha256: str | None
     entry: ChainEntryPublic | None
     problems: list[str]
@@ -147,13 +160,15 @@ def carbon_factors(
             {
                 "from": p.time,
                 "to": _next(p.time, resolution, minutes),
-                "value_g_per_kwh": None if p.value_g_per_kwh is None else float(p.value_g_per_kwh),
+                "value_g_per_kwh": None if p.value_g_per_kwh is None or missing else float(p.value_g_per_kwh),
+                "missing": missing,
                 "method": p.method,
                 "estimated": p.estimated,
                 "completeness": float(p.completeness),
             }
         )
         for p in points
+        for missing in [p.completeness < MIN_COMPLETENESS]
     ]
     return FactorSeriesPublic(
         method=method,
@@ -236,12 +251,23 @@ def carbon_indicators(
     responses={400: {"model": Problem, "description": "bad period or unknown report to replace"}},
 )
 async def create_report(
-    body: ReportCreate, _: Auditor, store: StoreDep, park: ParkDep, reports_dir: ReportsDir
+    body: ReportCreate, _: Auditor, store: StoreDep, park: ParkDep, reports_dir: ReportsDir, settings: SettingsDep
 ) -> DocumentIssued:
     period = checked_period(body.start, body.end, park.interval_minutes)
+    signer = report_signer(settings)
     try:
         issued = await run_in_threadpool(
-            service.issue_report, store, park, period.start, period.end, reports_dir, replaces=body.replaces
+            partial(
+                service.issue_report,
+                replaces=body.replaces,
+                signer=signer,
+                allow_incomplete=body.allow_incomplete,
+            ),
+            store,
+            park,
+            period.start,
+            period.end,
+            reports_dir,
         )
     except (LedgerError, ValueError) as exc:
         raise HTTPException(400, str(exc)) from None
@@ -273,7 +299,7 @@ def download_report(
 @router.post(
     "/reports/verify",
     response_model=VerificationPublic,
-    summary="verify a report file (its JSON bytes) against the hash chain",
+    summary="verify an issued report file (JSON, CSV or PDF bytes) against the hash chain",
     responses={
         413: {"model": Problem, "description": "body larger than the server's limit"},
         422: {"description": "the body holds text that cannot be stored (NUL, lone surrogate): api/guard.py"},
@@ -281,15 +307,24 @@ def download_report(
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"type": "object", "description": "the report file as issued"}}},
+            "content": {
+                "application/json": {"schema": {"type": "object", "description": "the report file as issued"}},
+                "text/csv": {"schema": {"type": "string", "description": "the CSV file as issued"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            },
         }
     },
 )
-async def verify_report(request: Request, _: Auditor, store: StoreDep) -> VerificationPublic:
+async def verify_report(request: Request, _: Auditor, store: StoreDep, settings: SettingsDep) -> VerificationPublic:
     data = await request.body()
-    v = await run_in_threadpool(CARBON_REPORTS.verify, store, data)
+    signer = report_signer(settings)
+    trusted = None if signer is None else frozenset({signer.public_key_hex})
+    v = await run_in_threadpool(CARBON_REPORTS.verify, store, data, trusted)
     return VerificationPublic(
         ok=v.ok,
+        status=v.status,
+        replaced_by=v.replaced_by,
+        format=v.fmt,
         content_sha256=v.content_sha256,
         entry=None if v.entry is None else ChainEntryPublic.model_validate(v.entry),
         problems=v.problems,

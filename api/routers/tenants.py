@@ -7,6 +7,7 @@ did not exist (no leak of which tenants exist). Auditors and admins reach every 
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -14,8 +15,8 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import FootprintsDir, ParkDep, Period, PeriodDep, StoreDep, checked_period
-from api.documents import DOWNLOAD_RESPONSES, ChainEntryPublic, DocumentIssued, file_response
+from api.deps import FootprintsDir, ParkDep, Period, PeriodDep, SettingsDep, StoreDep, checked_period
+from api.documents import DOWNLOAD_RESPONSES, ChainEntryPublic, DocumentIssued, file_response, report_signer
 from api.principal import Principal
 from api.security import AUTH_RESPONSES, Problem, require
 from ems.carbon.certificates import LedgerError
@@ -252,12 +253,13 @@ def allocation(_: AuditorOnly, fr: Footprint) -> AllocationPublic:
     responses={**NOT_FOUND, **BAD},
 )
 async def issue(
-    tid: TenantId, body: StatementCreate, store: StoreDep, park: ParkDep, out_dir: FootprintsDir
+    tid: TenantId, body: StatementCreate, store: StoreDep, park: ParkDep, out_dir: FootprintsDir, settings: SettingsDep
 ) -> DocumentIssued:
     period: Period = checked_period(body.start, body.end, park.interval_minutes)
+    signer = report_signer(settings)
     try:
         doc = await run_in_threadpool(
-            service.issue_document,
+            partial(service.issue_document, signer=signer),
             store,
             park,
             body.document,

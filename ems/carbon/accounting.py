@@ -121,13 +121,14 @@ class BlockAllocation:
     allocated_kwh: float
     unallocated_kwh: float  # claimed beyond the eligible import: not counted, flagged
     per_interval_kwh: np.ndarray  # over the block's intervals [i0, i1)
+    basis_kwh: float = 0.0  # the eligible energy the volume was spread over (allocate_blocks)
 
     def within(self, i0: int, i1: int) -> BlockAllocation:
         """The part allocated inside intervals [i0, i1), re-indexed from i0."""
         lo, hi = max(self.block.i0, i0), min(self.block.i1, i1)
         part = self.per_interval_kwh[lo - self.block.i0 : hi - self.block.i0]
         block = replace(self.block, i0=lo - i0, i1=hi - i0)
-        return BlockAllocation(block, float(part.sum()), self.unallocated_kwh, part)
+        return BlockAllocation(block, float(part.sum()), self.unallocated_kwh, part, self.basis_kwh)
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,7 @@ def allocate_blocks(available: np.ndarray, blocks: list[VolumeBlock]) -> tuple[n
         total[b.i0 : b.i1] += part
         avail[b.i0 : b.i1] -= part
         expected = b.kwh if b.basis_kwh is None else b.kwh * s / basis if basis > 0 else 0.0
-        out.append(BlockAllocation(b, got, max(expected - got, 0.0), part))
+        out.append(BlockAllocation(b, got, max(expected - got, 0.0), part, basis))
     return total, out
 
 

@@ -20,6 +20,7 @@ is a new delivery that ``replaces`` the old one.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -128,6 +129,26 @@ def certificates_from_park(park: Park) -> list[Certificate]:
                     block.issuer,
                 )
             )
+    return out
+
+
+def expand_serials(items: list[str]) -> list[str]:
+    """``PREFIX000001..PREFIX000010`` → the ten serials; plain serials pass through (CLI and API)."""
+    out = []
+    for item in items:
+        if ".." not in item:
+            out.append(item)
+            continue
+        a, b = item.split("..", 1)
+        ma, mb = re.match(r"^(.*?)(\d+)$", a), re.match(r"^(.*?)(\d+)$", b)
+        if not ma or not mb or ma.group(1) != mb.group(1) or len(ma.group(2)) != len(mb.group(2)):
+            raise LedgerError(f"serial range {item!r} must be PREFIX<digits>..PREFIX<digits> with equal width")
+        lo, hi, width = int(ma.group(2)), int(mb.group(2)), len(ma.group(2))
+        if hi < lo:
+            raise LedgerError(f"serial range {item!r} is empty")
+        if hi - lo >= 100_000:
+            raise LedgerError(f"serial range {item!r} spans more than 100000 certificates; split it")
+        out += [f"{ma.group(1)}{n:0{width}d}" for n in range(lo, hi + 1)]
     return out
 
 

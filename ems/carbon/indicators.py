@@ -11,10 +11,14 @@ Below 200 000 tce a year the notice sets no band; the 0.20 threshold is shown fo
 
 Formulas (all Decimal):
 
-* energy [tce] = K [kWh] * kgce_per_kWh / 1000 + sum(fuel_qty * kgce_per_unit) / 1000
+* energy [tce] = (K + L) [kWh] * kgce_per_kWh / 1000 + sum(fuel_qty * kgce_per_unit) / 1000, with L the
+  storage losses: their CO2 is in A (the storage ledger charges it to the energy delivered), so their
+  energy is counted too, one boundary for both (GB/T 2589-2020 counts conversion losses inside the
+  boundary as consumption; issue 22)
 * CO2 [t] = A [kg] / 1000 + sum(fuel_qty * kgCO2_per_unit) / 1000
 * intensity = CO2 / energy [tCO2/tce]
-* clean share = green electricity consumed [kWh] * kgce_per_kWh / 1000 / energy
+* clean share = (green electricity consumed + green share of the losses L_W) [kWh] * kgce_per_kWh / 1000
+  / energy
 * direct green share = direct green consumed / K (electricity only)
 * budget projection (linear in time) = year-to-date CO2 * days_in_year / elapsed_days
 """
@@ -39,8 +43,8 @@ THRESHOLD_SOURCE = (
 _Q = Decimal("0.000001")
 CLEAN_SHARE_DEFINITION = (
     "NDRC/MIIT/NEA zero-carbon park clean-energy share: electricity from renewables or covered by green "
-    "contracts/certificates (storage discharge at the pool's green share, losses deducted), in tce, over "
-    "total energy in tce; never above the consumption it covers"
+    "contracts/certificates (storage discharge and storage losses at the pool's green share), in tce, over "
+    "total energy in tce including storage losses (whose CO2 the intensity also counts); never above 1"
 )
 
 
@@ -87,8 +91,10 @@ def compute_indicators(
     settings: CarbonSettings,
     period_days: Decimal,
     fuels: Sequence[FuelUse] = (),
+    storage_losses_kwh: Decimal = Decimal(0),
+    storage_losses_green_kwh: Decimal = Decimal(0),
 ) -> Indicators:
-    """Indicators for one period and method (module docstring)."""
+    """Indicators for one period and method (module docstring); ``consumption_kwh`` is K, without losses."""
     by_name = {f.name: f for f in settings.other_fuels}
     fuel_tce = fuel_t = Decimal(0)
     for use in fuels:
@@ -100,12 +106,12 @@ def compute_indicators(
         spec = by_name[use.name]
         fuel_tce += use.quantity * spec.kgce_per_unit / 1000
         fuel_t += use.quantity * spec.kgco2_per_unit / 1000
-    elec_tce = consumption_kwh * settings.kgce_per_kwh / 1000
+    elec_tce = (consumption_kwh + storage_losses_kwh) * settings.kgce_per_kwh / 1000
     energy = elec_tce + fuel_tce
     co2 = attributed_kg / 1000 + fuel_t
     per_year = energy * Decimal(365) / period_days if period_days > 0 else Decimal(0)
     intensity = _q(co2 / energy) if energy > 0 else None
-    clean = _q(green_kwh * settings.kgce_per_kwh / 1000 / energy) if energy > 0 else None
+    clean = _q((green_kwh + storage_losses_green_kwh) * settings.kgce_per_kwh / 1000 / energy) if energy > 0 else None
     direct = _q(direct_kwh / consumption_kwh) if consumption_kwh > 0 else None
     if per_year > HIGH_BAND_TCE:
         band, limit = "above 1,000,000 tce/a", LIMIT_HIGH

@@ -277,7 +277,10 @@ def _evidence(run: AccountingRun, certs: dict[str, Certificate]) -> dict[str, An
                 "mwh": str(len(serials)),
                 "serials": serials,
                 "event_ids": sorted(r.event_id for r in entries),
-                "basis_kwh": str(max(r.basis_kwh for r in entries)),
+                # the eligible energy this report spread the certificates over (issue 22: not the figure
+                # recorded at retirement, which late data or contract corrections may since have changed)
+                "basis_kwh": str(milli_to_decimal(round(al.basis_kwh * 1000))),
+                "basis_at_retirement_kwh": str(max(r.basis_kwh for r in entries)),
                 "allocated_in_report_kwh": str(milli_to_decimal(round(al.allocated_kwh * 1000))),
                 "unallocated_kwh": str(milli_to_decimal(round(al.unallocated_kwh * 1000))),
                 "issuance": [dict(d) for d in details],
@@ -330,8 +333,14 @@ def build_report(
     fuels: Sequence[FuelUse] = (),
     budget: BudgetStatus | None = None,
     certificates: dict[str, Certificate] | None = None,
+    opening_depends_on: Sequence[str] = (),
+    public_key: str | None = None,
 ) -> dict[str, Any]:
-    """The complete report content (module docstring); every number is a decimal string or an int."""
+    """The complete report content (module docstring); every number is a decimal string or an int.
+
+    ``opening_depends_on``: restatements the opening storage pool was carried through (issue 19);
+    ``public_key``: the park's Ed25519 key (hex) that signs the report's chain entry, if any.
+    """
     park, f, b = run.park, run.accounts.flows, run.boundary
     t = _totals(run)
     days = Decimal(len(f.starts) * f.interval_minutes) / Decimal(1440)
@@ -347,6 +356,8 @@ def build_report(
             park.carbon,
             days,
             list(fuels),
+            milli_to_decimal(t["storage_losses_kwh"]),
+            milli_to_decimal(t["storage_losses_green_kwh"]),
         ).as_dict()
         for m in ("location", "market")
     }
@@ -375,7 +386,14 @@ def build_report(
             "eta_discharge": _dec(run.storage.eta_discharge),
             "self_discharge_per_h": _dec(run.storage.self_discharge_per_h, 8),
         },
-        "storage_pool": _pool(run),
+        "storage_pool": {**_pool(run), "opening_state_depends_on": list(opening_depends_on)},
+        "signature": None
+        if public_key is None
+        else {
+            "algorithm": "Ed25519",
+            "public_key": public_key,
+            "signs": "chain_sha256 of this report's hash-chain entry (ASCII hex); signature in the entry",
+        },
         "balances": _balances(run),
         "formulas": FORMULAS,
         "rounding": ROUNDING,

@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psycopg
 
 import ems
@@ -34,18 +35,22 @@ from ems.carbon.certificates import (
     check_retirement,
     effective,
 )
+from ems.carbon.eligibility import check_eligibility
 from ems.carbon.factors import EmissionFactor, FactorRegistry, FactorSeries, registry_with
 from ems.carbon.flows import FULL_COVERAGE, boundary_of
 from ems.carbon.indicators import BudgetStatus, FuelUse, budget_status
+from ems.carbon.intensity import IntensityPoint, forecast_points, measured_points
 from ems.carbon.report import build_report, intervals_csv
-from ems.carbon.run import AccountingRun, accounting_span, compute_run
+from ems.carbon.run import AccountingRun, accounting_span, compute_run, default_residual_ref, resolve_factor
 from ems.documents.chain import Verification, verify_report
 from ems.documents.content import slug
 from ems.documents.service import CARBON_REPORTS as REPORTS
-from ems.documents.service import IssuedDocument, read_chain_file
+from ems.documents.service import DocumentError, IssuedDocument, read_chain_file
+from ems.documents.signing import Signer
 from ems.park import Park
 from ems.store import Store
 from ems.store import carbon_queries as CQ
+from ems.store.schedules import StoredSchedule, latest_schedule
 
 
 def _registry(conn: psycopg.Connection) -> FactorRegistry:
@@ -173,8 +178,6 @@ def factor_series(
 
 def series_provenance(park: Park, registry: FactorRegistry) -> dict[str, Any]:
     """Provenance of the factors behind :func:`factor_series` (for the API response)."""
-    from ems.carbon.run import default_residual_ref
-
     grid = park.carbon.grid_factor
     residual = default_residual_ref(park, registry)
 
@@ -206,6 +209,11 @@ def register_park_certificates(store: Store, park: Park) -> int:
         return CQ.register_certificates(conn, certificates_from_park(park))
 
 
+def _check_eligible(conn: psycopg.Connection, park: Park, serials: list[str], period: Period) -> None:
+    certs = [records.certificate(r) for r in CQ.certificates(conn, serials)]
+    check_eligibility(certs, period, park.green.certificate_rules, park.tz)
+
+
 def retire(store: Store, park: Park, serials: list[str], period: Period, beneficiary: str) -> list[RetirementEntry]:
     """Retire certificates against a consumption period; LedgerError (nothing written) if not allowed."""
     basis = eligible_kwh(store, park, period)
@@ -213,6 +221,7 @@ def retire(store: Store, park: Park, serials: list[str], period: Period, benefic
         CQ.lock_events(conn)
         known = CQ.known_serials(conn, serials)
         current = effective([records.entry(r) for r in CQ.effective_retirements(conn)])
+        _check_eligible(conn, park, serials, period)
         check_retirement(serials, period, basis, known, current)
         rows = CQ.insert_events(
             conn, serials, dict.fromkeys(serials, 1), "retire", period.start, period.end, basis, beneficiary, ""
@@ -229,6 +238,7 @@ def reassign(store: Store, park: Park, serials: list[str], period: Period, reaso
         CQ.lock_events(conn)
         known = CQ.known_serials(conn, serials)
         current = effective([records.entry(r) for r in CQ.effective_retirements(conn)])
+        _check_eligible(conn, park, serials, period)
         check_retirement(serials, period, basis, known, current, reassign=True)
         seqs = {s: current[s].seq + 1 for s in serials}
         beneficiary = current[serials[0]].beneficiary
@@ -334,6 +344,7 @@ def report_content(
     *,
     replaces: str | None = None,
     fuels: Sequence[FuelUse] = (),
+    signer: Signer | None = None,
 ) -> dict[str, Any]:
     registry = load_registry(store)
     run = run_for(store, park, start, end, registry)
@@ -348,7 +359,37 @@ def report_content(
         fuels=fuels,
         budget=budget,
         certificates=certs,
+        opening_depends_on=opening_state_depends_on(REPORTS.entries(store), park, run),
+        public_key=None if signer is None else signer.public_key_hex,
     )
+
+
+def opening_state_depends_on(entries: list[dict[str, Any]], park: Park, run: AccountingRun) -> list[str]:
+    """Content hashes of the restatements (in chain order) of periods between the accounting origin and
+    this period's start: the storage pool this period opens with was carried through them (issue 19)."""
+    lo, hi = run.span_start.astimezone(dt.UTC), run.start.astimezone(dt.UTC)
+    return [
+        e["content_sha256"]
+        for e in entries
+        if e["replaces_sha256"] is not None
+        and e["park"] == park.name
+        and dt.datetime.fromisoformat(e["period_start"]) < hi
+        and dt.datetime.fromisoformat(e["period_end"]) > lo
+    ]
+
+
+MIN_COMPLETENESS = Decimal("0.9")
+
+
+def completeness_problems(content: dict[str, Any], end: dt.datetime, now: dt.datetime) -> list[str]:
+    """Why a report would not cover a closed, metered period (issue 21): empty list = complete enough."""
+    problems = []
+    if end > now:
+        problems.append(f"the period ends {end.isoformat()}, after the report was issued (period not over)")
+    mean = Decimal(content["data_quality"]["mean_completeness"])
+    if mean < MIN_COMPLETENESS:
+        problems.append(f"mean data completeness is {mean} (below {MIN_COMPLETENESS}; 0 = no data at all)")
+    return problems
 
 
 def issue_report(
@@ -361,9 +402,24 @@ def issue_report(
     replaces: str | None = None,
     fuels: Sequence[FuelUse] = (),
     pdf: bool = True,
+    signer: Signer | None = None,
+    allow_incomplete: bool = False,
+    now: dt.datetime | None = None,
 ) -> IssuedDocument:
-    """Build the report, write JSON/CSV(/PDF) under ``reports_dir`` and append it to the hash chain."""
-    content = report_content(store, park, start, end, replaces=replaces, fuels=fuels)
+    """Build the report, write JSON/CSV(/PDF) under ``reports_dir`` and append it to the hash chain.
+
+    Refused (DocumentError, nothing written) for a period not yet over or without enough data
+    unless ``allow_incomplete``; the report states its completeness either way.
+    """
+    content = report_content(store, park, start, end, replaces=replaces, fuels=fuels, signer=signer)
+    problems = completeness_problems(content, end, now or dt.datetime.now(dt.UTC))
+    if problems and not allow_incomplete:
+        raise DocumentError(
+            "report refused, nothing issued: " + "; ".join(problems) + " (--allow-incomplete to issue it anyway, "
+            "stating so in the report)"
+        )
+    content["data_quality"]["completeness_problems"] = problems
+    content["data_quality"]["issued_incomplete"] = bool(problems)
 
     def renderings(_h: str) -> dict[str, bytes]:
         blobs = {"csv": intervals_csv(content)}
@@ -374,7 +430,9 @@ def issue_report(
         return blobs
 
     name = slug(park.name, "park")
-    return REPORTS.issue(store, content, reports_dir, name, park.name, start, end, replaces, renderings)
+    return REPORTS.issue(
+        store, content, reports_dir, name, park.name, start, end, replaces, renderings, tz=park.tz, signer=signer
+    )
 
 
 def list_reports(store: Store) -> list[dict[str, Any]]:
@@ -382,12 +440,68 @@ def list_reports(store: Store) -> list[dict[str, Any]]:
     return REPORTS.entries(store)
 
 
-def verify_report_file(path: Path, *, store: Store | None = None, chain_file: Path | None = None) -> Verification:
-    """Verify a report file against the chain in the database (or an exported chain file)."""
+def verify_report_file(
+    path: Path,
+    *,
+    store: Store | None = None,
+    chain_file: Path | None = None,
+    trusted_keys: frozenset[str] | None = None,
+) -> Verification:
+    """Verify a report file (JSON, CSV or PDF) against the chain in the database (or an exported chain file)."""
     if store is not None:
         entries = REPORTS.entries(store)
     elif chain_file is not None:
         entries = read_chain_file(chain_file)
     else:
         raise ValueError("give a store or an exported chain file to verify against")
-    return verify_report(path.read_bytes(), entries)
+    return verify_report(path.read_bytes(), entries, trusted_keys)
+
+
+# ---------------------------------------------------------------------------- carbon intensity
+
+
+def _factor_ref(park: Park, registry: FactorRegistry, method: str) -> str:
+    return park.carbon.grid_factor if method == "location" else default_residual_ref(park, registry)
+
+
+def factor_scope(park: Park, registry: FactorRegistry, method: str) -> str:
+    """Scope of the factor behind ``method`` (time-varying series carry none: grid operators' hourly
+    data are operational, i.e. combustion)."""
+    ref = _factor_ref(park, registry, method)
+    return "combustion_co2" if registry.is_series(ref) else registry.get(ref).scope
+
+
+def intensity_measured(
+    store: Store,
+    park: Park,
+    start: dt.datetime,
+    end: dt.datetime,
+    resolution: str,
+    method: str,
+    registry: FactorRegistry | None = None,
+) -> list[IntensityPoint]:
+    """Measured park carbon intensity, missing where data are too sparse (:mod:`ems.carbon.intensity`)."""
+    return measured_points(factor_series(store, park, start, end, resolution, method, registry))
+
+
+def intensity_forecast(
+    store: Store, park: Park, method: str, now: dt.datetime, registry: FactorRegistry | None = None
+) -> tuple[StoredSchedule | None, list[IntensityPoint]]:
+    """Forecast intensity of the planned intervals ending after ``now`` in the newest stored plan."""
+    with store.connection() as conn:
+        plan = latest_schedule(conn)
+    if plan is None:
+        return None, []
+    registry = registry or load_registry(store)
+    step = dt.timedelta(minutes=plan.interval_minutes)
+    keep = [i for i, t in enumerate(plan.times) if t + step > now]
+    if not keep:
+        return plan, []
+    times = [plan.times[i] for i in keep]
+    starts = np.array([np.datetime64(t.astimezone(dt.UTC).replace(tzinfo=None), "us") for t in times])
+    factor = resolve_factor(registry, _factor_ref(park, registry, method), starts).per_interval
+    contract = sum((plan.device_series(c.id, "p_kw") for c in park.green.contracts), np.zeros(len(plan.times)))
+    consumption = plan.consumption_kw if plan.consumption_kw is not None else np.zeros(len(plan.times))
+    return plan, forecast_points(
+        times, plan.grid_import_kw[keep], contract[keep], np.asarray(consumption)[keep], factor, method
+    )

@@ -1,7 +1,8 @@
 """Issue, find, download and verify hash-chained documents, one chain per :class:`DocumentChain`.
 
-Issuing writes the document's files (canonical JSON plus renderings such as CSV and PDF) and
-appends an entry to the chain under a table lock, so concurrent issuers get consecutive ``seq``.
+Issuing checks the restatement rules, writes the document's files (canonical JSON plus renderings
+such as CSV and PDF) and appends an entry to the chain, all under a table lock (concurrent issuers
+get consecutive ``seq``, and a refused document leaves no file behind).
 Issuing the same content twice returns the first entry (same inputs, same document: issued once).
 """
 
@@ -14,8 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 import ems
 from ems.documents import chain as chain_rules
+from ems.documents.signing import Signer
 from ems.store import Store
 from ems.store import document_queries as DQ
 
@@ -54,42 +58,73 @@ class DocumentChain:
         replaces: str | None = None,
         renderings: Callable[[str], dict[str, bytes]] = lambda _h: {},
         extra: dict[str, Any] | None = None,
+        *,
+        tz: dt.tzinfo | None = None,
+        signer: Signer | None = None,
     ) -> IssuedDocument:
         """Write ``<name>_<start day>_<end day>_<hash12>.json`` and the renderings (made given the content
-        hash), then chain the entry. ``extra`` are the table's own columns (e.g. document type and tenant).
+        hash), then chain the entry. ``extra`` are the table's own columns (e.g. document type and tenant);
+        the days in the name are in ``tz`` (the park's zone; default the bounds' own).
+
+        Everything that can refuse the document (the restatement rules) is checked under the chain's
+        lock before any file is written, and the files are written inside the transaction that adds
+        the entry: a refused document leaves nothing behind.
         """
         data, h = chain_rules.report_file_bytes(content)
-        out_dir.mkdir(parents=True, exist_ok=True)
         blobs = {"json": data, **renderings(h)}
-        stem = f"{name}_{start.date().isoformat()}_{end.date().isoformat()}_{h[:12]}"
+        day = lambda t: (t.astimezone(tz) if tz else t).date().isoformat()  # noqa: E731
+        stem = f"{name}_{day(start)}_{day(end)}_{h[:12]}"
         paths = {k: out_dir / f"{stem}.{k}" for k in blobs}
-        for k, p in paths.items():
-            p.write_bytes(blobs[k])
         files = {k: f"{paths[k].name} sha256:{chain_rules.sha256_hex(blobs[k])}" for k in paths}
         issued_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+        period = (start.astimezone(dt.UTC).isoformat(), end.astimezone(dt.UTC).isoformat())
         with store.connection() as conn, conn.transaction():
             DQ.lock(conn, self.table)
             found = DQ.find(conn, self.table, h)
             if found is not None:
-                return IssuedDocument(h, found, paths)  # same inputs, same document: issued once
-            if replaces is not None and DQ.find(conn, self.table, replaces) is None:
-                raise DocumentError(f"{self.noun} {replaces} to be replaced is not in the {self.chain_name}")
+                return IssuedDocument(h, found, self._write(out_dir, paths, blobs))  # same inputs: issued once
+            if replaces is not None:
+                self._check_restatement(conn, replaces, park, period)
             entry = chain_rules.new_entry(
                 DQ.last(conn, self.table),
                 h,
                 park,
-                start.astimezone(dt.UTC).isoformat(),
-                end.astimezone(dt.UTC).isoformat(),
+                *period,
                 replaces,
                 issued_at,
                 ems.__version__,
                 files,
+                extra=extra,
+                signer=signer,
             )
-            entry |= extra or {}
             DQ.insert(conn, self.table, entry)
+            self._write(out_dir, paths, blobs)
         if self.export_name is not None:
             self.export(store, out_dir / self.export_name)
         return IssuedDocument(h, entry, paths)
+
+    @staticmethod
+    def _write(out_dir: Path, paths: dict[str, Path], blobs: dict[str, bytes]) -> dict[str, Path]:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for k, p in paths.items():
+            p.write_bytes(blobs[k])
+        return paths
+
+    def _check_restatement(self, conn: psycopg.Connection, replaces: str, park: str, period: tuple[str, str]) -> None:
+        """A restatement names an issued document of the same park and period not yet restated."""
+        old = DQ.find(conn, self.table, replaces)
+        if old is None:
+            raise DocumentError(f"{self.noun} {replaces} to be replaced is not in the {self.chain_name}")
+        if (old["park"], old["period_start"], old["period_end"]) != (park, *period):
+            raise DocumentError(
+                f"{self.noun} {replaces} covers {old['park']} [{old['period_start']}, {old['period_end']}); a "
+                f"restatement must cover the same park and period ({park} [{period[0]}, {period[1]}))"
+            )
+        later = chain_rules.replaced_by(DQ.entries(conn, self.table), replaces)
+        if later is not None:
+            raise DocumentError(
+                f"{self.noun} {replaces} was already replaced by {later}; restate that {self.noun} instead"
+            )
 
     def find(self, store: Store, content_sha256: str) -> dict[str, Any] | None:
         """The chain entry of one issued document, or None."""
@@ -112,9 +147,10 @@ class DocumentChain:
             raise DocumentError(f"{self.noun} file {name} is missing from this server's data directory")
         return path
 
-    def verify(self, store: Store, data: bytes) -> chain_rules.Verification:
-        """Check a document file's bytes against this chain (its hash, its entry, every link)."""
-        return chain_rules.verify_report(data, self.entries(store))
+    def verify(self, store: Store, data: bytes, trusted_keys: frozenset[str] | None = None) -> chain_rules.Verification:
+        """Check a document file's bytes (JSON, CSV or PDF) against this chain (its hash, its entry,
+        every link and signature)."""
+        return chain_rules.verify_report(data, self.entries(store), trusted_keys)
 
     def export(self, store: Store, path: Path) -> Path:
         """Write the chain as JSON lines (one canonical entry per line) for offline verification."""

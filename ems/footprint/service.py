@@ -22,6 +22,7 @@ from ems.documents.chain import Verification
 from ems.documents.content import slug
 from ems.documents.service import FOOTPRINT_DOCUMENTS as DOCUMENTS
 from ems.documents.service import IssuedDocument
+from ems.documents.signing import Signer
 from ems.footprint.allocate import COLUMNS
 from ems.footprint.cbam import cbam_sheet, product_inventory
 from ems.footprint.metering import meter_plan
@@ -100,6 +101,7 @@ def issue_document(
     replaces: str | None = None,
     pdf: bool = True,
     fr: FootprintRun | None = None,
+    signer: Signer | None = None,
 ) -> IssuedDocument:
     """Build the document, write JSON (+CSV and PDF for statements) and append it to the footprint chain."""
     fr = fr or footprint_for(store, park, start, end)
@@ -117,7 +119,9 @@ def issue_document(
 
     name = f"{doc_type}_{slug(subject, 'x')}"
     extra = {"doc_type": doc_type, "tenant_id": tenant_id}
-    return DOCUMENTS.issue(store, content, out_dir, name, park.name, start, end, replaces, renderings, extra)
+    return DOCUMENTS.issue(
+        store, content, out_dir, name, park.name, start, end, replaces, renderings, extra, tz=park.tz, signer=signer
+    )
 
 
 def list_documents(store: Store, tenant_id: str | None = None) -> list[dict[str, Any]]:

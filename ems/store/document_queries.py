@@ -1,7 +1,7 @@
 """SQL for the hash-chained document tables (``carbon_report``, ``footprint_document``).
 
-Both tables hold one chain each with the same columns (migrations 0003 and 0005); the footprint
-chain adds the document type and tenant. Rows are returned as the dicts the chain hash is computed
+Both tables hold one chain each with the same columns (migrations 0003, 0005 and 0008); the
+footprint chain adds the document type and tenant. Rows are returned as the dicts the chain hash is computed
 on (:mod:`ems.documents.chain`), timestamps as UTC ISO strings. Every function takes an open
 psycopg connection.
 """
@@ -28,6 +28,9 @@ _COMMON = (
     "software_version",
     "files",
     "issued_at",
+    "hash_rule",  # migration 0008
+    "public_key",
+    "signature",
 )
 
 
@@ -51,8 +54,10 @@ FOOTPRINT_DOCUMENTS = ChainTable("footprint_document", (*_COMMON[:1], "doc_type"
 
 def _row(table: ChainTable, row: tuple[Any, ...]) -> dict[str, Any]:
     d = dict(zip(table.columns, row, strict=True))
-    for k in ("period_start", "period_end", "issued_at"):
+    for k in ("period_start", "period_end"):
         d[k] = d[k].astimezone(dt.UTC).isoformat()
+    # as issued (ems.documents.service): always with microseconds, also when they happen to be 0
+    d["issued_at"] = d["issued_at"].astimezone(dt.UTC).isoformat(timespec="microseconds")
     return d
 
 

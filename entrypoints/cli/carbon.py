@@ -11,7 +11,6 @@ Register in ems/cli/main.py with::
 from __future__ import annotations
 
 import datetime as dt
-import re
 import zoneinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Annotated
 import typer
 from tqdm import tqdm
 
-from ems.carbon import service
+from ems.carbon import certificates, service
 from ems.carbon.certificates import LedgerError, Period
 from ems.carbon.factors import (
     FactorError,
@@ -30,7 +29,10 @@ from ems.carbon.factors import (
     read_series_csv,
 )
 from ems.carbon.indicators import FuelUse
+from ems.documents.chain import replaced_by
+from ems.documents.signing import Signer, SigningKeyError, generate_pem, signer_from_pem
 from ems.park import Park
+from ems.settings import Settings
 from ems.store import open_store
 from entrypoints.cli.common import DataDirOption, ParkOption, park_store, settings_and_park
 
@@ -43,6 +45,13 @@ contracts_app = typer.Typer(help="Green-power contract deliveries (shares of gri
 
 StartOpt = Annotated[str, typer.Option("--start", help="period start: ISO date (park local midnight) or datetime")]
 EndOpt = Annotated[str, typer.Option("--end", help="period end (exclusive): ISO date or datetime")]
+
+
+def _signer(settings: Settings) -> Signer | None:
+    try:
+        return settings.report_signer()
+    except SigningKeyError as exc:
+        raise _fail(str(exc)) from None
 
 
 def _fail(msg: str, code: int = 2) -> typer.Exit:
@@ -71,21 +80,11 @@ def _period(start: str, end: str, park: Park) -> Period:
 
 
 def expand_serials(items: list[str]) -> list[str]:
-    """``PREFIX000001..PREFIX000010`` → the ten serials; plain serials pass through."""
-    out = []
-    for item in items:
-        if ".." not in item:
-            out.append(item)
-            continue
-        a, b = item.split("..", 1)
-        ma, mb = re.match(r"^(.*?)(\d+)$", a), re.match(r"^(.*?)(\d+)$", b)
-        if not ma or not mb or ma.group(1) != mb.group(1) or len(ma.group(2)) != len(mb.group(2)):
-            raise _fail(f"serial range {item!r} must be PREFIX<digits>..PREFIX<digits> with equal width")
-        lo, hi, width = int(ma.group(2)), int(mb.group(2)), len(ma.group(2))
-        if hi < lo:
-            raise _fail(f"serial range {item!r} is empty")
-        out += [f"{ma.group(1)}{n:0{width}d}" for n in range(lo, hi + 1)]
-    return out
+    """:func:`ems.carbon.certificates.expand_serials`, exit code 2 naming a bad range."""
+    try:
+        return certificates.expand_serials(items)
+    except LedgerError as exc:
+        raise _fail(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------- report
@@ -99,11 +98,17 @@ def report_create(
     fuel: Annotated[list[str] | None, typer.Option(help="other fuel use NAME=QUANTITY (park file units)")] = None,
     pdf: Annotated[bool, typer.Option(help="also render the PDF")] = True,
     out: Annotated[Path | None, typer.Option(help="output folder; default DATA_DIR/reports")] = None,
+    allow_incomplete: Annotated[
+        bool, typer.Option(help="issue even for a period not yet over or without enough data (stated in the report)")
+    ] = False,
     park: ParkOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Issue a park emission-factor report for [START, END) and append it to the hash chain."""
+    """Issue a park emission-factor report for [START, END) and append it to the hash chain.
+
+    Signed with the park's Ed25519 key when one is configured (EMS_REPORT_SIGNING_KEY_FILE)."""
     settings, p = settings_and_park(data_dir, park)
+    signer = _signer(settings)
     period = _period(start, end, p)
     fuels = []
     for item in fuel or []:
@@ -117,7 +122,16 @@ def report_create(
         bar.update(1)
         try:
             issued = service.issue_report(
-                store, p, period.start, period.end, folder, replaces=replaces, fuels=fuels, pdf=pdf
+                store,
+                p,
+                period.start,
+                period.end,
+                folder,
+                replaces=replaces,
+                fuels=fuels,
+                pdf=pdf,
+                signer=signer,
+                allow_incomplete=allow_incomplete,
             )
         except (LedgerError, FactorError, ValueError) as exc:
             raise _fail(str(exc)) from None
@@ -129,42 +143,67 @@ def report_create(
 
 @report_app.command("list")
 def report_list(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
-    """List issued reports in chain order."""
-    with park_store(data_dir, park) as (_settings, _p, store):
-        for e in service.list_reports(store):
+    """List issued reports in chain order (times in park time; the chain itself stores UTC)."""
+    with park_store(data_dir, park) as (_settings, p, store):
+        entries = service.list_reports(store)
+        local = lambda iso: dt.datetime.fromisoformat(iso).astimezone(p.tz).isoformat(timespec="seconds")  # noqa: E731
+        for e in entries:
+            later = replaced_by(entries, e["content_sha256"])
             typer.echo(
-                f"{e['seq']:4d} {e['content_sha256']} {e['period_start']} → {e['period_end']} "
-                f"issued {e['issued_at']}" + (f" replaces {e['replaces_sha256'][:12]}" if e["replaces_sha256"] else "")
+                f"{e['seq']:4d} {e['content_sha256']} {local(e['period_start'])} → {local(e['period_end'])} "
+                f"issued {local(e['issued_at'])}"
+                + (f" replaces {e['replaces_sha256'][:12]}" if e["replaces_sha256"] else "")
+                + (f" replaced by {later[:12]}" if later else "")
+                + (" signed" if e.get("signature") else "")
             )
 
 
 @report_app.command("verify")
 def report_verify(
-    file: Annotated[Path, typer.Argument(help="report JSON file")],
+    file: Annotated[Path, typer.Argument(help="issued report file: JSON, CSV or PDF")],
     chain: Annotated[
         Path | None, typer.Option(help="exported hash_chain.jsonl (offline); default: the database")
+    ] = None,
+    public_key: Annotated[
+        str | None, typer.Option(help="the park's Ed25519 public key (hex) to require; default: the configured key")
     ] = None,
     park: ParkOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Check a report file against the hash chain; exit code 1 if it fails."""
+    """Check an issued file against the hash chain (and the park's signing key, when configured);
+    exit code 1 if it fails. A restated report is valid and names the report replacing it."""
     if not file.exists():
         raise _fail(f"no such file: {file}")
+    signer = None if public_key else _signer(Settings())
+    trusted = frozenset({public_key}) if public_key else None if signer is None else frozenset({signer.public_key_hex})
     if chain is not None:
-        v = service.verify_report_file(file, chain_file=chain)
+        v = service.verify_report_file(file, chain_file=chain, trusted_keys=trusted)
     else:
         with park_store(data_dir, park) as (_settings, _p, store):
-            v = service.verify_report_file(file, store=store)
+            v = service.verify_report_file(file, store=store, trusted_keys=trusted)
     if v.ok and v.entry is not None:
+        signed = "signed, signature valid" if v.entry.get("signature") else "unsigned"
         typer.secho(
-            f"OK: {file} is report {v.content_sha256}, chain entry {v.entry['seq']} issued "
-            f"{v.entry['issued_at']}; chain intact",
+            f"OK ({v.status}): {file} is the {v.fmt} file of report {v.content_sha256}, chain entry "
+            f"{v.entry['seq']} issued {v.entry['issued_at']}; {signed}; chain intact",
             fg=typer.colors.GREEN,
         )
         return
     for problem in v.problems:
         typer.secho(f"FAIL: {problem}", fg=typer.colors.RED)
     raise typer.Exit(1)
+
+
+@report_app.command("keygen")
+def report_keygen(out: Annotated[Path, typer.Argument(help="where to write the private key (PEM, mode 0600)")]) -> None:
+    """Create an Ed25519 key for signing chain entries; prints its public key (set EMS_REPORT_SIGNING_KEY_FILE)."""
+    if out.exists():
+        raise _fail(f"{out} exists; not overwriting a key")
+    pem = generate_pem()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.touch(mode=0o600)
+    out.write_bytes(pem)
+    typer.echo(f"public key {signer_from_pem(pem, str(out)).public_key_hex}")
 
 
 @report_app.command("factors")

@@ -53,7 +53,8 @@ def _issue(
         try:
             fr = service.footprint_for(store, p, t0, t1)
             bar.update()
-            doc = service.issue_document(store, p, doc_type, subject, t0, t1, folder, pdf=pdf, fr=fr)
+            signer = settings.report_signer()
+            doc = service.issue_document(store, p, doc_type, subject, t0, t1, folder, pdf=pdf, fr=fr, signer=signer)
             bar.update()
         except (KeyError, LedgerError, MeteringError, ValueError) as exc:
             raise _fail(str(exc).strip("'\"")) from None
@@ -106,10 +107,10 @@ def list_documents(
 
 @tenants_app.command("verify")
 def verify(file: Path, park: ParkOption = None, data_dir: DataDirOption = None) -> None:
-    """Verify an issued document file (JSON) against the footprint hash chain; exit 1 if it fails."""
+    """Verify an issued document file (JSON, CSV or PDF) against the footprint hash chain; exit 1 if it fails."""
     with park_store(data_dir, park) as (_settings, _p, store):
         v = service.verify_document_file(file, store)
-    typer.echo("OK" if v.ok else "FAILED")
+    typer.echo(f"OK ({v.status})" if v.ok else "FAILED")
     for problem in v.problems:
         typer.echo(f"  {problem}")
     raise typer.Exit(0 if v.ok else 1)

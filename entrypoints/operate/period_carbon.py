@@ -78,7 +78,9 @@ def account(
     """Hourly factor series by both methods, one report for [start, end) issued into the hash chain and
     verified against the chain in the database."""
     series = {m: service.factor_series(store, park, start, end, "hour", m) for m in METHODS}
-    issued = service.issue_report(store, park, start, end, reports_dir, pdf=pdf)
+    # the operated window is short and its meters start mid-run: issued even when below the completeness
+    # rule, the report stating it (data_quality.completeness_problems)
+    issued = service.issue_report(store, park, start, end, reports_dir, pdf=pdf, allow_incomplete=True)
     check = service.verify_report_file(issued.files["json"], store=store)
     return CarbonOutcome(
         series,

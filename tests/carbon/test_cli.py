@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,52 @@ def test_cli_end_to_end(cli: typer.Typer, tmp_path: Path) -> None:
     r = run(cli, ["report", "factors", "--start", start, "--end", end, "--method", "location"])
     # 800 kWh per hour at 0.59 (user version v2) → 590 g/kWh
     assert r.output.splitlines()[1].split(",")[2] == "590.000"
+
+
+def _issued_hash(output: str) -> str:
+    m = re.search(r"content sha256 ([0-9a-f]{64})", output)
+    assert m, output
+    return m.group(1)
+
+
+def test_cli_signed_restatement_and_refusals(cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issues 21/22 through the CLI: keygen, a signed report, a restatement, verify of each, refusals."""
+    run = CliRunner().invoke
+    key = tmp_path / "keys" / "park.pem"
+    r = run(cli, ["report", "keygen", str(key)])
+    assert r.exit_code == 0 and r.output.startswith("public key ") and oct(key.stat().st_mode)[-3:] == "600"
+    public_key = r.output.split()[-1]
+    assert "PRIVATE KEY" not in r.output
+    monkeypatch.setenv("EMS_REPORT_SIGNING_KEY_FILE", str(key))
+    start, end = "2026-03-02", "2026-03-02T02:00:00"
+    r = run(cli, ["report", "create", "--start", start, "--end", end, "--no-pdf"])  # PDF: test_ledger_api.py
+    assert r.exit_code == 0, r.output
+    first = _issued_hash(r.output)
+    files = {
+        line.split()[0]: Path(line.split()[1])
+        for line in r.output.splitlines()
+        if line.split()[:1] in (["json"], ["csv"])
+    }
+    assert files["json"].name.startswith("tiny-test-park_2026-03-02_2026-03-02_")  # park-time days
+    r = run(cli, ["report", "create", "--start", start, "--end", end, "--replaces", "0" * 64])
+    assert r.exit_code == 2 and "not in the hash chain" in r.output
+    assert sorted(p.name for p in files["json"].parent.iterdir() if p.suffix != ".jsonl") == sorted(
+        p.name for p in files.values()
+    )
+    r = run(cli, ["contracts", "deliver", "GPT-TEST", "--start", start, "--end", end, "--kwh", "30"])
+    assert r.exit_code == 0, r.output
+    r = run(cli, ["report", "create", "--start", start, "--end", end, "--replaces", first, "--no-pdf"])
+    assert r.exit_code == 0, r.output
+    second = _issued_hash(r.output)
+    for fmt in ("json", "csv"):
+        r = run(cli, ["report", "verify", str(files[fmt])])
+        assert r.exit_code == 0 and f"OK (valid, replaced by {second})" in r.output and "signed" in r.output, r.output
+    chain = files["json"].parent / "hash_chain.jsonl"
+    r = run(cli, ["report", "verify", str(files["csv"]), "--chain", str(chain), "--public-key", "ab" * 32])
+    assert r.exit_code == 1 and "not the park's configured key" in r.output
+    r = run(cli, ["report", "verify", str(files["csv"]), "--chain", str(chain), "--public-key", public_key])
+    assert r.exit_code == 0, r.output
+    r = run(cli, ["report", "list"])
+    assert f"replaced by {second[:12]}" in r.output and "2026-03-02T00:00:00+08:00" in r.output
+    r = run(cli, ["report", "create", "--start", "2099-01-01", "--end", "2099-01-02"])
+    assert r.exit_code == 2 and "not over" in r.output
