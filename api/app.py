@@ -12,7 +12,21 @@ from fastapi.staticfiles import StaticFiles
 from api.deps import AppState, GridStatusProvider, HealthProvider
 from api.guard import Guard
 from api.principal import KeyCache
-from api.routers import carbon, devices, forecasts, grid, health, keys, park, pathway, schedules, telemetry, tenants
+from api.routers import (
+    alerts,
+    carbon,
+    devices,
+    exchange,
+    forecasts,
+    grid,
+    health,
+    keys,
+    park,
+    pathway,
+    schedules,
+    telemetry,
+    tenants,
+)
 from ems import __version__
 from ems.park import Park
 from ems.settings import Settings
@@ -32,6 +46,8 @@ ROUTERS = (
     tenants.router,
     schedules.kpis_router,
     pathway.router,
+    alerts.router,
+    exchange.router,
 )
 
 
