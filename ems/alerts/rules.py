@@ -105,7 +105,7 @@ def gateway_silent(obs: Observations, th: Thresholds) -> list[Finding]:
 
 
 def data_gap(obs: Observations, th: Thresholds) -> list[Finding]:
-    """A device reports (not stale: that is its own rule) but covers less than ``min_coverage`` of the look-back window."""
+    """A device reports (stale is its own rule) but covers less than ``min_coverage`` of the look-back window."""
     return [
         Finding(
             "data_gap",
