@@ -14,9 +14,7 @@ NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
 
 
 def _ingest_hour(store: Store, end: dt.datetime, devices: dict[str, float]) -> None:
-    rows = [
-        (end - dt.timedelta(minutes=m), dev, "p_kw", p, 0) for dev, p in devices.items() for m in range(60, 0, -1)
-    ]
+    rows = [(end - dt.timedelta(minutes=m), dev, "p_kw", p, 0) for dev, p in devices.items() for m in range(60, 0, -1)]
     assert not store.ingest(ReadingBatch.from_rows(rows), now=end).rejected
 
 
