@@ -15,6 +15,7 @@ from entrypoints.cli import (
     footprint,
     grid,
     keys,
+    notify,
     operate,
     park,
     pathway,
@@ -46,6 +47,7 @@ app.command()(demo.demo)
 app.command("plan")(dispatch.plan)
 app.command("simulate-year")(dispatch.simulate_year_cmd)
 app.command("mpc")(operate.mpc)
+app.command("notify")(notify.notify)
 
 
 @app.callback()

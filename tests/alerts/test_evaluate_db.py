@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 
+from ems.outbox import Receivers
 from ems.park import Park
 from ems.store import Store
 from ems.store import alert_queries as AQ
 from ems.telemetry import ReadingBatch
+from entrypoints.operate.notifier import run_cycle, run_notifier
 from services.alerts import evaluate_once, observe
+from tests.outbox.receiver import Receiver
 
 NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
 
@@ -44,3 +49,20 @@ def test_gateway_goes_silent_and_comes_back(store: Store, tiny_park: Park) -> No
     _ingest_hour(store, later, {"M_GRID": 100.0, "PV1": 50.0, "WT1": 10.0, "BESS1": 0.0, "LOAD1": -160.0})
     back = evaluate_once(store, tiny_park, later, ["wecom"], violations=[])
     assert sorted(back.cleared) == sorted(done.raised)
+
+
+def test_notifier_cycle_raises_and_delivers(store: Store, tiny_park: Park) -> None:
+    """entrypoints.operate.notifier: from telemetry to robot messages at a real receiver in one cycle."""
+    rx = Receiver().start()
+    try:
+        rc = Receivers(wecom_url=rx.url("/send?key=K"))
+        _ingest_hour(store, NOW, {"M_GRID": 100.0, "PV1": 50.0})  # WT1, BESS1, LOAD1 never report
+        cycle = run_cycle(store, tiny_park, rc, NOW)
+        # the loop itself (wall-clock now, where every reading is old) runs a cycle and stops
+        assert asyncio.run(run_notifier(store, tiny_park, rc, 0.01, asyncio.Event(), cycles=1)) == 1
+    finally:
+        rx.stop()
+    stale = {f"device {d}: never reported" for d in ("BESS1", "LOAD1", "WT1")}
+    texts = [json.loads(r.body)["text"]["content"] for r in rx.received[: cycle.raised]]
+    assert cycle.days_queued == 0 and len(cycle.delivery.delivered) == cycle.raised >= 3
+    assert stale <= {t.split("\n")[1] for t in texts}
