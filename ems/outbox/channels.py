@@ -88,13 +88,12 @@ def _redact(text: str, secrets: list[str]) -> str:
     return text
 
 
-def _post(url: str, body: str, headers: dict[str, str], timeout_s: float, secrets: list[str]) -> httpx.Response:
+def _post(client: httpx.Client, url: str, body: str, headers: dict[str, str], secrets: list[str]) -> httpx.Response:
     try:
-        resp = httpx.post(
+        resp = client.post(
             url,
             content=body.encode("utf-8"),
             headers={"Content-Type": "application/json; charset=utf-8", **headers},
-            timeout=timeout_s,
         )
     except httpx.HTTPError as exc:
         raise DeliveryError(_redact(f"{type(exc).__name__}: {exc}", secrets)) from None
@@ -114,14 +113,16 @@ def _robot_answer(resp: httpx.Response) -> None:
 
 
 def senders(rc: Receivers) -> dict[str, Sender]:
-    """One sender per configured channel."""
+    """One sender per configured channel. They share one HTTP client: a client per message costs a TLS
+    context each (0.5 s on a loaded machine; benchmarks/outbox.py)."""
     secrets = rc.secrets()
+    client = httpx.Client(timeout=rc.timeout_s)
     out: dict[str, Sender] = {}
     if rc.wecom_url is not None:
         wecom = rc.wecom_url.get_secret_value()
 
         def send_wecom(_: str, body: str) -> None:
-            _robot_answer(_post(wecom, body, {}, rc.timeout_s, secrets))
+            _robot_answer(_post(client, wecom, body, {}, secrets))
 
         out["wecom"] = send_wecom
     if rc.dingtalk_url is not None:
@@ -131,7 +132,7 @@ def senders(rc: Receivers) -> dict[str, Sender]:
         def send_dingtalk(_: str, body: str) -> None:
             # signed at send time: DingTalk rejects a timestamp more than an hour off its clock
             url = dingtalk_url(ding, ding_secret, int(time.time() * 1000))
-            _robot_answer(_post(url, body, {}, rc.timeout_s, secrets))
+            _robot_answer(_post(client, url, body, {}, secrets))
 
         out["dingtalk"] = send_dingtalk
     if "email" in rc.configured():
@@ -142,7 +143,7 @@ def senders(rc: Receivers) -> dict[str, Sender]:
 
         def send_city(key: str, body: str) -> None:
             # the platform de-duplicates retries by this key (delivery is at least once)
-            _post(city, body, {**auth, "Idempotency-Key": key}, rc.timeout_s, secrets)
+            _post(client, city, body, {**auth, "Idempotency-Key": key}, secrets)
 
         out["city_platform"] = send_city
     return out
