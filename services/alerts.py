@@ -46,7 +46,7 @@ def grid_violations(store: Store, park: Park) -> list[dict[str, Any]]:
 
 def observe(store: Store, park: Park, now: dt.datetime, violations: list[dict[str, Any]] | None = None) -> Observations:
     """Everything the rules look at, as of ``now``. ``violations``: from a running service, else computed."""
-    devices = [d for d in park.devices]
+    devices = list(park.devices)
     last: dict[str, dt.datetime | None] = {d.id: None for d in devices}
     for r in store.latest():
         if r.device in last:

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import StoreDep
 from api.security import AUTH_RESPONSES, Operator, Problem, Reader
 from ems.alerts import engine
+from ems.store import Store
 from ems.store import alert_queries as AQ
 from ems.store.alert_queries import AlertRow
 
@@ -72,7 +73,7 @@ async def list_alerts(
     return [AlertPublic.model_validate(_public(a)) for a in rows]
 
 
-def _detail(store: StoreDep, alert_id: int) -> AlertDetail | None:
+def _detail(store: Store, alert_id: int) -> AlertDetail | None:
     with store.connection() as conn:
         a = AQ.get(conn, alert_id)
         if a is None:
