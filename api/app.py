@@ -13,8 +13,10 @@ from api.deps import AppState, GridStatusProvider, HealthProvider
 from api.guard import Guard
 from api.principal import KeyCache
 from api.routers import (
+    alerts,
     carbon,
     devices,
+    exchange,
     forecasts,
     grid,
     health,
@@ -48,6 +50,8 @@ ROUTERS = (
     tenants.router,
     schedules.kpis_router,
     pathway.router,
+    alerts.router,
+    exchange.router,
 )
 
 

@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 
@@ -39,6 +40,7 @@ from ems.forecast.park import ParkHistory, forecast_park
 from ems.park import Battery, Park
 from ems.parktime import local_datetimes
 from ems.synthetic import ParkTruth, synthesize_truth
+from services.cost_lines import CostLines, cost_lines
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class SimulationResult:
     replan_seconds: list[float]
     wall_seconds: float
     import_limit_violations: int
+    costs: CostLines  # what the period costs, line by line (services.cost_lines)
+    baseline_costs: CostLines
 
     def gains(self) -> dict[str, float]:
         """Optimised minus baseline for the headline KPIs."""
@@ -78,6 +82,13 @@ class SimulationResult:
             "cost_cny": a.cost_cny - b.cost_cny,
             "emissions_kg": a.emissions_kg - b.emissions_kg,
             "peak_import_kw": a.peak_import_kw - b.peak_import_kw,
+        }
+
+    def saving_by_line(self) -> dict[str, Decimal]:
+        """Where the saving comes from: optimised minus baseline per cost line [CNY] (negative = saved)."""
+        return {
+            label: mine - theirs
+            for (label, mine), (_, theirs) in zip(self.costs.rows(), self.baseline_costs.rows(), strict=True)
         }
 
 
@@ -284,6 +295,8 @@ def simulate_year(
         replan_s,
         time.perf_counter() - wall0,
         violations,
+        cost_lines(park, year, optimised),
+        cost_lines(park, year, baseline),
     )
 
 

@@ -24,6 +24,7 @@ from ems.store import Store, open_store
 from ems.synthetic import synthesize
 from entrypoints.cli.common import DataDirOption, ParkOption, settings_and_park
 from entrypoints.operate.live import Access, LiveConfig, LiveResult, LiveRun, StepRecord, live_window
+from entrypoints.operate.summary import cost_rows
 
 app = typer.Typer(help="Run the demo park end to end.")
 
@@ -109,9 +110,7 @@ def summary_lines(r: LiveResult) -> list[str]:
         ("green share", f"{a.green_share:.1%}", f"{b.green_share:.1%}"),
         ("grid-mix import [MWh]", f"{a.grid_import_kwh / 1000:.1f}", f"{b.grid_import_kwh / 1000:.1f}"),
         ("peak import [MW]", f"{a.peak_import_kw / 1000:.2f}", f"{b.peak_import_kw / 1000:.2f}"),
-        ("energy cost [CNY]", f"{a.energy_cost_cny:,.0f}", f"{b.energy_cost_cny:,.0f}"),
-        ("demand charge on the peak [CNY]", f"{a.demand_charge_cny:,.0f}", f"{b.demand_charge_cny:,.0f}"),
-        ("cost [CNY]", f"{a.cost_cny:,.0f}", f"{b.cost_cny:,.0f}"),
+        *cost_rows(r.comparison),
         ("park EF, location [gCO2/kWh]", f"{1000 * a.park_ef_kg_per_kwh:.1f}", f"{1000 * b.park_ef_kg_per_kwh:.1f}"),
     ]
     out = [
@@ -123,7 +122,8 @@ def summary_lines(r: LiveResult) -> list[str]:
     ]
     out += [f"{name:<32}{x:>20}{y:>22}" for name, x, y in rows]
     out += [
-        f"difference: cost {a.cost_cny - b.cost_cny:+,.0f} CNY, local RE consumption "
+        f"difference: cost {r.comparison.operated_costs.total_cny - r.comparison.baseline_costs.total_cny:+,.2f} "
+        "CNY, local RE consumption "
         f"{100 * (a.local_re_consumption_ratio - b.local_re_consumption_ratio):+.1f} points, grid-mix import "
         f"{(a.grid_import_kwh - b.grid_import_kwh) / 1000:+.1f} MWh",
         f"carbon accounting (metered): park emission factor {ef['location']} gCO2/kWh location-based, "

@@ -20,6 +20,7 @@ from ems.park import Park
 from ems.settings import Settings
 from ems.telemetry import IngestResult, ReadingBatch
 from entrypoints.cli.common import DataDirOption, ParkOption, refuse_unsafe_or_exit, settings_and_park
+from entrypoints.operate.process_metrics import PollerMetrics, serve
 
 app = typer.Typer(help="Run the park simulator: Modbus TCP servers that behave like the park's devices.")
 poll_app = typer.Typer(help="Poll the park's Modbus devices and store the readings (--dry-run: print them).")
@@ -113,6 +114,9 @@ def poll(
     ] = None,
     interval: Annotated[float | None, typer.Option(help="override every device's poll interval [s]")] = None,
     data_dir: DataDirOption = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="serve Prometheus metrics (cycle time, spool depth, health) on this port")
+    ] = None,
 ) -> None:
     """Poll the park's Modbus devices and store the readings until stopped (SIGTERM or Ctrl-C).
 
@@ -140,6 +144,9 @@ def poll(
             loop.add_signal_handler(sig, stop.set)
         period = interval or min(d.interval_s for d in poller.devices.values())
         report_every = max(1, round(STATUS_EVERY_S / period))
+        metrics = PollerMetrics(period)
+        if metrics_port is not None:
+            serve(metrics.registry, metrics_port)
         where = "dry run" if journal is None else f"journal {journal.path}, {len(journal)} readings pending"
         typer.echo(f"polling {len(poller.devices)} devices every {period:g} s ({where})")
         await poller.start()
@@ -150,6 +157,7 @@ def poll(
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), period)
                 n += 1
+                metrics.observe(time.monotonic() - t, 0 if journal is None else len(journal), poller.health())
                 if sink is None:
                     rows = poller.take_batch()
                     for i in range(len(rows)):

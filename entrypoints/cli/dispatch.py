@@ -212,6 +212,9 @@ def simulate_year_cmd(
     if result.import_limit_violations:
         typer.secho(f"  import limit exceeded in {result.import_limit_violations} intervals", fg=typer.colors.YELLOW)
     _kpi_table(result.kpis, result.baseline_kpis, "cn-jiangsu-2022 0.5978 kgCO2/kWh (MEE 2022)")
+    typer.echo(f"  {'cost of the period [CNY]':<34}{'optimised':>16}{'rule-based':>16}{'saving':>16}")
+    for (label, mine), (_, theirs) in zip(result.costs.rows(), result.baseline_costs.rows(), strict=True):
+        typer.echo(f"  {label:<34}{mine:>16,.2f}{theirs:>16,.2f}{theirs - mine:>16,.2f}")
     payload = {
         "config": {
             k: (str(v) if not isinstance(v, int | float) else v)
@@ -221,6 +224,9 @@ def simulate_year_cmd(
         "kpis": dataclasses.asdict(result.kpis),
         "baseline_kpis": dataclasses.asdict(result.baseline_kpis),
         "gains": result.gains(),
+        "costs": result.costs.as_dict(),
+        "baseline_costs": result.baseline_costs.as_dict(),
+        "saving_by_line_cny": {k: str(-v) for k, v in result.saving_by_line().items()},
         "fallbacks": dict(result.fallbacks),
         "wall_seconds": result.wall_seconds,
     }

@@ -16,6 +16,7 @@ from entrypoints.cli import (
     grid,
     keys,
     monthly,
+    notify,
     operate,
     park,
     pathway,
@@ -50,6 +51,7 @@ app.command()(demo.demo)
 app.command("plan")(dispatch.plan)
 app.command("simulate-year")(dispatch.simulate_year_cmd)
 app.command("mpc")(operate.mpc)
+app.command("notify")(notify.notify)
 
 
 @app.callback()

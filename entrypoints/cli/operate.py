@@ -12,6 +12,7 @@ import typer
 from ems.store import Store, open_store
 from entrypoints.cli.common import DataDirOption, ParkOption, refuse_unsafe_or_exit, settings_and_park
 from entrypoints.operate.mpc_loop import run_mpc
+from entrypoints.operate.process_metrics import MpcMetrics, serve
 
 
 def mpc(
@@ -21,6 +22,9 @@ def mpc(
     history_days: Annotated[int, typer.Option(help="days of telemetry the forecasters learn from")] = 14,
     no_ac_check: Annotated[bool, typer.Option("--no-ac-check", help="plan without the AC power-flow check")] = False,
     steps: Annotated[int | None, typer.Option(help="stop after this many plans (default: run until Ctrl-C)")] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="serve Prometheus metrics (solve time, fallbacks, overruns) on this port")
+    ] = None,
 ) -> None:
     """Re-plan the park every interval from the store (forecasts, MPC, AC check), save each schedule and
     write the battery / PV setpoints to the devices whose control is enabled; runs until Ctrl-C."""
@@ -35,8 +39,19 @@ def mpc(
         for sig in (signal.SIGINT, signal.SIGTERM):  # systemd and compose stop with SIGTERM
             loop.add_signal_handler(sig, stop.set)
         return await run_mpc(
-            p, store, steps=steps, horizon=horizon, history_days=history_days, ac_check=not no_ac_check, stop=stop
+            p,
+            store,
+            steps=steps,
+            horizon=horizon,
+            history_days=history_days,
+            ac_check=not no_ac_check,
+            stop=stop,
+            on_step=metrics.observe,
         )
+
+    metrics = MpcMetrics(p.interval_minutes * 60.0)
+    if metrics_port is not None:
+        serve(metrics.registry, metrics_port)
 
     with open_store(settings, p) as store:
         n = asyncio.run(main(store))

@@ -13,8 +13,10 @@ the battery's measured SOC at the start.
 * **rule-based baseline**: :func:`dispatch.rules.rule_based_schedule` on the same problem, i.e. the
   self-consumption controller with perfect knowledge of the actual loads and generation.
 
-The demand charge is the monthly rate on the increase of the period's peak import over the month's
-peak before the period (``peak_so_far_kw``, the value the MPC planned with), for both.
+The KPIs' demand charge is the monthly rate on the increase of the period's peak import over the
+month's peak before the period (``peak_so_far_kw``, the value the MPC planned with), for both: what
+the plan had to weigh. The cost lines (:mod:`services.cost_lines`: energy, demand charge prorated to
+the period with the month-to-date peak, green premium, carbon cost) are what the period costs.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from dispatch.schedule import Kpis, Schedule, compute_kpis
 from ems.forecast.base import Forecast
 from ems.park import Load, Park, PvPlant, WindTurbine
 from ems.store import IntervalEnergy, Store
+from services.cost_lines import CostLines, cost_lines
 
 
 @dataclass
@@ -38,6 +41,8 @@ class Comparison:
     problem: DispatchProblem
     operated: Schedule
     baseline: Schedule
+    operated_costs: CostLines
+    baseline_costs: CostLines
 
     @property
     def operated_kpis(self) -> Kpis:
@@ -151,4 +156,29 @@ def compare(
         ends = p.times.astype("datetime64[us]").astype(np.int64) + int(p.dt_h * 3.6e9)
         k = np.searchsorted(t_us, ends, side="left") - 1
         soc_end[b.id] = np.where(k >= 0, v[np.maximum(k, 0)] / 100.0 if len(v) else b.soc0, b.soc0)
-    return Comparison(p, operated_schedule(park, p, ie, contract_kw, limited, soc_end), rule_based_schedule(p))
+    operated, baseline = operated_schedule(park, p, ie, contract_kw, limited, soc_end), rule_based_schedule(p)
+    return Comparison(
+        p,
+        operated,
+        baseline,
+        cost_lines(park, p, operated, peak_so_far_kw),
+        cost_lines(park, p, baseline, peak_so_far_kw),
+    )
+
+
+def cost_rows(c: Comparison) -> list[tuple[str, str, str]]:
+    """Summary rows (label, as operated, baseline) of the cost lines; the last is the total."""
+    a, b = c.operated_costs, c.baseline_costs
+    rows = [
+        ("month-to-date peak import [kW]", f"{a.month_to_date_peak_kw:,.0f}", f"{b.month_to_date_peak_kw:,.0f}"),
+        ("  energy [CNY]", f"{a.energy_cny:,.2f}", f"{b.energy_cny:,.2f}"),
+        (
+            f"  demand charge, {a.period_share_of_month:.1%} of month [CNY]",
+            f"{a.demand_charge_cny:,.2f}",
+            f"{b.demand_charge_cny:,.2f}",
+        ),
+        ("  green premium [CNY]", f"{a.green_premium_cny:,.2f}", f"{b.green_premium_cny:,.2f}"),
+        ("  carbon cost [CNY]", f"{a.carbon_cost_cny:,.2f}", f"{b.carbon_cost_cny:,.2f}"),
+        ("cost of the period [CNY]", f"{a.total_cny:,.2f}", f"{b.total_cny:,.2f}"),
+    ]
+    return rows

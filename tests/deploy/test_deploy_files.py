@@ -28,7 +28,11 @@ def test_compose_file_is_valid_and_complete() -> None:
     assert services["db"]["image"].startswith("timescale/timescaledb")
     for name in ("db", "api"):
         assert "healthcheck" in services[name], name
-    for name in ("api", "poller", "dispatcher"):
+    # issue 21: every image is pinned to a version (":latest" or no tag changes under a running park)
+    for name, svc in services.items():
+        image = svc.get("image", doc["x-ems"]["image"])
+        assert re.fullmatch(r"[\w./-]+:[\w.${}:-]*\d[\w.${}:-]*", image) and "latest" not in image, (name, image)
+    for name in ("api", "poller", "dispatcher", "notifier"):
         svc = services[name]
         env = svc["environment"]
         assert env["EMS_DATABASE_URL"].startswith("postgresql://") and "${EMS_DB_PASSWORD" in env["EMS_DATABASE_URL"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +65,19 @@ def test_simulate_year_writes_plots(tmp_path: Path) -> None:
         "results.json",
     ):
         assert (tmp_path / name).stat().st_size > 0
-    assert "gains" in json.loads((tmp_path / "results.json").read_text())
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert "gains" in data
+    # issue 21: the cost lines add up to the total on both sides, and the saving is stated per line
+    for side in ("costs", "baseline_costs"):
+        c = {k: Decimal(v) for k, v in data[side].items()}
+        lines = ("energy_cny", "demand_charge_cny", "green_premium_cny", "carbon_cost_cny")
+        assert sum(c[k] for k in lines) == c["total_cny"]
+        # one day of January: the demand charge is 1/31 of the month's (30 CNY/kW x month-to-date peak)
+        assert c["period_share_of_month"] == Decimal("0.0323")
+        assert abs(c["demand_charge_cny"] - 30 * c["month_to_date_peak_kw"] / 31) <= Decimal("0.05")
+    saving = {k: Decimal(v) for k, v in data["saving_by_line_cny"].items()}
+    assert sum(v for k, v in saving.items() if k != "total") == saving["total"]
+    assert "demand charge (prorated)" in r.output
 
 
 def test_plan_from_store_saves_versioned_schedule(store, tiny_park, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

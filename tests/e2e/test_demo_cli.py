@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -33,10 +34,21 @@ def test_demo_command_prints_access_and_summary(fresh_db_url: str, tmp_path: Pat
         "local renewable consumption",
         "curtailment [MWh]",
         "green share",
-        "cost [CNY]",
+        "cost of the period [CNY]",
         "park EF, location [gCO2/kWh]",
     ):
         assert label in out
+    # issue 21: the printed cost lines (both columns) add up to the printed total
+    money = r"\s+(-?[\d,]+\.\d\d)\s+(-?[\d,]+\.\d\d)$"
+    parts = [
+        re.search(r"^  " + re.escape(name) + r".*?" + money, out, re.MULTILINE)
+        for name in ("energy [CNY]", "demand charge", "green premium [CNY]", "carbon cost [CNY]")
+    ]
+    total = re.search(r"^cost of the period \[CNY\]" + money, out, re.MULTILINE)
+    assert total is not None and all(parts), out
+    for col in (1, 2):
+        lines = sum(Decimal(m.group(col).replace(",", "")) for m in parts if m)
+        assert lines == Decimal(total.group(col).replace(",", ""))
     assert re.search(r"park emission factor \d+\.\d gCO2/kWh location-based, \d+\.\d gCO2/kWh market-based", out)
     assert "verified OK" in out
     assert "gateway" in out and "/ 0 rejected" in out

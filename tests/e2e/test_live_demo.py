@@ -7,6 +7,7 @@ poller, HiGHS, the grid model, the HTTP API (uvicorn) with a simulated gateway, 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -183,6 +184,13 @@ def test_summary_compares_with_the_baseline_on_the_same_inputs(live) -> None:  #
     assert a.local_re_available_kwh == pytest.approx(b.local_re_available_kwh, rel=1e-9)
     # grid-mix import = metered import − contract take; the expected park factor is import × 0.5978 / consumption
     assert a.park_ef_kg_per_kwh == pytest.approx(a.grid_import_kwh * 0.5978 / a.consumption_kwh, rel=1e-9)
+    # issue 21: the cost lines split dispatch's own figures and add up to the total; the demand charge is
+    # the period's share of the month (HOURS of a month of 28 days or more), not the whole month's increment
+    for costs, kpis in ((result.comparison.operated_costs, a), (result.comparison.baseline_costs, b)):
+        assert float(costs.energy_cny + costs.green_premium_cny) == pytest.approx(kpis.energy_cost_cny, abs=0.011)
+        assert float(costs.carbon_cost_cny) == pytest.approx(kpis.carbon_cost_cny, abs=0.006)
+        assert costs.total_cny == sum(v for _, v in costs.rows()[:-1])
+        assert 0 < costs.period_share_of_month <= Decimal(HOURS) / (28 * 24)
     # the API served the planner's power flow (operators' grid status)
     assert "mpc schedule" in str(status["source"]) and status["vm_pu"]
 
