@@ -1,4 +1,4 @@
-"""The monthly operator report: energy by source, cost by component, indicators, as Excel and PDF.
+"""The monthly operator report: energy by source, cost by component, indicators, alerts, as Excel and PDF.
 
 One story with the auditor: the energies, claims and indicators are those of the carbon report for
 the same month (:func:`ems.carbon.service.report_content`, same accounting run); the report's content
@@ -13,7 +13,8 @@ the park file's tariff and green-supply prices:
 * export: ``− Σ_t X_t × export price`` (revenue, negative);
 * total: the exact sum. Transmission and distribution charges beyond the tariff are not modelled.
 
-Every amount is rounded half-to-even to 0.01 CNY once, from the exact product; the total is the sum
+The alerts are those raised in the month (:mod:`ems.alerts`), with when they cleared and who
+acknowledged them. Every amount is rounded half-to-even to 0.01 CNY once, from the exact product; the total is the sum
 of the rounded lines. Completeness is stated; a month whose boundary meters cover less than
 ``MIN_COMPLETENESS`` is refused (gaps would be filled, not measured).
 """
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ems.alerts.engine import alerts
 from ems.carbon import service
 from ems.documents.chain import content_hash
 from ems.park import Park
@@ -37,6 +39,7 @@ from ems.store import Store
 CNY = Decimal("0.01")
 MWH = Decimal("0.001")
 MIN_COMPLETENESS = Decimal("0.9")
+MAX_ALERTS = 5000
 ENERGY_ROWS = (  # (key in the report's totals, label)
     ("grid_import_kwh", "Grid import (metered)"),
     ("contract_kwh", "  of which green-power contracts"),
@@ -80,6 +83,7 @@ class MonthlyReport:
     park_factor_g_per_kwh: dict[str, Decimal | None]  # location / market
     daily: list[dict[str, Any]]  # per park-time day: energies [MWh] and grid energy cost
     carbon_report_sha256: str
+    alerts: list[dict[str, str]]  # raised in the month, oldest first
 
 
 def month_bounds(park: Park, month: str) -> tuple[dt.datetime, dt.datetime]:
@@ -156,7 +160,27 @@ def monthly_report(store: Store, park: Park, month: str, *, now: dt.datetime | N
         park_factor_g_per_kwh=factors,
         daily=_daily(iv, local, price),
         carbon_report_sha256=content_hash(content),
+        alerts=_alerts(store, park, start, end),
     )
+
+
+def _alerts(store: Store, park: Park, start: dt.datetime, end: dt.datetime) -> list[dict[str, str]]:
+    def local(t: dt.datetime | None) -> str:
+        return "" if t is None else t.astimezone(park.tz).isoformat(timespec="minutes")
+
+    rows = [a for a in alerts(store, since=start, limit=MAX_ALERTS) if a.raised_at < end]
+    return [
+        {
+            "raised": local(a.raised_at),
+            "severity": a.severity,
+            "rule": a.rule,
+            "subject": a.subject,
+            "message": a.message,
+            "cleared": local(a.cleared_at),
+            "acknowledged_by": a.acked_by or "",
+        }
+        for a in reversed(rows)
+    ]
 
 
 def _direct_cost(store: Store, park: Park, start: dt.datetime, end: dt.datetime) -> Decimal:
@@ -260,6 +284,12 @@ def to_xlsx(r: MonthlyReport) -> bytes:
         series.graphicalProperties.solidFill = colour  # grid mix grey, green only for green supply
     chart.width, chart.height = 24, 10
     daily.add_chart(chart, "J2")
+    sheet = wb.create_sheet("Alerts")
+    cols = ["raised", "severity", "rule", "subject", "message", "cleared", "acknowledged_by"]
+    sheet.append(cols)
+    for a in r.alerts:
+        sheet.append([a[c] for c in cols])
+    sheet.column_dimensions["E"].width = 60
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -328,6 +358,14 @@ def to_pdf(r: MonthlyReport) -> bytes:
             styles["BodyText"],
         ),
         Image(io.BytesIO(daily_chart_png(r)), width=17 * cm, height=7.2 * cm),
+        Paragraph(f"Alerts raised in the month: {len(r.alerts)}", styles["Heading2"]),
     ]
+    if r.alerts:
+        rows = [["raised", "severity", "rule", "subject", "cleared", "ack."]]
+        rows += [
+            [a["raised"], a["severity"], a["rule"], a["subject"], a["cleared"], a["acknowledged_by"]]
+            for a in r.alerts[:40]
+        ]
+        story.append(Table(rows, colWidths=[3.4 * cm, 1.8 * cm, 3.2 * cm, 3.2 * cm, 3.4 * cm, 2.0 * cm]))
     doc.build(story)
     return buf.getvalue()

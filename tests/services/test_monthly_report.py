@@ -32,6 +32,7 @@ from typer.testing import CliRunner
 from ems.carbon.settlement import import_settlement
 from ems.park import Park, parse_park
 from ems.store import Store
+from ems.store import alert_queries as AQ
 from ems.telemetry import ReadingBatch
 from services.monthly_report import IncompleteMonth, monthly_report, to_pdf, to_xlsx
 from tests.carbon.conftest import carbon_park_data
@@ -96,6 +97,10 @@ def march(tmp_path_factory: pytest.TempPathFactory, pg_url: str, carbon_park: Pa
             for k in range(8)
         )
         assert import_settlement(store, carbon_park, f"contract_id,start,end,kwh\n{rows}\n".encode()).ok
+        with store.connection() as conn, conn.transaction():  # one alert in March, one in April
+            for at in (dt.datetime(2026, 3, 5, 2, tzinfo=dt.UTC), dt.datetime(2026, 4, 2, tzinfo=dt.UTC)):
+                a = AQ.raise_alert(conn, "gateway_silent", "gw-tiny", "warning", "gateway silent 2 h", {}, at)
+                AQ.clear(conn, a, at + dt.timedelta(hours=2))
         yield store, monthly_report(store, carbon_park, "2026-03")
     finally:
         store.close()
@@ -140,6 +145,9 @@ def test_excel_read_back_by_openpyxl(march) -> None:  # type: ignore[no-untyped-
     daily = list(wb["Daily"].iter_rows(values_only=True))
     assert daily[0][0] == "day" and len(daily) == 32 and daily[10][7] == pytest.approx(5890.0)
     assert wb["Daily"]._charts  # the supply chart is in the sheet
+    alerts = list(wb["Alerts"].iter_rows(values_only=True))
+    assert alerts[1][:4] == ("2026-03-05T10:00+08:00", "warning", "gateway_silent", "gw-tiny") and len(alerts) == 2
+    assert alerts[1][5] == "2026-03-05T12:00+08:00"  # cleared two hours later
 
 
 def test_pdf_text(march, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -151,6 +159,7 @@ def test_pdf_text(march, tmp_path: Path) -> None:  # type: ignore[no-untyped-def
     (tmp_path / "r.pdf").write_bytes(pdf)
     text = subprocess.run([tool, "-layout", str(tmp_path / "r.pdf"), "-"], capture_output=True, check=True).stdout
     assert b"197,921.00" in text and b"18,000.00" in text and b"operator report 2026-03" in text
+    assert b"Alerts raised in the month: 1" in text and b"gateway_silent" in text
 
 
 def test_incomplete_and_unfinished_months_are_refused(march, carbon_park: Park) -> None:  # type: ignore[no-untyped-def]
