@@ -256,8 +256,8 @@ class Dispatcher:
             s.notes.append(f"local RE lost, counted by origin: {best.re_lost_kwh:.1f} kWh")
         if best.cycling:
             s.notes.append(
-                f"simultaneous charge and discharge in {best.cycling} intervals "
-                "(not resolved: binaries off, or the time limit came first)"
+                f"simultaneous charge and discharge in {best.cycling} intervals (not resolved: binaries off, "
+                f"the time limit came first, or every one of {MAX_BINARY_ROUNDS} binary rounds still cycled)"
             )
         return s
 
