@@ -35,7 +35,7 @@ class RollingHorizon:
         network: Callable[[DispatchProblem], list[NetworkRow]] | None = None,
     ) -> None:
         self.park = park
-        self.dispatcher = Dispatcher(options or solver_options(park))
+        self.dispatcher = Dispatcher(options or solver_options(park), update_in_place=True)
         self.carbon_price_cny_per_t = carbon_price_cny_per_t
         self.batteries = batteries
         self.contract_volume_scale = contract_volume_scale
