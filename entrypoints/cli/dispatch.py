@@ -13,10 +13,9 @@ import typer
 import yaml
 from tqdm import tqdm
 
-from dispatch.prices import PriceFileError, PriceSeries, read_price_csv
+from dispatch.prices import PriceFileError, PriceSeries
 from dispatch.schedule import Kpis
 from ems.forecast import Forecast
-from ems.forecast.base import interval_times
 from ems.park import Park, Tariff
 from ems.store import open_store
 from ems.synthetic import synthesize_truth
@@ -151,15 +150,8 @@ def _price_series(
 ) -> PriceSeries | None:
     """The ``--prices`` file, else the park file's ``dispatch.prices_file`` (relative to the park file),
     checked to cover the horizon."""
-    path = option
-    if path is None and park.dispatch.prices_file:
-        path = (park_file.parent if park_file else Path.cwd()) / park.dispatch.prices_file
-    if path is None:
-        return None
     try:
-        series = read_price_csv(path)
-        series.interval_means(interval_times(start, intervals, park.interval_minutes), park.interval_minutes / 60)
-        return series
+        return planning.park_prices(park, park_file, start, intervals, option)
     except PriceFileError as exc:
         raise typer.BadParameter(str(exc)) from None
 
