@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from dispatch.from_park import problem_from_park, solver_options
+from dispatch.prices import PriceSeries
 from dispatch.problem import DispatchProblem, NetworkRow
 from dispatch.schedule import Schedule
 from dispatch.solver import Dispatcher, SolverOptions
@@ -33,13 +34,16 @@ class RollingHorizon:
         batteries: list[Battery] | None = None,
         contract_volume_scale: float = 1.0,
         network: Callable[[DispatchProblem], list[NetworkRow]] | None = None,
+        prices: PriceSeries | None = None,
     ) -> None:
+        """``prices``: import/export price series (spot market; see :func:`problem_from_park`)."""
         self.park = park
-        self.dispatcher = Dispatcher(options or solver_options(park))
+        self.dispatcher = Dispatcher(options or solver_options(park), update_in_place=True)
         self.carbon_price_cny_per_t = carbon_price_cny_per_t
         self.batteries = batteries
         self.contract_volume_scale = contract_volume_scale
         self.network = network
+        self.prices = prices
         self._last_start: dt.datetime | None = None
         self.last_problem: DispatchProblem | None = None
 
@@ -66,6 +70,7 @@ class RollingHorizon:
             contract_volume_scale=self.contract_volume_scale,
             ghi_clear_w_m2=ghi_clear_w_m2,
             flex_delivered_kwh=flex_delivered_kwh,
+            prices=self.prices,
         )
         self.last_problem = p
         if self.network is not None:

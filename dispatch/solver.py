@@ -26,6 +26,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from dispatch.lp_update import LpSensitivity, LpVectors
 from dispatch.model import ModelShape, build_model, load_problem
 from dispatch.model.binaries import battery_binary_mask, grid_binary_mask, set_domains, simultaneous
 from dispatch.model.objective import FLOW_WEIGHT
@@ -88,9 +89,20 @@ class _Compiled:
     """The model as matrices, in the column/row order HiGHS sees."""
 
     columns: list
+    rows: list
     costs: dict[str, np.ndarray]  # objective name -> cost vector
     re_col: int
     lp: highspy.HighsLp
+
+    def vectors(self) -> LpVectors:
+        lp = self.lp
+        return LpVectors(
+            np.asarray(lp.col_lower_),
+            np.asarray(lp.col_upper_),
+            np.asarray(lp.row_lower_),
+            np.asarray(lp.row_upper_),
+            self.costs,
+        )
 
 
 @dataclass
@@ -147,14 +159,21 @@ def _compile(m: pyo.ConcreteModel) -> _Compiled:
     c = info.c.toarray()
     costs = {obj.parent_component().local_name: c[i] for i, obj in enumerate(info.objectives)}
     re_col = next(i for i, v in enumerate(cols) if v is m.re_lost)
-    return _Compiled(cols, costs, re_col, lp)
+    return _Compiled(cols, info.rows, costs, re_col, lp)
 
 
 class Dispatcher:
     """A reusable optimiser: persistent Pyomo model + HiGHS; one :meth:`solve` per (re-)plan."""
 
-    def __init__(self, options: SolverOptions | None = None) -> None:
+    def __init__(self, options: SolverOptions | None = None, *, update_in_place: bool = False) -> None:
+        """``update_in_place``: re-plans of the same shape update the HiGHS LP's bounds and costs
+        (:mod:`dispatch.lp_update`) instead of recompiling the Pyomo model; it costs one sensitivity
+        analysis per compile, so it pays for a rolling horizon, not a one-off plan."""
         self.options = options or SolverOptions()
+        self.update_in_place = update_in_place
+        self._sens: LpSensitivity | None = None
+        self._lp: tuple[_Compiled, highspy.Highs] | None = None  # the LP the sensitivities describe
+        self.in_place_updates = 0
         self.model: pyo.ConcreteModel | None = None
         self.shape: ModelShape | None = None
         self._highs: highspy.Highs | None = None
@@ -176,6 +195,7 @@ class Dispatcher:
             schedule = self._optimise(p, shift)
         except _SolveFailed as exc:
             self._basis = None
+            self._sens = self._lp = None
             return _fallback(p, str(exc), t0)
         except Exception as exc:  # solver or model errors must not reach the controller
             log.exception("dispatch solve failed")
@@ -193,6 +213,7 @@ class Dispatcher:
             self.rebuilds += 1
             self._basis = None
             self._has_solution = False
+            self._sens = self._lp = None
         else:
             load_problem(self.model, p)
         # A fresh HiGHS instance per plan (0.2 ms): HiGHS's MIP time limit runs on the instance's
@@ -223,6 +244,7 @@ class Dispatcher:
         deadline = time.perf_counter() + self.options.time_limit_s
         best: _Round | None = None
         best_columns: list = []
+        r: _Round | None = None
         for _ in range(MAX_BINARY_ROUNDS):
             n_bin = set_domains(m, bm, gm)
             try:
@@ -243,8 +265,9 @@ class Dispatcher:
             self._configure(self._highs)
             start_values = None
         assert best is not None
-        for v, val in zip(best_columns, best.x, strict=True):
-            v.set_value(float(val), skip_validation=True)
+        if best is not r:  # the model holds the last round's values
+            for v, val in zip(best_columns, best.x, strict=True):
+                v.set_value(float(val), skip_validation=True)
         self._has_solution = True
         notes = _net_grid_flows(m, p)
         method = "milp" if best.n_bin else "lp"
@@ -256,8 +279,8 @@ class Dispatcher:
             s.notes.append(f"local RE lost, counted by origin: {best.re_lost_kwh:.1f} kWh")
         if best.cycling:
             s.notes.append(
-                f"simultaneous charge and discharge in {best.cycling} intervals "
-                "(not resolved: binaries off, or the time limit came first)"
+                f"simultaneous charge and discharge in {best.cycling} intervals (not resolved: binaries off, "
+                f"the time limit came first, or every one of {MAX_BINARY_ROUNDS} binary rounds still cycled)"
             )
         return s
 
@@ -270,14 +293,8 @@ class Dispatcher:
         deadline: float,
     ) -> tuple[list, _Round]:
         """Compile, load into HiGHS, solve (two stages or weighted) and load the solution into ``m``."""
-        h = self._highs
-        assert h is not None
         m.re_bound.value = BIG  # stage 2's bound of an earlier round must not constrain this one
-        comp = _compile(m)
-        if h.passModel(comp.lp) != highspy.HighsStatus.kOk:
-            raise _SolveFailed("HiGHS rejected the model (passModel)")
-        if n_bin == 0 and self._basis is not None and len(self._basis.col_status) == comp.lp.num_col_:
-            h.setBasis(self._basis)
+        comp, h = self._load_lp(m, n_bin)
         start = None
         if n_bin and start_values is not None:
             start = np.array([start_values.get(id(v), 0.0) for v in comp.columns])
@@ -326,6 +343,33 @@ class Dispatcher:
         r = _Round(sol, status, mode, float(objective @ sol), float(sol[comp.re_col]), 0, n_bin, gap)
         return comp.columns, r
 
+    def _load_lp(self, m: pyo.ConcreteModel, n_bin: int) -> tuple[_Compiled, highspy.Highs]:
+        """The LP in a HiGHS instance: the previous one updated in place when only bounds and costs
+        changed (and there are no binaries), else compiled and passed to the fresh instance."""
+        if n_bin == 0 and self._sens is not None and self._lp is not None:
+            vec = self._sens.update()
+            if vec is not None:
+                comp, kept = self._lp
+                n, r = comp.lp.num_col_, comp.lp.num_row_
+                kept.changeColsBounds(n, np.arange(n), vec.col_lower, vec.col_upper)
+                kept.changeRowsBounds(r, np.arange(r), vec.row_lower, vec.row_upper)  # type: ignore[attr-defined]
+                for i, j, a in zip(*vec.coeffs, strict=True):
+                    kept.changeCoeff(int(i), int(j), float(a))
+                self.in_place_updates += 1
+                return _Compiled(comp.columns, comp.rows, vec.costs, comp.re_col, comp.lp), kept
+        self._sens = self._lp = None
+        h = self._highs
+        assert h is not None
+        comp = _compile(m)
+        if h.passModel(comp.lp) != highspy.HighsStatus.kOk:
+            raise _SolveFailed("HiGHS rejected the model (passModel)")
+        if n_bin == 0 and self._basis is not None and len(self._basis.col_status) == comp.lp.num_col_:
+            h.setBasis(self._basis)
+        if n_bin == 0 and self.update_in_place:
+            self._sens = LpSensitivity(m, comp.rows, comp.columns, comp.vectors())
+            self._lp = (comp, h)
+        return comp, h
+
     def _run(
         self, h: highspy.Highs, cost: np.ndarray, deadline: float, stage: str, start: np.ndarray | None = None
     ) -> str:
@@ -333,7 +377,8 @@ class Dispatcher:
         h.changeColsCost(n, np.arange(n), np.asarray(cost, dtype=float))
         if start is not None:  # after the model change, which would discard it
             h.setSolution(_solution(start))
-        h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1e-3))
+        # HiGHS checks the limit against the instance's cumulative run time (see _prepare)
+        h.setOptionValue("time_limit", h.getRunTime() + max(deadline - time.perf_counter(), 1e-3))
         h.run()
         status = h.getModelStatus()
         has_solution = h.getInfo().primal_solution_status == 2

@@ -31,6 +31,7 @@ import numpy as np
 
 from dispatch.from_park import problem_from_park, tou_prices
 from dispatch.mpc import RollingHorizon
+from dispatch.prices import PriceSeries
 from dispatch.problem import DispatchProblem
 from dispatch.rules import rule_based_schedule
 from dispatch.schedule import Kpis, Schedule, compute_kpis
@@ -57,6 +58,10 @@ class SimulationConfig:
     contract_volume_scale: float = 1.0
     carbon_price_cny_per_t: float = 0.0
     options: SolverOptions = field(default_factory=SolverOptions)
+    # import/export price series (a spot market; the park's dispatch.prices_file): replaces the TOU energy
+    # price (or is added to it, park.dispatch.prices_add_to_tariff) and the export price, for the
+    # optimised loop, the baseline and the KPIs alike; it must cover the days simulated plus one horizon
+    prices: PriceSeries | None = None
 
 
 @dataclass
@@ -232,6 +237,7 @@ def simulate_year(
         contract_volume_scale=cfg.contract_volume_scale,
         carbon_price_cny_per_t=cfg.carbon_price_cny_per_t,
         ghi_clear_w_m2=truth.ghi_clear_w_m2[off : off + n],
+        prices=cfg.prices,
     )
     ghi_fn = _ghi_lookup(truth)
     mpc = RollingHorizon(
@@ -240,6 +246,7 @@ def simulate_year(
         carbon_price_cny_per_t=cfg.carbon_price_cny_per_t,
         batteries=bats,
         contract_volume_scale=cfg.contract_volume_scale,
+        prices=cfg.prices,
     )
     rec = _Recorder(year)
     e = {b.id: b.soc_initial * b.e_rated_kwh for b in bats}
@@ -397,6 +404,7 @@ def _baseline(
             batteries=bats,
             contract_volume_scale=cfg.contract_volume_scale,
             ghi_clear_w_m2=truth.ghi_clear_w_m2[off + d0 : off + d0 + m],
+            prices=cfg.prices,
         )
         s = rule_based_schedule(p)
         cut = slice(d0, d0 + m)

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 from dispatch.from_park import problem_from_park, solver_options
-from dispatch.prices import PriceSeries
+from dispatch.prices import PriceSeries, read_price_csv
 from dispatch.problem import DispatchProblem
 from dispatch.rules import rule_based_schedule
 from dispatch.schedule import Schedule
 from dispatch.solver import Dispatcher
 from ems.forecast import Forecast, forecast_park
+from ems.forecast.base import interval_times
 from ems.forecast.history import history_from_store
 from ems.forecast.runs import save_forecast
 from ems.park import Park
@@ -31,6 +33,21 @@ class PlanResult:
     schedule_id: int | None = None  # None when not saved
     version: int | None = None
     forecast_run_id: int | None = None
+
+
+def park_prices(
+    park: Park, park_file: Path | None, start: dt.datetime, intervals: int, path: Path | None = None
+) -> PriceSeries | None:
+    """The price file ``path``, else the park file's ``dispatch.prices_file`` (relative to the park file, or
+    to the working directory for a park given otherwise), checked to cover the horizon; ``None`` without
+    one. Raises :class:`dispatch.prices.PriceFileError` naming the file and the problem."""
+    if path is None and park.dispatch.prices_file:
+        path = (park_file.parent if park_file else Path.cwd()) / park.dispatch.prices_file
+    if path is None:
+        return None
+    series = read_price_csv(path)
+    series.interval_means(interval_times(start, intervals, park.interval_minutes), park.interval_minutes / 60)
+    return series
 
 
 def solve_checked(park: Park, p: DispatchProblem, dispatcher: Dispatcher, ac_check: bool) -> Schedule:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import MetricsDep, ParkDep, PeriodDep, StoreDep
+from api.deps import MetricsDep, ParkDep, PeriodDep, SettingsDep, StoreDep
 from api.security import AUTH_RESPONSES, Operator, Problem
 from ems.park import Park
 from ems.store.schedules import (
@@ -238,13 +238,19 @@ def get_schedule(schedule_id: int, _: Operator, store: StoreDep, park: ParkDep) 
     "/replan",
     response_model=ReplanResult,
     status_code=201,
-    responses={400: {"model": Problem, "description": "bad horizon"}},
-    summary="plan now from the stored history (day-ahead style, AC-checked), store it versioned",
+    responses={400: {"model": Problem, "description": "bad horizon, or a price file that cannot be used for it"}},
+    summary="plan now from the stored history (day-ahead style, AC-checked, the park's price file), store it versioned",
 )
 async def replan(
-    _: Operator, store: StoreDep, park: ParkDep, metrics: MetricsDep, body: ReplanRequest | None = None
+    _: Operator,
+    store: StoreDep,
+    park: ParkDep,
+    metrics: MetricsDep,
+    settings: SettingsDep,
+    body: ReplanRequest | None = None,
 ) -> ReplanResult:
-    from services.planning import plan_from_store
+    from dispatch.prices import PriceFileError
+    from services.planning import park_prices, plan_from_store
 
     body = body or ReplanRequest.model_validate({})
     if body.start is not None and body.start.tzinfo is None:
@@ -254,8 +260,12 @@ async def replan(
     start = body.start or (now - (now - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) % step + step)
     if (start - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) % step:
         raise HTTPException(400, f"start must be on a {park.interval_minutes}-minute boundary")
+    try:  # the park file's spot/dynamic prices, as `ems plan` uses them
+        prices = park_prices(park, settings.park_file, start, body.intervals)
+    except PriceFileError as exc:
+        raise HTTPException(400, str(exc)) from None
     res = await run_in_threadpool(
-        plan_from_store, store, park, start, body.intervals, ac_check=body.ac_check, note="api replan"
+        plan_from_store, store, park, start, body.intervals, ac_check=body.ac_check, note="api replan", prices=prices
     )
     metrics.solve_seconds.observe(res.schedule.solve_time_s)
     assert res.schedule_id is not None and res.version is not None  # saved

@@ -13,10 +13,9 @@ import typer
 import yaml
 from tqdm import tqdm
 
-from dispatch.prices import PriceFileError, PriceSeries, read_price_csv
+from dispatch.prices import PriceFileError, PriceSeries
 from dispatch.schedule import Kpis
 from ems.forecast import Forecast
-from ems.forecast.base import interval_times
 from ems.park import Park, Tariff
 from ems.store import open_store
 from ems.synthetic import synthesize_truth
@@ -151,15 +150,8 @@ def _price_series(
 ) -> PriceSeries | None:
     """The ``--prices`` file, else the park file's ``dispatch.prices_file`` (relative to the park file),
     checked to cover the horizon."""
-    path = option
-    if path is None and park.dispatch.prices_file:
-        path = (park_file.parent if park_file else Path.cwd()) / park.dispatch.prices_file
-    if path is None:
-        return None
     try:
-        series = read_price_csv(path)
-        series.interval_means(interval_times(start, intervals, park.interval_minutes), park.interval_minutes / 60)
-        return series
+        return planning.park_prices(park, park_file, start, intervals, option)
     except PriceFileError as exc:
         raise typer.BadParameter(str(exc)) from None
 
@@ -181,9 +173,12 @@ def simulate_year_cmd(
     tariff: Annotated[Path | None, typer.Option(help="YAML file with a replacement 'tariff' section (what-if)")] = None,
     seed: Annotated[int, typer.Option(help="weather seed")] = 7,
     out: Annotated[Path, typer.Option(help="directory for plots and results.json")] = Path("var/simulate-year"),
+    prices: Annotated[
+        Path | None, typer.Option(help="CSV of import/export prices (default: the park file's dispatch.prices_file)")
+    ] = None,
 ) -> None:
     """Closed-loop simulation (forecast -> dispatch -> plant -> measurement) vs the rule-based baseline."""
-    _settings, park = settings_and_park(None, park_file)
+    settings, park = settings_and_park(None, park_file)
     if replan not in ("hourly", "daily"):
         raise typer.BadParameter("replan must be 'hourly' or 'daily'")
     if tariff is not None:
@@ -196,6 +191,8 @@ def simulate_year_cmd(
         contract_volume_scale=contract_scale,
         carbon_price_cny_per_t=carbon_price,
     )
+    span = days * park.intervals_per_day + cfg.horizon  # the last re-plan looks one horizon ahead
+    cfg = dataclasses.replace(cfg, prices=_price_series(prices, park, settings.park_file, cfg.start, span))
     replans = -(-days * park.intervals_per_day // max(1, cfg.replan_minutes // park.interval_minutes))
     with tqdm(total=replans, desc="simulate-year", unit="plan") as bar:
         result = simulate_year(park, cfg, progress=bar.update)

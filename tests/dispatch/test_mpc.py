@@ -64,3 +64,42 @@ def test_mpc_day_ahead_demo_park_beats_baseline(demo_park: Park) -> None:
     assert s.kpis.local_re_consumption_ratio >= base.kpis.local_re_consumption_ratio - 1e-9
     assert np.all(s.grid_export_kw == 0)  # demo park: anti-backflow
     assert s.grid_import_kw.max() <= demo_park.network.grid_connection.import_limit_kw + 1e-6
+
+
+def test_in_place_update_equals_a_fresh_compile_and_solve(demo_park: Park) -> None:
+    """Issue 15: an MPC re-solve updates the HiGHS LP in place (bounds, row sides, costs and the
+    flexible-load block memberships that move with the horizon) instead of recompiling Pyomo. The
+    updated LP equals a fresh compile of the same problem, and its optimum a fresh Dispatcher's."""
+    import pyomo.environ as pyo
+
+    from dispatch.solver import Dispatcher, _compile
+
+    mpc = RollingHorizon(demo_park)
+    for k, soc in enumerate((0.5, 0.45, 0.6)):
+        s = mpc.step(
+            _forecast(demo_park, START + k * dt.timedelta(minutes=15)), dict.fromkeys(_batteries(demo_park), soc)
+        )
+        assert s.status == "optimal"
+    d = mpc.dispatcher
+    assert d.rebuilds == 1 and d.in_place_updates == 2
+    assert d._sens is not None
+    updated = d._sens.base
+    assert updated.coeffs[0].size > 0  # the flexible loads' day blocks moved: matrix entries changed
+    fresh_model = Dispatcher()
+    ref = fresh_model.solve(mpc.last_problem)
+    assert fresh_model.model is not None
+    fresh_model.model.re_bound.value = updated.col_upper[_compile(fresh_model.model).re_col]
+    comp = _compile(fresh_model.model)
+    np.testing.assert_allclose(updated.row_lower, comp.lp.row_lower_, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(updated.row_upper, comp.lp.row_upper_, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(updated.col_upper, comp.lp.col_upper_, rtol=1e-12, atol=1e-9)
+    for name, c in comp.costs.items():
+        np.testing.assert_allclose(updated.costs[name], c, rtol=1e-12, atol=1e-12, err_msg=name)
+    # the optimum: cost and local RE lost of the in-place plan equal the fresh solve's
+    assert pyo.value(d.model.obj_cost) == pytest.approx(pyo.value(fresh_model.model.obj_cost), rel=1e-6)
+    assert pyo.value(d.model.re_lost) == pytest.approx(pyo.value(fresh_model.model.re_lost), abs=1e-6)
+    assert s.kpis.cost_cny == pytest.approx(ref.kpis.cost_cny, rel=1e-6)
+
+
+def _batteries(park: Park) -> list[str]:
+    return [d.id for d in park.devices if d.type == "battery"]

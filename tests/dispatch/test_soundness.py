@@ -173,3 +173,25 @@ def test_network_slack_is_priced_above_the_demand_charge_and_reported() -> None:
     s2 = solve(q)
     assert s2.battery_charge_kw["B1"] == pytest.approx([5, 5], abs=1e-6)
     assert "network slack on L1: 2 intervals, worst 15 beyond the limit (no plan within it)" in s2.notes
+
+
+def test_best_round_is_returned_when_later_rounds_are_worse() -> None:
+    """Issue 23: the lazy-binary loop returns the best of its rounds, not the last.
+
+    A full battery (100 kWh, SOC 1.0) above its band (soc_max 0.5) with nowhere to send energy: no
+    load, no export. The soft band costs 10·V per kWh above 0.5·E per interval, so the LP relaxation
+    burns the excess by charging and discharging at once, x kW each way with x/100 + x/100 ≤ 1:
+    50 kW, burning 50·(1/0.9 − 0.9) = 10.556 kWh per hour; the 50 kWh excess is gone after 4.74 h
+    (hours 0–4 cycle; SOC 0.89444, 0.78889, 0.68333, 0.57778, 0.5). Round 2 makes hours 0–4 binary:
+    the battery idles there at SOC 1.0 (no outlet) and burns in hours 5–9 instead; round 3 idles in
+    0–9 and burns in 10–14. Every round cycles, and each later one pays five more hours of the band
+    penalty on 50 kWh: round 1 is the best by the loop's own ranking. Returning the last round would
+    show SOC 1.0 in hour 0 and binaries.
+    """
+    b = battery(soc0=1.0, soc_max=0.5, soc_terminal=None)
+    s = solve(problem([0.0] * 16, [0.5] * 16, batteries=[b]))
+    burn = 50 * (1 / 0.9 - 0.9)
+    hand = [1.0 - burn * (k + 1) / 100 for k in range(4)] + [0.5] * 12
+    assert s.soc["B1"] == pytest.approx(hand, abs=1e-6)
+    assert s.n_binaries == 0 and s.method == "lp"  # round 1, the LP relaxation
+    assert "simultaneous charge and discharge in 5 intervals" in " ".join(s.notes)
