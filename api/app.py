@@ -13,6 +13,8 @@ from api.deps import AppState, GridStatusProvider, HealthProvider
 from api.guard import Guard
 from api.principal import KeyCache
 from api.routers import carbon, devices, forecasts, grid, health, keys, park, pathway, schedules, telemetry, tenants
+from api.routers.api_docs import router as api_docs_router
+from api.routers.gateway_control import router as gateway_control_router
 from ems import __version__
 from ems.park import Park
 from ems.settings import Settings
@@ -32,6 +34,8 @@ ROUTERS = (
     tenants.router,
     schedules.kpis_router,
     pathway.router,
+    gateway_control_router,
+    api_docs_router,
 )
 
 
@@ -48,6 +52,8 @@ def create_app(
     app = FastAPI(
         title="Zero-carbon park EMS",
         version=__version__,
+        docs_url=None,  # self-hosted instead (api.routers.api_docs): the default loads Swagger UI from a CDN
+        redoc_url=None,
         description="Telemetry ingest for gateways, schedules and grid status for operators, "
         "emission-factor reports for auditors. Authenticate with `Authorization: Bearer <API key>`.",
     )
