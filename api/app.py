@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -15,6 +16,7 @@ from api.principal import KeyCache
 from api.routers import carbon, devices, forecasts, grid, health, keys, park, pathway, schedules, telemetry, tenants
 from api.routers.api_docs import router as api_docs_router
 from api.routers.gateway_control import router as gateway_control_router
+from api.validation import validation_error
 from ems import __version__
 from ems.park import Park
 from ems.settings import Settings
@@ -74,6 +76,7 @@ def create_app(
     async def _store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
         return JSONResponse({"detail": "database unavailable"}, status_code=503, headers={"Retry-After": "5"})
 
+    app.add_exception_handler(RequestValidationError, validation_error)
     for router in ROUTERS:
         app.include_router(router)
 
