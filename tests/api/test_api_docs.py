@@ -35,7 +35,7 @@ def _resolve(doc: dict[str, Any], ref: str) -> Any:
 
 def test_every_ref_in_the_openapi_document_resolves(api: Api) -> None:
     """Regression (issue 21): the document pointed at a missing #/components/schemas/Reading."""
-    doc = httpx.get(f"{api.url}/openapi.json").json()
+    doc = httpx.get(f"{api.url}/openapi.json", timeout=60).json()
     refs = _refs(doc)
     assert len(refs) > 50
     missing = []
@@ -87,12 +87,12 @@ def test_nan_and_infinity_reject_their_rows_only(api: Api) -> None:
 
 
 def test_docs_page_and_assets_are_served_by_the_api(api: Api) -> None:
-    page = httpx.get(f"{api.url}/docs")
+    page = httpx.get(f"{api.url}/docs", timeout=30)
     assert page.status_code == 200
     urls = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     assert urls and all(u.startswith("/docs/") for u in urls), urls  # nothing from another host
     for u in urls:
-        r = httpx.get(f"{api.url}{u}")
+        r = httpx.get(f"{api.url}{u}", timeout=30)
         assert r.status_code == 200 and len(r.content) > 100, u
     assert "<script>" not in page.text  # the CSP (default-src 'self') would block an inline script
     assert httpx.get(f"{api.url}/docs/assets/..%2Fapp.py").status_code == 404
@@ -125,3 +125,17 @@ def test_docs_render_in_a_browser_without_internet(api: Api) -> None:
         browser.close()
     assert errors == [] and outside == []
     assert "Zero-carbon park EMS" in title and n_tags >= 8
+
+
+def test_a_1999_timestamp_and_a_1e300_counter_reject_their_rows(api: Api) -> None:
+    """Issue 21 named both as accepted; each is rejected with its reason, the good row is stored."""
+    rows = [
+        {"time": "1999-06-01T00:00:00Z", "device": "PV1", "quantity": "p_kw", "value": 1.0},
+        {"time": "2026-06-01T00:00:00Z", "device": "M_GRID", "quantity": "e_in_kwh", "value": 1e300},
+        {"time": "2026-06-01T00:00:00Z", "device": "M_GRID", "quantity": "e_in_kwh", "value": 1234.5},
+    ]
+    with api.client("gateway") as c:
+        report = c.post("/v1/telemetry", json={"readings": rows}).json()
+    assert [(r["row"], r["reason"]) for r in report["rejected"]] == [(0, "too_early"), (1, "out_of_range")]
+    with api.store.connection() as conn:
+        assert conn.execute("SELECT value FROM telemetry").fetchall() == [(1234.5,)]
