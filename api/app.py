@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -29,6 +30,9 @@ from api.routers import (
     telemetry,
     tenants,
 )
+from api.routers.api_docs import router as api_docs_router
+from api.routers.gateway_control import router as gateway_control_router
+from api.validation import validation_error
 from ems import __version__
 from ems.park import Park
 from ems.settings import Settings
@@ -52,6 +56,8 @@ ROUTERS = (
     pathway.router,
     alerts.router,
     exchange.router,
+    gateway_control_router,
+    api_docs_router,
 )
 
 
@@ -68,6 +74,8 @@ def create_app(
     app = FastAPI(
         title="Zero-carbon park EMS",
         version=__version__,
+        docs_url=None,  # self-hosted instead (api.routers.api_docs): the default loads Swagger UI from a CDN
+        redoc_url=None,
         description="Telemetry ingest for gateways, schedules and grid status for operators, "
         "emission-factor reports for auditors. Authenticate with `Authorization: Bearer <API key>`.",
     )
@@ -88,6 +96,7 @@ def create_app(
     async def _store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
         return JSONResponse({"detail": "database unavailable"}, status_code=503, headers={"Retry-After": "5"})
 
+    app.add_exception_handler(RequestValidationError, validation_error)
     for router in ROUTERS:
         app.include_router(router)
 

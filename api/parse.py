@@ -9,6 +9,7 @@ because guessing a gateway's local time is how data ends up an hour off.
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import numpy as np
@@ -100,6 +101,16 @@ def _columns_to_batch(
     return batch, rejections
 
 
+def _loads_non_finite(body: bytes, orjson_error: orjson.JSONDecodeError) -> Any:
+    """JSON with the bare ``NaN``/``Infinity``/``-Infinity`` that many gateway JSON writers emit for a
+    failed sensor (not RFC 8259, so orjson refuses the whole body): read with the standard library,
+    whose decoder accepts them, so that only the rows carrying them are rejected (as not finite)."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise BodyError(f"body is not valid JSON: {orjson_error}") from None
+
+
 def parse_json(body: bytes, max_rows: int | None = None) -> tuple[ReadingBatch, list[Rejection], np.ndarray]:
     """Parse ``{"readings": [{"time", "device", "quantity", "value", "quality"?}, ...]}``.
 
@@ -109,7 +120,7 @@ def parse_json(body: bytes, max_rows: int | None = None) -> tuple[ReadingBatch, 
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise BodyError(f"body is not valid JSON: {exc}") from None
+        doc = _loads_non_finite(body, exc)
     rows = doc.get("readings") if isinstance(doc, dict) else None
     if not isinstance(rows, list):
         raise BodyError('body must be an object with a "readings" array')

@@ -61,6 +61,7 @@ Operator = Annotated[Principal, Depends(require("operator", "admin"))]
 Reader = Annotated[Principal, Depends(require("operator", "auditor", "admin"))]
 Auditor = Annotated[Principal, Depends(require("auditor", "admin"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+AnyKey = Annotated[Principal, Depends(require("gateway", "operator", "auditor", "admin", "tenant"))]  # public facts
 
 
 class Problem(BaseModel):

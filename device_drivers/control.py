@@ -1,10 +1,11 @@
 """Setpoint writing for the dispatcher: battery active power and PV curtailment.
 
 Every call checks that the park file enables control for the device, clamps the
-request to the device's ratings (battery: ``-p_charge_max_kw ≤ p ≤ p_discharge_max_kw``;
-PV limit: 0..100 % of rating), writes through the device's register map, reads the
-register back and returns the confirmed value. Writes share the device's transport
-with the poller, so they are serialised with polling on that connection.
+request to the device's ratings (:func:`ems.setpoints.setpoint_range`; battery:
+``-p_charge_max_kw ≤ p ≤ p_discharge_max_kw``; PV limit: 0..100 % of rating), writes
+through the device's register map, reads the register back and returns the confirmed
+value. Writes share the device's transport with the poller, so they are serialised with
+polling on that connection.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from device_drivers.device import DeviceDriver
 from device_drivers.errors import ControlDisabled, ControlError
 from ems.park import Battery, Park, PvPlant, WindTurbine
+from ems.setpoints import SetpointRange, setpoint_range
 
 
 @dataclass(frozen=True)
@@ -28,10 +30,6 @@ class SetpointResult:
     @property
     def clamped(self) -> bool:
         return self.applied != self.requested
-
-
-def clamp(value: float, lo: float, hi: float) -> float:
-    return min(max(value, lo), hi)
 
 
 class Controller:
@@ -50,17 +48,22 @@ class Controller:
             raise ControlDisabled(f"control is not enabled for {device_id} (park file: control.enabled)")
         return dev
 
+    @staticmethod
+    def _range(dev: object) -> SetpointRange:
+        rng = setpoint_range(dev)
+        assert rng is not None  # _device admitted only controllable kinds
+        return rng
+
     async def set_battery_power(self, device_id: str, p_kw: float) -> SetpointResult:
         """Battery active power setpoint [kW], generator convention (> 0 discharges)."""
         dev = self._device(device_id, (Battery,))
-        assert isinstance(dev, Battery)
-        applied = clamp(float(p_kw), -dev.p_charge_max_kw, dev.p_discharge_max_kw)
+        applied = self._range(dev).clamp(p_kw)
         confirmed = await self.driver_of(device_id).write_setpoint("p_setpoint_kw", applied)
         return SetpointResult(device_id, "p_setpoint_kw", float(p_kw), applied, confirmed)
 
     async def set_pv_limit(self, device_id: str, pct: float) -> SetpointResult:
         """Active power limit of a PV plant (or wind farm) [% of rating], 100 = no curtailment."""
-        self._device(device_id, (PvPlant, WindTurbine))
-        applied = clamp(float(pct), 0.0, 100.0)
+        dev = self._device(device_id, (PvPlant, WindTurbine))
+        applied = self._range(dev).clamp(pct)
         confirmed = await self.driver_of(device_id).write_setpoint("p_limit_pct", applied)
         return SetpointResult(device_id, "p_limit_pct", float(pct), applied, confirmed)

@@ -38,6 +38,9 @@ from typing import Any
 import numpy as np
 
 from device_drivers.device import DeviceDriver
+from device_drivers.dlt645.driver import Dlt645Driver
+from device_drivers.dlt645.link import Dlt645Link
+from device_drivers.dlt645.park_meters import park_meters
 from device_drivers.errors import DeviceError, ModbusException
 from device_drivers.health import DeviceHealth, State
 from device_drivers.register_map import RegisterMap, load_map
@@ -56,7 +59,7 @@ def _utc_now() -> dt.datetime:
 
 @dataclass
 class PolledDevice:
-    driver: DeviceDriver
+    driver: DeviceDriver | Dlt645Driver
     health: DeviceHealth
     interval_s: float
     next_due: float = 0.0  # time.monotonic()
@@ -83,7 +86,7 @@ class Poller:
     def __init__(
         self,
         devices: Iterable[PolledDevice],
-        transports: dict[str, Transport],
+        transports: dict[str, Transport | Dlt645Link],
         sink: TelemetrySink | None = None,
         flush_interval_s: float = 1.0,
         trace: bool = False,
@@ -121,7 +124,7 @@ class Poller:
         interval_s: float | None = None,
         **kwargs: object,
     ) -> Poller:
-        """One PolledDevice per Modbus device of ``park`` (gateway devices are pushed, not polled).
+        """One PolledDevice per Modbus or DL/T 645 device of ``park`` (gateway devices are pushed, not polled).
 
         ``interval_s`` overrides every device's ``poll_interval_s`` (tests, benchmarks).
         """
@@ -158,7 +161,9 @@ class Poller:
             interval = interval_s or conn.poll_interval_s
             health = DeviceHealth(dev.id, interval, conn.timeout_s)
             polled.append(PolledDevice(driver, health, interval))
-        return cls(polled, transports, sink, **kwargs)  # type: ignore[arg-type]
+        meters, links = park_meters(park, wanted, interval_s)  # DL/T 645 meters: same health, journal, ingest
+        polled += [PolledDevice(drv, health, interval) for drv, health, interval in meters]
+        return cls(polled, {**transports, **links}, sink, **kwargs)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ running
 
@@ -390,7 +395,11 @@ class Poller:
         return self.devices[device_id].health.state
 
     def driver(self, device_id: str) -> DeviceDriver:
+        """The register-map driver of a polled device (setpoints are written through it)."""
         try:
-            return self.devices[device_id].driver
+            drv = self.devices[device_id].driver
         except KeyError:
             raise KeyError(f"device {device_id!r} is not polled; polled: {', '.join(self.devices)}") from None
+        if not isinstance(drv, DeviceDriver):
+            raise KeyError(f"device {device_id!r} is a DL/T 645 meter: it takes no setpoints")
+        return drv

@@ -256,7 +256,36 @@ class Gateway(_Model):
     gateway_id: str = Field(description="the API key's gateway that may push this device's telemetry")
 
 
-Connection = Annotated[ModbusTcp | ModbusRtu | Gateway, Field(discriminator="kind")]
+class Dlt645Tcp(_Model):
+    """A DL/T 645-2007 meter behind a transparent serial-to-TCP gateway (bytes forwarded unchanged)."""
+
+    kind: Literal["dlt645_tcp"] = "dlt645_tcp"
+    host: str
+    port: int = Field(ge=1, le=65535)
+    address: str = Field(pattern=r"^[0-9]{12}$", description="meter address: 12 digits as on the nameplate")
+    data_map: str = Field(default="dlt645_3phase", description="DL/T 645 map (device_drivers/maps/dlt645)")
+    poll_interval_s: float = Field(default=5.0, gt=0)
+    timeout_s: float = Field(default=1.0, gt=0)
+    retries: int = Field(default=1, ge=0, le=10, description="re-sends after a timeout or a broken frame")
+
+
+class Dlt645Serial(_Model):
+    """A DL/T 645-2007 meter on an RS-485 line (the standard's default: 2400 baud, 8 data bits, even parity)."""
+
+    kind: Literal["dlt645_serial"] = "dlt645_serial"
+    serial_port: str
+    baudrate: int = 2400
+    parity: Literal["N", "E", "O"] = "E"
+    stopbits: int = 1
+    bytesize: int = 8
+    address: str = Field(pattern=r"^[0-9]{12}$", description="meter address: 12 digits as on the nameplate")
+    data_map: str = Field(default="dlt645_3phase", description="DL/T 645 map (device_drivers/maps/dlt645)")
+    poll_interval_s: float = Field(default=5.0, gt=0)
+    timeout_s: float = Field(default=1.0, gt=0)
+    retries: int = Field(default=1, ge=0, le=10, description="re-sends after a timeout or a broken frame")
+
+
+Connection = Annotated[ModbusTcp | ModbusRtu | Gateway | Dlt645Tcp | Dlt645Serial, Field(discriminator="kind")]
 
 
 class Control(_Model):

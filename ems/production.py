@@ -12,15 +12,12 @@ from dataclasses import dataclass
 
 from psycopg.conninfo import conninfo_to_dict
 
-from ems.park import Battery, Park, PvPlant, WindTurbine
+from ems.park import Park
+from ems.setpoints import CONTROLLABLE, setpoint_range
 from ems.settings import Settings
 
 # Passwords that ship in examples or that installers default to: never valid in production.
 PLACEHOLDER_PASSWORDS = frozenset({"", "change_me", "changeme", "password", "postgres", "secret", "ems", "admin"})
-
-# Device types whose setpoints the controller clamps to ratings from the park file
-# (battery: charge/discharge limits; PV and wind: 0..100 % of rating).
-RATED_FOR_CONTROL = (Battery, PvPlant, WindTurbine)
 
 
 class UnsafeForProduction(RuntimeError):
@@ -87,10 +84,10 @@ def production_problems(settings: Settings, park: Park | None = None, listener: 
         problems.append("EMS_TLS_CERTFILE and EMS_TLS_KEYFILE must be set together")
     if park is not None:
         for i, dev in enumerate(park.devices):
-            if dev.control.enabled and not isinstance(dev, RATED_FOR_CONTROL):
+            if dev.control.enabled and setpoint_range(dev) is None:
                 problems.append(
                     f"park file devices[{i}] ({dev.id}): control.enabled on a {dev.type}, which has no rating "
-                    "the setpoint writer can clamp to; only battery, pv and wind devices can be controlled"
+                    f"the setpoint writer can clamp to; only {CONTROLLABLE} can be controlled"
                 )
     return problems
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import HealthProviderDep, ParkDep, StoreDep
-from api.security import AUTH_RESPONSES, Reader
+from api.security import AUTH_RESPONSES, AnyKey, Reader
 from ems.quantities import QUANTITIES
 
 router = APIRouter(prefix="/v1", tags=["devices"], responses=AUTH_RESPONSES)
@@ -68,7 +68,8 @@ def list_devices(_: Reader, park: ParkDep) -> list[DevicePublic]:
 
 
 @router.get("/quantities", response_model=list[QuantityPublic], summary="canonical telemetry quantities and units")
-def list_quantities(_: Reader) -> list[QuantityPublic]:
+def list_quantities(_: AnyKey) -> list[QuantityPublic]:
+    """Every key may read them: a gateway needs the list its telemetry schema points to."""
     return [
         QuantityPublic(name=q.name, unit=q.unit, kind=q.kind, description=q.description) for q in QUANTITIES.values()
     ]

@@ -61,7 +61,7 @@ def test_control_on_an_unrated_device_is_refused(tiny_park: Park) -> None:
     problems = production_problems(_settings(), park)
     assert problems == [
         f"park file devices[{i}] ({load.id}): control.enabled on a load, which has no rating the setpoint "
-        "writer can clamp to; only battery, pv and wind devices can be controlled"
+        "writer can clamp to; only battery, pv, wind and ev_charging load devices can be controlled"
     ]
 
 
