@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     max_batch_rows: int = Field(default=100_000, description="readings per telemetry request")
     rate_limit_per_s: float = Field(default=200.0, description="sustained requests per second per key")
     rate_limit_burst: int = 400
+    auth_failures_burst: int = Field(
+        default=20, description="failed authentications a client address may make at once before 429"
+    )
+    auth_failures_per_min: float = Field(default=10.0, description="failed authentications per minute sustained")
+    body_timeout_s: float = Field(
+        default=30.0, gt=0, description="a request body must arrive whole within this time, or 408"
+    )
     cors_origins: list[str] = Field(default=[], description="CORS is off unless origins are listed")
 
     @field_validator("tls_certfile", "tls_keyfile", "database_url", "park_file", mode="before")
