@@ -26,6 +26,10 @@ class Settings(BaseSettings):
         default=EARLIEST_READING, description="reject readings stamped before this instant (device clock resets)"
     )
     rollup_max_gap_s: float = Field(default=120.0, description="a power sample holds at most this long")
+    embedded_log_rotation_mb: float = Field(
+        default=10.0, gt=0, description="embedded server: start a new log file past this size (MB)"
+    )
+    embedded_log_files: int = Field(default=10, ge=1, description="embedded server: log files kept")
     environment: Literal["development", "test", "production"] = Field(
         default="development", description="'production' refuses unsafe settings (ems.production)"
     )
