@@ -148,7 +148,9 @@ class EmbeddedServer:
         threading.Thread(target=run, name="pg-log-pruner", daemon=True).start()
 
     def restart(self) -> None:
-        """Restart the server process (same socket, same data): every open connection breaks."""
+        """Restart the server process (same socket, same data): every open connection breaks.
+
+        Also starts a server stopped by :meth:`halt` (pg_ctl reuses the options of the last start)."""
         # -l: the lines before the logging collector starts go where the wheel's first start put them
         self._pg_ctl("-m", "fast", "-l", str(self.pgdata / "log"), "restart")
         # The wheel stops the postmaster it knows at cleanup only if that process still runs: point
@@ -157,6 +159,10 @@ class EmbeddedServer:
 
         if self._server is not None:
             self._server._postmaster_info = PostmasterInfo.read_from_pgdata(self.pgdata)  # type: ignore[attr-defined]
+
+    def halt(self) -> None:
+        """Stop the server process but keep this handle: :meth:`restart` starts it again (outage tests)."""
+        self._pg_ctl("-m", "fast", "stop")
 
     def stop(self) -> None:
         if self._pruner is not None:
