@@ -90,7 +90,9 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "Content-Encoding"],
         )
 
-    app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes)  # outermost: sees every request
+    app.add_middleware(  # outermost: sees every request
+        Guard, max_body_bytes=settings.max_body_bytes, body_timeout_s=settings.body_timeout_s
+    )
 
     @app.exception_handler(StoreUnavailable)
     async def _store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:

@@ -70,9 +70,12 @@ class AppState:
     park_network: ParkNetwork | None = None  # built on first use by the grid route
     pathway_jobs: JobBoard = field(default_factory=JobBoard)
     rate_limiter: RateLimiter = field(init=False)
+    auth_failures: RateLimiter = field(init=False)  # per client address
 
     def __post_init__(self) -> None:
-        self.rate_limiter = RateLimiter(self.settings.rate_limit_per_s, self.settings.rate_limit_burst)
+        s = self.settings
+        self.rate_limiter = RateLimiter(s.rate_limit_per_s, s.rate_limit_burst)
+        self.auth_failures = RateLimiter(s.auth_failures_per_min / 60.0, s.auth_failures_burst)
 
 
 def get_state(request: Request) -> AppState:

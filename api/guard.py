@@ -5,7 +5,9 @@
   text cannot hold it, and it would otherwise surface as a 500 wherever it reached a query. The
   answer has FastAPI's validation-error shape (``detail: [{loc, msg, type}]``), as any 422.
 * **Body limit**: every body is counted while it arrives and refused with 413 past
-  ``max_body_bytes`` (declared or not). The telemetry route streams its own body (it may be
+  ``max_body_bytes`` (declared or not), or with 408 (and the connection closed) if it has not
+  arrived whole within ``body_timeout_s``: a client trickling a body holds one connection for a
+  bounded time (the event loop is never blocked by it). The telemetry route streams its own body (it may be
   compressed) and applies the same limit before and after decompression (:mod:`api.limits`).
 * **Security headers** on every response (no sniffing, no framing, no referrer, a same-origin
   content policy for the dashboard, no caching of API answers).
@@ -71,8 +73,8 @@ def json_problem(body: bytes) -> str | None:
 class Guard:
     """ASGI middleware (module docstring)."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
-        self.app, self.max_body_bytes = app, max_body_bytes
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_s: float) -> None:
+        self.app, self.max_body_bytes, self.body_timeout_s = app, max_body_bytes, body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -99,7 +101,7 @@ class Guard:
         try:
             body = await self._read(scope, receive)
         except BodyRefused as exc:
-            await _answer(send_with_headers, exc.status, exc.detail)
+            await _answer(send_with_headers, exc.status, exc.detail, close=exc.status == 408)
             return
         ctype = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip().lower()
         if body and ctype in (b"application/json", b""):
@@ -115,17 +117,25 @@ class Guard:
         if declared.isdigit() and int(declared) > limit:
             raise BodyRefused(413, f"body larger than {limit} bytes")
         chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise BodyRefused(400, "client disconnected before the body was complete")
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise BodyRefused(413, f"body larger than {limit} bytes")
-            chunks.append(chunk)
-            more = message.get("more_body", False)
+        try:
+            with anyio.fail_after(self.body_timeout_s):
+                while more:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise BodyRefused(400, "client disconnected before the body was complete")
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > limit:
+                        raise BodyRefused(413, f"body larger than {limit} bytes")
+                    chunks.append(chunk)
+                    more = message.get("more_body", False)
+        except TimeoutError:
+            raise BodyRefused(408, body_timeout_detail(self.body_timeout_s)) from None
         return b"".join(chunks)
+
+
+def body_timeout_detail(seconds: float) -> str:
+    return f"request body not received whole within {seconds:g} s"
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -145,13 +155,10 @@ def _invalid(where: str, msg: str) -> list[dict[str, Any]]:
     return [{"loc": [where], "msg": msg, "type": "invalid_text"}]
 
 
-async def _answer(send: Any, status: int, detail: str | list[dict[str, Any]]) -> None:
+async def _answer(send: Any, status: int, detail: str | list[dict[str, Any]], close: bool = False) -> None:
     body = orjson.dumps({"detail": detail})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:  # the rest of the body is never read: the connection cannot carry another request
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

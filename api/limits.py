@@ -1,32 +1,58 @@
-"""Request size limits (also after decompression) and per-key rate limiting."""
+"""Request size limits (also after decompression), rate limiting per key and failed-authentication throttling."""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import zlib
 
+import anyio
 from fastapi import HTTPException, Request
+
+from api.guard import body_timeout_detail
 
 
 class RateLimiter:
-    """Token bucket per API key: ``rate_per_s`` sustained, ``burst`` at once."""
+    """Token bucket per key (an API key id, a client address): ``rate_per_s`` sustained, ``burst`` at once."""
 
     def __init__(self, rate_per_s: float, burst: int) -> None:
         self.rate, self.burst = rate_per_s, burst
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def check(self, key_id: str) -> None:
+    def _tokens(self, key: str, now: float) -> float:
+        tokens, last = self._buckets.get(key, (float(self.burst), now))
+        return min(self.burst, tokens + (now - last) * self.rate)
+
+    def check(self, key: str) -> None:
+        """Spend a token, or refuse with 429 and the wait in ``Retry-After``."""
         now = time.monotonic()
         with self._lock:
-            tokens, last = self._buckets.get(key_id, (float(self.burst), now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            tokens = self._tokens(key, now)
             if tokens < 1:
-                self._buckets[key_id] = (tokens, now)
-                wait = (1 - tokens) / self.rate
-                raise HTTPException(429, "rate limit exceeded", headers={"Retry-After": f"{max(1, round(wait))}"})
-            self._buckets[key_id] = (tokens - 1, now)
+                self._buckets[key] = (tokens, now)
+                raise HTTPException(429, "rate limit exceeded", headers={"Retry-After": self._retry_after(tokens)})
+            self._buckets[key] = (tokens - 1, now)
+
+    def refused(self, key: str, detail: str) -> HTTPException | None:
+        """The 429 to answer if ``key`` has no token left (spends nothing), else None."""
+        with self._lock:
+            tokens = self._tokens(key, time.monotonic())
+        if tokens >= 1:
+            return None
+        return HTTPException(429, detail, headers={"Retry-After": self._retry_after(tokens)})
+
+    def spend(self, key: str) -> None:
+        """Take a token if one is left (counting an event such as a failed authentication)."""
+        now = time.monotonic()
+        with self._lock:
+            if len(self._buckets) > 100_000:  # bounded memory under a spray of addresses
+                self._buckets.clear()
+            self._buckets[key] = (max(0.0, self._tokens(key, now) - 1), now)
+
+    def _retry_after(self, tokens: float) -> str:
+        return f"{max(1, math.ceil((1 - tokens) / self.rate))}"
 
 
 class BodyTooLarge(ValueError):
@@ -37,17 +63,22 @@ class BodyUnreadable(ValueError):
     """Refused with 400: the encoding is broken (truncated or corrupt compressed data)."""
 
 
-async def read_body(request: Request, max_bytes: int) -> bytes:
-    """The request body as sent (still compressed), refusing more than ``max_bytes``."""
+async def read_body(request: Request, max_bytes: int, timeout_s: float) -> bytes:
+    """The request body as sent (still compressed), refusing more than ``max_bytes`` (413) or a body
+    that has not arrived whole within ``timeout_s`` (408, as :class:`api.guard.Guard` does)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise HTTPException(413, f"body larger than {max_bytes} bytes")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise HTTPException(413, f"body larger than {max_bytes} bytes")
-        chunks.append(chunk)
+    try:
+        with anyio.fail_after(timeout_s):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise HTTPException(413, f"body larger than {max_bytes} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise HTTPException(408, body_timeout_detail(timeout_s), headers={"Connection": "close"}) from None
     return b"".join(chunks)
 
 

@@ -4,6 +4,13 @@ Roles: ``gateway`` (writes telemetry for its bound devices only), ``operator``,
 ``auditor`` (read-only), ``admin`` (keys, config; also everything operators and
 auditors may read), ``tenant`` (its own statements). Missing or invalid key → 401;
 valid key with the wrong role → 403.
+
+Guessing is throttled per client address: each invalid or revoked key spends a token of that
+address's bucket (``auth_failures_burst``, refilled at ``auth_failures_per_min``); with none left,
+keys not verified in the last few seconds (:class:`~api.principal.KeyCache`) get 429 and
+``Retry-After`` without being checked, so an exhausted bucket gives no oracle. Valid keys spend
+nothing, and other addresses are unaffected. Behind a proxy the address is the one uvicorn
+takes from ``X-Forwarded-For`` (``--forwarded-allow-ips``).
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException
+from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
@@ -23,18 +30,24 @@ from ems.store.keys import gateway_devices, verify_token
 _bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer ems_<id>_<secret>`")
 
 
-def authenticate(state: StateDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+def authenticate(
+    request: Request, state: StateDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
     if creds is None or creds.scheme.lower() != "bearer":
         raise HTTPException(401, "missing bearer API key", headers={"WWW-Authenticate": "Bearer"})
     cache = state.key_cache
     principal = cache.get(creds.credentials)
     if principal is None:
+        client = request.client.host if request.client else "unknown"
+        if throttled := state.auth_failures.refused(client, "too many failed authentications from this address"):
+            raise throttled
         store = state.store
         try:
             key = verify_token(store, creds.credentials)
         except StoreUnavailable:
             raise HTTPException(503, "database unavailable", headers={"Retry-After": "5"}) from None
         if key is None:
+            state.auth_failures.spend(client)
             raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
         devices = frozenset(gateway_devices(store, key)) if key.role == "gateway" else frozenset()
         principal = Principal(key, devices)

@@ -8,7 +8,7 @@ Layers, bottom up:
 * :mod:`device_drivers.sunspec` — "SunS" marker and model chain discovery;
 * :mod:`device_drivers.device` — one device: block reads, decoding, quality, setpoint writes;
 * :mod:`device_drivers.health`, :mod:`device_drivers.poller` — per-device health and the polling loop;
-* :mod:`device_drivers.spool` — on-disk spool while the store is down;
+* :mod:`device_drivers.spool` — the on-disk spool the poller uses as its write-ahead journal;
 * :mod:`device_drivers.control` — clamped, confirmed setpoints for the dispatcher;
 * :mod:`device_drivers.simulator` — the park simulator serving the same maps.
 
@@ -21,6 +21,6 @@ from device_drivers.control import Controller, SetpointResult
 from device_drivers.health import State
 from device_drivers.poller import Poller
 from device_drivers.register_map import RegisterMap, load_map
-from device_drivers.spool import Spool, SpoolingSink
+from device_drivers.spool import Spool
 
-__all__ = ["Controller", "Poller", "RegisterMap", "SetpointResult", "Spool", "SpoolingSink", "State", "load_map"]
+__all__ = ["Controller", "Poller", "RegisterMap", "SetpointResult", "Spool", "State", "load_map"]

@@ -6,6 +6,14 @@ units and generator convention. Values the device marks "not implemented"
 bounds of :mod:`ems.quantities`, power bounds of :func:`ems.telemetry.power_bounds_kw`)
 are kept with quality BAD and counted as garbage, so validation can reject them with
 a reason while the poller marks the device degraded.
+
+A SunSpec device can change under a running poller (a firmware update, a reconfigured
+gateway): each read also reads the ID and L of every model it decodes (usually in the same
+block); a point of a required model that answered before and now reads "not implemented", or
+an "illegal data address" refusal of a block, means the same. Either way the driver discovers
+the chain again and reads once more, in the same poll, so readings are never decoded from
+registers that now belong to another model; it counts this in ``rediscoveries``
+(``last_rediscovery`` says why).
 """
 
 from __future__ import annotations
@@ -16,14 +24,15 @@ from dataclasses import dataclass
 
 from device_drivers.blocks import Block, plan_blocks
 from device_drivers.codec import STRING, decode, decode_string, encode, from_raw, is_not_implemented, to_raw
-from device_drivers.errors import DiscoveryError, GarbageValue, RegisterMapError, SetpointNotConfirmed
+from device_drivers.errors import DiscoveryError, GarbageValue, ModbusException, RegisterMapError, SetpointNotConfirmed
 from device_drivers.register_map import ControlSpec, Point, RegisterMap, orient
-from device_drivers.sunspec import ModelLocation, discover
+from device_drivers.sunspec import ILLEGAL_DATA_ADDRESS, ModelLocation, discover
 from device_drivers.transport import Transport
 from ems.quantities import QUANTITIES, Quality
 from ems.telemetry import power_bounds_kw
 
 SF_RANGE = 10  # SunSpec scale factors are -10..10
+HOLDING = 3  # SunSpec models are holding registers (function 3)
 
 
 def point_value(pt: Point, words: list[int], sf_word: int | None, sunspec: bool) -> float | None:
@@ -100,6 +109,11 @@ class DeviceDriver:
         self.info: dict[str, str] = {}  # string points (SunSpec common model: Mn, Md, SN, Vr)
         self.last_request_s = 0.0  # slowest single request of the last read
         self.ready = False
+        self.model_at: dict[str, ModelLocation] = {}  # map model name -> where the device serves it
+        self.headers: list[ModelLocation] = []  # models whose points are decoded: checked on every read
+        self.implemented: set[str] = set()  # required points that have answered since the last discovery
+        self.rediscoveries = 0
+        self.last_rediscovery = ""
 
     # ------------------------------------------------------------------ locating
 
@@ -128,7 +142,11 @@ class DeviceDriver:
                 self.feeds[key] = q
         needed = set(self.feeds) | {loc.sf_key for k, loc in self.points.items() if k in self.feeds and loc.sf_key}
         spans = [(self.points[k].point.function, self.points[k].address, self.points[k].point.count) for k in needed]
+        decoded = {k.split(".", 1)[0] for k in self.feeds}
+        self.headers = [loc for name, loc in self.model_at.items() if name in decoded]
+        spans += [(HOLDING, loc.address, 2) for loc in self.headers]
         self.blocks = plan_blocks(spans, self.max_block_registers, self.map.max_gap_registers)
+        self.implemented = set()
         self.ready = True
 
     def _locate_sunspec(self) -> None:
@@ -144,6 +162,7 @@ class DeviceDriver:
         """
         self.points = {}
         self.models_used = {}
+        self.model_at = {}
         self.skipped = []
         self.unsupported = {}
         roles_found: set[str] = set()
@@ -161,6 +180,7 @@ class DeviceDriver:
                 continue
             roles_found.add(model.group)
             self.models_used[model.name] = found.id
+            self.model_at[model.name] = found
             inside = {pt.name for pt in model.points if pt.offset + pt.count <= found.length + 2}
             for pt in model.points:
                 key = f"{model.name}.{pt.name}"
@@ -214,20 +234,62 @@ class DeviceDriver:
         return plausible_range(self.device, quantity)
 
     async def read(self) -> tuple[list[Reading], int]:
-        """One poll: (readings, number of garbage values among them)."""
-        if not self.ready:
-            await self.locate()
-        regs = await self.read_blocks(self.blocks)
+        """One poll: (readings, number of garbage values among them).
+
+        Discovers the device again (once per poll) when its SunSpec chain changed (module docstring);
+        raises :class:`DiscoveryError` if it changed again right after that.
+        """
+        changed = ""
+        for attempt in range(2):
+            if not self.ready:
+                await self.locate()
+            try:
+                regs = await self.read_blocks(self.blocks)
+            except ModbusException as exc:
+                # a SunSpec chain that got shorter: the old addresses are refused
+                if attempt or exc.code != ILLEGAL_DATA_ADDRESS or self.map.kind != "sunspec":
+                    raise
+                regs, changed = {}, str(exc)
+            else:
+                changed = self._chain_changed(regs)
+            if not changed:
+                out, garbage, vanished = self._decode(regs)
+                if not vanished:
+                    return out, garbage
+                changed = f"{', '.join(vanished)} now read(s) 'not implemented'"
+            self.ready = False
+            self.rediscoveries += 1
+            self.last_rediscovery = changed
+        raise DiscoveryError(f"the SunSpec model chain keeps changing: {changed}", self.device_id)
+
+    def _chain_changed(self, regs: dict[tuple[int, int], int]) -> str:
+        """Why the models decoded are no longer where discovery found them ("" if they are)."""
+        for loc in self.headers:
+            got = (regs[(HOLDING, loc.address)], regs[(HOLDING, loc.address + 1)])
+            if got != (loc.id, loc.length):
+                return f"model {loc.id} (L={loc.length}) expected at {loc.address}, found ID {got[0]} L={got[1]}"
+        return ""
+
+    def _decode(self, regs: dict[tuple[int, int], int]) -> tuple[list[Reading], int, list[str]]:
+        """Readings, garbage count, and the required points that answered before but not now."""
         out: list[Reading] = []
         garbage = 0
+        vanished: list[str] = []
+        required = {m.group for m in self.map.models if m.required}
+        group = {m.name: m.group for m in self.map.models}
         for key, quantity in self.feeds.items():
             try:
                 value = self.value_of(key, regs)
             except GarbageValue:
                 garbage += 1
                 continue
+            is_required = self.map.kind == "sunspec" and group.get(key.split(".", 1)[0]) in required
             if value is None:
+                if key in self.implemented:
+                    vanished.append(key)
                 continue
+            if is_required:
+                self.implemented.add(key)
             q, v = orient(quantity, value, self.sign)
             lo, hi = self.bounds(q)
             quality = Quality.GOOD
@@ -235,7 +297,7 @@ class DeviceDriver:
                 quality = Quality.BAD
                 garbage += 1
             out.append(Reading(q, v, int(quality)))
-        return out, garbage
+        return out, garbage, vanished
 
     # ------------------------------------------------------------------ writing
 

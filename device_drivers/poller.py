@@ -12,8 +12,8 @@ wall clock; a simulated clock when the park simulator runs accelerated) and buff
 Two ways to the sink (the sink, e.g. the PostgreSQL store, is synchronous and runs in a
 worker thread):
 
-* without a journal, the buffer is handed to the sink every ``flush_interval_s`` (pass a
-  :class:`device_drivers.spool.SpoolingSink` to survive store outages);
+* without a journal, the buffer is handed to the sink every ``flush_interval_s`` (a dry run,
+  tests and benchmarks; a store outage loses what it could not take);
 * with a ``journal`` (a :class:`~device_drivers.spool.Spool` opened ``durable``), the poller
   is a write-ahead log: every ``flush_interval_s`` the buffer is appended to the journal in
   one fsync'ed transaction, and only then do its readings count as read (``stats.readings``);
@@ -388,8 +388,12 @@ class Poller:
     # ------------------------------------------------------------------ queries
 
     def health(self) -> list[dict[str, object]]:
-        """Health of every polled device (plain data)."""
-        return [d.health.snapshot() for d in self.devices.values()]
+        """Health of every polled device (plain data), with how often its SunSpec chain was found changed."""
+        return [
+            d.health.snapshot()
+            | {"rediscoveries": d.driver.rediscoveries, "last_rediscovery": d.driver.last_rediscovery}
+            for d in self.devices.values()
+        ]
 
     def state_of(self, device_id: str) -> State:
         return self.devices[device_id].health.state

@@ -1,4 +1,4 @@
-"""Bounded on-disk spool for readings while the store is unreachable, replayed in order.
+"""Bounded on-disk spool of readings, delivered in order: the poller's write-ahead journal.
 
 Storage is one SQLite file (stdlib ``sqlite3``), chosen over hand-rolled segment
 files because it gives atomic, crash-safe appends (a batch is one transaction, WAL
@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
 
-from ems.store.errors import StoreUnavailable
-from ems.telemetry import IngestResult, ReadingBatch, TelemetrySink
+from ems.telemetry import ReadingBatch
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reading (
@@ -119,53 +117,3 @@ class Spool:
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-
-class SpoolingSink:
-    """A sink that falls back to a :class:`Spool` while the inner sink raises StoreUnavailable.
-
-    Order is kept: while the spool holds rows, new batches queue behind them.
-    """
-
-    def __init__(self, sink: TelemetrySink, spool: Spool, replay_chunk: int = 20_000, retry_s: float = 1.0) -> None:
-        self.sink = sink
-        self.spool = spool
-        self.replay_chunk = replay_chunk
-        self.retry_s = retry_s  # while the store is down, try it at most this often
-        self.store_up = True
-        self.replayed = 0
-        self._next_try = 0.0
-
-    def ingest(self, batch: ReadingBatch) -> IngestResult:
-        """Deliver ``batch`` (after anything spooled); spool it if the store is down."""
-        result = IngestResult()
-        if self.store_up and len(self.spool) == 0:
-            try:
-                result.merge(self.sink.ingest(batch))
-                return result
-            except StoreUnavailable:
-                self._down()
-        self.spool.append(batch)
-        if time.monotonic() >= self._next_try:
-            result.merge(self.replay())
-        return result
-
-    def _down(self) -> None:
-        self.store_up = False
-        self._next_try = time.monotonic() + self.retry_s
-
-    def replay(self) -> IngestResult:
-        """Send spooled rows oldest first until the spool is empty or the store fails again."""
-        result = IngestResult()
-        while True:
-            last_id, chunk = self.spool.peek(self.replay_chunk)
-            if len(chunk) == 0:
-                self.store_up = True
-                return result
-            try:
-                result.merge(self.sink.ingest(chunk))
-            except StoreUnavailable:
-                self._down()
-                return result
-            self.spool.remove_through(last_id)
-            self.replayed += len(chunk)

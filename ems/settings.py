@@ -27,6 +27,10 @@ class Settings(BaseSettings):
         default=EARLIEST_READING, description="reject readings stamped before this instant (device clock resets)"
     )
     rollup_max_gap_s: float = Field(default=120.0, description="a power sample holds at most this long")
+    embedded_log_rotation_mb: float = Field(
+        default=10.0, gt=0, description="embedded server: start a new log file past this size (MB)"
+    )
+    embedded_log_files: int = Field(default=10, ge=1, description="embedded server: log files kept")
     environment: Literal["development", "test", "production"] = Field(
         default="development", description="'production' refuses unsafe settings (ems.production)"
     )
@@ -41,6 +45,13 @@ class Settings(BaseSettings):
     max_batch_rows: int = Field(default=100_000, description="readings per telemetry request")
     rate_limit_per_s: float = Field(default=200.0, description="sustained requests per second per key")
     rate_limit_burst: int = 400
+    auth_failures_burst: int = Field(
+        default=20, description="failed authentications a client address may make at once before 429"
+    )
+    auth_failures_per_min: float = Field(default=10.0, description="failed authentications per minute sustained")
+    body_timeout_s: float = Field(
+        default=30.0, gt=0, description="a request body must arrive whole within this time, or 408"
+    )
     cors_origins: list[str] = Field(default=[], description="CORS is off unless origins are listed")
     report_signing_key_file: Path | None = Field(
         default=None, description="Ed25519 PKCS#8 PEM key signing this park's chain entries (ems/documents/signing.py)"

@@ -9,7 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from api.deps import HealthProviderDep, MetricsDep, StoreDep
-from api.security import Operator
+from api.security import AUTH_RESPONSES, Operator
 
 router = APIRouter(tags=["health"])
 
@@ -36,7 +36,7 @@ def readyz(store: StoreDep, response: Response) -> Status:
     return Status(status="database unreachable")
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response, responses=AUTH_RESPONSES)
 def metrics(_: Operator, m: MetricsDep, provider: HealthProviderDep) -> Response:
     if provider is not None:
         states = Tally(str(h["state"]) for h in provider())

@@ -55,6 +55,7 @@ _BODY_DOC: dict[str, Any] = {
     openapi_extra=_BODY_DOC,
     responses={
         400: {"model": Problem, "description": "body unreadable"},
+        408: {"model": Problem, "description": "body not received whole within the configured time"},
         413: {"model": Problem, "description": "body too large"},
         415: {"model": Problem, "description": "unsupported media type or encoding"},
     },
@@ -69,7 +70,7 @@ async def push(
     encoding = request.headers.get("content-encoding", "identity").lower().strip()
     if encoding not in ("identity", "", "gzip", "deflate"):
         raise HTTPException(415, f"content-encoding {encoding!r} not supported (use gzip or deflate)")
-    body = await read_body(request, settings.max_body_bytes)
+    body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
     try:  # decompression and parsing are CPU work: off the event loop, so no body stalls other requests
         batch, malformed, index = await run_in_threadpool(
             _parse, body, encoding, ctype in CSV, settings.max_body_bytes, settings.max_batch_rows

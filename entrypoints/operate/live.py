@@ -6,7 +6,8 @@ Composition (all real components, in one process):
   ports; its :class:`~device_drivers.simulator.physics.SimClock` (``t = start + speed · wall elapsed``)
   is *the* clock: poller timestamps, interval boundaries, ingest validation and the gateway use it;
 * :class:`~device_drivers.Poller` reads the devices every ``sample_s`` simulated seconds into the store
-  (through a :class:`~device_drivers.SpoolingSink`);
+  (through its fsync'ed write-ahead journal, as ``ems poll`` does: a killed demo loses at most the
+  poll in flight, and a store outage delays delivery only);
 * :class:`~entrypoints.operate.gateway.SimulatedGateway` pushes the gateway devices through ``POST /v1/telemetry``;
 * every interval :class:`~entrypoints.operate.mpc_step.Planner` re-plans from the store (forecasts, MPC, AC check),
   the schedule is saved, and the first interval's battery power / PV limits are written back through
@@ -38,7 +39,7 @@ import numpy as np
 
 from api.app import create_app
 from api.server import BackgroundServer
-from device_drivers import Controller, Poller, Spool, SpoolingSink
+from device_drivers import Controller, Poller, Spool
 from device_drivers.simulator import ParkSimulator, with_free_ports
 from ems.park import Park
 from ems.settings import Settings
@@ -199,10 +200,11 @@ class LiveRun:
         sim = ParkSimulator(park, seed=cfg.seed, speed=cfg.speed, start=self.start)
         direct = add_direct_lines(sim.models, park)
         clock = sim.clock
-        spool = Spool(self.settings.data_dir / "spool" / "demo.sqlite")
+        journal = Spool(self.settings.data_dir / "spool" / "demo.sqlite", durable=True)
         poller = Poller.from_park(
             park,
-            sink=SpoolingSink(_SimTimeSink(store, clock.now), spool),
+            sink=_SimTimeSink(store, clock.now),
+            journal=journal,
             interval_s=cfg.sample_s / cfg.speed,
             clock=clock.now,
             flush_interval_s=0.5,
@@ -284,7 +286,7 @@ class LiveRun:
             await poller.stop()
             sim_state = _sim_state(sim)
             await sim.stop()
-            spool.close()
+            journal.close()
         if stop.is_set():
             return None
         truth = true_available_kw(sim.models, park, [self.start + k * interval for k in range(n)])

@@ -14,10 +14,11 @@ from device_drivers.simulator.park import free_port
 
 @contextlib.asynccontextmanager
 async def serve_registers(
-    runs: list[tuple[int, list[int]]], unit: int = 1, framer: FramerType = FramerType.SOCKET
+    runs: list[tuple[int, list[int]]], unit: int = 1, framer: FramerType = FramerType.SOCKET, port: int | None = None
 ) -> AsyncIterator[int]:
-    """A plain pymodbus server holding the given (start address, registers) runs; yields its port."""
-    port = free_port()
+    """A plain pymodbus server holding the given (start address, registers) runs on ``port`` (default: a
+    free one); yields its port."""
+    port = port or free_port()
     data = [SimData(a, values=regs, datatype=DataType.REGISTERS) for a, regs in runs]
     server = ModbusTcpServer(SimDevice(id=unit, simdata=data), address=("127.0.0.1", port), framer=framer)
     await server.serve_forever(background=True)

@@ -113,10 +113,10 @@ async def test_inverter_map_reads_values_with_scale_factors(tiny_park: Park) -> 
         assert got["e_out_kwh"] == pytest.approx(123456.789)
         assert got["temp_c"] == pytest.approx(45.6)
         assert got["p_limit_pct"] == pytest.approx(75.0)
-        # 103 points span 40072..40107; model 123's WMaxLimPct is at 40187, 79 unused registers later,
-        # within the map's max gap of 100: one block 40072..40187 (116 registers). Its scale factor at
-        # 40205 would make the block 134 > 125 registers long: a second block
-        assert [(b.address, b.count) for b in driver.blocks] == [(40072, 116), (40205, 1)]
+        # 103's header (ID, L: checked on every read) and points span 40070..40107; model 123's header is
+        # at 40182 and its WMaxLimPct at 40187, within the map's max gap of 100: one block 40070..40187
+        # (118 registers). Its scale factor at 40205 would make the block 136 > 125 registers long: a second block
+        assert [(b.address, b.count) for b in driver.blocks] == [(40070, 118), (40205, 1)]
         await tr.close()
 
 
@@ -127,10 +127,11 @@ async def test_small_max_block_splits_reads(tiny_park: Park) -> None:
         await driver.locate()
         before = tr.requests
         await driver.read()
-        # offsets 2..21 fit 20 registers; WH at 24 starts the next block (24..37); then model 123's
-        # WMaxLimPct (40187) and its scale factor (40205): 19 registers, within 20
-        assert [(b.address, b.count) for b in driver.blocks] == [(40072, 20), (40094, 14), (40187, 19)]
-        assert tr.requests - before == 3
+        # 103's header and offsets 2..17 (Hz_SF) fill 18 of 20 registers (VAr at 20 would make 21); VAr..TmpCab_SF
+        # (offsets 20..37) the next 18; model 123's header (40182) with WMaxLimPct (40187): 6; its scale
+        # factor at 40205 would make that block 24 long: a fourth
+        assert [(b.address, b.count) for b in driver.blocks] == [(40070, 18), (40090, 18), (40182, 6), (40205, 1)]
+        assert tr.requests - before == 4
         await tr.close()
 
 
