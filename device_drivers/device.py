@@ -42,6 +42,16 @@ def point_value(pt: Point, words: list[int], sf_word: int | None, sunspec: bool)
     return from_raw(raw, pt.scale, sf)
 
 
+def quantity_bounds(device: object, quantity: str) -> tuple[float, float]:
+    """Physically possible range of ``quantity`` on ``device`` (generator convention, canonical unit)."""
+    q = QUANTITIES[quantity]
+    lo = -math.inf if q.lo is None else q.lo
+    hi = math.inf if q.hi is None else q.hi
+    if quantity in ("p_kw", "p_setpoint_kw"):
+        lo, hi = power_bounds_kw(device)
+    return lo, hi
+
+
 @dataclass(frozen=True)
 class Located:
     """A point at its absolute address; ``key`` is ``model.point`` (SunSpec) or the point name."""
@@ -201,12 +211,7 @@ class DeviceDriver:
             raise GarbageValue(f"{loc.sf_key}: {exc}", self.device_id) from None
 
     def bounds(self, quantity: str) -> tuple[float, float]:
-        q = QUANTITIES[quantity]
-        lo = -math.inf if q.lo is None else q.lo
-        hi = math.inf if q.hi is None else q.hi
-        if quantity in ("p_kw", "p_setpoint_kw"):
-            lo, hi = power_bounds_kw(self.device)
-        return lo, hi
+        return quantity_bounds(self.device, quantity)
 
     async def read(self) -> tuple[list[Reading], int]:
         """One poll: (readings, number of garbage values among them)."""
