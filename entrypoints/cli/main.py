@@ -15,6 +15,7 @@ from entrypoints.cli import (
     footprint,
     grid,
     keys,
+    mqtt,
     operate,
     park,
     pathway,
@@ -46,6 +47,7 @@ app.command()(demo.demo)
 app.command("plan")(dispatch.plan)
 app.command("simulate-year")(dispatch.simulate_year_cmd)
 app.command("mpc")(operate.mpc)
+app.command("mqtt")(mqtt.mqtt)
 
 
 @app.callback()
