@@ -155,7 +155,7 @@ async def test_unreachable_outstation_goes_offline(tiny_park: Park) -> None:
     )
     await client.start()
     try:
-        await _until(lambda: client.health.consecutive_failures >= 3)
+        await _until(lambda: client.health.consecutive_failures >= 3, client.health.snapshot, timeout_s=15.0)
     finally:
         await client.stop()
     assert client.health.state == State.OFFLINE
