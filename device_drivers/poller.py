@@ -391,7 +391,10 @@ class Poller:
         """Health of every polled device (plain data), with how often its SunSpec chain was found changed."""
         return [
             d.health.snapshot()
-            | {"rediscoveries": d.driver.rediscoveries, "last_rediscovery": d.driver.last_rediscovery}
+            | {
+                "rediscoveries": getattr(d.driver, "rediscoveries", 0),  # SunSpec chains only
+                "last_rediscovery": getattr(d.driver, "last_rediscovery", ""),
+            }
             for d in self.devices.values()
         ]
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import numpy as np
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import MetricsDep, SettingsDep, StoreDep
-from api.limits import BodyTooLarge, BodyUnreadable, decompress, read_body
-from api.parse import BodyError, TooManyRows, parse_csv, parse_json
+from api.ingest import parse_body, store_parsed
+from api.limits import BodyTooLarge, BodyUnreadable, read_body
+from api.parse import BodyError, TooManyRows
 from api.security import AUTH_RESPONSES, Gateway, Problem
 from api.telemetry_schema import openapi_schema
 from ems.store import StoreUnavailable
-from ems.telemetry import IngestResult, ReadingBatch, Rejection
 
 JSON = ("application/json", "")
 CSV = ("text/csv", "application/csv")
@@ -72,42 +71,30 @@ async def push(
         raise HTTPException(415, f"content-encoding {encoding!r} not supported (use gzip or deflate)")
     body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
     try:  # decompression and parsing are CPU work: off the event loop, so no body stalls other requests
-        batch, malformed, index = await run_in_threadpool(
-            _parse, body, encoding, ctype in CSV, settings.max_body_bytes, settings.max_batch_rows
+        parsed = await run_in_threadpool(
+            parse_body, body, encoding, ctype in CSV, settings.max_body_bytes, settings.max_batch_rows
         )
     except (BodyError, BodyUnreadable) as exc:
         raise HTTPException(400, str(exc)) from None
     except (BodyTooLarge, TooManyRows) as exc:
         raise HTTPException(413, str(exc)) from None
     try:
-        result = IngestResult()
-        if len(batch):
-            result = await run_in_threadpool(store.ingest, batch, source="api", allowed_devices=set(principal.devices))
+        out = await run_in_threadpool(store_parsed, store, parsed, set(principal.devices), "api")
     except StoreUnavailable:
         raise HTTPException(
             503, "database unavailable: nothing stored, retry the whole batch", headers={"Retry-After": "5"}
         ) from None
-    rejected = sorted(
-        malformed + [Rejection(int(index[r.row]), r.reason, r.detail) for r in result.rejected], key=lambda r: r.row
-    )
+    rejected = out.rejected
     m.ingest_requests.labels("csv" if ctype.endswith("csv") else "json").inc()
-    m.ingest_rows.labels("accepted").inc(result.accepted)
-    m.ingest_rows.labels("duplicate").inc(result.duplicates)
+    m.ingest_rows.labels("accepted").inc(out.accepted)
+    m.ingest_rows.labels("duplicate").inc(out.duplicates)
     m.ingest_rows.labels("rejected").inc(len(rejected))
     for r in rejected:
         m.rejected_rows.labels(r.reason).inc()
     m.ingest_seconds.observe(time.perf_counter() - t0)
     return IngestReport(
-        submitted=len(index) + len(malformed),
-        accepted=result.accepted,
-        duplicates=result.duplicates,
+        submitted=out.submitted,
+        accepted=out.accepted,
+        duplicates=out.duplicates,
         rejected=[RejectedRow(row=r.row, reason=r.reason, detail=r.detail) for r in rejected],
     )
-
-
-def _parse(
-    body: bytes, encoding: str, csv: bool, max_bytes: int, max_rows: int
-) -> tuple[ReadingBatch, list[Rejection], np.ndarray]:
-    """Inflate and parse, refusing a body over the limits as early as they show (runs in a worker thread)."""
-    raw = decompress(body, encoding, max_bytes, max_lines=max_rows + 1 if csv else None)
-    return parse_csv(raw, max_rows) if csv else parse_json(raw, max_rows)

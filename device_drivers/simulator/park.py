@@ -182,6 +182,20 @@ class SimulatedDevice:
 
     def refresh(self) -> None:
         """Bring the device to the simulated time and write every measured point."""
+        values = self.measure()
+        p = values["p_kw"]
+        for key, s in self.image.slots.items():
+            q = s.point.quantity
+            if q is None or s.point.writable:
+                continue
+            canonical, _ = orient(q, 0.0, self.sign)  # which canonical quantity this native point shows
+            if canonical in values:
+                self.image.set(key, orient(canonical, values[canonical], self.sign)[1])
+        if "status" in self.image.slots:
+            self.image.set("status", 2 if self.model.limit_pct < 100 else (1 if p > 0 else 0))
+
+    def measure(self) -> dict[str, float]:
+        """Bring the device to the simulated time; its measured quantities (generator convention)."""
         t = self.clock.now()
         hours = 0.0 if self._last_t is None else max(0.0, (t - self._last_t).total_seconds() / 3600)
         self._last_t = t
@@ -214,15 +228,7 @@ class SimulatedDevice:
             values["soc_pct"] = 100.0 * self.model.battery.soc
         if isinstance(dev, WindTurbine) and self.model.series is not None:
             values["wind_speed_m_s"] = self.model.series.at(t)
-        for key, s in self.image.slots.items():
-            q = s.point.quantity
-            if q is None or s.point.writable:
-                continue
-            canonical, _ = orient(q, 0.0, self.sign)  # which canonical quantity this native point shows
-            if canonical in values:
-                self.image.set(key, orient(canonical, values[canonical], self.sign)[1])
-        if "status" in self.image.slots:
-            self.image.set("status", 2 if self.model.limit_pct < 100 else (1 if p > 0 else 0))
+        return values
 
     def corrupted(self) -> list[int]:
         """The registers with garbage: active power reads 1000× too high (scale factor or raw value blown up).

@@ -16,6 +16,7 @@ from entrypoints.cli import (
     grid,
     keys,
     monthly,
+    mqtt,
     notify,
     operate,
     park,
@@ -52,6 +53,7 @@ app.command("plan")(dispatch.plan)
 app.command("simulate-year")(dispatch.simulate_year_cmd)
 app.command("mpc")(operate.mpc)
 app.command("notify")(notify.notify)
+app.command("mqtt")(mqtt.mqtt)
 
 
 @app.callback()

@@ -58,7 +58,7 @@ def test_dockerfile_copies_every_package() -> None:
 def test_systemd_units_run_real_commands() -> None:
     commands = _cli_commands()
     units = sorted((DEPLOY / "systemd").glob("*.service"))
-    assert len(units) == 3
+    assert len(units) == 4
     for unit in units:
         cp = configparser.ConfigParser(strict=False, interpolation=None)
         cp.read(unit)
