@@ -8,12 +8,15 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from api.deps import AppState, GridStatusProvider, HealthProvider
 from api.guard import Guard
+from api.i18n import request_language, translated_http_error
 from api.principal import KeyCache
 from api.routers import carbon, devices, forecasts, grid, health, keys, park, pathway, schedules, telemetry, tenants
 from ems import __version__
+from ems.i18n import Msg
 from ems.park import Park
 from ems.settings import Settings
 from ems.store import Store, StoreUnavailable
@@ -62,11 +65,15 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "Content-Encoding"],
         )
 
-    app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes)  # outermost: sees every request
+    # outermost: sees every request
+    app.add_middleware(Guard, max_body_bytes=settings.max_body_bytes, default_language=park.language)
+    app.add_exception_handler(HTTPException, translated_http_error)
 
     @app.exception_handler(StoreUnavailable)
-    async def _store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": "database unavailable"}, status_code=503, headers={"Retry-After": "5"})
+    async def _store_down(request: Request, exc: StoreUnavailable) -> JSONResponse:
+        lang = request_language(request)
+        detail = Msg("database unavailable").render(lang)
+        return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "5", "Content-Language": lang})
 
     for router in ROUTERS:
         app.include_router(router)

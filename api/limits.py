@@ -8,6 +8,8 @@ import zlib
 
 from fastapi import HTTPException, Request
 
+from ems.i18n import Msg
+
 
 class RateLimiter:
     """Token bucket per API key: ``rate_per_s`` sustained, ``burst`` at once."""
@@ -25,7 +27,7 @@ class RateLimiter:
             if tokens < 1:
                 self._buckets[key_id] = (tokens, now)
                 wait = (1 - tokens) / self.rate
-                raise HTTPException(429, "rate limit exceeded", headers={"Retry-After": f"{max(1, round(wait))}"})
+                raise HTTPException(429, Msg("rate limit exceeded"), headers={"Retry-After": f"{max(1, round(wait))}"})
             self._buckets[key_id] = (tokens - 1, now)
 
 
@@ -41,12 +43,12 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     """The request body as sent (still compressed), refusing more than ``max_bytes``."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise HTTPException(413, f"body larger than {max_bytes} bytes")
+        raise HTTPException(413, Msg("body larger than {limit} bytes", limit=max_bytes))
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_bytes:
-            raise HTTPException(413, f"body larger than {max_bytes} bytes")
+            raise HTTPException(413, Msg("body larger than {limit} bytes", limit=max_bytes))
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -15,6 +15,7 @@ from api.limits import BodyTooLarge, BodyUnreadable, decompress, read_body
 from api.parse import BodyError, TooManyRows, parse_csv, parse_json
 from api.security import AUTH_RESPONSES, Gateway, Problem
 from api.telemetry_schema import openapi_schema
+from ems.i18n import Msg
 from ems.store import StoreUnavailable
 from ems.telemetry import IngestResult, ReadingBatch, Rejection
 
@@ -65,10 +66,14 @@ async def push(
     t0 = time.perf_counter()
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if ctype not in (*JSON, *CSV):
-        raise HTTPException(415, f"content-type {ctype!r} not supported (application/json or text/csv)")
+        raise HTTPException(
+            415, Msg("content-type {ctype!r} not supported (application/json or text/csv)", ctype=ctype)
+        )
     encoding = request.headers.get("content-encoding", "identity").lower().strip()
     if encoding not in ("identity", "", "gzip", "deflate"):
-        raise HTTPException(415, f"content-encoding {encoding!r} not supported (use gzip or deflate)")
+        raise HTTPException(
+            415, Msg("content-encoding {encoding!r} not supported (use gzip or deflate)", encoding=encoding)
+        )
     body = await read_body(request, settings.max_body_bytes)
     try:  # decompression and parsing are CPU work: off the event loop, so no body stalls other requests
         batch, malformed, index = await run_in_threadpool(
@@ -84,7 +89,7 @@ async def push(
             result = await run_in_threadpool(store.ingest, batch, source="api", allowed_devices=set(principal.devices))
     except StoreUnavailable:
         raise HTTPException(
-            503, "database unavailable: nothing stored, retry the whole batch", headers={"Retry-After": "5"}
+            503, Msg("database unavailable: nothing stored, retry the whole batch"), headers={"Retry-After": "5"}
         ) from None
     rejected = sorted(
         malformed + [Rejection(int(index[r.row]), r.reason, r.detail) for r in result.rejected], key=lambda r: r.row

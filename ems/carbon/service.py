@@ -361,16 +361,19 @@ def issue_report(
     replaces: str | None = None,
     fuels: Sequence[FuelUse] = (),
     pdf: bool = True,
+    lang: str | None = None,
 ) -> IssuedDocument:
-    """Build the report, write JSON/CSV(/PDF) under ``reports_dir`` and append it to the hash chain."""
+    """Build the report, write JSON/CSV(/PDF) under ``reports_dir`` and append it to the hash chain.
+    CSV header and PDF are in ``lang`` (default: the park file's language)."""
+    lang = lang or park.language
     content = report_content(store, park, start, end, replaces=replaces, fuels=fuels)
 
     def renderings(_h: str) -> dict[str, bytes]:
-        blobs = {"csv": intervals_csv(content)}
+        blobs = {"csv": intervals_csv(content, lang)}
         if pdf:
             from ems.carbon.pdf import render_pdf
 
-            blobs["pdf"] = render_pdf(content)
+            blobs["pdf"] = render_pdf(content, lang)
         return blobs
 
     name = slug(park.name, "park")
