@@ -96,12 +96,12 @@ def _to_quadratic(font: TTFont) -> None:
 
 
 @functools.lru_cache(maxsize=16)
-def _subset_ttf(chars: str) -> bytes:
-    font = _face(font_path())
+def _subset_ttf(path: Path, chars: str) -> bytes:
+    font = _face(path)
     cmap = font.getBestCmap()
     missing = sorted({c for c in chars if ord(c) not in cmap and c.isprintable() and not c.isspace()})
     if missing:
-        raise CjkFontError(f"the CJK font {font_path()} has no glyph for {''.join(missing)!r}")
+        raise CjkFontError(f"the CJK font {path} has no glyph for {''.join(missing)!r}")
     opts = subset.Options()
     opts.layout_features = []
     opts.name_IDs = ["*"]
@@ -112,6 +112,10 @@ def _subset_ttf(chars: str) -> bytes:
     sub.subset(font)
     if "CFF " in font:
         _to_quadratic(font)
+    # a PostScript name per subset: reportlab caches faces by it, and two subsets under the face's
+    # own name would share the first one's glyphs (missing glyphs in the second document)
+    font["name"].setName(_name(chars), 6, 3, 1, 0x409)
+    font["name"].setName(_name(chars), 6, 1, 0, 0)
     out = io.BytesIO()
     font.save(out)
     return out.getvalue()
@@ -121,4 +125,8 @@ def subset_font(text: str) -> tuple[str, bytes]:
     """A TrueType font holding every character of ``text`` plus printable ASCII: (a name unique to
     that character set, the font bytes)."""
     chars = "".join(sorted(set(text + ASCII) - {"\n", "\r", "\t"}))
-    return "NotoSansSC-" + hashlib.sha256(chars.encode()).hexdigest()[:10], _subset_ttf(chars)
+    return _name(chars), _subset_ttf(font_path(), chars)
+
+
+def _name(chars: str) -> str:
+    return "NotoSansSC-" + hashlib.sha256(chars.encode()).hexdigest()[:10]
