@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 
 from api.deps import AppState, GridStatusProvider, HealthProvider
 from api.guard import Guard
-from api.i18n import request_language, translated_http_error
+from api.i18n import dashboard_router, request_language, translated_http_error
 from api.principal import KeyCache
 from api.routers import carbon, devices, forecasts, grid, health, keys, park, pathway, schedules, telemetry, tenants
 from ems import __version__
@@ -78,6 +78,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
 
+    app.include_router(dashboard_router)  # before the static mount, which would shadow it
     app.mount("/dashboard", StaticFiles(directory=DASHBOARD_DIR, html=True), name="dashboard")
 
     @app.get("/", include_in_schema=False)

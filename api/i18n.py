@@ -7,12 +7,12 @@ which language it is in (``Content-Language``).
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from ems.i18n import Msg, from_accept_language
+from ems.i18n import LANGUAGES, Msg, catalogue, from_accept_language
 
 
 def request_language(request: Request) -> str:
@@ -27,3 +27,17 @@ async def translated_http_error(request: Request, exc: Exception) -> Response:
     response = await http_exception_handler(request, exc)
     response.headers["content-language"] = lang
     return response
+
+
+dashboard_router = APIRouter(include_in_schema=False)
+
+
+@dashboard_router.get("/dashboard/i18n/{lang}.json")
+def dashboard_messages(lang: str) -> JSONResponse:
+    """The dashboard's catalogue (msgid → text). Public like the dashboard's own files: the key
+    form needs it before any key is entered, and it holds no data."""
+    if lang not in LANGUAGES:
+        raise HTTPException(
+            404, Msg("unsupported language {lang!r}; supported: {supported}", lang=lang, supported=", ".join(LANGUAGES))
+        )
+    return JSONResponse({"lang": lang, "messages": catalogue(lang, "dashboard")})
