@@ -133,10 +133,14 @@ def current_language() -> str:
     return _current.get()
 
 
-def use_language(lang: str, *, explicit: bool = True) -> None:
-    """Set the language of this context (the CLI process). ``explicit=False`` (the park file's
-    default) does not override a language chosen with ``--lang`` or ``EMS_LANG``."""
-    if explicit or not _explicit.get():
+def choose_language(lang: str | None) -> None:
+    """The language chosen for this context (the CLI's ``--lang``/``EMS_LANG``); None: none chosen,
+    English until :func:`default_language` names the park's."""
+    _current.set(lang or DEFAULT_LANGUAGE)
+    _explicit.set(lang is not None)
+
+
+def default_language(lang: str) -> None:
+    """The park file's language, used unless one was chosen."""
+    if not _explicit.get():
         _current.set(lang)
-    if explicit:
-        _explicit.set(True)

@@ -30,6 +30,7 @@ from ems.carbon.factors import (
     read_series_csv,
 )
 from ems.carbon.indicators import FuelUse
+from ems.i18n import _, current_language
 from ems.park import Park
 from ems.store import open_store
 from entrypoints.cli.common import DataDirOption, ParkOption, park_store, settings_and_park
@@ -59,7 +60,7 @@ def parse_time(text: str, park: Park) -> dt.datetime:
             return dt.datetime(d.year, d.month, d.day, tzinfo=zone)
         t = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise _fail(f"cannot read time {text!r}: use YYYY-MM-DD or an ISO 8601 datetime") from None
+        raise _fail(_("cannot read time {text!r}: use YYYY-MM-DD or an ISO 8601 datetime", text=text)) from None
     return t if t.tzinfo else t.replace(tzinfo=zone)
 
 
@@ -80,10 +81,10 @@ def expand_serials(items: list[str]) -> list[str]:
         a, b = item.split("..", 1)
         ma, mb = re.match(r"^(.*?)(\d+)$", a), re.match(r"^(.*?)(\d+)$", b)
         if not ma or not mb or ma.group(1) != mb.group(1) or len(ma.group(2)) != len(mb.group(2)):
-            raise _fail(f"serial range {item!r} must be PREFIX<digits>..PREFIX<digits> with equal width")
+            raise _fail(_("serial range {item!r} must be PREFIX<digits>..PREFIX<digits> with equal width", item=item))
         lo, hi, width = int(ma.group(2)), int(mb.group(2)), len(ma.group(2))
         if hi < lo:
-            raise _fail(f"serial range {item!r} is empty")
+            raise _fail(_("serial range {item!r} is empty", item=item))
         out += [f"{ma.group(1)}{n:0{width}d}" for n in range(lo, hi + 1)]
     return out
 
@@ -107,22 +108,30 @@ def report_create(
     period = _period(start, end, p)
     fuels = []
     for item in fuel or []:
-        name, _, qty = item.partition("=")
+        name, _sep, qty = item.partition("=")
         try:
             fuels.append(FuelUse(name, Decimal(qty)))
         except InvalidOperation:
-            raise _fail(f"--fuel {item!r}: expected NAME=QUANTITY") from None
+            raise _fail(_("--fuel {item!r}: expected NAME=QUANTITY", item=item)) from None
     folder = out or settings.data_dir / "reports"
     with tqdm(total=2, desc="report", unit="step") as bar, open_store(settings, p) as store:
         bar.update(1)
         try:
             issued = service.issue_report(
-                store, p, period.start, period.end, folder, replaces=replaces, fuels=fuels, pdf=pdf
+                store,
+                p,
+                period.start,
+                period.end,
+                folder,
+                replaces=replaces,
+                fuels=fuels,
+                pdf=pdf,
+                lang=current_language(),
             )
         except (LedgerError, FactorError, ValueError) as exc:
             raise _fail(str(exc)) from None
         bar.update(1)
-    typer.echo(f"content sha256 {issued.content_sha256} (chain entry {issued.entry['seq']})")
+    typer.echo(_("content sha256 {sha} (chain entry {seq})", sha=issued.content_sha256, seq=issued.entry["seq"]))
     for kind, path in issued.files.items():
         typer.echo(f"{kind:5s} {path}")
 
@@ -132,9 +141,11 @@ def report_list(park: ParkOption = None, data_dir: DataDirOption = None) -> None
     """List issued reports in chain order."""
     with park_store(data_dir, park) as (_settings, _p, store):
         for e in service.list_reports(store):
+            replaces = e["replaces_sha256"]
             typer.echo(
                 f"{e['seq']:4d} {e['content_sha256']} {e['period_start']} → {e['period_end']} "
-                f"issued {e['issued_at']}" + (f" replaces {e['replaces_sha256'][:12]}" if e["replaces_sha256"] else "")
+                + _("issued {time}", time=e["issued_at"])
+                + (" " + _("replaces {sha}", sha=replaces[:12]) if replaces else "")
             )
 
 
@@ -149,7 +160,7 @@ def report_verify(
 ) -> None:
     """Check a report file against the hash chain; exit code 1 if it fails."""
     if not file.exists():
-        raise _fail(f"no such file: {file}")
+        raise _fail(_("no such file: {file}", file=file))
     if chain is not None:
         v = service.verify_report_file(file, chain_file=chain)
     else:
@@ -157,13 +168,18 @@ def report_verify(
             v = service.verify_report_file(file, store=store)
     if v.ok and v.entry is not None:
         typer.secho(
-            f"OK: {file} is report {v.content_sha256}, chain entry {v.entry['seq']} issued "
-            f"{v.entry['issued_at']}; chain intact",
+            _(
+                "OK: {file} is report {sha}, chain entry {seq} issued {time}; chain intact",
+                file=file,
+                sha=v.content_sha256,
+                seq=v.entry["seq"],
+                time=v.entry["issued_at"],
+            ),
             fg=typer.colors.GREEN,
         )
         return
     for problem in v.problems:
-        typer.secho(f"FAIL: {problem}", fg=typer.colors.RED)
+        typer.secho(_("FAIL: {problem}", problem=problem), fg=typer.colors.RED)
     raise typer.Exit(1)
 
 
@@ -361,7 +377,7 @@ def certificates_retire(
         try:
             entries = service.retire(store, p, expand_serials(serials), period, beneficiary)
         except LedgerError as exc:
-            raise _fail(f"refused, nothing retired: {exc}") from None
+            raise _fail(_("refused, nothing retired: {error}", error=exc)) from None
     typer.echo(
         f"retired {len(entries)} certificates against {period.label()} (entries {entries[0].event_id}"
         f"-{entries[-1].event_id}; eligible {entries[0].basis_kwh} kWh)"
@@ -384,7 +400,7 @@ def certificates_reassign(
         try:
             entries = service.reassign(store, p, expand_serials(serials), period, reason)
         except LedgerError as exc:
-            raise _fail(f"refused, nothing changed: {exc}") from None
+            raise _fail(_("refused, nothing changed: {error}", error=exc)) from None
     typer.echo(f"reassigned {len(entries)} certificates to {period.label()}")
 
 
@@ -420,12 +436,12 @@ def contracts_deliver(
     try:
         amount = Decimal(kwh)
     except InvalidOperation:
-        raise _fail(f"--kwh {kwh!r} is not a number") from None
+        raise _fail(_("--kwh {kwh!r} is not a number", kwh=kwh)) from None
     with open_store(settings, p) as store:
         try:
             d = service.record_delivery(store, p, contract, period, amount, granularity, reference, replaces)
         except LedgerError as exc:
-            raise _fail(f"refused: {exc}") from None
+            raise _fail(_("refused: {error}", error=exc)) from None
     typer.echo(f"delivery {d.delivery_id}: {d.kwh} kWh of {d.contract_id} over {d.period.label()}")
 
 
