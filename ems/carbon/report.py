@@ -427,13 +427,13 @@ def intervals_csv(report: dict[str, Any], lang: str = "en") -> bytes:
     table = report["intervals"]
     head = csv_header(INTERVAL_COLUMNS, lang)
     cols = [["true" if v else "false" for v in table[c]] if c == "estimated" else table[c] for c in INTERVAL_COLUMNS]
-    # device ids or labels needing quotes
-    if lang != "en" or any(any(ch in v for ch in ',"\n') for v in table["fills"] if v):
+    if any(any(ch in v for ch in ',"\n') for v in [*head, *table["fills"]] if v):  # labels, device ids to quote
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(head)
         w.writerows(zip(*cols, strict=True))
-        # a byte-order mark makes Excel read Chinese headers as UTF-8 (docs/i18n.md)
-        return buf.getvalue().encode("utf-8" if lang == "en" else "utf-8-sig")
-    lines = [",".join(head)] + [",".join(row) for row in zip(*cols, strict=True)]
-    return ("\n".join(lines) + "\n").encode("utf-8")
+        text = buf.getvalue()
+    else:
+        text = "\n".join([",".join(head)] + [",".join(row) for row in zip(*cols, strict=True)]) + "\n"
+    # a byte-order mark makes Excel read Chinese headers as UTF-8 (docs/i18n.md)
+    return text.encode("utf-8" if lang == "en" else "utf-8-sig")
