@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import os
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -55,8 +56,10 @@ def _register(name: str, data: bytes) -> str:
     pdfmetrics.registerFont(TTFont(name, io.BytesIO(data)))
     pdfmetrics.registerFontFamily(name, normal=name, bold=name, italic=name, boldItalic=name)
     path = Path(tempfile.gettempdir()) / f"ems-{name}.ttf"
-    if not path.exists():
-        path.write_bytes(data)
+    if not path.exists():  # written whole, then renamed: other processes never see half a file
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as fh:
+            fh.write(data)
+        os.replace(fh.name, path)
     return str(path)
 
 
@@ -132,6 +135,8 @@ def _value(key: str, v: Any, lang: str) -> str:
         return "–"
     if isinstance(v, bool):
         return translate(N_("yes") if v else N_("no"), lang)
+    if key == "band":
+        return translate(v, lang)
     if INDICATORS.get(key, ("", ""))[1] == "%":
         return f"{(Decimal(v) * 100).quantize(Decimal('0.0001'))}"
     return str(v)

@@ -27,6 +27,8 @@ from pypdf.generic import ContentStream
 from ems.carbon.pdf import render_pdf
 from ems.carbon.report import build_report, intervals_csv
 from ems.cjk_font import CjkFontError
+from ems.i18n import translate
+from ems.park import Park
 from tests.carbon.test_report import _run
 
 PDFTOPPM = shutil.which("pdftoppm")
@@ -151,6 +153,22 @@ def test_every_report_field_has_a_label(content: dict) -> None:  # type: ignore[
     assert set(INTERVAL_COLUMNS) - set(QUANTITIES) == set()
     ind = set(content["indicators"]["location"]) - {"method", "clean_share_definition"}
     assert ind - set(INDICATORS) == set()
+
+
+def test_every_band_is_translated(carbon_park: Park) -> None:
+    from decimal import Decimal as D
+
+    from ems.carbon.indicators import compute_indicators
+    from ems.carbon.labels import BANDS
+
+    # a year at 0.1, 0.5 and 2 million tce (kWh = tce * 1000 / kgce_per_kWh): one park in each band
+    kgce = carbon_park.carbon.kgce_per_kwh
+    bands = {
+        compute_indicators("market", D(tce) * 1000 / kgce, D(0), D(0), D(0), carbon_park.carbon, D(365)).band
+        for tce in (100_000, 500_000, 2_000_000)
+    }
+    assert bands == set(BANDS)
+    assert all(translate(b, "zh-CN") != b for b in BANDS)
 
 
 def test_missing_font_is_a_clear_error(content: dict, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # type: ignore[type-arg]
