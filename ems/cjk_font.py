@@ -26,8 +26,9 @@ from fontTools.ttLib import TTCollection, TTFont, newTable
 
 DEBIAN_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 FACE = "Noto Sans CJK SC"  # the Simplified Chinese face of the collection
-# printable ASCII, so that numbers, identifiers and hashes always have glyphs
-ASCII = "".join(chr(c) for c in range(0x20, 0x7F))
+# always in the subset: printable ASCII (numbers, identifiers, hashes) and the punctuation and
+# symbols that code writes around data (dashes, arrows, Chinese punctuation)
+ALWAYS = "".join(chr(c) for c in range(0x20, 0x7F)) + "–—…·•→←≤≥±×÷°‰€¥（）：，。；、“”‘’《》【】"
 
 
 class CjkFontError(RuntimeError):
@@ -122,9 +123,9 @@ def _subset_ttf(path: Path, chars: str) -> bytes:
 
 
 def subset_font(text: str) -> tuple[str, bytes]:
-    """A TrueType font holding every character of ``text`` plus printable ASCII: (a name unique to
+    """A TrueType font holding every character of ``text`` plus :data:`ALWAYS`: (a name unique to
     that character set, the font bytes)."""
-    chars = "".join(sorted(set(text + ASCII) - {"\n", "\r", "\t"}))
+    chars = "".join(sorted(set(text + ALWAYS) - {"\n", "\r", "\t"}))
     return _name(chars), _subset_ttf(font_path(), chars)
 
 

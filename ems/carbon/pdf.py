@@ -63,10 +63,12 @@ def _register(name: str, data: bytes) -> str:
     return str(path)
 
 
-def pdf_styles(content: Any = None, lang: str = "en") -> StyleSheet1:
-    """reportlab styles drawn with the embedded CJK font, subset to what ``content`` and the
-    catalogue of ``lang`` can put on a page."""
-    text = json.dumps(content, ensure_ascii=False, default=str) + "".join(catalogue(lang, "ems").values())
+def pdf_styles(content: Any = None) -> StyleSheet1:
+    """reportlab styles drawn with the embedded CJK font, subset to what a document can put on a
+    page: ``content`` (any JSON-like data or dataclass; its strings) and every message of the
+    catalogue in both languages. Text from elsewhere must be in ``content`` or the font lacks it."""
+    messages = catalogue("zh-CN", "ems")
+    text = json.dumps(content, ensure_ascii=False, default=str) + "".join(messages) + "".join(messages.values())
     name, data = subset_font(text.replace("₂", "2"))  # CO₂ is drawn as CO<sub>2</sub>
     path = _register(name, data)
     styles = getSampleStyleSheet()
@@ -148,7 +150,7 @@ def render_pdf(report: dict[str, Any], lang: str = "en") -> bytes:
     def _(msgid: str, **params: Any) -> str:
         return translate(msgid, lang, **params)
 
-    styles = pdf_styles(report, lang)
+    styles = pdf_styles(report)
     h1, h2, body = styles["Heading1"], styles["Heading2"], styles["BodyText"]
     buf = io.BytesIO()
     title = _("Park electricity carbon emission factor report")

@@ -85,8 +85,9 @@ def _shown(operands: list) -> bytes:  # type: ignore[type-arg]
     return raw
 
 
-def test_zh_pdf_embeds_its_font_and_draws_every_glyph(zh_pdf: bytes) -> None:
-    reader = PdfReader(io.BytesIO(zh_pdf))
+def _drawn_glyphs(pdf: bytes) -> int:
+    """How many glyphs the PDF draws, asserting each is embedded and real (module docstring)."""
+    reader = PdfReader(io.BytesIO(pdf))
     drawn = 0
     for number, page in enumerate(reader.pages, 1):
         fonts = page["/Resources"]["/Font"]
@@ -115,8 +116,12 @@ def test_zh_pdf_embeds_its_font_and_draws_every_glyph(zh_pdf: bytes) -> None:
                 if not text.isspace():
                     assert glyf[name].numberOfContours != 0, f"page {number}: empty glyph for {text!r}"
                 drawn += 1
-    assert drawn > 2000  # the report's text, not an empty document
-    text = "".join(p.extract_text() for p in reader.pages)
+    return drawn
+
+
+def test_zh_pdf_embeds_its_font_and_draws_every_glyph(zh_pdf: bytes) -> None:
+    assert _drawn_glyphs(zh_pdf) > 2000  # the report's text, not an empty document
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(zh_pdf)).pages)
     missing = [t for t in TERMS if t not in text]
     assert missing == [], missing
     assert "location_scope2" not in text and "energy_tce" not in text  # human labels, not keys
@@ -178,7 +183,9 @@ def test_missing_font_is_a_clear_error(content: dict, monkeypatch: pytest.Monkey
 
 
 def test_english_pdf_uses_the_same_embedded_font(content: dict) -> None:  # type: ignore[type-arg]
-    reader = PdfReader(io.BytesIO(render_pdf(content)))
+    pdf = render_pdf(content)
+    assert _drawn_glyphs(pdf) > 2000
+    reader = PdfReader(io.BytesIO(pdf))
     text = reader.pages[0].extract_text()
     assert "Park electricity carbon emission factor report" in text and "location-based" in text
     fonts = {f.get_object()["/BaseFont"] for p in reader.pages for f in p["/Resources"]["/Font"].values()}
