@@ -9,9 +9,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from api.deps import AppState, GridStatusProvider, HealthProvider
 from api.guard import Guard
+from api.i18n import dashboard_router, request_language, translated_http_error
 from api.principal import KeyCache
 from api.routers import (
     alerts,
@@ -34,6 +36,7 @@ from api.routers.api_docs import router as api_docs_router
 from api.routers.gateway_control import router as gateway_control_router
 from api.validation import validation_error
 from ems import __version__
+from ems.i18n import Msg
 from ems.park import Park
 from ems.settings import Settings
 from ems.store import Store, StoreUnavailable
@@ -90,18 +93,26 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "Content-Encoding"],
         )
 
-    app.add_middleware(  # outermost: sees every request
-        Guard, max_body_bytes=settings.max_body_bytes, body_timeout_s=settings.body_timeout_s
+    # outermost: sees every request
+    app.add_middleware(
+        Guard,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.body_timeout_s,
+        default_language=park.language,
     )
+    app.add_exception_handler(HTTPException, translated_http_error)
 
     @app.exception_handler(StoreUnavailable)
-    async def _store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": "database unavailable"}, status_code=503, headers={"Retry-After": "5"})
+    async def _store_down(request: Request, exc: StoreUnavailable) -> JSONResponse:
+        lang = request_language(request)
+        detail = Msg("database unavailable").render(lang)
+        return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "5", "Content-Language": lang})
 
     app.add_exception_handler(RequestValidationError, validation_error)
     for router in ROUTERS:
         app.include_router(router)
 
+    app.include_router(dashboard_router)  # before the static mount, which would shadow it
     app.mount("/dashboard", StaticFiles(directory=DASHBOARD_DIR, html=True), name="dashboard")
 
     @app.get("/", include_in_schema=False)

@@ -22,6 +22,7 @@ from api.metrics import Metrics
 from api.principal import KeyCache
 from ems.carbon import service as carbon
 from ems.carbon.factors import FactorRegistry
+from ems.i18n import Msg
 from ems.park import Park
 from ems.quantities import EARLIEST_READING
 from ems.settings import Settings
@@ -146,13 +147,15 @@ class Period:
 def checked_period(start: dt.datetime, end: dt.datetime, interval_minutes: int = 15) -> Period:
     """Validate a requested period and widen it to whole park intervals (start floored, end ceiled)."""
     if start.tzinfo is None or end.tzinfo is None:
-        raise HTTPException(400, "start and end need a time zone (e.g. 2026-06-01T00:00:00+08:00)")
+        raise HTTPException(400, Msg("start and end need a time zone (e.g. 2026-06-01T00:00:00+08:00)"))
     if not (start >= EARLIEST and end <= LATEST):
-        raise HTTPException(400, f"periods must lie between {EARLIEST.year} and {LATEST.year}")
+        raise HTTPException(
+            400, Msg("periods must lie between {first} and {last}", first=EARLIEST.year, last=LATEST.year)
+        )
     if not start < end:
-        raise HTTPException(400, "start must be before end")
+        raise HTTPException(400, Msg("start must be before end"))
     if end - start > MAX_PERIOD:
-        raise HTTPException(400, f"period longer than {MAX_PERIOD.days} days; request it in parts")
+        raise HTTPException(400, Msg("period longer than {days} days; request it in parts", days=MAX_PERIOD.days))
     step = dt.timedelta(minutes=interval_minutes)
     start_utc = start.astimezone(dt.UTC)
     floor = start_utc - (start_utc - EARLIEST) % step

@@ -23,7 +23,10 @@ import anyio
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ems.i18n import N_, Msg, from_accept_language
+
 STREAMED = frozenset({"/v1/telemetry"})
+PARTS = {"path": N_("path"), "query": N_("query")}  # request parts named in messages
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -47,11 +50,11 @@ class BodyRefused(Exception):
 def text_problem(raw: bytes, where: str) -> str | None:
     """Why ``raw`` (percent-decoded) is not storable text, or None."""
     if b"\x00" in raw:
-        return f"{where} contains a NUL character"
+        return Msg("{where} contains a NUL character", where=Msg(PARTS.get(where, where)))
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:
-        return f"{where} is not UTF-8 text"
+        return Msg("{where} is not UTF-8 text", where=Msg(PARTS.get(where, where)))
     return None
 
 
@@ -61,20 +64,21 @@ def json_problem(body: bytes) -> str | None:
     A body that is not JSON at all is left to the route (which answers 422 naming the syntax error).
     """
     if _JSON_NUL.search(body) or b"\x00" in body:
-        return "JSON body contains a NUL character"
+        return Msg("JSON body contains a NUL character")
     try:
         orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         if "surrogate" in str(exc) or "UTF-8" in str(exc):
-            return f"JSON body is not valid text: {exc}"
+            return Msg("JSON body is not valid text: {error}", error=str(exc))
     return None
 
 
 class Guard:
     """ASGI middleware (module docstring)."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_s: float) -> None:
-        self.app, self.max_body_bytes, self.body_timeout_s = app, max_body_bytes, body_timeout_s
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_s: float, default_language: str = "en") -> None:
+        self.app, self.max_body_bytes = app, max_body_bytes
+        self.body_timeout_s, self.default_language = body_timeout_s, default_language
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,7 +97,7 @@ class Guard:
         for where, raw in (("path", scope.get("raw_path") or b""), ("query", scope.get("query_string", b""))):
             problem = text_problem(unquote_to_bytes(raw.replace(b"+", b" ")), where)
             if problem:
-                await _answer(send_with_headers, 422, _invalid(where, problem))
+                await _answer(send_with_headers, 422, _invalid(where, problem, self._lang(scope)))
                 return
         if scope["path"] in STREAMED or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send_with_headers)
@@ -101,32 +105,38 @@ class Guard:
         try:
             body = await self._read(scope, receive)
         except BodyRefused as exc:
-            await _answer(send_with_headers, exc.status, exc.detail, close=exc.status == 408)
+            await _answer(
+                send_with_headers, exc.status, _render(exc.detail, self._lang(scope)), close=exc.status == 408
+            )
             return
         ctype = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip().lower()
         if body and ctype in (b"application/json", b""):
             problem = await anyio.to_thread.run_sync(json_problem, body)
             if problem:
-                await _answer(send_with_headers, 422, _invalid("body", problem))
+                await _answer(send_with_headers, 422, _invalid("body", problem, self._lang(scope)))
                 return
         await self.app(scope, _replay(body, receive), send_with_headers)
+
+    def _lang(self, scope: Scope) -> str:
+        accept = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
+        return from_accept_language(accept) or self.default_language
 
     async def _read(self, scope: Scope, receive: Receive) -> bytes:
         limit = self.max_body_bytes
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            raise BodyRefused(413, f"body larger than {limit} bytes")
+            raise BodyRefused(413, Msg("body larger than {limit} bytes", limit=limit))
         chunks, size, more = [], 0, True
         try:
             with anyio.fail_after(self.body_timeout_s):
                 while more:
                     message = await receive()
                     if message["type"] == "http.disconnect":
-                        raise BodyRefused(400, "client disconnected before the body was complete")
+                        raise BodyRefused(400, Msg("client disconnected before the body was complete"))
                     chunk = message.get("body", b"")
                     size += len(chunk)
                     if size > limit:
-                        raise BodyRefused(413, f"body larger than {limit} bytes")
+                        raise BodyRefused(413, Msg("body larger than {limit} bytes", limit=limit))
                     chunks.append(chunk)
                     more = message.get("more_body", False)
         except TimeoutError:
@@ -151,8 +161,12 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _invalid(where: str, msg: str) -> list[dict[str, Any]]:
-    return [{"loc": [where], "msg": msg, "type": "invalid_text"}]
+def _render(msg: str, lang: str) -> str:
+    return msg.render(lang) if isinstance(msg, Msg) else msg
+
+
+def _invalid(where: str, msg: str, lang: str) -> list[dict[str, Any]]:
+    return [{"loc": [where], "msg": _render(msg, lang), "type": "invalid_text"}]
 
 
 async def _answer(send: Any, status: int, detail: str | list[dict[str, Any]], close: bool = False) -> None:

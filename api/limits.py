@@ -11,6 +11,7 @@ import anyio
 from fastapi import HTTPException, Request
 
 from api.guard import body_timeout_detail
+from ems.i18n import Msg
 
 
 class RateLimiter:
@@ -32,7 +33,7 @@ class RateLimiter:
             tokens = self._tokens(key, now)
             if tokens < 1:
                 self._buckets[key] = (tokens, now)
-                raise HTTPException(429, "rate limit exceeded", headers={"Retry-After": self._retry_after(tokens)})
+                raise HTTPException(429, Msg("rate limit exceeded"), headers={"Retry-After": self._retry_after(tokens)})
             self._buckets[key] = (tokens - 1, now)
 
     def refused(self, key: str, detail: str) -> HTTPException | None:
@@ -68,14 +69,14 @@ async def read_body(request: Request, max_bytes: int, timeout_s: float) -> bytes
     that has not arrived whole within ``timeout_s`` (408, as :class:`api.guard.Guard` does)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise HTTPException(413, f"body larger than {max_bytes} bytes")
+        raise HTTPException(413, Msg("body larger than {limit} bytes", limit=max_bytes))
     chunks, size = [], 0
     try:
         with anyio.fail_after(timeout_s):
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > max_bytes:
-                    raise HTTPException(413, f"body larger than {max_bytes} bytes")
+                    raise HTTPException(413, Msg("body larger than {limit} bytes", limit=max_bytes))
                 chunks.append(chunk)
     except TimeoutError:
         raise HTTPException(408, body_timeout_detail(timeout_s), headers={"Connection": "close"}) from None

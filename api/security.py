@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from api.deps import StateDep
 from api.principal import Principal
+from ems.i18n import Msg
 from ems.store import StoreUnavailable
 from ems.store.keys import gateway_devices, verify_token
 
@@ -34,7 +35,7 @@ def authenticate(
     request: Request, state: StateDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     if creds is None or creds.scheme.lower() != "bearer":
-        raise HTTPException(401, "missing bearer API key", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, Msg("missing bearer API key"), headers={"WWW-Authenticate": "Bearer"})
     cache = state.key_cache
     principal = cache.get(creds.credentials)
     if principal is None:
@@ -45,10 +46,10 @@ def authenticate(
         try:
             key = verify_token(store, creds.credentials)
         except StoreUnavailable:
-            raise HTTPException(503, "database unavailable", headers={"Retry-After": "5"}) from None
+            raise HTTPException(503, Msg("database unavailable"), headers={"Retry-After": "5"}) from None
         if key is None:
             state.auth_failures.spend(client)
-            raise HTTPException(401, "invalid or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(401, Msg("invalid or revoked API key"), headers={"WWW-Authenticate": "Bearer"})
         devices = frozenset(gateway_devices(store, key)) if key.role == "gateway" else frozenset()
         principal = Principal(key, devices)
         cache.put(creds.credentials, principal)
@@ -62,7 +63,14 @@ def require(*roles: str) -> Callable[..., Principal]:
 
     def dep(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if principal.role not in allowed:
-            raise HTTPException(403, f"role {principal.role!r} may not use this route (allowed: {sorted(allowed)})")
+            raise HTTPException(
+                403,
+                Msg(
+                    "role {role!r} may not use this route (allowed: {allowed})",
+                    role=principal.role,
+                    allowed=sorted(allowed),
+                ),
+            )
         return principal
 
     dep.allowed_roles = allowed  # type: ignore[attr-defined]  # read by the route-walking test

@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ems.constants import PV_PERFORMANCE_RATIO
+from ems.i18n import parse_language
 from ems.parktime import DEFAULT_TIMEZONE
 
 
@@ -607,6 +608,7 @@ class Park(_Model):
     province: str
     grid_region: str
     timezone: str = DEFAULT_TIMEZONE
+    language: str = Field(default="en", description="default language people read: en or zh-CN (docs/i18n.md)")
     interval_minutes: int = Field(default=15, gt=0, le=60)
     location: Location
     network: Network
@@ -627,6 +629,11 @@ class Park(_Model):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {v!r}") from exc
         return v
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, v: str) -> str:
+        return parse_language(v)
 
     @field_validator("interval_minutes")
     @classmethod

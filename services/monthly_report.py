@@ -332,7 +332,7 @@ def to_pdf(r: MonthlyReport) -> bytes:
 
     from ems.carbon.pdf import pdf_styles
 
-    styles = pdf_styles()
+    styles = pdf_styles(r)  # the font subset holds every string of the report (park name, alerts)
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, title=f"{r.park} {r.month}", invariant=1)
     energy = [["Energy", "MWh"], *([label, f"{r.energy_mwh[k]:,}"] for k, label in ENERGY_ROWS)]

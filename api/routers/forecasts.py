@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from api.deps import ParkDep, PeriodDep, StoreDep
 from api.security import AUTH_RESPONSES, Operator, Problem
+from ems.i18n import Msg
 from ems.store.forecasts import accuracy_summary, forecast_load_series
 
 router = APIRouter(prefix="/v1/forecasts", tags=["operators"], responses=AUTH_RESPONSES)
@@ -40,7 +41,7 @@ class AccuracyPublic(BaseModel):
 def load_plan_vs_actual(_: Operator, period: PeriodDep, park: ParkDep, store: StoreDep) -> LoadPlanVsActual:
     start, end = period.start, period.end
     if end - start > dt.timedelta(days=31):
-        raise HTTPException(400, "served for at most 31 days at a time")
+        raise HTTPException(400, Msg("served for at most 31 days at a time"))
     loads = [d.id for d in park.devices_of("load")]
     ie = store.interval_energy(start, end, loads)
     h = park.interval_minutes / 60

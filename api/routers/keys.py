@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import StateDep, StoreDep
 from api.security import AUTH_RESPONSES, Admin, Problem
+from ems.i18n import Msg
 from ems.store.keys import ApiKey, create_key, list_keys, revoke_key
 
 router = APIRouter(prefix="/v1/keys", tags=["admin"], responses=AUTH_RESPONSES)
@@ -79,5 +80,5 @@ def post_key(body: KeyCreate, _: Admin, store: StoreDep) -> KeyCreated:
 )
 def delete_key(key_id: str, _: Admin, state: StateDep) -> None:
     if not revoke_key(state.store, key_id):
-        raise HTTPException(404, f"no active key {key_id!r}")
+        raise HTTPException(404, Msg("no active key {key_id!r}", key_id=key_id))
     state.key_cache.drop_key(key_id)

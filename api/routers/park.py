@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import ParkDep
 from api.security import AUTH_RESPONSES, Reader
@@ -23,6 +23,7 @@ class ParkPublic(BaseModel):
     province: str
     grid_region: str
     timezone: str
+    language: str = Field(description="the park's default language for people: en or zh-CN")
     interval_minutes: int
     devices: int
     import_limit_kw: float
@@ -40,6 +41,7 @@ def park(_: Reader, p: ParkDep) -> ParkPublic:
         province=p.province,
         grid_region=p.grid_region,
         timezone=p.timezone,
+        language=p.language,
         interval_minutes=p.interval_minutes,
         devices=len(p.devices),
         import_limit_kw=gc.import_limit_kw,

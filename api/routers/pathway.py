@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from api.deps import ParkDep, StateDep, StoreDep
 from api.jobs import JobBoard
 from api.security import AUTH_RESPONSES, Operator, Problem
+from ems.i18n import Msg
 from ems.park import Park, example_park_path
 from ems.store import Store
 from services.pathway.history import MeteredYear, metered_year
@@ -66,17 +67,24 @@ class PathwayJob(BaseModel):
 def _options(req: PathwayRequest) -> PlanOptions:
     opts = req.options or load_options(example_park_path("demo").parent / "demo_pathway.yaml")
     if opts.pathway is None:
-        raise HTTPException(400, "options have no 'pathway' section (start_year, target_year, ...)")
+        raise HTTPException(400, Msg("options have no 'pathway' section (start_year, target_year, ...)"))
     update = {k: v for k, v in (("start_year", req.start_year), ("target_year", req.target_year)) if v is not None}
     pw = opts.pathway.model_copy(update=update)
     if pw.target_year < pw.start_year:
-        raise HTTPException(400, f"target_year {pw.target_year} is before start_year {pw.start_year}")
+        raise HTTPException(
+            400, Msg("target_year {target} is before start_year {start}", target=pw.target_year, start=pw.start_year)
+        )
     hours = 24 * (req.representative_days or DEFAULT_DAYS) if req.hours is None else req.hours
     if hours * (pw.target_year - pw.start_year + 1) > MAX_MODEL_HOURS:
         raise HTTPException(
             400,
-            f"{pw.target_year - pw.start_year + 1} years x {hours} modelled hours exceed the API's "
-            f"{MAX_MODEL_HOURS}: use fewer years, representative_days or the CLI (ems pathway plan)",
+            Msg(
+                "{years} years x {hours} modelled hours exceed the API's {limit}: use fewer years, "
+                "representative_days or the CLI (ems pathway plan)",
+                years=pw.target_year - pw.start_year + 1,
+                hours=hours,
+                limit=MAX_MODEL_HOURS,
+            ),
         )
     return opts.model_copy(update={"pathway": pw})
 
@@ -141,7 +149,7 @@ def start(state: StateDep, store: StoreDep, park: ParkDep, body: PathwayRequest,
     job = PathwayJob(job_id=uuid.uuid4().hex, status="queued")
     with jobs.lock:
         if jobs.busy():
-            raise HTTPException(429, "a pathway job is running; try again when it is done", {"Retry-After": "10"})
+            raise HTTPException(429, Msg("a pathway job is running; try again when it is done"), {"Retry-After": "10"})
         args = (jobs, job.job_id, park, opts, body, metered)
         jobs.worker = threading.Thread(target=_run, args=args, name="pathway", daemon=True)
     jobs.put(job.job_id, job)
@@ -170,6 +178,11 @@ def get(state: StateDep, job_id: str, _: Operator) -> PathwayJob:
     job = state.pathway_jobs.items.get(job_id)
     if not isinstance(job, PathwayJob):
         raise HTTPException(
-            404, f"no pathway job {job_id!r} (jobs are kept in memory, the last {state.pathway_jobs.keep})"
+            404,
+            Msg(
+                "no pathway job {job_id!r} (jobs are kept in memory, the last {keep})",
+                job_id=job_id,
+                keep=state.pathway_jobs.keep,
+            ),
         )
     return job

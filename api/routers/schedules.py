@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import MetricsDep, ParkDep, PeriodDep, SettingsDep, StoreDep
 from api.security import AUTH_RESPONSES, Operator, Problem
+from ems.i18n import Msg
 from ems.park import Park
 from ems.store.schedules import (
     StoredSchedule,
@@ -172,7 +173,7 @@ def current(_: Operator, store: StoreDep, park: ParkDep) -> SchedulePublic:
     with store.connection() as conn:
         s = latest_schedule(conn)
         if s is None:
-            raise HTTPException(404, "no schedule has been planned yet (POST /v1/schedules/replan)")
+            raise HTTPException(404, Msg("no schedule has been planned yet (POST /v1/schedules/replan)"))
         base = baseline_for(conn, s)
     return schedule_public(park, s, base)
 
@@ -194,7 +195,7 @@ def history(
 def plan_vs_actual(_: Operator, period: PeriodDep, store: StoreDep, park: ParkDep, kind: str = "mpc") -> PlanVsActual:
     start, end = period.start, period.end
     if end - start > dt.timedelta(days=31):
-        raise HTTPException(400, "plan vs actual is served for at most 31 days at a time")
+        raise HTTPException(400, Msg("plan vs actual is served for at most 31 days at a time"))
     meter = park.grid_meter
     batteries = [b.id for b in park.devices_of("battery")]
     devices = ([meter.id] if meter else []) + batteries
@@ -229,7 +230,7 @@ def get_schedule(schedule_id: int, _: Operator, store: StoreDep, park: ParkDep) 
     with store.connection() as conn:
         s = schedule_by_id(conn, schedule_id)
         if s is None:
-            raise HTTPException(404, f"no schedule {schedule_id}")
+            raise HTTPException(404, Msg("no schedule {schedule_id}", schedule_id=schedule_id))
         base = baseline_for(conn, s) if s.kind != "baseline" else None
     return schedule_public(park, s, base)
 
@@ -254,12 +255,12 @@ async def replan(
 
     body = body or ReplanRequest.model_validate({})
     if body.start is not None and body.start.tzinfo is None:
-        raise HTTPException(400, "start needs a time zone")
+        raise HTTPException(400, Msg("start needs a time zone"))
     step = dt.timedelta(minutes=park.interval_minutes)
     now = dt.datetime.now(dt.UTC)
     start = body.start or (now - (now - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) % step + step)
     if (start - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) % step:
-        raise HTTPException(400, f"start must be on a {park.interval_minutes}-minute boundary")
+        raise HTTPException(400, Msg("start must be on a {minutes}-minute boundary", minutes=park.interval_minutes))
     try:  # the park file's spot/dynamic prices, as `ems plan` uses them
         prices = park_prices(park, settings.park_file, start, body.intervals)
     except PriceFileError as exc:
@@ -290,6 +291,6 @@ def kpis(_: Operator, store: StoreDep) -> KpisPublic:
     with store.connection() as conn:
         s = latest_schedule(conn)
         if s is None:
-            raise HTTPException(404, "no schedule has been planned yet")
+            raise HTTPException(404, Msg("no schedule has been planned yet"))
         base = baseline_for(conn, s)
     return KpisPublic(schedule_id=s.schedule_id, kpis=s.kpis, baseline_kpis=base.kpis if base else None)

@@ -15,6 +15,7 @@ from api.limits import BodyTooLarge, BodyUnreadable, read_body
 from api.parse import BodyError, TooManyRows
 from api.security import AUTH_RESPONSES, Gateway, Problem
 from api.telemetry_schema import openapi_schema
+from ems.i18n import Msg
 from ems.store import StoreUnavailable
 
 JSON = ("application/json", "")
@@ -65,10 +66,14 @@ async def push(
     t0 = time.perf_counter()
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if ctype not in (*JSON, *CSV):
-        raise HTTPException(415, f"content-type {ctype!r} not supported (application/json or text/csv)")
+        raise HTTPException(
+            415, Msg("content-type {ctype!r} not supported (application/json or text/csv)", ctype=ctype)
+        )
     encoding = request.headers.get("content-encoding", "identity").lower().strip()
     if encoding not in ("identity", "", "gzip", "deflate"):
-        raise HTTPException(415, f"content-encoding {encoding!r} not supported (use gzip or deflate)")
+        raise HTTPException(
+            415, Msg("content-encoding {encoding!r} not supported (use gzip or deflate)", encoding=encoding)
+        )
     body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s)
     try:  # decompression and parsing are CPU work: off the event loop, so no body stalls other requests
         parsed = await run_in_threadpool(
@@ -82,7 +87,7 @@ async def push(
         out = await run_in_threadpool(store_parsed, store, parsed, set(principal.devices), "api")
     except StoreUnavailable:
         raise HTTPException(
-            503, "database unavailable: nothing stored, retry the whole batch", headers={"Retry-After": "5"}
+            503, Msg("database unavailable: nothing stored, retry the whole batch"), headers={"Retry-After": "5"}
         ) from None
     rejected = out.rejected
     m.ingest_requests.labels("csv" if ctype.endswith("csv") else "json").inc()

@@ -25,6 +25,7 @@ from ems.footprint import service
 from ems.footprint.metering import MeteringError
 from ems.footprint.production import ProductionCheck, check_rows
 from ems.footprint.result import FootprintRun
+from ems.i18n import Msg
 from ems.park import Park
 
 router = APIRouter(prefix="/v1", tags=["tenants"], responses=AUTH_RESPONSES)
@@ -157,7 +158,7 @@ def _tenant(principal: Principal, park: Park, tenant_id: str) -> str:
     """The tenant id if this key may read it, else 404."""
     known = {t.id for t in park.tenants}
     if tenant_id not in known or (principal.role == "tenant" and principal.key.tenant_id != tenant_id):
-        raise HTTPException(404, f"no tenant {tenant_id!r}")
+        raise HTTPException(404, Msg("no tenant {tenant_id!r}", tenant_id=tenant_id))
     return tenant_id
 
 
@@ -196,7 +197,7 @@ def _readable_line(line_id: str, principal: TenantReader, park: ParkDep) -> str:
     """The line id if this key may read its owner's data, else 404."""
     owner = next((t.id for t in park.tenants for ln in t.lines if ln.id == line_id), None)
     if owner is None or (principal.role == "tenant" and principal.key.tenant_id != owner):
-        raise HTTPException(404, f"no production line {line_id!r}")
+        raise HTTPException(404, Msg("no production line {line_id!r}", line_id=line_id))
     return line_id
 
 

@@ -27,10 +27,12 @@ from ems.carbon.balances import balances, violations
 from ems.carbon.certificates import Certificate
 from ems.carbon.flows import FILL_NAMES
 from ems.carbon.indicators import THRESHOLD_SOURCE, BudgetStatus, FuelUse, compute_indicators
+from ems.carbon.labels import csv_header
 from ems.carbon.matching import DEFINITIONS, cfe_scores
 from ems.carbon.run import AccountingRun
 from ems.carbon.storage_ledger import PoolState
 from ems.documents.content import header, park_identity
+from ems.i18n import N_
 
 SCHEMA = "ems.carbon.park-emission-factor-report/1"
 
@@ -53,7 +55,7 @@ FORMULAS = {
     "intensity": "tCO2/tce = (A/1000 + fuel CO2) / (K * kgce_per_kWh / 1000 + fuel tce)",
 }
 
-ROUNDING = (
+ROUNDING = N_(
     "Interval energies [kWh] and CO2 [kg] are computed in double precision and rounded half-to-even "
     "to 0.001; totals are exact sums of the rounded interval values; factors and shares are exact "
     "decimal quotients of totals rounded half-to-even to 0.000001 (gCO2/kWh series to 0.001). Certificate "
@@ -62,7 +64,7 @@ ROUNDING = (
     "rounded half-to-even to a Wh. Worked example: docs/carbon_methodology.md section 7."
 )
 
-GAP_RULES = (
+GAP_RULES = N_(
     "Coverage c of each boundary meter per interval: c >= 0.999 measured; 0 < c < 0.999 scaled e/c; "
     "c = 0 on the grid meter with all other meters complete: filled from the balance of the other "
     "meters; c = 0 otherwise: linear interpolation between the device's nearest measured intervals. "
@@ -437,15 +439,19 @@ def build_report(
     }
 
 
-def intervals_csv(report: dict[str, Any]) -> bytes:
-    """The report's interval table as CSV (UTF-8, header row, one row per interval)."""
+def intervals_csv(report: dict[str, Any], lang: str = "en") -> bytes:
+    """The report's interval table as CSV (UTF-8, header row, one row per interval); the header is
+    the column keys in English, labels with units in other languages (:mod:`ems.carbon.labels`)."""
     table = report["intervals"]
+    head = csv_header(INTERVAL_COLUMNS, lang)
     cols = [["true" if v else "false" for v in table[c]] if c == "estimated" else table[c] for c in INTERVAL_COLUMNS]
-    if any(any(ch in v for ch in ',"\n') for v in table["fills"] if v):  # device ids needing quotes
+    if any(any(ch in v for ch in ',"\n') for v in [*head, *table["fills"]] if v):  # labels, device ids to quote
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(INTERVAL_COLUMNS)
+        w.writerow(head)
         w.writerows(zip(*cols, strict=True))
-        return buf.getvalue().encode("utf-8")
-    lines = [",".join(INTERVAL_COLUMNS)] + [",".join(row) for row in zip(*cols, strict=True)]
-    return ("\n".join(lines) + "\n").encode("utf-8")
+        text = buf.getvalue()
+    else:
+        text = "\n".join([",".join(head)] + [",".join(row) for row in zip(*cols, strict=True)]) + "\n"
+    # a byte-order mark makes Excel read Chinese headers as UTF-8 (docs/i18n.md)
+    return text.encode("utf-8" if lang == "en" else "utf-8-sig")

@@ -405,12 +405,15 @@ def issue_report(
     signer: Signer | None = None,
     allow_incomplete: bool = False,
     now: dt.datetime | None = None,
+    lang: str | None = None,
 ) -> IssuedDocument:
     """Build the report, write JSON/CSV(/PDF) under ``reports_dir`` and append it to the hash chain.
+    CSV header and PDF are in ``lang`` (default: the park file's language).
 
     Refused (DocumentError, nothing written) for a period not yet over or without enough data
     unless ``allow_incomplete``; the report states its completeness either way.
     """
+    lang = lang or park.language
     content = report_content(store, park, start, end, replaces=replaces, fuels=fuels, signer=signer)
     problems = completeness_problems(content, end, now or dt.datetime.now(dt.UTC))
     if problems and not allow_incomplete:
@@ -422,11 +425,11 @@ def issue_report(
     content["data_quality"]["issued_incomplete"] = bool(problems)
 
     def renderings(_h: str) -> dict[str, bytes]:
-        blobs = {"csv": intervals_csv(content)}
+        blobs = {"csv": intervals_csv(content, lang)}
         if pdf:
             from ems.carbon.pdf import render_pdf
 
-            blobs["pdf"] = render_pdf(content)
+            blobs["pdf"] = render_pdf(content, lang)
         return blobs
 
     name = slug(park.name, "park")

@@ -21,7 +21,7 @@ def _table(rows: list[list[str]]) -> Table:
 
 def render_statement_pdf(content: dict[str, Any], content_sha256: str) -> bytes:
     """Summary, supply mix, both methods, lines and evidence; deterministic (reportlab invariant mode)."""
-    st = pdf_styles()
+    st = pdf_styles(content)
     t, p = content["tenant"], content["period"]
     story: list[Any] = [
         Paragraph(f"Tenant electricity statement: {t['name']} ({t['id']})", st["Title"]),

@@ -31,6 +31,7 @@ from ems.carbon.factors import (
 from ems.carbon.indicators import FuelUse
 from ems.documents.chain import replaced_by
 from ems.documents.signing import Signer, SigningKeyError, generate_pem, signer_from_pem
+from ems.i18n import _, current_language
 from ems.park import Park
 from ems.settings import Settings
 from ems.store import open_store
@@ -68,7 +69,7 @@ def parse_time(text: str, park: Park) -> dt.datetime:
             return dt.datetime(d.year, d.month, d.day, tzinfo=zone)
         t = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise _fail(f"cannot read time {text!r}: use YYYY-MM-DD or an ISO 8601 datetime") from None
+        raise _fail(_("cannot read time {text!r}: use YYYY-MM-DD or an ISO 8601 datetime", text=text)) from None
     return t if t.tzinfo else t.replace(tzinfo=zone)
 
 
@@ -112,11 +113,11 @@ def report_create(
     period = _period(start, end, p)
     fuels = []
     for item in fuel or []:
-        name, _, qty = item.partition("=")
+        name, _sep, qty = item.partition("=")
         try:
             fuels.append(FuelUse(name, Decimal(qty)))
         except InvalidOperation:
-            raise _fail(f"--fuel {item!r}: expected NAME=QUANTITY") from None
+            raise _fail(_("--fuel {item!r}: expected NAME=QUANTITY", item=item)) from None
     folder = out or settings.data_dir / "reports"
     with tqdm(total=2, desc="report", unit="step") as bar, open_store(settings, p) as store:
         bar.update(1)
@@ -132,11 +133,12 @@ def report_create(
                 pdf=pdf,
                 signer=signer,
                 allow_incomplete=allow_incomplete,
+                lang=current_language(),
             )
         except (LedgerError, FactorError, ValueError) as exc:
             raise _fail(str(exc)) from None
         bar.update(1)
-    typer.echo(f"content sha256 {issued.content_sha256} (chain entry {issued.entry['seq']})")
+    typer.echo(_("content sha256 {sha} (chain entry {seq})", sha=issued.content_sha256, seq=issued.entry["seq"]))
     for kind, path in issued.files.items():
         typer.echo(f"{kind:5s} {path}")
 
@@ -151,10 +153,10 @@ def report_list(park: ParkOption = None, data_dir: DataDirOption = None) -> None
             later = replaced_by(entries, e["content_sha256"])
             typer.echo(
                 f"{e['seq']:4d} {e['content_sha256']} {local(e['period_start'])} → {local(e['period_end'])} "
-                f"issued {local(e['issued_at'])}"
-                + (f" replaces {e['replaces_sha256'][:12]}" if e["replaces_sha256"] else "")
-                + (f" replaced by {later[:12]}" if later else "")
-                + (" signed" if e.get("signature") else "")
+                + _("issued {time}", time=local(e["issued_at"]))
+                + (" " + _("replaces {sha}", sha=e["replaces_sha256"][:12]) if e["replaces_sha256"] else "")
+                + (" " + _("replaced by {sha}", sha=later[:12]) if later else "")
+                + (" " + _("signed") if e.get("signature") else "")
             )
 
 
@@ -173,7 +175,7 @@ def report_verify(
     """Check an issued file against the hash chain (and the park's signing key, when configured);
     exit code 1 if it fails. A restated report is valid and names the report replacing it."""
     if not file.exists():
-        raise _fail(f"no such file: {file}")
+        raise _fail(_("no such file: {file}", file=file))
     signer = None if public_key else _signer(Settings())
     trusted = frozenset({public_key}) if public_key else None if signer is None else frozenset({signer.public_key_hex})
     if chain is not None:
@@ -182,15 +184,24 @@ def report_verify(
         with park_store(data_dir, park) as (_settings, _p, store):
             v = service.verify_report_file(file, store=store, trusted_keys=trusted)
     if v.ok and v.entry is not None:
-        signed = "signed, signature valid" if v.entry.get("signature") else "unsigned"
+        signed = _("signed, signature valid") if v.entry.get("signature") else _("unsigned")
         typer.secho(
-            f"OK ({v.status}): {file} is the {v.fmt} file of report {v.content_sha256}, chain entry "
-            f"{v.entry['seq']} issued {v.entry['issued_at']}; {signed}; chain intact",
+            _(
+                "OK ({status}): {file} is the {fmt} file of report {sha}, chain entry {seq} issued {time}; "
+                "{signed}; chain intact",
+                status=v.status,
+                file=file,
+                fmt=v.fmt,
+                sha=v.content_sha256,
+                seq=v.entry["seq"],
+                time=v.entry["issued_at"],
+                signed=signed,
+            ),
             fg=typer.colors.GREEN,
         )
         return
     for problem in v.problems:
-        typer.secho(f"FAIL: {problem}", fg=typer.colors.RED)
+        typer.secho(_("FAIL: {problem}", problem=problem), fg=typer.colors.RED)
     raise typer.Exit(1)
 
 
@@ -400,7 +411,7 @@ def certificates_retire(
         try:
             entries = service.retire(store, p, expand_serials(serials), period, beneficiary)
         except LedgerError as exc:
-            raise _fail(f"refused, nothing retired: {exc}") from None
+            raise _fail(_("refused, nothing retired: {error}", error=exc)) from None
     typer.echo(
         f"retired {len(entries)} certificates against {period.label()} (entries {entries[0].event_id}"
         f"-{entries[-1].event_id}; eligible {entries[0].basis_kwh} kWh)"
@@ -423,7 +434,7 @@ def certificates_reassign(
         try:
             entries = service.reassign(store, p, expand_serials(serials), period, reason)
         except LedgerError as exc:
-            raise _fail(f"refused, nothing changed: {exc}") from None
+            raise _fail(_("refused, nothing changed: {error}", error=exc)) from None
     typer.echo(f"reassigned {len(entries)} certificates to {period.label()}")
 
 
@@ -459,12 +470,12 @@ def contracts_deliver(
     try:
         amount = Decimal(kwh)
     except InvalidOperation:
-        raise _fail(f"--kwh {kwh!r} is not a number") from None
+        raise _fail(_("--kwh {kwh!r} is not a number", kwh=kwh)) from None
     with open_store(settings, p) as store:
         try:
             d = service.record_delivery(store, p, contract, period, amount, granularity, reference, replaces)
         except LedgerError as exc:
-            raise _fail(f"refused: {exc}") from None
+            raise _fail(_("refused: {error}", error=exc)) from None
     typer.echo(f"delivery {d.delivery_id}: {d.kwh} kWh of {d.contract_id} over {d.period.label()}")
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from ems.i18n import default_language
 from ems.park import Park, ParkFileError, example_park_path, load_park
 from ems.production import Listener, UnsafeForProduction, refuse_unsafe
 from ems.settings import Settings
@@ -56,7 +57,9 @@ def settings_and_park(data_dir: Path | None = None, park: Path | None = None) ->
     """The preamble of every command: settings from the options and environment, then the park
     (exit code 2 with the file's problems when it is invalid)."""
     settings = _settings_from(data_dir, park)
-    return settings, _load_park_or_exit(settings)
+    p = _load_park_or_exit(settings)
+    default_language(p.language)
+    return settings, p
 
 
 @contextmanager

@@ -6,6 +6,7 @@ import logging
 
 import typer
 
+from ems.i18n import choose_language, parse_language
 from entrypoints.cli import (
     carbon,
     db,
@@ -57,7 +58,16 @@ app.command("mqtt")(mqtt.mqtt)
 
 
 @app.callback()
-def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="log at INFO level")) -> None:
+def _main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="log at INFO level"),
+    lang: str | None = typer.Option(
+        None, "--lang", envvar="EMS_LANG", help="language of messages and reports: en or zh-CN (default: the park's)"
+    ),
+) -> None:
+    try:
+        choose_language(parse_language(lang) if lang else None)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--lang") from None
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
