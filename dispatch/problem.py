@@ -245,9 +245,9 @@ def check_problem(p: DispatchProblem) -> list[str]:
         elif not np.all(np.isfinite(a)):
             problems.append(f"{name}: {int(np.sum(~np.isfinite(a)))} non-finite values")
     non_negative = {"demand_kw", "ef_kg_per_kwh"} | {
-        n for n, _ in arrays if not n.startswith(("network", "import", "export"))
+        n for n, _ in arrays if not n.startswith(("network", "contingency", "import", "export"))
     }
-    for name, a in arrays:  # prices and network bases may be negative
+    for name, a in arrays:  # prices and network/contingency bases may be negative
         a = np.asarray(a)
         if name in non_negative and a.shape == (T,) and np.any(a < 0):
             problems.append(f"{name}: {int(np.sum(a < 0))} negative values")

@@ -1,9 +1,10 @@
 """Issue 20: losses, reactive power and per-interval re-linearisation in dispatch, checked by pandapower.
 
 The demo park from 08:00 to 14:00 local on 13 April (24 intervals: PV cuts the active import while
-the loads' reactive power stays, so at unity-pf inverters the power factor falls below 0.90), planned with the grid model's linearisation and its AC
-check loop. Expected values come from pandapower's Newton-Raphson on the planned injections (not the
-power-grid-model fast path the loop itself uses) and from the tariff's 0.90 threshold.
+the loads' reactive power stays, so at unity-pf inverters the power factor falls below 0.90),
+planned with the grid model's linearisation and its AC check loop. Expected values come from
+pandapower's Newton-Raphson on the planned injections (not the power-grid-model fast path the loop
+itself uses) and from the tariff's 0.90 threshold.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def test_planned_import_equals_pandapower_slack_power(linearised, lossless) -> N
 
 def test_reactive_dispatch_holds_the_power_factor(linearised, lossless, case) -> None:
     """pf = P/|S| at the slack from pandapower, while importing, against the 0.90 tariff threshold."""
-    p, pn = case
+    p, _ = case
     s, report, ref = linearised
     _, ref0 = lossless
     pf0 = power_factor(ref0.grid_exchange_kw, ref0.grid_exchange_kvar)
