@@ -7,10 +7,12 @@ refreshed by the AC check loop in ``services/network_check.py``); the balance
 and the connection-point limit and demand charge see them. Without a linearisation ``loss = 0``
 (the lossless balance).
 
-Trust region: ``|inj[j,t] − p_ref[j,t]| <= step`` for the linearised devices (``step_kw`` of the
-linearisation, BIG without one). Losses are quadratic in the flows, so the first-order model's
+Trust region: ``|inj[j,t] − p_ref[j,t]| <= step + s_step`` for the linearised devices (``step_kw`` of
+the linearisation, BIG without one). Losses are quadratic in the flows, so the first-order model's
 error grows with the square of the move; the AC loop shrinks ``step`` when successive plans jump
-between operating points (sequential linear programming).
+between operating points (sequential linear programming). The region is soft: ``s_step`` [kW] costs
+in the tie-breaker only (:mod:`dispatch.model.objective`), enough to stop jumps between nearly equal
+plans, never enough to shed load or break a limit a larger move would meet.
 """
 
 from __future__ import annotations
@@ -53,5 +55,6 @@ def add_losses(m: pyo.ConcreteModel) -> None:
     """The loss expression ``m.loss[t]`` used by the balance, and the trust region."""
     m.inj = pyo.Expression(m.JL, m.T, rule=lambda m, j, t: injection(m, j, t))  # shared by the rows below
     m.loss = pyo.Expression(m.T, rule=lambda m, t: m.loss_base[t] + sum(m.loss_dp[j, t] * m.inj[j, t] for j in m.JL))
-    m.step_up = pyo.Constraint(m.JL, m.T, rule=lambda m, j, t: m.inj[j, t] - m.p_ref[j, t] <= m.step)
-    m.step_down = pyo.Constraint(m.JL, m.T, rule=lambda m, j, t: m.p_ref[j, t] - m.inj[j, t] <= m.step)
+    m.s_step = pyo.Var(m.JL, m.T, within=pyo.NonNegativeReals)
+    m.step_up = pyo.Constraint(m.JL, m.T, rule=lambda m, j, t: m.inj[j, t] - m.p_ref[j, t] - m.s_step[j, t] <= m.step)
+    m.step_down = pyo.Constraint(m.JL, m.T, rule=lambda m, j, t: m.p_ref[j, t] - m.inj[j, t] - m.s_step[j, t] <= m.step)

@@ -19,7 +19,8 @@ Four components, compiled together and combined per stage by the solver:
   import and export at once and uses no more inverter reactive power than needed is chosen. The
   power-factor shortfall ``s_pf`` [kvarh] counts ``PF_WEIGHT`` times here: inverters supply reactive
   power to hold the power factor whenever they can, but no kWh of RE, import or cost is ever traded
-  for it (the tariff adjustment is a percentage of the month's bill, not a price per interval).
+  for it (the tariff adjustment is a percentage of the month's bill, not a price per interval). The
+  trust region's excess move ``s_step`` [kWh] (:mod:`dispatch.model.losses`) counts the same.
 
 Stage 1 minimises ``obj_re + obj_soft/V + ε·obj_flows`` (V: the economic bound, so the soft terms
 keep dominating one kWh of RE); stage 2 ``obj_cost + obj_soft + ε·obj_flows`` with
@@ -39,7 +40,7 @@ def flows(m: pyo.ConcreteModel) -> pyo.Expression:
     """Battery throughput, grid import and export and inverter |Q| over the horizon [kWh, kvarh]."""
     return m.dt_h * sum(
         sum(m.pc[b, t] + m.pd[b, t] for b in m.B) + m.imp[t] + m.exp[t] + sum(m.q_abs[i, t] for i in m.QD) for t in m.T
-    ) + PF_WEIGHT * m.dt_h * sum(m.s_pf[t] for t in m.TP)
+    ) + PF_WEIGHT * m.dt_h * (sum(m.s_pf[t] for t in m.TP) + sum(m.s_step[j, t] for j in m.JL for t in m.T))
 
 
 def soft(m: pyo.ConcreteModel) -> pyo.Expression:

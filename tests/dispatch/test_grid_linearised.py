@@ -9,6 +9,7 @@ itself uses) and from the tariff's 0.90 threshold.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -90,3 +91,21 @@ def test_voltages_within_limits_after_reactive_dispatch(linearised, case) -> Non
     _, _, ref = linearised
     lo, hi = pn.limits.voltage_band(len(ref.bus_ids))
     assert np.nanmin(ref.vm_pu - lo) >= 0 and np.nanmin(hi - ref.vm_pu) >= 0
+
+
+def test_losses_make_an_import_limit_bind_that_the_lossless_plan_missed(case, lossless) -> None:
+    """Import limit 50 kW above the lossless plan's peak: pandapower shows that plan above the limit
+    (its losses were not planned); the linearised plan shaves its import to the limit, losses included."""
+    p, pn = case
+    s0, ref0 = lossless
+    limit = float(planned_exchange_kw(s0).max()) + 50.0
+    assert ref0.grid_exchange_kw.max() > limit + 100.0
+    q = dataclasses.replace(p, import_limit_kw=limit)
+    s, _ = dispatch_with_ac_check(Dispatcher(), q, pn, grid_model=True)
+    ref = ac_result(q, s, pn, fast=False)
+    assert planned_exchange_kw(s).max() == pytest.approx(limit, abs=1e-3)  # the limit binds in the plan
+    # the plan may shed load in an interval it cannot otherwise meet (known: issue-20 note); the AC
+    # check runs the forecast loads, so compare where nothing is shed
+    served = s.demand_kw >= s0.demand_kw - 1e-6  # demand net of shiftable baselines, minus shedding
+    assert served.sum() >= T - 1
+    assert ref.grid_exchange_kw[served].max() <= limit + EXCHANGE_TOLERANCE_KW
