@@ -23,6 +23,7 @@ from dispatch.problem import (
     FlexLoadSpec,
     GeneratorSpec,
     NetworkRow,
+    ReactiveCapability,
 )
 from dispatch.solver import SolverOptions
 from ems.constants import PV_PERFORMANCE_RATIO
@@ -195,6 +196,11 @@ def problem_from_park(
         carbon_price_cny_per_kg=carbon_price_cny_per_t / 1000.0,
         ef_source=ef_source,
         loads_kw={ld.id: np.asarray(fc.load_kw.get(ld.id, np.zeros(T)), dtype=float) for ld in loads},
+        reactive=[
+            ReactiveCapability(dev, rc.s_rated_kva, rc.q_max_ratio * rc.s_rated_kva)
+            for dev, rc in park.network.reactive.items()
+            if rc.mode == "dispatched"
+        ],
     )
 
 

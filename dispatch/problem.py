@@ -116,6 +116,53 @@ class NetworkRow:
 
 
 @dataclass(frozen=True)
+class ReactiveCapability:
+    """An inverter whose reactive power the dispatcher sets (a battery, generator or direct line id).
+
+    Capability as in the grid model's inverter model (``grid_models.reactive.capability_kvar``):
+    ``|Q| <= q_max_kvar`` and ``P² + Q² <= s_kva²`` (:mod:`dispatch.model.reactive`)."""
+
+    id: str
+    s_kva: float
+    q_max_kvar: float
+
+
+@dataclass(frozen=True)
+class GridLinearisation:
+    """First-order AC model of the network around one operating point per interval (prepared in
+    ``services/`` from the grid model; dispatch never sees the network itself).
+
+    With ``Δp_j = inj_j − p_ref_kw[j]`` (controllable injection, kW) and ``Δq_i = q_i − q_ref_kvar[i]``
+    (dispatched reactive power, kvar, injection positive), per interval ``t``:
+
+    * losses ``loss_kw + Σ_j loss_dp[j]·Δp_j`` [kW], added to the demand side of the balance;
+    * reactive exchange at the connection point ``exchange_kvar + Σ_j kvar_dp[j]·Δp_j + Σ_i kvar_dq[i]·Δq_i``;
+    * bus voltages ``vm_pu[:, b] + Σ_j vm_dp[j][:, b]·Δp_j + Σ_i vm_dq[i][:, b]·Δq_i`` within
+      ``v_min_pu[b]..v_max_pu[b]`` (pu of the bus's modelled voltage).
+
+    Arrays over intervals are (T,), voltages (T, B). ``min_power_factor`` (0 = none) applies to
+    every interval (:mod:`dispatch.model.reactive`). ``step_kw`` bounds the move away from the
+    operating point, where the first-order model holds (:mod:`dispatch.model.losses`).
+    """
+
+    p_ref_kw: dict[str, np.ndarray]
+    q_ref_kvar: dict[str, np.ndarray]
+    loss_kw: np.ndarray
+    loss_dp: dict[str, np.ndarray]
+    exchange_kvar: np.ndarray
+    kvar_dp: dict[str, np.ndarray]
+    kvar_dq: dict[str, np.ndarray]
+    bus_ids: tuple[str, ...]
+    vm_pu: np.ndarray
+    vm_dp: dict[str, np.ndarray]
+    vm_dq: dict[str, np.ndarray]
+    v_min_pu: np.ndarray
+    v_max_pu: np.ndarray
+    min_power_factor: float
+    step_kw: float | None = None  # trust region: |Δp_j|, |Δq_i| <= step_kw (the AC loop shrinks it)
+
+
+@dataclass(frozen=True)
 class Penalties:
     """Prices of the economic soft terms and floor of the terminal-target price [CNY per kWh]; the other
     soft constraints are priced from the problem (:mod:`dispatch.model.penalties`)."""
@@ -148,6 +195,9 @@ class DispatchProblem:
     penalties: Penalties = field(default_factory=Penalties)
     ef_source: str = "input"
     loads_kw: dict[str, np.ndarray] = field(default_factory=dict)  # per load device (AC check), consumption
+    reactive: list[ReactiveCapability] = field(default_factory=list)
+    grid: GridLinearisation | None = None  # losses, reactive exchange and voltages (services/)
+    contingency: list[NetworkRow] = field(default_factory=list)  # N-1 post-contingency flow rows
 
     @property
     def T(self) -> int:
@@ -187,6 +237,7 @@ def check_problem(p: DispatchProblem) -> list[str]:
     arrays += [(f"direct {d.id} avail_kw", d.avail_kw) for d in p.direct]
     arrays += [(f"flex {f.id} baseline_kw", f.baseline_kw) for f in p.flex]
     arrays += [(f"network {r.name} base", r.base) for r in p.network]
+    arrays += [(f"contingency {r.name} base", r.base) for r in p.contingency]
     for name, a in arrays:
         a = np.asarray(a)
         if a.shape != (T,):
@@ -194,9 +245,9 @@ def check_problem(p: DispatchProblem) -> list[str]:
         elif not np.all(np.isfinite(a)):
             problems.append(f"{name}: {int(np.sum(~np.isfinite(a)))} non-finite values")
     non_negative = {"demand_kw", "ef_kg_per_kwh"} | {
-        n for n, _ in arrays if not n.startswith(("network", "import", "export"))
+        n for n, _ in arrays if not n.startswith(("network", "contingency", "import", "export"))
     }
-    for name, a in arrays:  # prices and network bases may be negative
+    for name, a in arrays:  # prices and network/contingency bases may be negative
         a = np.asarray(a)
         if name in non_negative and a.shape == (T,) and np.any(a < 0):
             problems.append(f"{name}: {int(np.sum(a < 0))} negative values")
@@ -214,7 +265,25 @@ def check_problem(p: DispatchProblem) -> list[str]:
             room = f.p_max_kw * p.dt_h * float(window[blk.t0 : blk.t1].sum())
             if blk.e_min_kwh > room + 1e-9:
                 problems.append(f"flex {f.id}: block {i} needs {blk.e_min_kwh:g} kWh, its window allows {room:g}")
-    for r in p.network:
+    ids = {b.id for b in p.batteries} | {g.id for g in p.generators} | {d.id for d in p.direct}
+    for rc in p.reactive:
+        if rc.id not in ids:
+            problems.append(f"reactive {rc.id}: not a battery, generator or direct line of the problem")
+        if not (rc.s_kva > 0 and rc.q_max_kvar >= 0):
+            problems.append(f"reactive {rc.id}: capability s {rc.s_kva} kVA, q_max {rc.q_max_kvar} kvar")
+    if p.grid is not None:
+        g = p.grid
+        shapes: list[tuple[str, np.ndarray, tuple[int, ...]]] = [
+            ("loss_kw", g.loss_kw, (T,)),
+            ("exchange_kvar", g.exchange_kvar, (T,)),
+            ("vm_pu", g.vm_pu, (T, len(g.bus_ids))),
+        ]
+        for name, a, want in shapes:
+            if np.shape(a) != want:
+                problems.append(f"grid linearisation {name}: shape {np.shape(a)}, expected {want}")
+            elif not np.all(np.isfinite(np.asarray(a, float))):
+                problems.append(f"grid linearisation {name}: non-finite values")
+    for r in [*p.network, *p.contingency]:
         if not r.lower <= r.upper:
             problems.append(f"network {r.name}: lower limit {r.lower} above upper limit {r.upper}")
     if not (p.import_limit_kw >= 0 and p.export_limit_kw >= 0):

@@ -60,6 +60,9 @@ def read_schedule(
         ef_kg_per_kwh=np.asarray(p.ef_kg_per_kwh, dtype=float),
         kpis=_EMPTY_KPIS,
     )
+    s.q_kvar = {i: _values(m.q, i, T) for i in m.QD}
+    if p.grid is not None:
+        s.loss_kw = np.array([pyo.value(m.loss[t]) for t in range(T)])
     s.network_binding = binding_rows(p, s)
     s.kpis = compute_kpis(p, s)
     s.notes.extend(soft_constraint_notes(m, p, shed))
@@ -82,14 +85,22 @@ def soft_constraint_notes(m: pyo.ConcreteModel, p: DispatchProblem, shed: np.nda
         n = int(np.sum((under > tol) | (over > tol)))
         if n:
             notes.append(f"battery {b.id}: SOC outside [{b.soc_min:g}, {b.soc_max:g}] in {n} intervals (recovering)")
-    for r in p.network:
-        up, lo = _values(m.s_up, r.name, T), _values(m.s_lo, r.name, T)
-        slack = np.maximum(up, lo) * float(pyo.value(m.net_scale[r.name]))  # in the row's unit
-        if slack.max(initial=0.0) > tol:
+    slacks = [(r.name, r.name, m.s_up, m.s_lo, m.net_scale[r.name], tol) for r in p.network]
+    slacks += [(r.name, r.name, m.c_up, m.c_lo, m.cont_scale[r.name], tol) for r in p.contingency]
+    slacks += [(f"voltage {b}", b, m.sv_up, m.sv_lo, m.vm_scale, 1e-5) for b in m.GB]  # pu
+    for name, key, s_up, s_lo, scale, small in slacks:
+        slack = np.maximum(_values(s_up, key, T), _values(s_lo, key, T)) * float(pyo.value(scale))  # row unit
+        if slack.max(initial=0.0) > small:
             notes.append(
-                f"network slack on {r.name}: {int(np.sum(slack > tol))} intervals, "
+                f"network slack on {name}: {int(np.sum(slack > small))} intervals, "
                 f"worst {slack.max():.4g} beyond the limit (no plan within it)"
             )
+    pf = np.array([m.s_pf[t].value or 0.0 for t in m.TP])
+    if pf.max(initial=0.0) > tol:
+        notes.append(
+            f"power factor below {p.grid.min_power_factor if p.grid else 0:g} in {int(np.sum(pf > tol))} intervals "
+            f"(reactive capability short by up to {pf.max():.1f} kvar)"
+        )
     return notes
 
 

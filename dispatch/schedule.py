@@ -87,6 +87,8 @@ class Schedule:
     solve_time_s: float = 0.0
     mip_gap: float | None = None
     notes: list[str] = field(default_factory=list)
+    q_kvar: dict[str, np.ndarray] = field(default_factory=dict)  # dispatched inverter Q, + injecting
+    loss_kw: np.ndarray | None = None  # linearised network losses served by the plan (None: lossless)
 
     @property
     def T(self) -> int:

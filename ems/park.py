@@ -165,11 +165,12 @@ class ReactiveControl(_Model):
 
     ``fixed_pf``: ``|Q| = |P| · tan(acos power_factor)``, absorbing (under-excited) or injecting.
     ``q_of_u``: Q as a fraction of ``s_rated_kva`` from ``curve`` [(U in pu of the bus's nominal
-    voltage, Q/S)], linear between points, flat outside. Both within the capability
+    voltage, Q/S)], linear between points, flat outside. ``dispatched``: Q is a decision of the
+    dispatcher (connection-point power factor, bus voltages; unity without a plan). All within the capability
     ``|Q| <= min(q_max_ratio · S, sqrt(S² - P²))`` (active power has priority).
     """
 
-    mode: Literal["fixed_pf", "q_of_u"]
+    mode: Literal["fixed_pf", "q_of_u", "dispatched"]
     power_factor: float = Field(default=1.0, gt=0, le=1)
     absorbing: bool = True
     s_rated_kva: float = Field(gt=0)

@@ -1,8 +1,9 @@
 """Active-power balance of the park per interval.
 
-``Σ_g (avail − curt) + Σ_b (pd − pc) + imp − exp + Σ_k g + Σ_d dg = demand_fixed − shed + Σ_f x``
+``Σ_g (avail − curt) + Σ_b (pd − pc) + imp − exp + Σ_k g + Σ_d dg = demand_fixed − shed + Σ_f x + loss``
 (all kW; ``demand_fixed`` is the demand forecast minus the shiftable baselines, ``shed`` the
-penalised unserved part, :mod:`dispatch.model.shedding`).
+penalised unserved part, :mod:`dispatch.model.shedding`; ``loss`` the linearised network losses,
+:mod:`dispatch.model.losses`, 0 without a grid linearisation).
 """
 
 from __future__ import annotations
@@ -29,6 +30,6 @@ def add_balance(m: pyo.ConcreteModel) -> None:
             + sum(m.g[k, t] for k in m.K)
             + sum(m.dg[d, t] for d in m.D)
         )
-        return supply == served_load(m, t)
+        return supply == served_load(m, t) + m.loss[t]
 
     m.balance = pyo.Constraint(m.T, rule=rule)

@@ -9,12 +9,18 @@ Four components, compiled together and combined per stage by the solver:
   + demand_charge·peak + pen_K·Σ g_short − Σ_b V_b·e[b,T−1]``, the last term being the value of the
   energy left in storage (:mod:`dispatch.model.terminal`);
 * ``obj_soft`` [CNY] — the soft constraints, each priced above every economic term
-  (:mod:`dispatch.model.penalties`): network slack ``pen_N·Δt·Σ(s_up + s_lo)`` (slack in kW), load shedding
+  (:mod:`dispatch.model.penalties`): network slack ``pen_N·Δt·Σ(s_up + s_lo)`` (slack in kW; the same
+  price for the N-1 rows' ``c_up + c_lo`` and the voltage rows' ``sv_up + sv_lo``,
+  :mod:`dispatch.model.contingency`, :mod:`dispatch.model.reactive`), load shedding
   ``pen_S·Δt·Σ shed``, SOC band excursions ``pen_SOC·Σ(e_under + e_over)`` and an explicit terminal
   target's shortfall ``pen_T·Σ e_short``;
-* ``obj_flows`` [kWh] — ``Δt·Σ_t (Σ_b (pc + pd) + imp + exp)``, a tie-breaker weighted by
-  ``FLOW_WEIGHT`` in every stage: among equally good plans the one that cycles least and does not
-  import and export at once is chosen.
+* ``obj_flows`` [kWh] — ``Δt·Σ_t (Σ_b (pc + pd) + imp + exp + Σ_i |q_i|)``, a tie-breaker weighted by
+  ``FLOW_WEIGHT`` in every stage: among equally good plans the one that cycles least, does not
+  import and export at once and uses no more inverter reactive power than needed is chosen. The
+  power-factor shortfall ``s_pf`` [kvarh] counts ``PF_WEIGHT`` times here: inverters supply reactive
+  power to hold the power factor whenever they can, but no kWh of RE, import or cost is ever traded
+  for it (the tariff adjustment is a percentage of the month's bill, not a price per interval). The
+  trust region's excess move ``s_step`` [kWh] (:mod:`dispatch.model.losses`) counts the same.
 
 Stage 1 minimises ``obj_re + obj_soft/V + ε·obj_flows`` (V: the economic bound, so the soft terms
 keep dominating one kWh of RE); stage 2 ``obj_cost + obj_soft + ε·obj_flows`` with
@@ -27,17 +33,22 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 FLOW_WEIGHT = 1e-4  # tie-breaker: kWh of RE (stage 1) or CNY (stage 2) per kWh of battery or grid flow
+PF_WEIGHT = 10.0  # power-factor shortfall [kvarh] in flow units: worth 10 kvarh of inverter Q, never a kWh
 
 
 def flows(m: pyo.ConcreteModel) -> pyo.Expression:
-    """Battery throughput plus grid import and export over the horizon [kWh]."""
-    return m.dt_h * sum(sum(m.pc[b, t] + m.pd[b, t] for b in m.B) + m.imp[t] + m.exp[t] for t in m.T)
+    """Battery throughput, grid import and export and inverter |Q| over the horizon [kWh, kvarh]."""
+    return m.dt_h * sum(
+        sum(m.pc[b, t] + m.pd[b, t] for b in m.B) + m.imp[t] + m.exp[t] + sum(m.q_abs[i, t] for i in m.QD) for t in m.T
+    ) + PF_WEIGHT * m.dt_h * (sum(m.s_pf[t] for t in m.TP) + sum(m.s_step[j, t] for j in m.JL for t in m.T))
 
 
 def soft(m: pyo.ConcreteModel) -> pyo.Expression:
     """Penalty of every soft constraint [CNY]."""
     return (
         m.pen_network * m.dt_h * sum(m.s_up[r, t] + m.s_lo[r, t] for r in m.R for t in m.T)
+        + m.pen_network * m.dt_h * sum(m.c_up[r, t] + m.c_lo[r, t] for r in m.C for t in m.T)
+        + m.pen_network * m.dt_h * sum(m.sv_up[b, t] + m.sv_lo[b, t] for b in m.GB for t in m.T)
         + m.pen_shed * m.dt_h * sum(m.shed[t] for t in m.T)
         + m.pen_soc * sum(m.e_under[b, t] + m.e_over[b, t] for b in m.B for t in m.T)
         + m.pen_terminal * sum(m.e_short[b] for b in m.B)

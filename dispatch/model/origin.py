@@ -91,7 +91,7 @@ def add_origin(m: pyo.ConcreteModel) -> None:
         ),
     )
     m.re_load_min = pyo.Constraint(m.T, rule=lambda m, t: re_load(m, t) >= 0)
-    m.re_load_max = pyo.Constraint(m.T, rule=lambda m, t: re_load(m, t) <= served_load(m, t))
+    m.re_load_max = pyo.Constraint(m.T, rule=lambda m, t: re_load(m, t) <= served_load(m, t) + m.loss[t])
 
     def loss(m: pyo.ConcreteModel, t: int) -> pyo.Expression:
         return m.dt_h * (

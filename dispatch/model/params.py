@@ -102,8 +102,9 @@ def _series(param: pyo.Param, arr: np.ndarray, *prefix: object) -> None:
         _set(param, dict(enumerate(values)))
 
 
-def load_problem(m: pyo.ConcreteModel, p: DispatchProblem) -> None:
-    """Write every number of ``p`` into the mutable parameters of ``m`` (shape must fit)."""
+def load_parameters(m: pyo.ConcreteModel, p: DispatchProblem) -> None:
+    """Write the numbers of ``p`` into the parameters declared here (``dispatch.model.load_problem``
+    adds the families that declare their own)."""
     shape: ModelShape = m.shape
     T = shape.T
     m.dt_h.value = p.dt_h

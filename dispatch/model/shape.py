@@ -25,6 +25,10 @@ class ModelShape:
     flex_blocks: int
     network_rows: tuple[str, ...]
     export_allowed: bool
+    reactive: tuple[str, ...] = ()
+    grid_buses: tuple[str, ...] = ()
+    grid_linear: bool = False
+    contingency_rows: tuple[str, ...] = ()
 
     @property
     def controllable(self) -> tuple[str, ...]:
@@ -48,6 +52,10 @@ class ModelShape:
             and max(min_block_slots, *(len(f.blocks) for f in p.flex)),
             network_rows=tuple(r.name for r in p.network),
             export_allowed=p.export_limit_kw > 0,
+            reactive=tuple(r.id for r in p.reactive) if p.grid is not None else (),
+            grid_buses=p.grid.bus_ids if p.grid is not None else (),
+            grid_linear=p.grid is not None,
+            contingency_rows=tuple(r.name for r in p.contingency),
         )
 
     def fits(self, p: DispatchProblem) -> bool:
@@ -64,4 +72,8 @@ class ModelShape:
             and other.flex_blocks <= self.flex_blocks
             and other.network_rows == self.network_rows
             and other.export_allowed == self.export_allowed
+            and other.reactive == self.reactive
+            and other.grid_buses == self.grid_buses
+            and other.grid_linear == self.grid_linear
+            and other.contingency_rows == self.contingency_rows
         )
