@@ -78,10 +78,14 @@ def test_every_server_state_has_a_path(state: ServerState, name: str, note_names
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_real_server_installed_but_not_preloaded_warns_once(
-    pg_url: str, tiny_park, caplog: pytest.LogCaptureFixture
+    pg_url: str, tiny_park, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     """The plain test server has TimescaleDB's files (when built) but does not preload them: the state of
     many servers after a package install. Store.connect must take the plain path, not crash."""
+    from ems.store import backend as backend_module
+
+    # as in a fresh process: an earlier test in this worker may already have connected to this server
+    monkeypatch.setattr(backend_module, "_warned", set())
     caplog.set_level(logging.WARNING, logger="ems.store.backend")
     names = [f"ems_test_state_{i}" for i in range(2)]
     with psycopg.connect(pg_url, autocommit=True) as conn:
