@@ -593,6 +593,12 @@ class DispatchSettings(_Model):
     prices_add_to_tariff: bool = Field(
         default=False, description="add the file's import prices to the TOU tariff instead of replacing it"
     )
+    grid_model: bool = Field(
+        default=False,
+        description="AC-checked plans carry losses, dispatched reactive power (power factor, voltages) re-linearised "
+        "per interval (about 10x slower; docs/dispatch.md)",
+    )
+    n_1: bool = Field(default=False, description="AC-checked plans also hold every non-islanding N-1 outage")
 
 
 # --------------------------------------------------------------------------- park

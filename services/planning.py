@@ -57,7 +57,9 @@ def solve_checked(park: Park, p: DispatchProblem, dispatcher: Dispatcher, ac_che
     from grid_models import build_network
     from services.network_check import dispatch_with_ac_check
 
-    s, _ = dispatch_with_ac_check(dispatcher, p, build_network(park))
+    s, _ = dispatch_with_ac_check(
+        dispatcher, p, build_network(park), grid_model=park.dispatch.grid_model, n_1=park.dispatch.n_1
+    )
     return s
 
 

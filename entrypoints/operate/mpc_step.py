@@ -110,7 +110,13 @@ class Planner:
         ac: AcCheckReport | None = None
         if self.network is not None:
             p = problem_from_park(self.park, fc, soc0=soc, peak_import_so_far_kw=peak)
-            s, ac = dispatch_with_ac_check(self.rh.dispatcher, p, self.network)
+            s, ac = dispatch_with_ac_check(
+                self.rh.dispatcher,
+                p,
+                self.network,
+                grid_model=self.park.dispatch.grid_model,
+                n_1=self.park.dispatch.n_1,
+            )
         else:
             s = self.rh.step(fc, soc, peak)
             assert self.rh.last_problem is not None

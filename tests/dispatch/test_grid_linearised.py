@@ -109,3 +109,14 @@ def test_losses_make_an_import_limit_bind_that_the_lossless_plan_missed(case, lo
     served = s.demand_kw >= s0.demand_kw - 1e-6  # demand net of shiftable baselines, minus shedding
     assert served.sum() >= T - 1
     assert ref.grid_exchange_kw[served].max() <= limit + EXCHANGE_TOLERANCE_KW
+
+
+def test_the_park_file_turns_the_grid_model_on(demo_park: Park, case, linearised) -> None:  # type: ignore[no-untyped-def]
+    """`dispatch: {grid_model: true}` in the park file gives `ems plan`/the MPC the same plan as above."""
+    from services.planning import solve_checked
+
+    p, _ = case
+    on = demo_park.model_copy(update={"dispatch": demo_park.dispatch.model_copy(update={"grid_model": True})})
+    s = solve_checked(on, p, Dispatcher(), ac_check=True)
+    np.testing.assert_allclose(planned_exchange_kw(s), planned_exchange_kw(linearised[0]), atol=1e-3)
+    assert float(np.sum(s.loss_kw)) > 0
