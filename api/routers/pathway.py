@@ -52,6 +52,8 @@ class PathwayRequest(BaseModel):
     )
     history_start: dt.date | None = Field(
         None,
+        ge=dt.date(2000, 1, 1),
+        le=dt.date(2100, 1, 1),
         description="plan on the park's metered history from this park-local date (the first `hours`, default "
         "a year) instead of the synthetic year",
     )

@@ -121,6 +121,8 @@ def _metered(park_file: Path | None, park: Park, day: str, hours: int | None) ->
         local = dt.date.fromisoformat(day)
     except ValueError:
         raise typer.BadParameter(f"--history-start: expected YYYY-MM-DD, got {day!r}") from None
+    if not 2000 <= local.year <= 2100:
+        raise typer.BadParameter(f"--history-start: {day} is outside 2000..2100")
     start = dt.datetime(local.year, local.month, local.day, tzinfo=park.tz).astimezone(dt.UTC)
     n = hours or 24 * (366 if (local + dt.timedelta(days=365)).day != local.day else 365)
     with park_store(park=park_file) as (_, _, store):

@@ -72,3 +72,10 @@ def test_pathway_from_metered_history_over_http(demo_api: Api) -> None:
         assert consumption == pytest.approx(expected_mwh, abs=0.002)
         thin = c.post("/v1/pathway", json={**body, "history_start": "2025-06-01"})
         assert thin.status_code == 400 and "covers 0.0% of the device-hours" in thin.text
+
+
+def test_history_start_out_of_range_is_a_422_not_a_500(demo_api: Api) -> None:
+    """Found by schemathesis: year 1 overflowed the time-zone conversion (500)."""
+    with demo_api.client("operator") as c:
+        r = c.post("/v1/pathway", json={"hours": 24, "history_start": "0001-01-01"})
+        assert r.status_code == 422, r.text
