@@ -51,15 +51,24 @@ def features(conn: psycopg.Connection) -> Features:
 
 
 def compress_older_than(conn: psycopg.Connection, older_than: dt.datetime) -> int:
-    """Compress every uncompressed telemetry chunk ending before ``older_than``; returns how many."""
-    row = conn.execute(
-        "SELECT count(compress_chunk(c, if_not_compressed => true)) "
-        "FROM show_chunks('telemetry', older_than => %s::timestamptz) c "
+    """Compress every uncompressed telemetry chunk ending before ``older_than``; returns how many this
+    call compressed. The compression policy's background job may compress the same chunk at the same
+    moment ("already compressed" despite ``if_not_compressed``): that chunk is skipped, not an error."""
+    chunks = conn.execute(
+        "SELECT c::text FROM show_chunks('telemetry', older_than => %s::timestamptz) c "
         "JOIN timescaledb_information.chunks i ON format('%%I.%%I', i.chunk_schema, i.chunk_name)::regclass = c "
         "WHERE NOT i.is_compressed",
         (older_than,),
-    ).fetchone()
-    return int(row[0]) if row else 0
+    ).fetchall()
+    done = 0
+    for (chunk,) in chunks:
+        try:
+            with conn.transaction():  # a savepoint: a lost race leaves the rest of the work intact
+                conn.execute("SELECT compress_chunk(%s::regclass, if_not_compressed => true)", (chunk,))
+            done += 1
+        except psycopg.errors.DuplicateObject:
+            continue  # compressed by the policy job meanwhile
+    return done
 
 
 def compression_stats(conn: psycopg.Connection) -> CompressionStats:

@@ -165,7 +165,7 @@ def test_late_reading_into_compressed_chunk_changes_rollups(store: Store) -> Non
     assert before == pytest.approx(60.0)
     assert store.series("p_kw", T0, T0 + dt.timedelta(minutes=15), ["PV1"]).avg[0, 0] == pytest.approx(60.0)
 
-    assert store.compress(older_than=T0 + dt.timedelta(days=2)) >= 1
+    store.compress(older_than=T0 + dt.timedelta(days=2))  # (the policy job may have compressed it first)
     stats = store.compression()
     assert stats is not None and stats.compressed_chunks >= 1 and stats.after_bytes > 0
     with store.connection() as conn:
