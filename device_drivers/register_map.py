@@ -325,16 +325,22 @@ def parse_map(data: Any, source: str = "<map>") -> RegisterMap:
     )
 
 
-def load_map(name_or_path: str | Path) -> RegisterMap:
-    """Load a built-in map by name (``sunspec_inverter``) or any map file by path."""
+def read_map_file(name_or_path: str | Path, maps_dir: Path, what: str) -> tuple[Any, Path]:
+    """The YAML of a built-in map by name (looked up in ``maps_dir``) or of any map file by path;
+    :class:`RegisterMapError` naming the file (and the built-in maps) when it cannot be read."""
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
-        path = MAPS_DIR / f"{name_or_path}.yaml"
+        path = maps_dir / f"{name_or_path}.yaml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8")), path
     except OSError as exc:
-        known = ", ".join(sorted(x.stem for x in MAPS_DIR.glob("*.yaml")))
-        raise RegisterMapError(f"{path}: cannot read register map ({exc.strerror}); built-in maps: {known}") from None
+        known = ", ".join(sorted(x.stem for x in maps_dir.glob("*.yaml")))
+        raise RegisterMapError(f"{path}: cannot read {what} ({exc.strerror}); built-in maps: {known}") from None
     except yaml.YAMLError as exc:
         raise RegisterMapError(f"{path}: not valid YAML: {exc}") from None
+
+
+def load_map(name_or_path: str | Path) -> RegisterMap:
+    """Load a built-in map by name (``sunspec_inverter``) or any map file by path."""
+    data, path = read_map_file(name_or_path, MAPS_DIR, "register map")
     return parse_map(data, str(path))

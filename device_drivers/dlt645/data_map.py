@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from device_drivers.dlt645.frame import Format, di_bytes, parse_format
 from device_drivers.errors import RegisterMapError
-from device_drivers.register_map import MAPS_DIR
+from device_drivers.register_map import MAPS_DIR, read_map_file
 from ems.quantities import QUANTITIES
 
 DLT645_MAPS_DIR = MAPS_DIR / "dlt645"
@@ -109,14 +107,5 @@ def parse_data_map(data: Any, source: str = "<map>") -> DataMap:
 
 def load_data_map(name_or_path: str | Path) -> DataMap:
     """Load a built-in DL/T 645 map by name (``dlt645_3phase``) or any map file by path."""
-    path = Path(name_or_path)
-    if path.suffix not in (".yaml", ".yml"):
-        path = DLT645_MAPS_DIR / f"{name_or_path}.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        known = ", ".join(sorted(x.stem for x in DLT645_MAPS_DIR.glob("*.yaml")))
-        raise RegisterMapError(f"{path}: cannot read DL/T 645 map ({exc.strerror}); built-in maps: {known}") from None
-    except yaml.YAMLError as exc:
-        raise RegisterMapError(f"{path}: not valid YAML: {exc}") from None
+    data, path = read_map_file(name_or_path, DLT645_MAPS_DIR, "DL/T 645 map")
     return parse_data_map(data, str(path))

@@ -26,10 +26,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from device_drivers.errors import RegisterMapError
+from device_drivers.register_map import read_map_file
 from ems.quantities import QUANTITIES
 
 MAPS_DIR = Path(__file__).resolve().parents[1] / "maps_iec104"
@@ -113,14 +113,5 @@ def parse_iec104_map(data: object, source: str = "<map>") -> Iec104Map:
 
 def load_iec104_map(name_or_path: str | Path) -> Iec104Map:
     """Load a built-in 104 map by name (``substation_rtu``) or any map file by path."""
-    path = Path(name_or_path)
-    if path.suffix not in (".yaml", ".yml"):
-        path = MAPS_DIR / f"{name_or_path}.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        known = ", ".join(sorted(x.stem for x in MAPS_DIR.glob("*.yaml")))
-        raise RegisterMapError(f"{path}: cannot read 104 map ({exc.strerror}); built-in maps: {known}") from None
-    except yaml.YAMLError as exc:
-        raise RegisterMapError(f"{path}: not valid YAML: {exc}") from None
+    data, path = read_map_file(name_or_path, MAPS_DIR, "104 map")
     return parse_iec104_map(data, str(path))
