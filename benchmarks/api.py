@@ -25,7 +25,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import database_url, emit
+from benchmarks.common import database_url, emit, wait_healthy
 from ems.park import example_park_path, load_park
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)  # in the past: future timestamps are rejected
@@ -111,12 +111,7 @@ def main() -> None:
         proc.start()
         ready.wait(60)
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_healthy(base)
         try:
             per_batch = int(seconds * 400 / gateways) + 5
             bodies = [_batches(devices, per_batch, 1000, offset_s=g * 2_000_000) for g in range(gateways)]

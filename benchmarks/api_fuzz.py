@@ -31,7 +31,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import database_url, emit
+from benchmarks.common import database_url, emit, wait_healthy
 from ems.park import example_park_path, load_park
 
 ROLES = ("gateway", "operator", "auditor", "admin", "tenant", None)  # None: no key
@@ -133,12 +133,7 @@ def main() -> None:
         proc.start()
         ready.wait(60)
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_healthy(base)
         try:
             spec = httpx.get(f"{base}/openapi.json", timeout=120).json()
             n_ops = len(spec["paths"])

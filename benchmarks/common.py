@@ -59,3 +59,17 @@ def many_device_park(n_pv: int) -> Park:
 def emit(figures: dict[str, Any]) -> None:
     """The last line of every benchmark: one JSON object, units in the key names."""
     print(json.dumps(figures, sort_keys=True))
+
+
+def wait_healthy(base: str, tries: int = 100) -> None:
+    """Wait until the API at ``base`` answers ``/healthz`` (the server process has just started)."""
+    import time
+
+    import httpx
+
+    for _ in range(tries):
+        try:
+            httpx.get(f"{base}/healthz", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)

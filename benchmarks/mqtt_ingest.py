@@ -28,7 +28,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.api import _serve
-from benchmarks.common import database_url, emit
+from benchmarks.common import database_url, emit, wait_healthy
 from ems.park import example_park_path, load_park
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)  # in the past: future timestamps are rejected
@@ -105,12 +105,7 @@ def main() -> None:
         proc.start()
         ready.wait(60)
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_healthy(base)
         try:
             with Mosquitto(Path(tmp), users, free_port()) as broker:
                 m_s, m_acc = asyncio.run(_mqtt(store, broker.port, users, _payloads(devices, n, 0)))
