@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from device_drivers.blocks import Block, plan_blocks
 from device_drivers.codec import STRING, decode, decode_string, encode, from_raw, is_not_implemented, to_raw
 from device_drivers.errors import DiscoveryError, GarbageValue, ModbusException, RegisterMapError, SetpointNotConfirmed
-from device_drivers.register_map import ControlSpec, Point, RegisterMap, orient
+from device_drivers.register_map import ControlSpec, Point, RegisterMap, orient, repeated_points
 from device_drivers.sunspec import ILLEGAL_DATA_ADDRESS, ModelLocation, discover
 from device_drivers.transport import Transport
 from ems.quantities import QUANTITIES, Quality
@@ -114,6 +114,7 @@ class DeviceDriver:
         self.implemented: set[str] = set()  # required points that have answered since the last discovery
         self.rediscoveries = 0
         self.last_rediscovery = ""
+        self.copies: dict[str, int] = {}  # map model name -> copies of its repeating group read (e.g. MPPTs)
 
     # ------------------------------------------------------------------ locating
 
@@ -122,6 +123,7 @@ class DeviceDriver:
         if self.map.kind == "sunspec":
             self.layout = await discover(self.transport, self.unit, self.sunspec_base)
             self._locate_sunspec()
+            await self._count_copies()
         else:
             self.points = {pt.name: Located(pt.name, pt, pt.offset, pt.sf) for pt in self.map.points}
         strings = [k for k, loc in self.points.items() if loc.point.dtype == STRING]
@@ -161,6 +163,7 @@ class DeviceDriver:
         and the next model of its role (e.g. 123) is tried. The device is still read.
         """
         self.points = {}
+        self.copies = {}
         self.models_used = {}
         self.model_at = {}
         self.skipped = []
@@ -189,6 +192,15 @@ class DeviceDriver:
                     continue
                 sf_key = f"{model.name}.{pt.sf}" if pt.sf else None
                 self.points[key] = Located(key, pt, found.address + pt.offset, sf_key)
+            if model.repeating is not None:
+                self.copies[model.name] = model.repeating.copies(found.length)
+                for _, pt in repeated_points(model.repeating, self.copies[model.name]):
+                    key = f"{model.name}.{pt.name}"
+                    if pt.sf is not None and pt.sf not in inside:
+                        self.skipped.append(key)
+                        continue
+                    sf_key = f"{model.name}.{pt.sf}" if pt.sf else None
+                    self.points[key] = Located(key, pt, found.address + pt.offset, sf_key)
         missing = sorted({m.group for m in self.map.models if m.required} - roles_found)
         if missing:
             wanted = "; ".join(
@@ -198,6 +210,31 @@ class DeviceDriver:
             raise DiscoveryError(
                 f"required SunSpec model(s) not found ({wanted}); device has {sorted(self.layout)}", self.device_id
             )
+
+    async def _count_copies(self) -> None:
+        """Keep the copies of each repeating group its count point (e.g. 160's N) says are in use.
+
+        The served length bounds the copies; a device that implements the count point may serve
+        fewer modules than its length holds (padding). A count above what the length holds is a
+        device error: only the complete copies are read, and the mismatch is listed in ``skipped``.
+        """
+        for name, copies in list(self.copies.items()):
+            rg = self.map.model(name).repeating
+            key = f"{name}.{rg.count}" if rg is not None and rg.count else ""
+            if key not in self.points:
+                continue
+            regs = await self.read_points([key])
+            n = self.value_of(key, regs)
+            if n is None or n == copies:
+                continue
+            if n > copies:
+                self.skipped.append(f"{key}={n:g} but L holds {copies} copies")
+                continue
+            self.copies[name] = int(n)
+            prefix = f"{name}.{rg.name}["  # type: ignore[union-attr]
+            for k in [k for k in self.points if k.startswith(prefix)]:
+                if int(k[len(prefix) :].split("]", 1)[0]) > n:
+                    del self.points[k]
 
     # ------------------------------------------------------------------ reading
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from device_drivers.codec import STRING, decode_string
 from device_drivers.device import point_value
 from device_drivers.errors import GarbageValue, RegisterMapError
-from device_drivers.register_map import MAPS_DIR, Model, RegisterMap, load_map
+from device_drivers.register_map import MAPS_DIR, Model, RegisterMap, load_map, repeated_points
 from device_drivers.sunspec import find_base, walk_models
 from device_drivers.transport import Transport
 from ems.park import Battery, ModbusRtu, ModbusTcp, Park, PvPlant, WindTurbine
@@ -92,7 +92,8 @@ async def scan(transport: Transport, unit: int = 1, base: int | None = None) -> 
         for start in range(0, n, MAX_READ):
             regs += await transport.read_registers(unit, loc.address + start, min(MAX_READ, n - start), 3)
         points = {pt.name: pt for pt in model.points}
-        for pt in model.points:
+        group = [] if model.repeating is None else repeated_points(model.repeating, model.repeating.copies(loc.length))
+        for pt in [*model.points, *(pt for _, pt in group)]:
             if pt.dtype == "sunssf" or pt.offset + pt.count > n:
                 continue
             words = regs[pt.offset : pt.offset + pt.count]

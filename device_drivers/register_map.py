@@ -14,7 +14,7 @@ negated and the energy counters ``e_out_kwh``/``e_in_kwh`` swap places.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,7 +22,7 @@ import yaml
 
 from device_drivers.codec import STRING, TYPES, Order
 from device_drivers.errors import RegisterMapError
-from ems.quantities import QUANTITIES
+from ems.quantities import CHANNEL_FAMILIES, MAX_CHANNELS, QUANTITIES
 
 MAPS_DIR = Path(__file__).resolve().parent / "maps"
 SIGNED_QUANTITIES = frozenset({"p_kw", "q_kvar", "p_setpoint_kw"})
@@ -54,6 +54,28 @@ class Point:
 
 
 @dataclass(frozen=True)
+class RepeatingGroup:
+    """A SunSpec repeating group (model 160's per-MPPT "module"): copies of ``points`` back to back.
+
+    ``offset`` is the first copy's, from the model's ID register; point offsets count from the start of
+    a copy. The number of copies follows from the served length, ``(L + 2 - offset) // length``, capped
+    by the fixed-part point ``count`` (e.g. ``N``) when the device implements it. A point's
+    ``quantity`` names a channel family (:data:`ems.quantities.CHANNEL_FAMILIES`): copy n feeds
+    ``<family>.<n>``. Scale factors are points of the model's fixed part.
+    """
+
+    name: str
+    offset: int
+    length: int
+    count: str | None
+    points: tuple[Point, ...]
+
+    def copies(self, served_length: int) -> int:
+        """Complete copies inside a model whose L is ``served_length``."""
+        return max(0, (served_length + 2 - self.offset) // self.length)
+
+
+@dataclass(frozen=True)
 class Model:
     """A SunSpec model the map uses; ``ids`` lists interchangeable model ids (same layout), preferred first.
 
@@ -69,6 +91,7 @@ class Model:
     required: bool
     points: tuple[Point, ...]
     role: str = ""
+    repeating: RepeatingGroup | None = None
 
     @property
     def group(self) -> str:
@@ -229,6 +252,57 @@ def _check_sf(points: tuple[Point, ...], where: str, p: _Problems) -> None:
             p.add(f"{where}.{pt.name}.sf", f"{pt.sf!r} is not a sunssf point of the same model")
 
 
+def _repeating(
+    raw: Any, where: str, p: _Problems, defaults: dict[str, Any], fixed: tuple[Point, ...], length: int
+) -> RepeatingGroup | None:
+    """The ``repeating:`` block of a SunSpec model (see :class:`RepeatingGroup`), validated."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not all(k in raw for k in ("name", "offset", "length", "points")):
+        p.add(where, "a repeating group is a mapping {name, offset, length, count, points}")
+        return None
+    offset, size = raw["offset"], raw["length"]
+    if not isinstance(offset, int) or not isinstance(size, int) or size < 1 or offset < length + 2:
+        p.add(where, f"offset must be an integer after the fixed part (>= {length + 2}) and length >= 1")
+        return None
+    pts: list[Point] = []
+    for j, rp in enumerate(raw.get("points") or []):
+        w = f"{where}.points[{j}]"
+        family = rp.get("quantity") if isinstance(rp, dict) else None
+        if family is not None and family not in CHANNEL_FAMILIES:
+            p.add(f"{w}.quantity", f"a repeating point feeds a channel family ({', '.join(CHANNEL_FAMILIES)})")
+            family = None
+        body = {k: v for k, v in rp.items() if k != "quantity"} if isinstance(rp, dict) else rp
+        pt = _point(body, w, p, defaults, True)
+        if pt is None:
+            continue
+        if pt.offset + pt.count > size:
+            p.add(f"{w}.offset", f"outside one copy of the group (0..{size - 1})")
+        pts.append(replace(pt, quantity=family))
+    names = {pt.name: pt for pt in fixed}
+    for pt in pts:
+        if pt.sf is not None and (pt.sf not in names or names[pt.sf].dtype != "sunssf"):
+            p.add(f"{where}.{pt.name}.sf", f"{pt.sf!r} is not a sunssf point of the model's fixed part")
+    _check_overlap(tuple(pts), where, p)
+    count = raw.get("count")
+    if count is not None and count not in names:
+        p.add(f"{where}.count", f"{count!r} is not a point of the model's fixed part")
+    return RepeatingGroup(str(raw["name"]), offset, size, count, tuple(pts))
+
+
+def repeated_points(rg: RepeatingGroup, copies: int) -> list[tuple[int, Point]]:
+    """(copy number, point) of every point of ``copies`` copies, placed in the model (offset from its ID)
+    and named ``<group>[n].<point>``, feeding channel quantity ``<family>.<n>``; copies beyond
+    :data:`ems.quantities.MAX_CHANNELS` are not fed to any quantity."""
+    out = []
+    for n in range(1, copies + 1):
+        for pt in rg.points:
+            q = f"{pt.quantity}.{n}" if pt.quantity is not None and n <= MAX_CHANNELS else None
+            offset = rg.offset + (n - 1) * rg.length + pt.offset
+            out.append((n, replace(pt, name=f"{rg.name}[{n}].{pt.name}", quantity=q, offset=offset)))
+    return out
+
+
 def parse_map(data: Any, source: str = "<map>") -> RegisterMap:
     """Validate a register map given as plain data; every problem is reported with its key path."""
     p = _Problems(source)
@@ -267,7 +341,8 @@ def parse_map(data: Any, source: str = "<map>") -> RegisterMap:
             _check_sf(pts, where, p)
             _check_overlap(pts, where, p)
             role = str(m.get("role", ""))
-            models.append(Model(str(m["name"]), ids_t, int(m["length"]), bool(m.get("required", False)), pts, role))
+            rg = _repeating(m.get("repeating"), f"{where}.repeating", p, defaults, pts, int(m["length"]))
+            models.append(Model(str(m["name"]), ids_t, int(m["length"]), bool(m.get("required", False)), pts, role, rg))
         if not models:
             p.add("models", "a sunspec map needs at least one model")
     else:

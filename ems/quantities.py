@@ -30,6 +30,49 @@ class Quantity:
     kind: str  # "power" (integrated to energy), "counter" (monotonic), "state"
     lo: float | None = None  # absolute physical bounds, if any
     hi: float | None = None
+    family: str = ""  # for a channel quantity (``dc_p_kw.3``): its family (``dc_p_kw``)
+    channel: int = 0  # and its channel number, 1-based
+
+
+# Per-input data (one MPPT input or string of an inverter: SunSpec model 160's repeating "module"
+# group) is stored as channel quantities named ``<family>.<n>``, one storage id each
+# (``id_base + n``). Channels keep the telemetry key (device, quantity, time) and every query,
+# rollup and validation path unchanged; no inverter in the SunSpec certification lists has more
+# than 32 MPPT inputs per Modbus unit. DC quantities are "state": they are never integrated into
+# the park's AC energy balance.
+MAX_CHANNELS = 32
+
+
+@dataclass(frozen=True)
+class ChannelFamily:
+    id_base: int
+    name: str
+    unit: str
+    description: str
+    kind: str
+    lo: float | None = None
+    hi: float | None = None
+
+
+CHANNEL_FAMILIES: dict[str, ChannelFamily] = {
+    f.name: f
+    for f in [
+        ChannelFamily(1000, "dc_p_kw", "kW", "DC input power of one inverter input (MPPT or string)", "state", 0.0),
+        ChannelFamily(1100, "dc_v_v", "V", "DC input voltage of one inverter input", "state", 0.0, 1.0e4),
+        ChannelFamily(1200, "dc_i_a", "A", "DC input current of one inverter input", "state", 0.0, 1.0e5),
+        ChannelFamily(1300, "dc_e_kwh", "kWh", "energy counter of one inverter input", "counter", 0.0, COUNTER_MAX_KWH),
+        ChannelFamily(1400, "dc_temp_c", "°C", "temperature of one inverter input", "state", -60.0, 150.0),
+    ]
+}
+
+
+def channel_quantity(family: str, channel: int) -> str:
+    """Name of channel ``channel`` (1-based) of ``family``; ValueError outside 1..MAX_CHANNELS."""
+    if family not in CHANNEL_FAMILIES:
+        raise ValueError(f"unknown channel family {family!r}; known: {', '.join(CHANNEL_FAMILIES)}")
+    if not 1 <= channel <= MAX_CHANNELS:
+        raise ValueError(f"channel {channel} of {family} outside 1..{MAX_CHANNELS}")
+    return f"{family}.{channel}"
 
 
 QUANTITIES: dict[str, Quantity] = {
@@ -60,6 +103,16 @@ QUANTITIES: dict[str, Quantity] = {
         Quantity(13, "p_setpoint_kw", "kW", "active power setpoint in force", "state"),
     ]
 }
+
+QUANTITIES.update(
+    {
+        f"{f.name}.{n}": Quantity(
+            f.id_base + n, f"{f.name}.{n}", f.unit, f"{f.description}, channel {n}", f.kind, f.lo, f.hi, f.name, n
+        )
+        for f in CHANNEL_FAMILIES.values()
+        for n in range(1, MAX_CHANNELS + 1)
+    }
+)
 
 QUANTITY_BY_ID: dict[int, Quantity] = {q.id: q for q in QUANTITIES.values()}
 

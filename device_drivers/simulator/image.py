@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from device_drivers.codec import TYPES, decode, encode, encode_string, from_raw, to_raw
-from device_drivers.register_map import Point, RegisterMap
+from device_drivers.register_map import Point, RegisterMap, repeated_points
 from device_drivers.simulator.sunspec_models import unimplemented_body
 from device_drivers.sunspec import END_ID, SUNS_MARKER
 
@@ -44,13 +44,21 @@ def choose_sf(max_abs: float, points: list[Point]) -> int:
 class RegisterImage:
     """Registers of one device: SunSpec chain at ``base`` or the plain map's addresses.
 
-    ``models`` names the map models to serve; by default the first of each role.
+    ``models`` names the map models to serve; by default the first of each role. ``copies`` gives the
+    number of copies of a model's repeating group (model name -> n, e.g. MPPT inputs; default 2).
     """
 
-    def __init__(self, rmap: RegisterMap, base: int = 40000, models: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        rmap: RegisterMap,
+        base: int = 40000,
+        models: list[str] | None = None,
+        copies: dict[str, int] | None = None,
+    ) -> None:
         self.map = rmap
         self.slots: dict[str, Slot] = {}
         self.models: dict[str, int] = {}  # model name -> id served
+        self.copies: dict[str, int] = {}  # model name -> copies of its repeating group served
         if rmap.kind == "sunspec":
             regs = list(SUNS_MARKER)
             roles: set[str] = set()
@@ -62,8 +70,14 @@ class RegisterImage:
                 roles.add(m.group)
                 start = base + len(regs)
                 self.models[m.name] = m.ids[0]
-                regs += [m.ids[0], m.length, *unimplemented_body(m.ids[0], m.length)]
-                for p in m.points:
+                points = list(m.points)
+                length = m.length
+                if m.repeating is not None:
+                    n = self.copies[m.name] = (copies or {}).get(m.name, 2)
+                    length = m.repeating.offset - 2 + n * m.repeating.length
+                    points += [pt for _, pt in repeated_points(m.repeating, n)]
+                regs += [m.ids[0], length, *unimplemented_body(m.ids[0], length)]
+                for p in points:
                     key = f"{m.name}.{p.name}"
                     self.slots[key] = Slot(key, p, start + p.offset, f"{m.name}.{p.sf}" if p.sf else None)
             regs += [END_ID, 0]

@@ -39,6 +39,9 @@ from device_drivers.codec import STRING
 from device_drivers.register_map import RegisterMap, load_map, orient
 from device_drivers.simulator.image import RegisterImage
 from device_drivers.simulator.physics import (
+    DC_V_MAX,
+    DC_V_MPP,
+    INVERTER_EFFICIENCY,
     BatteryState,
     DailySeries,
     SimClock,
@@ -48,6 +51,7 @@ from device_drivers.simulator.physics import (
     wind_speed,
 )
 from ems.park import Battery, Load, Meter, ModbusRtu, ModbusTcp, Park, PvPlant, WindTurbine
+from ems.quantities import QUANTITIES
 
 FAULT_KINDS = ("no_answer", "slow", "exception", "garbage", "refuse")
 SERVED_YEARS = 30  # energy counters are sized for 30 years at rating
@@ -121,6 +125,10 @@ class SimulatedDevice:
         self._last_t: dt.datetime | None = None
         self._last_p = 0.0
         self.requests = 0  # served requests, for inspection
+        # MPPT inputs served (SunSpec 160's modules) and their DC energy counters
+        self.channels = sum(self.image.copies.values()) if isinstance(dev, PvPlant) else 0
+        self.dc_e_kwh = [0.9 * self.e_out_kwh / max(self.channels, 1)] * self.channels
+        self._last_dc = [0.0] * self.channels
         self._writable = {
             s.address + i for s in self.image.slots.values() if s.point.writable for i in range(s.point.count)
         }
@@ -130,7 +138,13 @@ class SimulatedDevice:
 
     def _design_max(self, quantity: str, rating: float) -> float:
         v_ll = self.vn_kv * 1000.0
+        quantity = QUANTITIES[quantity].family or quantity if quantity in QUANTITIES else quantity
         return {
+            "dc_p_kw": 1.3 * rating,
+            "dc_v_v": DC_V_MAX,
+            "dc_i_a": 1.3 * rating * 1000.0 / DC_V_MPP,
+            "dc_e_kwh": rating * 8760 * SERVED_YEARS,
+            "dc_temp_c": 150.0,
             "p_kw": 1.3 * rating,
             "q_kvar": 1.3 * rating,
             "p_setpoint_kw": 1.3 * rating,
@@ -160,6 +174,16 @@ class SimulatedDevice:
             if s.point.writable and s.point.dtype.startswith("enum"):
                 # control flags start disabled (0); 704's WSetMod starts at WATTS (1): setpoints in watts
                 self.image.set_raw(key, 1 if s.point.name == "WSetMod" else 0)
+        # a repeating group's count point (160's N) and each input's name
+        for m in self.map.models:
+            if m.repeating is not None and m.name in self.image.models:
+                n = self.image.copies[m.name]
+                if m.repeating.count:
+                    self.image.set_raw(f"{m.name}.{m.repeating.count}", n)
+                for k in range(1, n + 1):
+                    key = f"{m.name}.{m.repeating.name}[{k}].IDStr"
+                    if self.image.has(key):
+                        self.image.set_string(key, f"MPPT {k}")
         # the mandatory identification strings of the common model, as a real device fills them
         identity = {"Mn": "zero-carbon-ems", "Md": f"simulated {self.map.name}", "Vr": "sim-1", "SN": str(self.dev.id)}
         for key, s in self.image.slots.items():
@@ -224,11 +248,37 @@ class SimulatedDevice:
             "e_in_kwh": self.e_in_kwh,
         }
         values["i_a"] = abs(p) / (math.sqrt(3) * self.vn_kv)
+        values |= self._dc_inputs(p, hours, values["temp_c"])
         if self.model.battery is not None:
             values["soc_pct"] = 100.0 * self.model.battery.soc
         if isinstance(dev, WindTurbine) and self.model.series is not None:
             values["wind_speed_m_s"] = self.model.series.at(t)
         return values
+
+    def _dc_inputs(self, p_ac: float, hours: float, temp_c: float) -> dict[str, float]:
+        """Per-MPPT DC quantities of an inverter serving a repeating group (SunSpec 160).
+
+        The DC side carries the AC power plus the conversion loss, split unevenly over the inputs
+        (strings of different length and orientation), so every input reads a distinct value.
+        """
+        if not self.channels:
+            return {}
+        weights = [1.0 - 0.1 * (k - 1) for k in range(1, self.channels + 1)]
+        p_dc = max(p_ac, 0.0) / INVERTER_EFFICIENCY
+        out: dict[str, float] = {}
+        for k, w in enumerate(weights, start=1):
+            pk = p_dc * w / sum(weights)
+            v = DC_V_MPP + 10.0 * k if pk > 0 else 0.0
+            self.dc_e_kwh[k - 1] += self._last_dc[k - 1] * hours
+            self._last_dc[k - 1] = pk
+            out |= {
+                f"dc_p_kw.{k}": pk,
+                f"dc_v_v.{k}": v,
+                f"dc_i_a.{k}": pk * 1000.0 / v if v else 0.0,
+                f"dc_e_kwh.{k}": self.dc_e_kwh[k - 1],
+                f"dc_temp_c.{k}": temp_c + k,
+            }
+        return out
 
     def corrupted(self) -> list[int]:
         """The registers with garbage: active power reads 1000× too high (scale factor or raw value blown up).

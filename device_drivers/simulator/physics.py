@@ -22,6 +22,11 @@ from ems.park import Battery, Load, Location, PvPlant, WindTurbine
 from ems.parktime import Zone
 
 MINUTES_PER_DAY = 1440
+# A simulated PV inverter's DC side (SunSpec 160): a 1,100 V string system near its MPP voltage, and a
+# European-weighted conversion efficiency typical of string inverters' datasheets.
+DC_V_MPP = 620.0
+DC_V_MAX = 1500.0
+INVERTER_EFFICIENCY = 0.98
 
 
 @dataclass

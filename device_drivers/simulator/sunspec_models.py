@@ -32,27 +32,45 @@ _WORDS: dict[str, tuple[int, ...]] = {
 }  # acc16/32/64, count, strings and addresses: 0
 
 
-def _points(group: dict[str, Any]) -> list[dict[str, Any]]:
-    """Points in register order; a repeating group (count given by a point) is served once."""
+def _points(group: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(points in register order, points of one copy of the variable repeating group).
+
+    A group with a fixed count (absent = 1) is laid out that many times; a group whose count is a
+    point (803's ``NStr``) or 0 (160's ``module``: the count follows from L) is the variable one.
+    """
     out = list(group["points"])
+    variable: list[dict[str, Any]] = []
     for sub in group.get("groups", []):
         count = sub.get("count", 1)
-        for _ in range(count if isinstance(count, int) else 1):
-            out += _points(sub)
-    return out
+        sub_fixed, _ = _points(sub)
+        if count is None or (isinstance(count, int) and count > 0):
+            out += sub_fixed * (1 if count is None else count)
+        else:
+            variable = sub_fixed
+    return out, variable
+
+
+def _words(points: list[dict[str, Any]]) -> list[int]:
+    words: list[int] = []
+    for p in points:
+        words += _WORDS.get(p["type"], (0,) * int(p["size"]))
+    return words
 
 
 @cache
 def unimplemented_body(model_id: int, length: int) -> tuple[int, ...]:
-    """Registers 2..L+1 of a model with every point "not implemented"; zeros if the model or length is unknown."""
+    """Registers 2..L+1 of a model with every point "not implemented"; zeros if the model or length is unknown.
+
+    A model with a variable repeating group (160's modules) gets as many copies as ``length`` holds.
+    """
     try:
         mdef = sunspec_device.get_model_def(model_id)
     except Exception:  # pysunspec2 raises bare exceptions for unknown (vendor) models
         return (0,) * length
-    words: list[int] = []
-    for p in _points(mdef["group"])[2:]:  # after ID and L
-        size = int(p["size"])
-        words += _WORDS.get(p["type"], (0,) * size)
+    fixed, variable = _points(mdef["group"])
+    words = _words(fixed[2:])  # after ID and L
+    if variable and length > len(words) and (length - len(words)) % len(_words(variable)) == 0:
+        words += _words(variable) * ((length - len(words)) // len(_words(variable)))
     if len(words) != length:
         return (0,) * length  # another revision than the JSON's: its layout is not known here
     return tuple(words)

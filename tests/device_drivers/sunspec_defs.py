@@ -98,7 +98,8 @@ class ModelDef:
 
 
 def model_def(model_id: int, repeats: int = 1) -> ModelDef:
-    """Layout of a model from its JSON definition; repeating groups (count given by a point) ``repeats`` times."""
+    """Layout of a model from its JSON definition; variable repeating groups ``repeats`` times, their points
+    named ``GROUP[i].NAME`` (0-based)."""
     raw: dict[str, Any] = ss_device.get_model_def(model_id)
     group = raw["group"]
     points: dict[str, PointDef] = {}
@@ -120,9 +121,11 @@ def model_def(model_id: int, repeats: int = 1) -> ModelDef:
             offset += int(p["size"])
         for sub in g.get("groups", []):
             count = sub.get("count", 1)
-            n = count if isinstance(count, int) else repeats
+            # a count naming a point (803's NStr) or 0 (160's modules: follows from L) is variable
+            variable = not isinstance(count, int) or count == 0
+            n = repeats if variable else count
             for i in range(n):
-                sub_prefix = f"{prefix}{sub['name']}[{i}]." if n > 1 or not isinstance(count, int) else f"{prefix}"
+                sub_prefix = f"{prefix}{sub['name']}[{i}]." if n > 1 or variable else f"{prefix}"
                 offset = walk(sub, offset, sub_prefix)
         return offset
 
@@ -147,12 +150,15 @@ def not_implemented(pdef: PointDef) -> list[int]:
     return list(_NOT_IMPLEMENTED[pdef.type])
 
 
-def model_registers(model_id: int, values: dict[str, Any] | None = None, length: int | None = None) -> list[int]:
+def model_registers(
+    model_id: int, values: dict[str, Any] | None = None, length: int | None = None, repeats: int = 1
+) -> list[int]:
     """ID, L and body of a model: given raw values, every other point "not implemented".
 
     ``length`` serves another revision's L: the body is cut (or padded with 0x8000 pads) to it.
+    ``repeats`` copies of a variable repeating group (160's modules) are laid out.
     """
-    mdef = model_def(model_id)
+    mdef = model_def(model_id, repeats)
     values = dict(values or {})
     unknown = set(values) - set(mdef.points)
     if unknown:

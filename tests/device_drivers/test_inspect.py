@@ -103,14 +103,17 @@ async def test_devices_scan_shows_models_and_values() -> None:
             model_registers(1, {"Mn": "Acme", "Md": "PV-100", "SN": "A123"}),
             [64_900, 2, 0, 0],  # a vendor model
             model_registers(701, {"W": 4321, "W_SF": 1, "ACType": 2}),  # 43.21 kW
+            # two MPPT inputs: 6 150 W and 5 010 W (DCW_SF = 1)
+            model_registers(160, {"DCW_SF": 1, "N": 2, "module[0].DCW": 615, "module[1].DCW": 501}, repeats=2),
         ]
     )
     async with serve_registers([(40000, image)]) as port:
         res = await asyncio.to_thread(runner.invoke, app, ["devices", "scan", f"127.0.0.1:{port}"])
     assert res.exit_code == 0, res.output
-    assert "SunSpec marker at 40000, 3 models" in res.output
+    assert "SunSpec marker at 40000, 4 models" in res.output
     assert "model 64900 at 40070, L=2  (not used by the built-in maps)" in res.output
     lines = {
         line.split()[0]: line.split(maxsplit=1)[1] for line in res.output.splitlines()[1:] if line.startswith("      ")
     }
     assert lines["Mn"] == "Acme" and lines["W"] == "43.21 kW" and lines["TmpCab"] == "n/i"
+    assert lines["module[1].DCW"] == "6.15 kW" and lines["module[2].DCW"] == "5.01 kW"

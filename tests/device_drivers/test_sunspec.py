@@ -104,7 +104,10 @@ async def test_inverter_map_reads_values_with_scale_factors(tiny_park: Park) -> 
         readings, garbage = await driver.read()
         got = {r.quantity: r.value for r in readings}
         assert garbage == 0
-        assert driver.models_used == {"common": 1, "inverter": 103, "immediate_controls": 123}  # no 704: falls back
+        # no 704: falls back to 123; 160 is read, but its N = 0 says none of the 2 modules its L holds is in use
+        assert driver.models_used == {"common": 1, "inverter": 103, "immediate_controls": 123, "mppt": 160}
+        assert driver.copies == {"mppt": 0}
+        assert not any(q.startswith("dc_") for q in got)
         assert got["p_kw"] == pytest.approx(43.21)
         assert got["f_hz"] == pytest.approx(50.01)
         assert got["i_a"] == pytest.approx(123.4)

@@ -50,10 +50,18 @@ def scan(port: int, unit: int = 1) -> SunSpecModbusClientDeviceTCP:
 
 
 def cvalue(dev: SunSpecModbusClientDeviceTCP, model_id: int, point: str) -> float | None:
-    """pysunspec2's computed value (raw · 10**sf) of a point, or None when not implemented."""
+    """pysunspec2's computed value (raw · 10**sf) of a point, or None when not implemented.
+
+    A point of a repeating group is named as the poller names it, ``module[2].DCW`` (1-based copy).
+    """
     m = dev.models[model_id][0]
     m.read()
-    v = m.points[point].cvalue
+    if "[" in point:
+        group, rest = point.split("[", 1)
+        n, name = rest.split("].", 1)
+        v = m.groups[group][int(n) - 1].points[name].cvalue
+    else:
+        v = m.points[point].cvalue
     return None if v is None else float(v)
 
 
@@ -66,7 +74,7 @@ async def test_pysunspec2_reads_the_simulator_and_agrees_with_what_the_poller_st
         await asyncio.sleep(0.5)
         await poller.stop()
         stored = {(r.device, r.quantity): r.value for r in demo_store.latest()}
-        compared = 0
+        compared = channels = 0
         for dev_id, sim_dev in sim.devices.items():
             conn = sim_dev.dev.connection
             assert isinstance(conn, ModbusTcp)
@@ -84,7 +92,7 @@ async def test_pysunspec2_reads_the_simulator_and_agrees_with_what_the_poller_st
             driver = poller.driver(dev_id)
             sign = -1 if sim_dev.dev.type == "load" else 1
             for key, quantity in driver.feeds.items():
-                model_name, point_name = key.split(".")
+                model_name, point_name = key.split(".", 1)
                 loc = driver.points[key]
                 value = await asyncio.to_thread(cvalue, client, driver.models_used[model_name], point_name)
                 assert value is not None, key
@@ -94,7 +102,11 @@ async def test_pysunspec2_reads_the_simulator_and_agrees_with_what_the_poller_st
                     value = -value if quantity in ("p_kw", "q_kvar") else value
                 assert stored[(dev_id, quantity)] == pytest.approx(value, rel=1e-9, abs=1e-12), (dev_id, key)
                 compared += 1
+                channels += quantity.startswith("dc_")
         assert compared >= 4 * 6
+        # every PV inverter's MPPT inputs (160, 2 modules x 5 quantities) were compared too
+        pv = [d for d, s in sim.devices.items() if s.dev.type == "pv" and s.map.kind == "sunspec"]
+        assert pv and channels == 10 * len(pv)
 
 
 @pytest.mark.skipif(
@@ -181,6 +193,53 @@ async def test_official_layout_is_discovered_and_decoded(demo_park: Park) -> Non
         assert "e_in_kwh" not in got and "temp_c" not in got  # not implemented: no reading, not 0
         assert driver.models_used["der_measurements"] == 701 and "inverter" not in driver.models_used
         assert driver.info == {"Mn": "Acme", "Md": "PV-100", "SN": "A123", "Vr": "2.1"}
+        await driver.transport.close()
+
+
+def mppt_image(n_point: int, modules: int = 3) -> list[int]:
+    """A PV inverter with 1 + 701 + 160: ``modules`` copies of 160's module group laid out from the JSON."""
+    values: dict[str, object] = {"DCA_SF": -2, "DCV_SF": -1, "DCW_SF": 1, "DCWH_SF": 2, "N": n_point}
+    raw = [  # (DCA, DCV, DCW, DCWH, Tmp) per module; module 2's energy counter is not implemented (acc32 0)
+        (1250, 6215, 777, 4321, 41),  # 12.50 A, 621.5 V, 7 770 W, 432 100 Wh, 41 °C
+        (980, 6032, 591, 0, 42),  # 9.80 A, 603.2 V, 5 910 W, -, 42 °C
+        (15, 5870, 1, 17, 43),  # 0.15 A, 587.0 V, 10 W, 1 700 Wh, 43 °C
+    ]
+    for i, (a, v, w, wh, t) in enumerate(raw[:modules]):
+        values |= {f"module[{i}].IDStr": f"MPPT-{i + 1}", f"module[{i}].DCA": a, f"module[{i}].DCV": v}
+        values |= {f"module[{i}].DCW": w, f"module[{i}].DCWH": wh, f"module[{i}].Tmp": t}
+    return chain(
+        [
+            model_registers(1, {"Mn": "Acme", "Md": "PV-100", "SN": "A123"}),
+            model_registers(701, {"ACType": 2, "W": 1400, "W_SF": 1}),  # 14 kW AC
+            model_registers(160, values, repeats=modules),
+        ]
+    )
+
+
+@pytest.mark.parametrize(("n_point", "expected"), [(3, 3), (2, 2)])
+async def test_160_repeating_groups_are_read_per_input(demo_park: Park, n_point: int, expected: int) -> None:
+    """Per-MPPT data (160), hand-decoded from ``mppt_image``: raw · 10**sf, W and Wh in kW and kWh.
+
+    L holds 3 modules; with N = 2 the third copy is padding and is not read. pysunspec2 decodes the
+    same image to the same values.
+    """
+    dev = demo_park.device("PV_CELLS")
+    async with serve_registers([(40000, mppt_image(n_point))]) as port:
+        driver = DeviceDriver("PV_CELLS", dev, load_map("sunspec_inverter"), ModbusTransport.tcp("127.0.0.1", port))
+        readings, garbage = await driver.read()
+        got = {r.quantity: r.value for r in readings if r.quantity.startswith("dc_")}
+        want = {
+            "dc_i_a.1": 12.5, "dc_v_v.1": 621.5, "dc_p_kw.1": 7.77, "dc_e_kwh.1": 432.1, "dc_temp_c.1": 41.0,
+            "dc_i_a.2": 9.8, "dc_v_v.2": 603.2, "dc_p_kw.2": 5.91, "dc_temp_c.2": 42.0,
+            "dc_i_a.3": 0.15, "dc_v_v.3": 587.0, "dc_p_kw.3": 0.01, "dc_e_kwh.3": 1.7, "dc_temp_c.3": 43.0,
+        }  # fmt: skip
+        assert garbage == 0
+        assert got == pytest.approx({q: v for q, v in want.items() if int(q.rsplit(".", 1)[1]) <= expected})
+        assert driver.copies == {"mppt": expected}
+        assert driver.info["module[1].IDStr"] == "MPPT-1" and ("module[3].IDStr" in driver.info) == (expected == 3)
+        client = await asyncio.to_thread(scan, port)
+        assert await asyncio.to_thread(cvalue, client, 160, "module[2].DCW") == pytest.approx(5910.0)
+        assert await asyncio.to_thread(cvalue, client, 160, "module[1].DCWH") == pytest.approx(432_100.0)
         await driver.transport.close()
 
 

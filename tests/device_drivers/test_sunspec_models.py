@@ -9,10 +9,12 @@ scale factors at 58/59, WSetMod=2 for watts) were exactly such drifts.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from device_drivers.register_map import MAPS_DIR, RegisterMap, load_map
-from tests.device_drivers.sunspec_defs import PROJECT_TYPE, model_def
+from device_drivers.register_map import MAPS_DIR, Point, RegisterMap, load_map
+from tests.device_drivers.sunspec_defs import PROJECT_TYPE, ModelDef, model_def
 
 SUNSPEC_MAPS = [m for m in (load_map(p) for p in sorted(MAPS_DIR.glob("*.yaml"))) if m.kind == "sunspec"]
 
@@ -43,10 +45,34 @@ def _cases() -> list[tuple[RegisterMap, str, int]]:
 @pytest.mark.parametrize(("rmap", "model_name", "model_id"), _cases(), ids=lambda x: getattr(x, "name", str(x)))
 def test_map_model_matches_the_official_definition(rmap: RegisterMap, model_name: str, model_id: int) -> None:
     model = rmap.model(model_name)
-    ref = model_def(model_id)
+    ref = model_def(model_id, repeats=0)  # a repeating group's L counts only the fixed part
     where = f"{rmap.name}.{model_name} (model {model_id} {ref.name})"
     assert model.length == ref.length, f"{where}: length {model.length}, SunSpec L={ref.length}"
-    for pt in model.points:
+    _check_points(model.points, ref, where)
+    rg = model.repeating
+    if rg is not None:
+        # the group: its first copy starts after the fixed part, a copy is as long as the standard's,
+        # and each point sits where the standard puts it inside the copy (second copy: one group further)
+        two = model_def(model_id, repeats=2)
+        first = min(d.offset for n, d in two.points.items() if n.startswith(f"{rg.name}[0]."))
+        second = min(d.offset for n, d in two.points.items() if n.startswith(f"{rg.name}[1]."))
+        assert (rg.offset, rg.length) == (first, second - first), f"{where}: group {rg.name} at {rg.offset}"
+        assert rg.count is None or rg.count in ref.points, f"{where}: count point {rg.count}"
+        ref_group = ModelDef(
+            ref.id,
+            ref.name,
+            ref.length,
+            {
+                n.split(".", 1)[1]: dataclasses.replace(d, offset=d.offset - first)
+                for n, d in two.points.items()
+                if n.startswith(f"{rg.name}[0].")
+            },
+        )
+        _check_points(rg.points, ref_group, f"{where}.{rg.name}")
+
+
+def _check_points(points: tuple[Point, ...], ref: ModelDef, where: str) -> None:
+    for pt in points:
         assert pt.name in ref.points, f"{where}: no point {pt.name!r} in SunSpec"
         d = ref.points[pt.name]
         assert pt.offset == d.offset, f"{where}.{pt.name}: offset {pt.offset}, SunSpec {d.offset}"
