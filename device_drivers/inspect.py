@@ -1,22 +1,25 @@
 """What an integrator checks before running: maps referenced by a park, and an unknown device's SunSpec models.
 
-* :func:`check_park_maps` loads every register map a park file references and reports, per
-  device, an unknown map name, a broken map file (with the map's own key path), a map not
+* :func:`check_park_maps` loads every register map (and IEC 104 point map) a park file references
+  and reports, per device, an unknown map name, a broken map file (with the map's own key path), a map not
   meant for the device's kind, and a control enabled on a device whose map cannot write it;
 * :func:`scan` discovers a SunSpec device and decodes the models any built-in map knows.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 
 from device_drivers.codec import STRING, decode_string
 from device_drivers.device import point_value
 from device_drivers.errors import GarbageValue, RegisterMapError
+from device_drivers.iec104.park_stations import EXTRA_HINT, station_map
+from device_drivers.iec104.point_map import Iec104Map
 from device_drivers.register_map import MAPS_DIR, Model, RegisterMap, load_map, repeated_points
 from device_drivers.sunspec import find_base, walk_models
 from device_drivers.transport import Transport
-from ems.park import Battery, ModbusRtu, ModbusTcp, Park, PvPlant, WindTurbine
+from ems.park import Battery, Iec104Tcp, ModbusRtu, ModbusTcp, Park, PvPlant, WindTurbine
 
 MAX_READ = 125  # registers per Modbus read
 
@@ -27,9 +30,12 @@ _CONTROL_NEEDS = {Battery: "p_setpoint_kw", PvPlant: "p_limit_pct", WindTurbine:
 def check_park_maps(park: Park) -> list[str]:
     """Problems of the register maps the park's Modbus devices reference (empty if none)."""
     problems: list[str] = []
-    loaded: dict[str, RegisterMap | RegisterMapError] = {}
+    loaded: dict[str, object] = {}  # map name -> RegisterMap, Iec104Map or the RegisterMapError it raised
     for i, dev in enumerate(park.devices):
         conn = dev.connection
+        if isinstance(conn, Iec104Tcp):
+            problems += _check_104(f"devices[{i}] ({dev.id}).connection.point_map", conn, dev.type, loaded)
+            continue
         if not isinstance(conn, ModbusTcp | ModbusRtu):
             continue
         where = f"devices[{i}] ({dev.id}).connection.register_map"
@@ -43,6 +49,7 @@ def check_park_maps(park: Park) -> list[str]:
         if isinstance(rmap, RegisterMapError):
             problems.append(f"{where}: {rmap}")
             continue
+        assert isinstance(rmap, RegisterMap)
         if dev.type not in rmap.orientation:
             problems.append(
                 f"{where}: map {name!r} is for {', '.join(rmap.orientation)} devices, not {dev.type} ({dev.id})"
@@ -53,6 +60,25 @@ def check_park_maps(park: Park) -> list[str]:
         if need and control is not None and control.enabled and need not in rmap.controls:
             problems.append(f"{where}: control is enabled but map {name!r} cannot write {need}")
     return problems
+
+
+def _check_104(where: str, conn: Iec104Tcp, device_type: str, loaded: dict[str, object]) -> list[str]:
+    """An IEC 104 station's point map: it loads, and it is meant for the device's type; c104 is installed."""
+    if importlib.util.find_spec("c104") is None:
+        return [f"{where}: IEC 104 stations need the iec104 extra: {EXTRA_HINT}"]
+    key = f"iec104:{conn.point_map}"
+    if key not in loaded:
+        try:
+            loaded[key] = station_map(conn)
+        except RegisterMapError as exc:
+            loaded[key] = exc
+    pmap = loaded[key]
+    if isinstance(pmap, RegisterMapError):
+        return [f"{where}: {pmap}"]
+    assert isinstance(pmap, Iec104Map)
+    if device_type not in pmap.orientation:
+        return [f"{where}: 104 map {pmap.name!r} is for {', '.join(pmap.orientation)} devices, not {device_type}"]
+    return []
 
 
 @dataclass

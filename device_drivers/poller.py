@@ -33,9 +33,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from device_drivers.device import DeviceDriver
 from device_drivers.dlt645.driver import Dlt645Driver
@@ -43,6 +41,7 @@ from device_drivers.dlt645.link import Dlt645Link
 from device_drivers.dlt645.park_meters import park_meters
 from device_drivers.errors import DeviceError, ModbusException
 from device_drivers.health import DeviceHealth, State
+from device_drivers.iec104.park_stations import iec104_clients
 from device_drivers.register_map import RegisterMap, load_map
 from device_drivers.spool import Spool
 from device_drivers.sunspec import ILLEGAL_DATA_ADDRESS
@@ -51,6 +50,9 @@ from ems.park import ModbusRtu, ModbusTcp, Park
 from ems.quantities import Quality
 from ems.store.errors import StoreUnavailable
 from ems.telemetry import IngestResult, ReadingBatch, TelemetrySink, to_us
+
+if TYPE_CHECKING:  # c104 is an optional extra: imported only when a park has 104 stations
+    from device_drivers.iec104.client import Iec104Client
 
 
 def _utc_now() -> dt.datetime:
@@ -94,9 +96,11 @@ class Poller:
         journal: Spool | None = None,
         retry_s: float = 1.0,
         deliver_chunk: int = 20_000,
+        pushers: Iterable[Iec104Client] = (),
     ) -> None:
         self.clock = clock or _utc_now
         self.devices = {d.driver.device_id: d for d in devices}
+        self.pushers = list(pushers)  # IEC 104 clients: they receive, the poller journals and delivers
         self.transports = transports
         self.sink = sink
         self.flush_interval_s = flush_interval_s
@@ -163,7 +167,8 @@ class Poller:
             polled.append(PolledDevice(driver, health, interval))
         meters, links = park_meters(park, wanted, interval_s)  # DL/T 645 meters: same health, journal, ingest
         polled += [PolledDevice(drv, health, interval) for drv, health, interval in meters]
-        return cls(polled, {**transports, **links}, sink, **kwargs)  # type: ignore[arg-type]
+        pushers = iec104_clients(park, wanted, kwargs.get("clock"))  # type: ignore[arg-type]
+        return cls(polled, {**transports, **links}, sink, pushers=pushers, **kwargs)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ running
 
@@ -188,6 +193,8 @@ class Poller:
         self._tasks.append(asyncio.create_task(self._flush_loop(), name="flush"))
         if self.journal is not None and self.sink is not None:
             self._tasks.append(asyncio.create_task(self._deliver_loop(), name="deliver"))
+        for c in self.pushers:
+            await c.start()
 
     async def stop(self) -> None:
         """Cancel the tasks, flush what was read (to the journal if any), close the connections.
@@ -196,6 +203,8 @@ class Poller:
         for the next run.
         """
         self._running = False
+        for c in self.pushers:
+            await c.stop()  # no sink: what it received stays buffered for the flush below
         pending = set(self._tasks)
         while pending:
             # asyncio.wait_for (inside pymodbus) can swallow a cancellation that races with an answer
@@ -272,18 +281,16 @@ class Poller:
 
     def take_batch(self) -> ReadingBatch:
         """Readings collected since the last call, as one batch."""
-        rows, self._rows = self._rows, []
+        rows, self._rows = self._take_rows(), []
         self.stats.readings += len(rows)
-        if not rows:
-            return ReadingBatch.empty()
-        t, dev, q, v, f = zip(*rows, strict=True)
-        return ReadingBatch(
-            np.array(t, dtype=np.int64),
-            np.array(dev, dtype=object),
-            np.array(q, dtype=object),
-            np.array(v, dtype=np.float64),
-            np.array(f, dtype=np.int16),
-        )
+        return ReadingBatch.from_us_rows(rows)
+
+    def _take_rows(self) -> list[tuple[int, str, str, float, int]]:
+        """The polled readings and those the 104 clients received since the last flush."""
+        rows = self._rows
+        for c in self.pushers:
+            rows += c.take_rows()
+        return rows
 
     async def flush(self) -> IngestResult | None:
         if self.journal is not None:
@@ -328,17 +335,10 @@ class Poller:
     async def _journal_append(self) -> None:
         """Append the buffer to the journal (one fsync'ed transaction); the rows count as read after it."""
         assert self.journal is not None
-        rows, self._rows = self._rows, []
+        rows, self._rows = self._take_rows(), []
         if not rows:
             return
-        t, dev, q, v, f = zip(*rows, strict=True)
-        batch = ReadingBatch(
-            np.array(t, dtype=np.int64),
-            np.array(dev, dtype=object),
-            np.array(q, dtype=object),
-            np.array(v, dtype=np.float64),
-            np.array(f, dtype=np.int16),
-        )
+        batch = ReadingBatch.from_us_rows(rows)
         fut = asyncio.ensure_future(asyncio.to_thread(self.journal.append, batch))
         self._inflight.add(fut)
         fut.add_done_callback(self._inflight.discard)
@@ -396,10 +396,11 @@ class Poller:
                 "last_rediscovery": getattr(d.driver, "last_rediscovery", ""),
             }
             for d in self.devices.values()
-        ]
+        ] + [c.health.snapshot() | {"rediscoveries": 0, "last_rediscovery": ""} for c in self.pushers]
 
     def state_of(self, device_id: str) -> State:
-        return self.devices[device_id].health.state
+        pusher = next((c for c in self.pushers if c.device_id == device_id), None)
+        return pusher.health.state if pusher is not None else self.devices[device_id].health.state
 
     def driver(self, device_id: str) -> DeviceDriver:
         """The register-map driver of a polled device (setpoints are written through it)."""

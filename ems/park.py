@@ -287,7 +287,23 @@ class Dlt645Serial(_Model):
     retries: int = Field(default=1, ge=0, le=10, description="re-sends after a timeout or a broken frame")
 
 
-Connection = Annotated[ModbusTcp | ModbusRtu | Gateway | Dlt645Tcp | Dlt645Serial, Field(discriminator="kind")]
+class Iec104Tcp(_Model):
+    """An IEC 60870-5-104 outstation (substation RTU, a plant's telecontrol unit); needs the ``iec104`` extra."""
+
+    kind: Literal["iec104"] = "iec104"
+    host: str
+    port: int = Field(default=2404, ge=1, le=65535)
+    point_map: str = Field(default="substation_rtu", description="104 map (device_drivers/maps_iec104)")
+    common_address: int | None = Field(
+        default=None, ge=1, le=65534, description="ASDU common address of the station; None = the map's"
+    )
+    interrogation_s: float = Field(default=60.0, gt=0, description="period of the general interrogation")
+    timeout_s: float = Field(default=2.0, gt=0)
+
+
+Connection = Annotated[
+    ModbusTcp | ModbusRtu | Gateway | Dlt645Tcp | Dlt645Serial | Iec104Tcp, Field(discriminator="kind")
+]
 
 
 class Control(_Model):

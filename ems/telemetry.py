@@ -89,6 +89,20 @@ class ReadingBatch:
         return cls(*(np.concatenate([getattr(b, f) for b in batches]) for f in _FIELDS))
 
     @classmethod
+    def from_us_rows(cls, rows: Sequence[tuple[int, str, str, float, int]]) -> ReadingBatch:
+        """Build from (time µs since the epoch, device, quantity, value, quality) tuples, as pollers buffer them."""
+        if not rows:
+            return cls.empty()
+        t, dev, q, v, f = zip(*rows, strict=True)
+        return cls(
+            np.array(t, dtype=np.int64),
+            np.array(dev, dtype=object),
+            np.array(q, dtype=object),
+            np.array(v, dtype=np.float64),
+            np.array(f, dtype=np.int16),
+        )
+
+    @classmethod
     def empty(cls) -> ReadingBatch:
         return cls(
             np.empty(0, np.int64),

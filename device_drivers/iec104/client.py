@@ -13,9 +13,12 @@ Data flow:
   :meth:`Iec104Client._on_receive`: the value is scaled (``raw · scale``), oriented to the
   generator convention, range-checked (out of range -> quality BAD, counted as garbage) and
   buffered with its time: the ASDU's CP56Time2a tag for time-tagged types, else the arrival time;
-* every ``flush_interval_s`` the buffer goes to the :class:`~ems.telemetry.TelemetrySink` (the
-  store validates and de-duplicates; wrap it in a :class:`~device_drivers.spool.SpoolingSink` to
-  survive store outages), with the same :class:`~device_drivers.poller.PollStats` as the Modbus poller.
+* run by the :class:`~device_drivers.poller.Poller` (``ems poll``, a park file's ``iec104``
+  connection) the client has no sink: the poller takes the buffer (:meth:`Iec104Client.take_rows`)
+  with its own readings into its write-ahead journal, so 104 readings are as durable as Modbus
+  ones; standalone, every ``flush_interval_s`` the buffer goes to a
+  :class:`~ems.telemetry.TelemetrySink` (the store validates and de-duplicates), with the same
+  :class:`~device_drivers.poller.PollStats` as the Modbus poller.
 
 Health (:class:`device_drivers.health.DeviceHealth`, same rules as Modbus): an interrogation
 confirmed within the timeout is a successful "poll" (its round trip is the latency, garbage
@@ -42,7 +45,7 @@ from device_drivers.iec104.point_map import Iec104Map, Iec104Point
 from device_drivers.poller import PollStats
 from device_drivers.register_map import orient
 from ems.quantities import Quality
-from ems.telemetry import ReadingBatch, TelemetrySink
+from ems.telemetry import ReadingBatch, TelemetrySink, to_us
 
 MUTED_GRACE_S = 0.3
 _BAD = c104.Quality.Invalid.value | c104.Quality.Overflow.value
@@ -166,10 +169,9 @@ class Iec104Client:
         """Connect (the library reconnects by itself) and start the interrogation and flush loops."""
         self._running = True
         self._client.start()
-        self._tasks = [
-            asyncio.create_task(self._interrogation_loop(), name=f"104 gi {self.device_id}"),
-            asyncio.create_task(self._flush_loop(), name=f"104 flush {self.device_id}"),
-        ]
+        self._tasks = [asyncio.create_task(self._interrogation_loop(), name=f"104 gi {self.device_id}")]
+        if self.sink is not None:  # else the poller takes the rows into its journal
+            self._tasks.append(asyncio.create_task(self._flush_loop(), name=f"104 flush {self.device_id}"))
 
     async def stop(self) -> None:
         self._running = False
@@ -247,12 +249,16 @@ class Iec104Client:
 
     # ------------------------------------------------------------------ output
 
-    def take_batch(self) -> ReadingBatch:
-        """Readings received since the last call, as one batch."""
+    def take_rows(self) -> list[tuple[int, str, str, float, int]]:
+        """Readings received since the last call as the poller's rows (time in µs since the epoch)."""
         with self._lock:
             rows, self._rows = self._rows, []
         self.stats.readings += len(rows)
-        return ReadingBatch.from_rows(rows) if rows else ReadingBatch.empty()
+        return [(to_us(t), d, q, v, f) for t, d, q, v, f in rows]
+
+    def take_batch(self) -> ReadingBatch:
+        """Readings received since the last call, as one batch."""
+        return ReadingBatch.from_us_rows(self.take_rows())
 
     async def flush(self) -> None:
         batch = self.take_batch()

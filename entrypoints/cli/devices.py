@@ -118,7 +118,8 @@ def poll(
         int | None, typer.Option(help="serve Prometheus metrics (cycle time, spool depth, health) on this port")
     ] = None,
 ) -> None:
-    """Poll the park's Modbus devices and store the readings until stopped (SIGTERM or Ctrl-C).
+    """Poll the park's Modbus and DL/T 645 devices, receive from its IEC 104 stations, and store the
+    readings until stopped (SIGTERM or Ctrl-C).
 
     Every reading is first appended to an fsync'ed journal under the data directory
     (``spool/poller.sqlite``) and then delivered to the database; while the database is down
@@ -135,20 +136,21 @@ def poll(
     async def run(sink: _StoreWhenUp | None) -> None:
         journal = None if sink is None else Spool(settings.data_dir / "spool" / "poller.sqlite", durable=True)
         poller = Poller.from_park(p, sink=sink, interval_s=interval, journal=journal, flush_interval_s=0.2)
-        if not poller.devices:
-            typer.echo("the park has no Modbus devices")
+        if not poller.devices and not poller.pushers:
+            typer.echo("the park has no polled devices (Modbus, DL/T 645 or IEC 104)")
             return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        period = interval or min(d.interval_s for d in poller.devices.values())
+        period = interval or min((d.interval_s for d in poller.devices.values()), default=1.0)
         report_every = max(1, round(STATUS_EVERY_S / period))
         metrics = PollerMetrics(period)
         if metrics_port is not None:
             serve(metrics.registry, metrics_port)
         where = "dry run" if journal is None else f"journal {journal.path}, {len(journal)} readings pending"
-        typer.echo(f"polling {len(poller.devices)} devices every {period:g} s ({where})")
+        n_dev = len(poller.devices) + len(poller.pushers)
+        typer.echo(f"polling {n_dev} devices every {period:g} s ({where})")
         await poller.start()
         n = 0
         try:
