@@ -30,7 +30,6 @@ import asyncio
 import datetime as dt
 import math
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -42,6 +41,7 @@ from device_drivers.dlt645.park_meters import park_meters
 from device_drivers.errors import DeviceError, ModbusException
 from device_drivers.health import DeviceHealth, State
 from device_drivers.iec104.park_stations import iec104_clients
+from device_drivers.poll_stats import PollStats
 from device_drivers.register_map import RegisterMap, load_map
 from device_drivers.spool import Spool
 from device_drivers.sunspec import ILLEGAL_DATA_ADDRESS
@@ -67,19 +67,6 @@ class PolledDevice:
     next_due: float = 0.0  # time.monotonic()
     overruns: int = 0
     trace: list[tuple[float, float, float]] = field(default_factory=list)  # (due, start, end), monotonic s
-
-
-@dataclass
-class PollStats:
-    readings: int = 0
-    accepted: int = 0
-    duplicates: int = 0
-    rejected: Counter[str] = field(default_factory=Counter)
-    sink_errors: int = 0
-    last_sink_error: str = ""
-    journaled: int = 0  # readings appended to the journal (durable)
-    delivered: int = 0  # journal rows handed to the sink and removed
-    store_down_since: float | None = None  # time.monotonic() of the first failed delivery of an outage
 
 
 class Poller:

@@ -18,7 +18,7 @@ Data flow:
   with its own readings into its write-ahead journal, so 104 readings are as durable as Modbus
   ones; standalone, every ``flush_interval_s`` the buffer goes to a
   :class:`~ems.telemetry.TelemetrySink` (the store validates and de-duplicates), with the same
-  :class:`~device_drivers.poller.PollStats` as the Modbus poller.
+  :class:`~device_drivers.poll_stats.PollStats` as the Modbus poller.
 
 Health (:class:`device_drivers.health.DeviceHealth`, same rules as Modbus): an interrogation
 confirmed within the timeout is a successful "poll" (its round trip is the latency, garbage
@@ -42,7 +42,7 @@ from device_drivers.device import plausible_range
 from device_drivers.errors import DeviceTimeout, DeviceUnreachable
 from device_drivers.health import DeviceHealth
 from device_drivers.iec104.point_map import Iec104Map, Iec104Point
-from device_drivers.poller import PollStats
+from device_drivers.poll_stats import PollStats
 from device_drivers.register_map import orient
 from ems.quantities import Quality
 from ems.telemetry import ReadingBatch, TelemetrySink, to_us
