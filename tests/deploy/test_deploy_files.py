@@ -55,6 +55,22 @@ def test_dockerfile_copies_every_package() -> None:
         assert f"COPY {pkg} {pkg}" in text, pkg
 
 
+def test_every_image_is_pinned() -> None:
+    """Base and service images name an exact release (x.y.z), never a moving tag such as latest or 3.11-slim."""
+    refs = re.findall(r"^FROM\s+(\S+)", (DEPLOY / "Dockerfile").read_text(), re.MULTILINE)
+    services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    refs += [svc["image"] for svc in services.values() if "image" in svc]
+    assert len(refs) >= 3, refs
+    for ref in map(compose_default, refs):
+        tag = ref.rsplit(":", 1)[1] if ":" in ref else "latest"
+        assert re.match(r"\d+\.\d+\.\d+", tag), f"{ref}: not pinned to an exact version"
+
+
+def compose_default(tag: str) -> str:
+    """``${EMS_VERSION:-0.1.0}`` -> ``0.1.0`` (what compose uses when the variable is unset)."""
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", tag)
+
+
 def test_systemd_units_run_real_commands() -> None:
     commands = _cli_commands()
     units = sorted((DEPLOY / "systemd").glob("*.service"))
