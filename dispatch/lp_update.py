@@ -13,8 +13,10 @@ Matrix coefficients that are parameter terms (block memberships shifting with th
 tracked the same way and changed entry by entry (``changeCoeff``). The update is exact when the
 derivatives do not change; it is refused (``None``: recompile) when a changed parameter enters a
 column bound other than as the bound itself, or a term multiplied by another changed parameter
-(``price·dt_h`` is linear in the price while ``dt_h`` stays). Variable domains are the caller's: the
-solver updates in place only LPs compiled without binaries.
+(``price·dt_h`` is linear in the price while ``dt_h`` stays), or a parameter of a variable or row the
+compile left out (a variable appearing only with coefficients that were zero then, a constraint
+with no variable left: the LP has no column or row to change, so a change needs a recompile).
+Variable domains are the caller's: the solver updates in place only LPs compiled without binaries.
 """
 
 from __future__ import annotations
@@ -77,6 +79,9 @@ class LpSensitivity:
             lb, body, ub = row.constraint.to_bounded_expression()
             repn = generate_standard_repn(body, compute_values=False, quadratic=False)
             for v, c in zip(repn.linear_vars, repn.linear_coefs, strict=True):
+                if id(v) not in col_of:  # left out by the compile (module doc)
+                    self._mark_slow(c)
+                    continue
                 dc = self._derivatives(c)
                 if dc:
                     a_entries += [(len(keys), p, d) for p, d in dc]
@@ -88,6 +93,11 @@ class LpSensitivity:
                     lo_r.append((i, p, d))
                 if row.bound_type >= 0:
                     hi_r.append((i, p, d))
+        compiled = {id(row.constraint) for row in rows}
+        for con in m.component_data_objects(pyo.Constraint, active=True):
+            if id(con) not in compiled:  # no variable with a nonzero coefficient: the compile dropped it
+                for part in con.to_bounded_expression():
+                    self._mark_slow(part)
         self.J_row_lower = _matrix(lo_r, n_row, n_par)
         self.J_row_upper = _matrix(hi_r, n_row, n_par)
         # matrix coefficients that are parameter terms (block memberships, efficiencies, sensitivities)
@@ -102,6 +112,9 @@ class LpSensitivity:
             repn = generate_standard_repn(obj.expr, compute_values=False, quadratic=False)
             entries = []
             for v, c in zip(repn.linear_vars, repn.linear_coefs, strict=True):
+                if id(v) not in col_of:
+                    self._mark_slow(c)
+                    continue
                 entries += [(col_of[id(v)], p, d) for p, d in self._derivatives(c)]
             self.J_cost[obj.parent_component().local_name] = _matrix(entries, n_col, n_par)
 
@@ -158,7 +171,7 @@ class LpSensitivity:
     # ------------------------------------------------------------------ internals
 
     def _mark_slow(self, expr: object) -> None:
-        if isinstance(expr, (int, float)):
+        if expr is None or isinstance(expr, (int, float)):
             return
         for d in identify_mutable_parameters(expr):
             self.slow[self.params.index[id(d)]] = True
