@@ -23,11 +23,13 @@ START = dt.datetime(2026, 5, 4, 0, 0, tzinfo=dt.UTC)
 N = 96
 
 
-def _problem(park: Park, k: int, *, load: float = 1.0, price: float = 1.0, soc: float = 0.5) -> DispatchProblem:
-    truth = synthesize_truth(park, START, N + 8, seed=5)
+def _problem(
+    park: Park, k: int, *, load: float = 1.0, price: float = 1.0, soc: float = 0.5, start: dt.datetime = START
+) -> DispatchProblem:
+    truth = synthesize_truth(park, start, N + 8, seed=5)
     cut = slice(k, k + N)
     fc = Forecast(
-        START + k * dt.timedelta(minutes=15),
+        start + k * dt.timedelta(minutes=15),
         15,
         {d: a[cut] for d, a in truth.pv_kw.items()},
         {d: a[cut] for d, a in truth.wind_kw.items()},
@@ -136,3 +138,21 @@ def test_parameters_of_left_out_columns_and_rows_need_a_recompile(param: str, va
     assert (vec is not None) == in_place
     if vec is not None:
         np.testing.assert_array_equal(vec.row_lower, [3.0])  # y >= r, by hand
+
+
+def test_flexible_load_day_block_entering_the_horizon_is_not_lost(demo_park: Park) -> None:
+    """Regression (issue 15): planned from local midnight, the EV fleet's next-day block has no interval
+    in the horizon, so its energy row has no variable and the compile drops it. One interval later the
+    block enters; the in-place update used to change only the rows it had, so the plan ignored that
+    day's energy requirement (cost 1,766,953 instead of 1,767,042 CNY in the benchmark). Now the change
+    asks for a recompile and the plan equals a fresh solve."""
+    midnight = dt.datetime(2026, 5, 3, 16, 0, tzinfo=dt.UTC)  # 4 May 00:00 Beijing time
+    warm = Dispatcher(update_in_place=True)
+    assert warm.solve(_problem(demo_park, 0, start=midnight)).status == "optimal"
+    p = _problem(demo_park, 1, start=midnight)
+    assert warm.solve(p, shift=1).status == "optimal"
+    assert warm.in_place_updates == 0  # recompiled
+    fresh = Dispatcher()
+    fresh.solve(p)
+    assert warm.model is not None and fresh.model is not None
+    assert pyo.value(warm.model.obj_cost) == pytest.approx(pyo.value(fresh.model.obj_cost), rel=1e-9)
