@@ -26,7 +26,14 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 import scipy.sparse as sp
+from pyomo.core.base.param import ParamData, ScalarParam
 from pyomo.core.expr.calculus.derivatives import Modes, differentiate
+from pyomo.core.expr.numeric_expr import (
+    NPV_DivisionExpression,
+    NPV_NegationExpression,
+    NPV_ProductExpression,
+    NPV_SumExpression,
+)
 from pyomo.core.expr.visitor import identify_mutable_parameters
 from pyomo.repn import generate_standard_repn
 
@@ -180,6 +187,50 @@ class LpSensitivity:
         """(parameter number, value of d expr / d parameter) for every parameter in ``expr``."""
         if isinstance(expr, (int, float)):
             return []
+        try:
+            return list(self._forward(expr)[1].items())
+        except _Unsupported:
+            return self._symbolic(expr)
+
+    def _forward(self, e: object) -> tuple[float, dict[int, float]]:
+        """(value, gradient by parameter number) of a parameter expression made of sums, products,
+        negations and divisions by constants: forward-mode differentiation, a tenth of the time of
+        Pyomo's symbolic derivatives (the sensitivity analysis of the first plan); records the factor
+        pairs of products as :meth:`_symbolic` does. Any other node raises :class:`_Unsupported`."""
+        if isinstance(e, (int, float)):
+            return float(e), {}
+        kind = type(e)
+        if kind in _PARAM_TYPES:
+            p = self.params.index.get(id(e))
+            return (float(e._value), {p: 1.0}) if p is not None else (float(pyo.value(e)), {})  # type: ignore[attr-defined]
+        if kind is NPV_SumExpression:
+            total = 0.0
+            grad: dict[int, float] = {}
+            for arg in e.args:  # type: ignore[attr-defined]
+                v, g = self._forward(arg)
+                total += v
+                for p, d in g.items():
+                    grad[p] = grad.get(p, 0.0) + d
+            return total, grad
+        if kind is NPV_ProductExpression:
+            (va, ga), (vb, gb) = (self._forward(arg) for arg in e.args)  # type: ignore[attr-defined]
+            self._factor_pairs.update((p, q) for p in ga for q in gb)
+            self._factor_pairs.update((q, p) for p in ga for q in gb)
+            grad = {p: vb * d for p, d in ga.items()}
+            for p, d in gb.items():
+                grad[p] = grad.get(p, 0.0) + va * d
+            return va * vb, grad
+        if kind is NPV_NegationExpression:
+            v, g = self._forward(e.args[0])  # type: ignore[attr-defined]
+            return -v, {p: -d for p, d in g.items()}
+        if kind is NPV_DivisionExpression and isinstance(e.args[1], (int, float)):  # type: ignore[attr-defined]
+            v, g = self._forward(e.args[0])  # type: ignore[attr-defined]
+            c = float(e.args[1])  # type: ignore[attr-defined]
+            return v / c, {p: d / c for p, d in g.items()}
+        raise _Unsupported(kind.__name__)
+
+    def _symbolic(self, expr: object) -> list[tuple[int, float]]:
+        """:meth:`_derivatives` by Pyomo's symbolic differentiation, for any expression."""
         found = list(identify_mutable_parameters(expr))
         if not found:
             return []
@@ -192,6 +243,13 @@ class LpSensitivity:
                     self._factor_pairs.add((p, self.params.index[id(q)]))
             out.append((p, float(pyo.value(dexpr))))
         return out
+
+
+class _Unsupported(Exception):
+    """An expression node :meth:`LpSensitivity._forward` does not differentiate."""
+
+
+_PARAM_TYPES = (ParamData, ScalarParam)
 
 
 def _matrix(entries: list[tuple[int, int, float]], n: int, n_par: int) -> sp.csr_matrix:

@@ -156,3 +156,33 @@ def test_flexible_load_day_block_entering_the_horizon_is_not_lost(demo_park: Par
     fresh.solve(p)
     assert warm.model is not None and fresh.model is not None
     assert pyo.value(warm.model.obj_cost) == pytest.approx(pyo.value(fresh.model.obj_cost), rel=1e-9)
+
+
+def test_sensitivity_of_products_and_quotients_matches_a_recompile() -> None:
+    """Row ``(a/b)·x + a·b·y ≥ 1``: the forward-mode derivatives (``a·b``) and the symbolic fallback
+    (``a/b``, a quotient by a parameter) update the matrix to what a recompile gives when one parameter
+    changes; both together change a derivative (``d(a·b)/da = b``), which asks for a recompile."""
+
+    def model() -> pyo.ConcreteModel:
+        m = pyo.ConcreteModel()
+        m.a = pyo.Param(mutable=True, initialize=2.0)
+        m.b = pyo.Param(mutable=True, initialize=4.0)
+        m.x = pyo.Var(bounds=(0, 5))
+        m.y = pyo.Var(bounds=(0, 5))
+        m.c = pyo.Constraint(expr=(m.a / m.b) * m.x + m.a * m.b * m.y >= 1)
+        m.o = pyo.Objective(expr=m.x + m.y)
+        return m
+
+    m = model()
+    info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
+    lp = highs_lp(info, np.zeros(2))
+    base = LpVectors(*(np.asarray(v) for v in (lp.col_lower_, lp.col_upper_, lp.row_lower_, lp.row_upper_)), {})
+    sens = LpSensitivity(m, info.rows, info.columns, base)
+    m.a.value = 3.0
+    vec = sens.update()
+    assert vec is not None
+    _, cols, values = vec.coeffs
+    got = {info.columns[j].name: v for j, v in zip(cols, values, strict=True)}
+    assert got == pytest.approx({"x": 3 / 4, "y": 3 * 4})  # a/b and a·b at a = 3, b = 4, by hand
+    m.a.value, m.b.value = 1.0, 1.0
+    assert sens.update() is None
