@@ -109,34 +109,34 @@ def mpc(ps: list[DispatchProblem]) -> dict[str, float]:
     stage's shifted basis (also in CPU time of this thread, which the other sessions on a shared machine
     do not inflate), one persistent Dispatcher recompiling its model, and a new Dispatcher per step
     (rebuild); the first plan of the in-place Dispatcher (compile + sensitivity analysis); the number of
-    in-place updates and the mean simplex iterations of a warm and of a rebuilt re-solve."""
+    in-place updates and the median simplex iterations of a warm and of a rebuilt re-solve."""
     out: dict[str, float] = {}
     for name, d in (("in_place", Dispatcher(update_in_place=True)), ("recompile", Dispatcher())):
         t0 = time.perf_counter()
         d.solve(ps[0])
         if name == "in_place":
             out["first_plan_ms"] = 1000 * (time.perf_counter() - t0)
-        wall, cpu, iters = [], [], 0
+        wall, cpu, iters = [], [], []
         for p in ps[1:]:
             t0, c0 = time.perf_counter(), time.thread_time()
             d.solve(p, shift=1)
             wall.append(time.perf_counter() - t0)
             cpu.append(time.thread_time() - c0)
-            iters += d.simplex_iterations
+            iters.append(d.simplex_iterations)
         out[f"{name}_ms"] = median_ms(wall)
         if name == "in_place":
             out["in_place_cpu_ms"] = median_ms(cpu)
             out["updates"] = d.in_place_updates
-            out["in_place_iterations"] = iters / len(wall)
-    rebuild, iters = [], 0
+            out["in_place_iterations"] = statistics.median(iters)
+    rebuild, iters = [], []
     for p in ps[1:]:
         t0 = time.perf_counter()
         d = Dispatcher()
         d.solve(p)
         rebuild.append(time.perf_counter() - t0)
-        iters += d.simplex_iterations
+        iters.append(d.simplex_iterations)
     out["rebuild_ms"] = median_ms(rebuild)
-    out["rebuild_iterations"] = iters / len(rebuild)
+    out["rebuild_iterations"] = statistics.median(iters)
     return out
 
 
@@ -149,8 +149,9 @@ def report_mpc(ps: list[DispatchProblem], out: dict[str, object]) -> float:
     print(
         f"MPC re-solve, 96 intervals shifted by 1 (load average {load:.1f} on {os.cpu_count()} cores): "
         f"LP updated in place {warm:.1f} ms ({r['in_place_cpu_ms']:.1f} ms CPU; {r['updates']:.0f} of "
-        f"{len(ps) - 1} re-solves in place, {r['in_place_iterations']:.0f} simplex iterations vs "
-        f"{r['rebuild_iterations']:.0f} rebuilt), recompiled {r['recompile_ms']:.1f} ms, rebuilt {rebuild:.1f} ms "
+        f"{len(ps) - 1} re-solves in place, median {r['in_place_iterations']:.0f} simplex "
+        f"iterations vs {r['rebuild_iterations']:.0f} rebuilt), recompiled {r['recompile_ms']:.1f} ms, "
+        f"rebuilt {rebuild:.1f} ms "
         f"-> in place {rebuild / warm:.1f}x faster than a rebuild, {r['recompile_ms'] / warm:.1f}x than a "
         f"recompile; first plan (compile + sensitivity analysis) {r['first_plan_ms']:.0f} ms"
     )
@@ -287,7 +288,10 @@ def main() -> None:
     if args.mpc_only:
         mpc_out: dict[str, object] = {}
         warm = report_mpc(problems(park, 96, 12 if args.quick else 40), mpc_out)
-        mpc_out["targets_met"] = {"mpc_resolve_le_20ms": bool(warm <= 20)}
+        mpc_out["targets_met"] = {
+            "mpc_resolve_le_20ms": bool(warm <= 20),
+            "mpc_resolve_cpu_le_20ms": bool(mpc_out["mpc_resolve_96_cpu_ms"] <= 20),  # type: ignore[operator]
+        }
         print(json.dumps(mpc_out))
         return
     reps = 3 if args.quick else 7
@@ -346,6 +350,7 @@ def main() -> None:
     out["targets_met"] = {
         "day_ahead_96_le_100ms": bool(out["build_solve_96_ms"] <= 100),  # type: ignore[operator]
         "mpc_resolve_le_20ms": bool(warm <= 20),
+        "mpc_resolve_cpu_le_20ms": bool(out["mpc_resolve_96_cpu_ms"] <= 20),  # type: ignore[operator]
         "spot_month_le_60s_gap_le_1e-4": bool(
             out["spot_month_solve_s"] <= 60 and (out["spot_month_gap"] or 0.0) <= 1e-4  # type: ignore[operator]
         ),
