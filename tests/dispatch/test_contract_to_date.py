@@ -90,12 +90,12 @@ def test_planner_reads_month_to_date_deliveries_from_the_contract_ledger(demo_st
     def local(m: int, d: int) -> dt.datetime:
         return dt.datetime(2026, m, d, tzinfo=demo_park.tz)
 
-    gpt = "GPT-2026-OFFSHORE"
+    gpt, one = "GPT-2026-OFFSHORE", Decimal(1)
     with demo_store.connection() as conn:
-        insert_delivery(conn, gpt, local(5, 1), local(6, 1), Decimal(3_000_000), "period", Decimal(1), "may", None)
-        first = insert_delivery(conn, gpt, local(6, 1), local(6, 6), Decimal(500_000), "period", Decimal(1), "a", None)
-        insert_delivery(conn, gpt, local(6, 1), local(6, 6), Decimal(600_000), "period", Decimal(1), "a2", first.delivery_id)
-        insert_delivery(conn, gpt, local(6, 6), local(6, 16), Decimal(1_000_000), "period", Decimal(1), "b", None)
-        insert_delivery(conn, "OTHER", local(6, 1), local(6, 6), Decimal(70_000), "period", Decimal(1), "x", None)
+        insert_delivery(conn, gpt, local(5, 1), local(6, 1), Decimal(3_000_000), "period", one, "may", None)
+        first = insert_delivery(conn, gpt, local(6, 1), local(6, 6), Decimal(500_000), "period", one, "a", None)
+        insert_delivery(conn, gpt, local(6, 1), local(6, 6), Decimal(600_000), "period", one, "a2", first.delivery_id)
+        insert_delivery(conn, gpt, local(6, 6), local(6, 16), Decimal(1_000_000), "period", one, "b", None)
+        insert_delivery(conn, "OTHER", local(6, 1), local(6, 6), Decimal(70_000), "period", one, "x", None)
     planner = Planner(demo_park, demo_store, ac_check=False)
     assert planner.contract_delivered_kwh(JUNE_11) == pytest.approx({gpt: 1_100_000.0})
