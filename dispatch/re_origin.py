@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from dispatch.schedule import Schedule
 
 _TOL_KW = 1e-6  # solver round-off in the plan's powers must not make the attribution infeasible
+# Measured flows (the live demo scores what the meters saw) need not balance: rows (0) and (2) below get
+# slack columns at this cost per kWh, so labelling everything grid energy is always feasible; a balanced
+# plan never uses them (any RE loss costs at most 1 per kWh).
+_SLACK_COST = 1e3
 
 
 def re_lost_kwh(p: DispatchProblem, s: Schedule) -> float:
@@ -44,7 +48,8 @@ def re_lost_kwh(p: DispatchProblem, s: Schedule) -> float:
     imp, exp = s.grid_import_kw, s.grid_export_kw
     bats = [b for b in p.batteries if b.id in s.battery_charge_kw]
     nb = len(bats)
-    n = (3 * nb + 1) * T  # per battery pc_re, pd_re, e_re; then exp_re
+    n_x = (3 * nb + 1) * T  # per battery pc_re, pd_re, e_re; then exp_re
+    n = n_x + 2 * T  # then the slacks of rows (0) and (2)
 
     def col(b: int, kind: int) -> int:  # first column of battery b's block ``kind`` (0 pc_re, 1 pd_re, 2 e_re)
         return (3 * b + kind) * T
@@ -52,7 +57,8 @@ def re_lost_kwh(p: DispatchProblem, s: Schedule) -> float:
     x_exp = 3 * nb * T
     c = np.zeros(n)
     c[x_exp : x_exp + T] = h
-    lb, ub = np.zeros(n), np.zeros(n)
+    c[n_x:] = _SLACK_COST * h
+    lb, ub = np.zeros(n), np.full(n, np.inf)
     ub[x_exp : x_exp + T] = exp + _TOL_KW
     ts = np.arange(T)
     eq_rows: list[np.ndarray] = []
@@ -81,7 +87,9 @@ def re_lost_kwh(p: DispatchProblem, s: Schedule) -> float:
         ]
     # inequality rows per t: (0) −Σpc_re <= imp + green − Σpc; (1) Σpc_re − Σpd_re + exp_re <= G;
     # (2) Σpd_re − Σpc_re − exp_re <= served − G = Σ(pd − pc) + imp − exp + green
-    ub_rows, ub_cols, ub_vals = [T + ts, 2 * T + ts], [x_exp + ts, x_exp + ts], [np.ones(T), -np.ones(T)]
+    ub_rows = [T + ts, 2 * T + ts, ts, 2 * T + ts]
+    ub_cols = [x_exp + ts, x_exp + ts, n_x + ts, n_x + T + ts]
+    ub_vals = [np.ones(T), -np.ones(T), -np.ones(T), -np.ones(T)]
     for i in range(nb):
         for row0, kind, v in ((0, 0, -1.0), (T, 0, 1.0), (T, 1, -1.0), (2 * T, 1, 1.0), (2 * T, 0, -1.0)):
             ub_rows.append(row0 + ts)
@@ -110,4 +118,5 @@ def re_lost_kwh(p: DispatchProblem, s: Schedule) -> float:
         raise ValueError(
             f"origin attribution of the plan failed ({highs.modelStatusToString(status)}); its powers do not balance"
         )
-    return curtailed + float(highs.getInfo().objective_function_value)
+    x = np.asarray(highs.getSolution().col_value)
+    return curtailed + float(c[:n_x] @ x[:n_x])

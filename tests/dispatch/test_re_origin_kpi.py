@@ -122,3 +122,12 @@ def test_kpi_equals_the_objectives_stage_one_on_an_optimised_plan() -> None:
     assert d.model is not None
     lost = float(d.model.re_lost.value)
     assert s.kpis.local_re_available_kwh - s.kpis.local_re_consumed_kwh == pytest.approx(lost, abs=1e-4)
+
+
+def test_unbalanced_measured_flows_are_scored_not_refused() -> None:
+    # Meters that do not balance (the live demo scores measured flows): the battery charges 50 kW with
+    # no import and no PV in hour 1. The attribution stays feasible (that charge counts as grid energy);
+    # hour 0's 100 kWh of PV reaching the 100 kW load is not lost: ratio 1.
+    p = problem([100, 0], [0.5, 0.5], pv=[100, 0], batteries=[LOSSLESS])
+    s = _plan(p, LOSSLESS, charge=[0, 50], discharge=[0, 0], imp=[0, 0], exp=[0, 0])
+    assert compute_kpis(p, s).local_re_consumption_ratio == pytest.approx(1.0, abs=1e-4)
