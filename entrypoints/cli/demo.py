@@ -207,7 +207,9 @@ def demo(
     step_s: Annotated[float, typer.Option(help="--synthetic: seconds between synthetic readings")] = 10.0,
     prices: Annotated[
         Path | None,
-        typer.Option(help="CSV of import/export prices for the MPC (as `ems mpc --prices`); default: the tariff"),
+        typer.Option(
+            help="CSV of import/export prices for the MPC (as `ems mpc --prices`); default: the park file's prices_file"
+        ),
     ] = None,
 ) -> None:
     """Bring the park to life: simulator, poller, MPC with AC check, setpoints, API, carbon report, summary."""
