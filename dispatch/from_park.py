@@ -60,6 +60,44 @@ def _period_blocks(park: Park, times_utc: np.ndarray, period: str, dt_h: float) 
     return out
 
 
+def _contract_blocks(
+    park: Park,
+    times: np.ndarray,
+    period: str,
+    dt_h: float,
+    vol_kwh: float,
+    tol: float,
+    delivered_kwh: float | None,
+) -> tuple[EnergyBlock, ...]:
+    """Energy bands of one contract per settlement period touched by the horizon.
+
+    Without ``delivered_kwh`` each period gets its pro-rata share of ``vol·(1 ± tol)``. With it, the
+    period the horizon starts in gets ``max(0, vol·(1 ± tol) − delivered)`` times the horizon's share
+    of the *rest* of that period: a contract behind its volume plans more, one ahead plans less, and
+    one whose band is already met plans nothing.
+    """
+    out = []
+    for t0, t1, frac in _period_blocks(park, times, period, dt_h):
+        lo, hi = vol_kwh * (1 - tol) * frac, vol_kwh * (1 + tol) * frac
+        if t0 == 0 and delivered_kwh is not None:
+            start = local_datetimes(times[:1], park.tz)[0]
+            rest_h = (_period_end(start, period) - start).total_seconds() / 3600.0
+            share = (t1 - t0) * dt_h / rest_h
+            lo = max(0.0, vol_kwh * (1 - tol) - delivered_kwh) * share
+            hi = max(0.0, vol_kwh * (1 + tol) - delivered_kwh) * share
+        out.append(EnergyBlock(t0, t1, lo, hi))
+    return tuple(out)
+
+
+def _period_end(local: dt.datetime, period: str) -> dt.datetime:
+    """End of the local day or month containing ``local`` (time-zone aware)."""
+    if period == "day":
+        nxt = local.date() + dt.timedelta(days=1)
+    else:
+        nxt = dt.date(local.year + (local.month == 12), local.month % 12 + 1, 1)
+    return dt.datetime.combine(nxt, dt.time(0), tzinfo=local.tzinfo)
+
+
 def problem_from_park(
     park: Park,
     fc: Forecast,
@@ -73,6 +111,7 @@ def problem_from_park(
     ghi_clear_w_m2: np.ndarray | None = None,
     flex_delivered_kwh: dict[str, float] | None = None,
     prices: PriceSeries | None = None,
+    contract_delivered_kwh: dict[str, float] | None = None,
 ) -> DispatchProblem:
     """The dispatch problem of ``park`` for the horizon of ``fc``.
 
@@ -85,6 +124,10 @@ def problem_from_park(
     ``prices``: per-interval import and export prices (:mod:`dispatch.prices`); they replace the
     tariff's energy and export prices, or with ``park.dispatch.prices_add_to_tariff`` the import
     prices are added to the TOU price (a TOU component plus a spot component).
+    ``contract_delivered_kwh``: energy each green contract already delivered in its current settlement
+    period before the horizon (month to date); the horizon's share of that period then comes from what
+    is left of the volume band over what is left of the period (:func:`_contract_blocks`), not a
+    pro-rata share of the whole volume.
     """
     T = fc.T
     h = fc.interval_minutes / 60.0
@@ -129,11 +172,8 @@ def problem_from_park(
     for c in park.green.contracts:
         shape = {"flat": np.ones(T), "pv": ghi_shape, "wind": wind_shape}[c.profile]
         vol_kwh = c.volume_mwh * 1000.0 * contract_volume_scale
-        tol = c.tolerance_percent / 100.0
-        blocks = tuple(
-            EnergyBlock(t0, t1, vol_kwh * frac * (1 - tol), vol_kwh * frac * (1 + tol))
-            for t0, t1, frac in _period_blocks(park, times, c.period, h)
-        )
+        delivered = None if contract_delivered_kwh is None else contract_delivered_kwh.get(c.id, 0.0)
+        blocks = _contract_blocks(park, times, c.period, h, vol_kwh, c.tolerance_percent / 100.0, delivered)
         contracts.append(ContractSpec(c.id, float(c.price_cny_per_mwh) / 1000.0, c.max_mw * 1000.0 * shape, blocks))
     direct = []
     for g in park.green.direct_connections:

@@ -54,9 +54,11 @@ class RollingHorizon:
         peak_import_so_far_kw: float = 0.0,
         ghi_clear_w_m2: np.ndarray | None = None,
         flex_delivered_kwh: dict[str, float] | None = None,
+        contract_delivered_kwh: dict[str, float] | None = None,
     ) -> Schedule:
         """Plan the horizon of ``fc`` starting from the measured SOC (0..1 per battery) and, for
-        flexible loads, the energy already consumed today.
+        flexible loads, the energy already consumed today; for green contracts, the energy already
+        delivered in the current settlement period (month to date), so the rest of the volume is planned.
 
         The problem solved is kept as :attr:`last_problem` (e.g. for the flexible-load baselines).
         """
@@ -71,6 +73,7 @@ class RollingHorizon:
             ghi_clear_w_m2=ghi_clear_w_m2,
             flex_delivered_kwh=flex_delivered_kwh,
             prices=self.prices,
+            contract_delivered_kwh=contract_delivered_kwh,
         )
         self.last_problem = p
         if self.network is not None:

@@ -14,6 +14,7 @@ from decimal import Decimal
 import numpy as np
 
 from dispatch.problem import DispatchProblem
+from dispatch.re_origin import re_lost_kwh
 from ems.store.schedules import ScheduleInterval, ScheduleRecord
 
 
@@ -224,7 +225,8 @@ def _sum(d: dict[str, np.ndarray], T: int) -> np.ndarray:
 def compute_kpis(p: DispatchProblem, s: Schedule) -> Kpis:
     """KPIs of schedule ``s`` for problem ``p``, computed from the per-interval values.
 
-    Local RE consumption ratio = 1 − (curtailed + exported local RE) / available local RE;
+    Local RE consumption ratio = 1 − RE lost / available local RE, the loss counted by origin as the
+    objective counts it (:mod:`dispatch.re_origin`: curtailed, exported RE, storage losses of RE);
     green share = (local RE consumed + contract + direct) / (that + grid-mix import);
     cost = Σ Δt·(price·imp − export_price·exp + green + throughput) + demand charge on the
     increase of the peak over ``peak_import_so_far_kw`` + carbon price × emissions.
@@ -233,7 +235,7 @@ def compute_kpis(p: DispatchProblem, s: Schedule) -> Kpis:
     T = p.T
     avail = _sum(s.gen_avail_kw, T).sum() * h
     curtailed = _sum(s.curtail_kw, T).sum() * h
-    local_used = s.local_re_kw.sum() * h
+    local_used = avail - re_lost_kwh(p, s)
     exported = s.grid_export_kw.sum() * h
     imported = s.grid_import_kw.sum() * h
     green = s.green_kw.sum() * h

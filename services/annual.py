@@ -278,6 +278,10 @@ def simulate_year(
             peak_import_so_far_kw=peak,
             ghi_clear_w_m2=truth.ghi_clear_w_m2[off + t0 : off + t0 + cfg.horizon],
             flex_delivered_kwh={f: float(x[day_start[t0] : t0].sum() * h) for f, x in rec.flex.items()},
+            contract_delivered_kwh={
+                c.id: float(rec.contract[c.id][(day_start if c.period == "day" else month_start)[t0] : t0].sum() * h)
+                for c in park.green.contracts
+            },
         )
         replan_s.append(time.perf_counter() - r0)
         replans += 1

@@ -11,20 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import math
 import signal
 import time
+from pathlib import Path
 from typing import Annotated
 
 import numpy as np
 import typer
 from tqdm import tqdm
 
+from dispatch.prices import PriceFileError
 from ems.park import ModbusRtu, ModbusTcp, Park
 from ems.store import Store, open_store
 from ems.synthetic import synthesize
 from entrypoints.cli.common import DataDirOption, ParkOption, settings_and_park
 from entrypoints.operate.live import Access, LiveConfig, LiveResult, LiveRun, StepRecord, live_window
 from entrypoints.operate.summary import cost_rows
+from services.planning import park_prices
 
 app = typer.Typer(help="Run the demo park end to end.")
 
@@ -201,6 +205,12 @@ def demo(
     no_guard: Annotated[bool, typer.Option("--no-guard", help="no import-cap guard between re-plans")] = False,
     synthetic: Annotated[bool, typer.Option(help="only ingest a synthetic day and summarise it (quick)")] = False,
     step_s: Annotated[float, typer.Option(help="--synthetic: seconds between synthetic readings")] = 10.0,
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV of import/export prices for the MPC (as `ems mpc --prices`); default: the park file's prices_file"
+        ),
+    ] = None,
 ) -> None:
     """Bring the park to life: simulator, poller, MPC with AC check, setpoints, API, carbon report, summary."""
     settings, p = settings_and_park(data_dir, park)
@@ -232,10 +242,16 @@ def demo(
         api_port=port if port is not None else _free_or_none(settings.api_host, settings.api_port),
     )
     try:
-        live_window(p, hours, the_day, dt.datetime.now(dt.UTC), start_hour)
+        start, end = live_window(p, hours, the_day, dt.datetime.now(dt.UTC), start_hour)
     except ValueError as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+    # the file must cover the last horizon planned, which ends a horizon after the simulated period
+    covered = math.ceil((end - start) / dt.timedelta(minutes=p.interval_minutes)) + cfg.horizon
+    try:
+        cfg.prices = park_prices(p, settings.park_file, start, covered, prices)
+    except PriceFileError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--prices") from None
     with open_store(settings, p) as store:
         asyncio.run(_live(p, store, settings, cfg, keep_serving))  # Ctrl-C: servers stop, poller flushes
 

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import signal
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from dispatch.prices import PriceFileError, PriceSeries
+from ems.park import Park
 from ems.store import Store, open_store
 from entrypoints.cli.common import DataDirOption, ParkOption, refuse_unsafe_or_exit, settings_and_park
+from entrypoints.operate.clock import interval_start
 from entrypoints.operate.mpc_loop import run_mpc
 from entrypoints.operate.process_metrics import MpcMetrics, serve
+from services.planning import park_prices
 
 
 def mpc(
@@ -25,11 +31,19 @@ def mpc(
     metrics_port: Annotated[
         int | None, typer.Option(help="serve Prometheus metrics (solve time, fallbacks, overruns) on this port")
     ] = None,
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV of import/export prices (start,import_cny_per_kwh,export_cny_per_kwh), as for "
+            "`ems simulate-year`; default: the park file's dispatch.prices_file"
+        ),
+    ] = None,
 ) -> None:
     """Re-plan the park every interval from the store (forecasts, MPC, AC check), save each schedule and
     write the battery / PV setpoints to the devices whose control is enabled; runs until Ctrl-C."""
     settings, p = settings_and_park(data_dir, park)
     refuse_unsafe_or_exit(settings, p)
+    series = loaded_prices(prices, p, settings.park_file, horizon)
     logging.getLogger("entrypoints.operate").setLevel(logging.INFO)
     typer.echo(f"mpc: {p.name}, {horizon} intervals of {p.interval_minutes} min, history {history_days} days")
 
@@ -47,6 +61,7 @@ def mpc(
             ac_check=not no_ac_check,
             stop=stop,
             on_step=metrics.observe,
+            prices=series,
         )
 
     metrics = MpcMetrics(p.interval_minutes * 60.0)
@@ -56,3 +71,13 @@ def mpc(
     with open_store(settings, p) as store:
         n = asyncio.run(main(store))
     typer.echo(f"mpc: stopped after {n} plans")
+
+
+def loaded_prices(path: Path | None, park: Park, park_file: Path | None, horizon: int) -> PriceSeries | None:
+    """The price file (``--prices``, else the park's ``dispatch.prices_file``), checked to cover the first
+    horizon from now; a later horizon it does not cover stops the loop with the file's error."""
+    start = interval_start(dt.datetime.now(dt.UTC), park.interval_minutes)
+    try:
+        return park_prices(park, park_file, start, horizon, path)
+    except PriceFileError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--prices") from None

@@ -41,6 +41,7 @@ from api.app import create_app
 from api.server import BackgroundServer
 from device_drivers import Controller, Poller, Spool
 from device_drivers.simulator import ParkSimulator, with_free_ports
+from dispatch.prices import PriceSeries
 from ems.park import Park
 from ems.settings import Settings
 from ems.store import Store
@@ -71,6 +72,7 @@ class LiveConfig:
     api_port: int | None = None  # None = a free port
     pdf: bool = True
     guard: bool = True  # import-cap guard between re-plans (entrypoints.operate.guard)
+    prices: PriceSeries | None = None  # spot-price file (dispatch.prices); None: the park's tariff
 
 
 @dataclass
@@ -194,7 +196,9 @@ class LiveRun:
             cfg.sample_s,
         )
         tokens = create_demo_keys(store, park)
-        planner = Planner(park, store, horizon=cfg.horizon, history_days=cfg.history_days, ac_check=cfg.ac_check)
+        planner = Planner(
+            park, store, horizon=cfg.horizon, history_days=cfg.history_days, ac_check=cfg.ac_check, prices=cfg.prices
+        )
         scoring = BackgroundScoring(planner)
         prior_peak = await asyncio.to_thread(planner.peak_import_so_far_kw, self.start)
         sim = ParkSimulator(park, seed=cfg.seed, speed=cfg.speed, start=self.start)

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 
 from device_drivers import Controller, Poller
+from dispatch.prices import PriceSeries
 from ems.park import ModbusRtu, ModbusTcp, Park
 from ems.store import Store
 from entrypoints.operate.actuate import Actuation, apply_first_interval, controllable_devices
@@ -37,18 +38,20 @@ async def run_mpc(
     ac_check: bool = True,
     on_step: Callable[[PlanStep, Actuation], None] | None = None,
     stop: asyncio.Event | None = None,
+    prices: PriceSeries | None = None,
 ) -> int:
     """Plan and actuate at each interval start (the current one first) until cancelled or after ``steps``
     plans; returns the number of plans made.
 
     ``clock``/``speed``: the time source and its rate (a simulator's accelerated clock in tests);
-    ``stop``: set it to end the loop (signal handlers), the connections are closed either way.
+    ``stop``: set it to end the loop (signal handlers), the connections are closed either way;
+    ``prices``: import/export price series (a spot-price file), else the park's tariff.
     """
     modbus = {d.id for d in park.devices if isinstance(d.connection, ModbusTcp | ModbusRtu)}
     controllable = controllable_devices(park, modbus)
     drivers = Poller.from_park(park, device_ids=controllable)  # connections only; never started
     controller = Controller(park, drivers.driver)
-    planner = Planner(park, store, horizon=horizon, history_days=history_days, ac_check=ac_check)
+    planner = Planner(park, store, horizon=horizon, history_days=history_days, ac_check=ac_check, prices=prices)
     scoring = BackgroundScoring(planner)
     stop = stop or asyncio.Event()
     made = 0

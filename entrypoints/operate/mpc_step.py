@@ -21,6 +21,7 @@ import numpy as np
 
 from dispatch.from_park import problem_from_park
 from dispatch.mpc import RollingHorizon
+from dispatch.prices import PriceSeries
 from dispatch.problem import DispatchProblem
 from dispatch.schedule import Schedule
 from ems.forecast.accuracy import Accuracy
@@ -29,6 +30,7 @@ from ems.forecast.park import forecast_park
 from ems.forecast.runs import evaluate_metered, save_forecast
 from ems.park import Park
 from ems.store import Store
+from ems.store.carbon_queries import active_deliveries
 from ems.store.schedules import save_schedule
 from grid_models import ParkNetwork, build_network, timeseries, violations
 from services.network_check import AcCheckReport, dispatch_with_ac_check, schedule_injections
@@ -55,13 +57,22 @@ class Planner:
     """Re-plans ``park`` from ``store`` (see module doc)."""
 
     def __init__(
-        self, park: Park, store: Store, *, horizon: int = 96, history_days: int = 7, ac_check: bool = True
+        self,
+        park: Park,
+        store: Store,
+        *,
+        horizon: int = 96,
+        history_days: int = 7,
+        ac_check: bool = True,
+        prices: PriceSeries | None = None,
     ) -> None:
+        """``prices``: import/export price series replacing (or adding to) the tariff, as in ``ems plan``."""
         self.park = park
         self.store = store
         self.horizon = horizon
         self.history_days = history_days
-        self.rh = RollingHorizon(park)
+        self.prices = prices
+        self.rh = RollingHorizon(park, prices=prices)
         self.network: ParkNetwork | None = build_network(park) if ac_check else None
         self.scored_until: dt.datetime | None = None
 
@@ -100,6 +111,30 @@ class Planner:
         ie = self.store.interval_energy(since, start, [gm.id])
         return float(ie.e_out_kwh[0].max() * 60 / self.park.interval_minutes) if ie.e_out_kwh.size else 0.0
 
+    def contract_delivered_kwh(self, start: dt.datetime) -> dict[str, float]:
+        """Energy each green contract delivered in its current settlement period (local day or month) before
+        ``start``, from the contract ledger (the trading centre's settlement import) [kWh].
+
+        A ledger row straddling ``start`` (a monthly settlement) counts pro rata by time; intervals not yet
+        settled count as not delivered, so the plan asks for their energy again rather than assume it.
+        """
+        out: dict[str, float] = {}
+        local = start.astimezone(self.park.tz)
+        with self.store.connection() as conn:
+            for c in self.park.green.contracts:
+                since = local.replace(hour=0, minute=0, second=0, microsecond=0)
+                if c.period == "month":
+                    since = since.replace(day=1)
+                got = 0.0
+                for r in active_deliveries(conn, since, start):
+                    if r.contract_id != c.id:
+                        continue
+                    span = (r.period_end - r.period_start).total_seconds()
+                    inside = (min(r.period_end, start) - max(r.period_start, since)).total_seconds()
+                    got += float(r.kwh) * inside / span if span > 0 else 0.0
+                out[c.id] = got
+        return out
+
     def plan(self, start: dt.datetime, now: dt.datetime) -> PlanStep:
         """Plan the horizon from interval ``start`` with what is measured up to ``now``; save it."""
         t0 = time.perf_counter()
@@ -107,9 +142,17 @@ class Planner:
         fc = forecast_park(self.park, hist, start, self.horizon)
         soc = self.measured_soc(now)
         peak = self.peak_import_so_far_kw(start)
+        delivered = self.contract_delivered_kwh(start)
         ac: AcCheckReport | None = None
         if self.network is not None:
-            p = problem_from_park(self.park, fc, soc0=soc, peak_import_so_far_kw=peak)
+            p = problem_from_park(
+                self.park,
+                fc,
+                soc0=soc,
+                peak_import_so_far_kw=peak,
+                prices=self.prices,
+                contract_delivered_kwh=delivered,
+            )
             s, ac = dispatch_with_ac_check(
                 self.rh.dispatcher,
                 p,
@@ -118,7 +161,7 @@ class Planner:
                 n_1=self.park.dispatch.n_1,
             )
         else:
-            s = self.rh.step(fc, soc, peak)
+            s = self.rh.step(fc, soc, peak, contract_delivered_kwh=delivered)
             assert self.rh.last_problem is not None
             p = self.rh.last_problem
         missing = [b.id for b in self.park.devices_of("battery") if b.id not in soc]

@@ -89,6 +89,6 @@ def test_surplus_park_closed_loop_beats_the_baseline(park: Park) -> None:
     assert not r.fallbacks
     assert r.kpis.cost_cny < r.baseline_kpis.cost_cny
     assert r.kpis.curtailed_kwh <= r.baseline_kpis.curtailed_kwh + 1e-6
-    # (not asserted: the KPI local_re_consumption_ratio counts export as RE up to the interval's generation,
-    # so grid-charged battery energy sold in a windy evening lowers it although, by origin, no RE was lost;
-    # with hourly re-plans over 7 days the optimiser scored 0.487 against the baseline's 0.508, docs/dispatch.md)
+    # (not asserted: local_re_consumption_ratio, now counted by origin, is lower for the closed loop over a
+    # week of hourly re-plans, 0.4886 vs 0.5051: each re-plan counts stored PV as grid energy and sells it,
+    # docs/dispatch.md "Surplus park")

@@ -1,0 +1,101 @@
+"""Issue 15: a green contract's month-to-date delivery is carried into each re-plan, so the rest of the
+volume is planned over the rest of the month (dispatch.from_park._contract_blocks)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import numpy as np
+import pyomo.environ as pyo
+import pytest
+
+from dispatch.from_park import problem_from_park
+from dispatch.mpc import RollingHorizon
+from dispatch.solver import Dispatcher
+from ems.forecast import Forecast
+from ems.park import Park
+from ems.store import Store
+from ems.synthetic import synthesize_truth
+
+# 2026-06-11 00:00 Beijing time: 10 of June's 30 days are over, 20 days = 480 h remain
+JUNE_11 = dt.datetime(2026, 6, 10, 16, 0, tzinfo=dt.UTC)
+
+
+def _forecast(park: Park, start: dt.datetime, n: int = 96) -> Forecast:
+    truth = synthesize_truth(park, JUNE_11, 200, seed=5)
+    k = int((start - JUNE_11) / dt.timedelta(minutes=15))
+    cut = slice(k, k + n)
+    return Forecast(
+        start,
+        15,
+        {d: a[cut] for d, a in truth.pv_kw.items()},
+        {d: a[cut] for d, a in truth.wind_kw.items()},
+        {d: a[cut] for d, a in truth.load_kw.items()},
+    )
+
+
+def _band_mwh(park: Park, delivered_kwh: float | None) -> tuple[float, float]:
+    delivered = None if delivered_kwh is None else {"GPT-2026-OFFSHORE": delivered_kwh}
+    p = problem_from_park(park, _forecast(park, JUNE_11), contract_delivered_kwh=delivered)
+    (blk,) = p.contracts[0].blocks
+    assert (blk.t0, blk.t1) == (0, 96)
+    return blk.e_min_kwh / 1000, blk.e_max_kwh / 1000
+
+
+def test_the_rest_of_the_volume_is_spread_over_the_rest_of_the_month(demo_park: Park) -> None:
+    # Demo contract: 3000 MWh per month ± 10 % → band 2700..3300 MWh. One day of a 30-day month:
+    # without carry-over 2700/30 = 90 .. 3300/30 = 110 MWh.
+    assert _band_mwh(demo_park, None) == pytest.approx((90.0, 110.0))
+    # 800 MWh delivered by 11 June (behind): (2700 − 800)/20 = 95 .. (3300 − 800)/20 = 125 MWh today
+    assert _band_mwh(demo_park, 800_000.0) == pytest.approx((95.0, 125.0))
+    # 1000 MWh delivered (exactly pro rata): (2700 − 1000)/20 = 85 .. (3300 − 1000)/20 = 115 MWh
+    assert _band_mwh(demo_park, 1_000_000.0) == pytest.approx((85.0, 115.0))
+    # 3400 MWh delivered: the band is already exceeded, nothing more may be taken
+    assert _band_mwh(demo_park, 3_400_000.0) == pytest.approx((0.0, 0.0))
+
+
+def test_carry_over_reaches_the_plan_and_the_in_place_update(demo_park: Park) -> None:
+    """The band is a row side (Pyomo Param) that the in-place LP update changes; the updated re-solve
+    equals a fresh solve of the same problem, and the planned take follows the band. Both re-plans start at
+    the same interval (a settlement import arrived in between), so only the carried volume changes."""
+    mpc = RollingHorizon(demo_park)
+    socs = dict.fromkeys([b.id for b in demo_park.devices_of("battery")], 0.5)
+    takes = []
+    for delivered in (1_000_000.0, 3_250_000.0):
+        s = mpc.step(_forecast(demo_park, JUNE_11), socs, contract_delivered_kwh={"GPT-2026-OFFSHORE": delivered})
+        assert s.status == "optimal"
+        takes.append(float(s.contract_kw["GPT-2026-OFFSHORE"].sum() * 0.25))
+    assert mpc.dispatcher.in_place_updates == 1
+    # second re-plan: 3300 − 3250 = 50 MWh left over 480 h; this horizon (24 h) may take at most 50·24/480 = 2.5 MWh
+    assert takes[1] <= 2_500 + 1e-3
+    assert takes[1] < takes[0] <= 115_000 + 1e-3  # the first re-plan: band 85..115 MWh, wind-capped below it
+    fresh = Dispatcher()
+    assert mpc.last_problem is not None
+    ref = fresh.solve(mpc.last_problem)
+    assert fresh.model is not None and mpc.dispatcher.model is not None
+    assert pyo.value(mpc.dispatcher.model.obj_cost) == pytest.approx(pyo.value(fresh.model.obj_cost), rel=1e-6)
+    assert float(s.contract_kw["GPT-2026-OFFSHORE"].sum()) == pytest.approx(
+        float(np.sum(ref.contract_kw["GPT-2026-OFFSHORE"])), abs=1e-3
+    )
+
+
+def test_planner_reads_month_to_date_deliveries_from_the_contract_ledger(demo_store: Store, demo_park: Park) -> None:
+    # Ledger (Beijing time): May, 3000 MWh (last month: not counted); 1..6 June 500 MWh, replaced by a
+    # corrected 600 MWh; 6..16 June 1000 MWh, half of it (5 of 10 days) before 11 June 00:00 → 500 MWh;
+    # another contract's 70 MWh is not this contract's. Month to date: 600 + 500 = 1100 MWh.
+    from ems.store.carbon_queries import insert_delivery
+    from entrypoints.operate.mpc_step import Planner
+
+    def local(m: int, d: int) -> dt.datetime:
+        return dt.datetime(2026, m, d, tzinfo=demo_park.tz)
+
+    gpt, one = "GPT-2026-OFFSHORE", Decimal(1)
+    with demo_store.connection() as conn:
+        insert_delivery(conn, gpt, local(5, 1), local(6, 1), Decimal(3_000_000), "period", one, "may", None)
+        first = insert_delivery(conn, gpt, local(6, 1), local(6, 6), Decimal(500_000), "period", one, "a", None)
+        insert_delivery(conn, gpt, local(6, 1), local(6, 6), Decimal(600_000), "period", one, "a2", first.delivery_id)
+        insert_delivery(conn, gpt, local(6, 6), local(6, 16), Decimal(1_000_000), "period", one, "b", None)
+        insert_delivery(conn, "OTHER", local(6, 1), local(6, 6), Decimal(70_000), "period", one, "x", None)
+    planner = Planner(demo_park, demo_store, ac_check=False)
+    assert planner.contract_delivered_kwh(JUNE_11) == pytest.approx({gpt: 1_100_000.0})
