@@ -77,6 +77,8 @@ async def test_pysunspec2_reads_the_simulator_and_agrees_with_what_the_poller_st
             if all(h["polls"] for h in poller.health()):
                 break
             await asyncio.sleep(0.05)
+        else:
+            pytest.fail(f"not every device polled within 10 s: {poller.health()}")
         await poller.stop()
         stored = {(r.device, r.quantity): r.value for r in demo_store.latest()}
         compared = channels = strings = 0
