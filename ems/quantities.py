@@ -62,6 +62,13 @@ CHANNEL_FAMILIES: dict[str, ChannelFamily] = {
         ChannelFamily(1200, "dc_i_a", "A", "DC input current of one inverter input", "state", 0.0, 1.0e5),
         ChannelFamily(1300, "dc_e_kwh", "kWh", "energy counter of one inverter input", "counter", 0.0, COUNTER_MAX_KWH),
         ChannelFamily(1400, "dc_temp_c", "°C", "temperature of one inverter input", "state", -60.0, 150.0),
+        # battery strings (SunSpec 803's repeating "string" group); 803 defines no sign for the string
+        # current, so str_i_a is stored as the device reports it (the simulator: positive = discharging)
+        ChannelFamily(1500, "str_soc_pct", "%", "state of charge of one battery string", "state", 0.0, 100.0),
+        ChannelFamily(1600, "str_soh_pct", "%", "state of health of one battery string", "state", 0.0, 100.0),
+        ChannelFamily(1700, "str_i_a", "A", "DC current of one battery string", "state", -1.0e5, 1.0e5),
+        ChannelFamily(1800, "str_cell_v_v", "V", "average cell voltage of one battery string", "state", 0.0, 10.0),
+        ChannelFamily(1900, "str_temp_c", "°C", "mean module temperature of one battery string", "state", -60.0, 150.0),
     ]
 }
 

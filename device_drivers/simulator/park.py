@@ -39,9 +39,12 @@ from device_drivers.codec import STRING
 from device_drivers.register_map import RegisterMap, load_map, orient
 from device_drivers.simulator.image import RegisterImage
 from device_drivers.simulator.physics import (
+    CELLS_PER_STRING,
     DC_V_MAX,
     DC_V_MPP,
     INVERTER_EFFICIENCY,
+    LFP_CELL_V_MIN,
+    MODULES_PER_STRING,
     BatteryState,
     DailySeries,
     SimClock,
@@ -129,6 +132,8 @@ class SimulatedDevice:
         self.channels = sum(self.image.copies.values()) if isinstance(dev, PvPlant) else 0
         self.dc_e_kwh = [0.9 * self.e_out_kwh / max(self.channels, 1)] * self.channels
         self._last_dc = [0.0] * self.channels
+        # battery strings served (SunSpec 803's repeating "string" group)
+        self.strings = sum(self.image.copies.values()) if isinstance(dev, Battery) else 0
         self._writable = {
             s.address + i for s in self.image.slots.values() if s.point.writable for i in range(s.point.count)
         }
@@ -145,6 +150,11 @@ class SimulatedDevice:
             "dc_i_a": 1.3 * rating * 1000.0 / DC_V_MPP,
             "dc_e_kwh": rating * 8760 * SERVED_YEARS,
             "dc_temp_c": 150.0,
+            "str_soc_pct": 100.0,
+            "str_soh_pct": 100.0,
+            "str_i_a": 1.3 * rating * 1000.0 / max(self.strings, 1) / (CELLS_PER_STRING * LFP_CELL_V_MIN),
+            "str_cell_v_v": 5.0,
+            "str_temp_c": 150.0,
             "p_kw": 1.3 * rating,
             "q_kvar": 1.3 * rating,
             "p_setpoint_kw": 1.3 * rating,
@@ -169,6 +179,8 @@ class SimulatedDevice:
         for key, s in self.image.slots.items():
             if s.point.quantity == "p_limit_pct":
                 self.image.set(key, 100.0)
+            if s.point.quantity == "p_setpoint_kw":  # implemented from the start, as on a real device: 0 W
+                self.image.set(key, 0.0)
             if key.endswith("WChaMax") and isinstance(self.dev, Battery):
                 self.image.set(key, self.dev.p_charge_max_kw)
             if s.point.writable and s.point.dtype.startswith("enum"):
@@ -180,6 +192,12 @@ class SimulatedDevice:
                 n = self.image.copies[m.name]
                 if m.repeating.count:
                     self.image.set_raw(f"{m.name}.{m.repeating.count}", n)
+                if self.image.has(f"{m.name}.NStrCon"):  # 803: every string's contactor closed
+                    self.image.set_raw(f"{m.name}.NStrCon", n)
+                for k in range(1, n + 1):
+                    key = f"{m.name}.{m.repeating.name}[{k}].StrNMod"
+                    if self.image.has(key):
+                        self.image.set_raw(key, MODULES_PER_STRING)
                 for k in range(1, n + 1):
                     key = f"{m.name}.{m.repeating.name}[{k}].IDStr"
                     if self.image.has(key):
@@ -251,6 +269,7 @@ class SimulatedDevice:
         values |= self._dc_inputs(p, hours, values["temp_c"])
         if self.model.battery is not None:
             values["soc_pct"] = 100.0 * self.model.battery.soc
+            values |= self._battery_strings(p, self.model.battery.soc, values["temp_c"])
         if isinstance(dev, WindTurbine) and self.model.series is not None:
             values["wind_speed_m_s"] = self.model.series.at(t)
         return values
@@ -277,6 +296,29 @@ class SimulatedDevice:
                 f"dc_i_a.{k}": pk * 1000.0 / v if v else 0.0,
                 f"dc_e_kwh.{k}": self.dc_e_kwh[k - 1],
                 f"dc_temp_c.{k}": temp_c + k,
+            }
+        return out
+
+    def _battery_strings(self, p_ac: float, soc: float, temp_c: float) -> dict[str, float]:
+        """Per-string quantities of a battery serving a repeating group (SunSpec 803).
+
+        The DC power (AC power plus the conversion loss while discharging, minus it while charging)
+        is shared equally; each string's current is its share over its voltage, cells times an LFP
+        cell voltage rising with the state of charge. Strings age a little differently, so their state
+        of charge and health differ by a few tenths of a percent, as a real bank's do.
+        """
+        if not self.strings:
+            return {}
+        p_dc = p_ac / INVERTER_EFFICIENCY if p_ac > 0 else p_ac * INVERTER_EFFICIENCY
+        cell_v = LFP_CELL_V_MIN + 0.25 * soc
+        out: dict[str, float] = {}
+        for k in range(1, self.strings + 1):
+            out |= {
+                f"str_soc_pct.{k}": min(100.0, max(0.0, 100.0 * soc + 0.3 * (k - 1))),
+                f"str_soh_pct.{k}": 98.0 - 0.5 * k,
+                f"str_i_a.{k}": p_dc * 1000.0 / self.strings / (CELLS_PER_STRING * cell_v),
+                f"str_cell_v_v.{k}": cell_v,
+                f"str_temp_c.{k}": temp_c - 5.0 + k,
             }
         return out
 

@@ -27,6 +27,11 @@ MINUTES_PER_DAY = 1440
 DC_V_MPP = 620.0
 DC_V_MAX = 1500.0
 INVERTER_EFFICIENCY = 0.98
+# A simulated battery's strings (SunSpec 803): 16 modules of 15 LFP cells in series (a ~770 V string),
+# the cell voltage ~3.2 V on its plateau, from 3.1 V empty to 3.35 V full.
+MODULES_PER_STRING = 16
+CELLS_PER_STRING = MODULES_PER_STRING * 15
+LFP_CELL_V_MIN = 3.1
 
 
 @dataclass
