@@ -47,7 +47,8 @@ def simulate(
     start: Annotated[str | None, typer.Option(help="simulated start, ISO 8601 with zone (default: now)")] = None,
     cloudiness: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 clear sky .. 1 overcast")] = 0.3,
     fault: Annotated[
-        list[str] | None, typer.Option(help=f"inject a fault DEVICE:KIND, KIND one of {', '.join(FAULT_KINDS)}")
+        list[str] | None,
+        typer.Option(help="inject a fault DEVICE:KIND (repeatable); a wrong KIND is refused, naming the kinds"),
     ] = None,
     slow_s: Annotated[float, typer.Option(help="answer delay of the 'slow' fault [s]")] = 0.6,
     duration: Annotated[float, typer.Option(help="stop after this many seconds (0 = until Ctrl-C)")] = 0.0,
