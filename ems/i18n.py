@@ -158,6 +158,9 @@ def user_message(exc: BaseException, lang: str | None = None) -> str:
     render = getattr(exc, "render", None)
     if callable(render):
         return str(render(lang))
-    if len(exc.args) == 1 and isinstance(exc.args[0], Msg):
-        return localise(exc.args[0], lang)
-    return str(exc)
+    return localise(message_of(exc), lang)
+
+
+def message_of(exc: BaseException) -> str:
+    """An exception's :class:`Msg` (to render later, e.g. as a parameter of another) or its text."""
+    return exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Msg) else str(exc)

@@ -20,7 +20,7 @@ from ems.carbon.certificates import LedgerError
 from ems.footprint import service
 from ems.footprint.metering import MeteringError
 from ems.footprint.production import read_csv
-from ems.i18n import current_language
+from ems.i18n import current_language, user_message
 from ems.store import open_store
 from entrypoints.cli.carbon import EndOpt, StartOpt, parse_time
 from entrypoints.cli.common import DataDirOption, ParkOption, park_store, settings_and_park
@@ -60,7 +60,7 @@ def _issue(
             )
             bar.update()
         except (KeyError, LedgerError, MeteringError, ValueError) as exc:
-            raise _fail(str(exc).strip("'\"")) from None
+            raise _fail(user_message(exc).strip("'\"")) from None
     typer.echo(f"issued {doc_type} {doc.content_sha256} (chain seq {doc.entry['seq']})")
     for k, path in doc.files.items():
         typer.echo(f"  {k}: {path}")

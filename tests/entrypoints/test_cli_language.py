@@ -12,7 +12,8 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from ems.i18n import choose_language, translate
+from ems.carbon.certificates import LedgerError, expand_serials
+from ems.i18n import Msg, choose_language, message_of, translate
 from ems.park import example_park_path
 from entrypoints.cli.main import app
 
@@ -103,3 +104,19 @@ def test_wrong_map_and_wrong_reference_in_chinese(tmp_path: Path) -> None:
     data["devices"][0]["bus"] = "nowhere"
     r = run(app, ["--lang", "zh-CN", "park", "check", str(_write(tmp_path, yaml.safe_dump(data)))])
     assert r.exit_code == 2 and "devices[0].bus: 未知的母线 'nowhere'（已有：" in r.output, r.output
+
+
+def test_ledger_refusal_in_chinese() -> None:
+    """A lower layer's refusal (LedgerError carrying a Msg) shown in the CLI's language, and inside
+    another message as the API builds it (rendered per request)."""
+    park = str(example_park_path("demo"))
+    args = ["certificates", "retire", "GEC1", "--start", "2026-03-03", "--end", "2026-03-02", "--beneficiary", "x"]
+    r = run(app, ["--lang", "zh-CN", *args, "--park", park])  # refused before the database is opened
+    assert r.exit_code == 2 and "时段结束 2026-03-02T00:00:00+08:00 不晚于开始 2026-03-03T00:00:00+08:00" in r.output
+    r = run(app, [*args, "--park", park])
+    assert "period end 2026-03-02T00:00:00+08:00 is not after start" in r.output, r.output
+    with pytest.raises(LedgerError) as caught:
+        expand_serials(["GEC9..GEC1"])
+    refusal = Msg("refused, nothing written: {error}", error=message_of(caught.value))
+    assert refusal.render("zh-CN") == "已拒绝，未写入任何内容：证书编号区间 'GEC9..GEC1' 为空"
+    assert str(refusal) == "refused, nothing written: serial range 'GEC9..GEC1' is empty"
