@@ -11,8 +11,6 @@ import typer
 
 from ems.store import Store, open_store
 from entrypoints.cli.common import DataDirOption, ParkOption, refuse_unsafe_or_exit, settings_and_park
-from entrypoints.operate.mpc_loop import run_mpc
-from entrypoints.operate.process_metrics import MpcMetrics, serve
 
 
 def mpc(
@@ -28,6 +26,9 @@ def mpc(
 ) -> None:
     """Re-plan the park every interval from the store (forecasts, MPC, AC check), save each schedule and
     write the battery / PV setpoints to the devices whose control is enabled; runs until Ctrl-C."""
+    from entrypoints.operate.mpc_loop import run_mpc
+    from entrypoints.operate.process_metrics import MpcMetrics, serve
+
     settings, p = settings_and_park(data_dir, park)
     refuse_unsafe_or_exit(settings, p)
     logging.getLogger("entrypoints.operate").setLevel(logging.INFO)
