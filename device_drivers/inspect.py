@@ -19,6 +19,7 @@ from device_drivers.iec104.point_map import Iec104Map
 from device_drivers.register_map import MAPS_DIR, Model, RegisterMap, load_map, repeated_points
 from device_drivers.sunspec import find_base, walk_models
 from device_drivers.transport import Transport
+from ems.i18n import Msg
 from ems.park import Battery, Iec104Tcp, ModbusRtu, ModbusTcp, Park, PvPlant, WindTurbine
 
 MAX_READ = 125  # registers per Modbus read
@@ -47,25 +48,39 @@ def check_park_maps(park: Park) -> list[str]:
                 loaded[name] = exc
         rmap = loaded[name]
         if isinstance(rmap, RegisterMapError):
-            problems.append(f"{where}: {rmap}")
+            problems.append(Msg("{where}: {problem}", where=where, problem=rmap.args[0]))
             continue
         assert isinstance(rmap, RegisterMap)
         if dev.type not in rmap.orientation:
             problems.append(
-                f"{where}: map {name!r} is for {', '.join(rmap.orientation)} devices, not {dev.type} ({dev.id})"
+                Msg(
+                    "{where}: map {name!r} is for {kinds} devices, not {kind} ({device})",
+                    where=where,
+                    name=name,
+                    kinds=", ".join(rmap.orientation),
+                    kind=dev.type,
+                    device=dev.id,
+                )
             )
             continue
         need = next((q for cls, q in _CONTROL_NEEDS.items() if isinstance(dev, cls)), None)
         control = getattr(dev, "control", None)
         if need and control is not None and control.enabled and need not in rmap.controls:
-            problems.append(f"{where}: control is enabled but map {name!r} cannot write {need}")
+            problems.append(
+                Msg(
+                    "{where}: control is enabled but map {name!r} cannot write {quantity}",
+                    where=where,
+                    name=name,
+                    quantity=need,
+                )
+            )
     return problems
 
 
 def _check_104(where: str, conn: Iec104Tcp, device_type: str, loaded: dict[str, object]) -> list[str]:
     """An IEC 104 station's point map: it loads, and it is meant for the device's type; c104 is installed."""
     if importlib.util.find_spec("c104") is None:
-        return [f"{where}: IEC 104 stations need the iec104 extra: {EXTRA_HINT}"]
+        return [Msg("{where}: IEC 104 stations need the iec104 extra: {hint}", where=where, hint=EXTRA_HINT)]
     key = f"iec104:{conn.point_map}"
     if key not in loaded:
         try:
@@ -74,10 +89,18 @@ def _check_104(where: str, conn: Iec104Tcp, device_type: str, loaded: dict[str, 
             loaded[key] = exc
     pmap = loaded[key]
     if isinstance(pmap, RegisterMapError):
-        return [f"{where}: {pmap}"]
+        return [Msg("{where}: {problem}", where=where, problem=pmap.args[0])]
     assert isinstance(pmap, Iec104Map)
     if device_type not in pmap.orientation:
-        return [f"{where}: 104 map {pmap.name!r} is for {', '.join(pmap.orientation)} devices, not {device_type}"]
+        return [
+            Msg(
+                "{where}: 104 map {name!r} is for {kinds} devices, not {kind}",
+                where=where,
+                name=pmap.name,
+                kinds=", ".join(pmap.orientation),
+                kind=device_type,
+            )
+        ]
     return []
 
 

@@ -22,6 +22,7 @@ import yaml
 
 from device_drivers.codec import STRING, TYPES, Order
 from device_drivers.errors import RegisterMapError
+from ems.i18n import N_, Msg
 from ems.quantities import CHANNEL_FAMILIES, MAX_CHANNELS, QUANTITIES
 
 MAPS_DIR = Path(__file__).resolve().parent / "maps"
@@ -410,12 +411,20 @@ def read_map_file(name_or_path: str | Path, maps_dir: Path, what: str) -> tuple[
         return yaml.safe_load(path.read_text(encoding="utf-8")), path
     except OSError as exc:
         known = ", ".join(sorted(x.stem for x in maps_dir.glob("*.yaml")))
-        raise RegisterMapError(f"{path}: cannot read {what} ({exc.strerror}); built-in maps: {known}") from None
+        raise RegisterMapError(
+            Msg(
+                "{path}: cannot read {what} ({error}); built-in maps: {known}",
+                path=path,
+                what=Msg(what),
+                error=exc.strerror,
+                known=known,
+            )
+        ) from None
     except yaml.YAMLError as exc:
         raise RegisterMapError(f"{path}: not valid YAML: {exc}") from None
 
 
 def load_map(name_or_path: str | Path) -> RegisterMap:
     """Load a built-in map by name (``sunspec_inverter``) or any map file by path."""
-    data, path = read_map_file(name_or_path, MAPS_DIR, "register map")
+    data, path = read_map_file(name_or_path, MAPS_DIR, N_("register map"))
     return parse_map(data, str(path))

@@ -144,3 +144,23 @@ def default_language(lang: str) -> None:
     """The park file's language, used unless one was chosen."""
     if not _explicit.get():
         _current.set(lang)
+
+
+def localise(text: str, lang: str | None = None) -> str:
+    """A :class:`Msg` in ``lang`` (default: the current language); any other text as it is."""
+    return text.render(lang or _current.get()) if isinstance(text, Msg) else text
+
+
+def user_message(exc: BaseException, lang: str | None = None) -> str:
+    """What a person reads for an exception shown at an edge (CLI, API): lower layers raise with a
+    :class:`Msg` (``raise SomeError(Msg("…", name=value))``) or give the exception a
+    ``render(lang)`` method; other exceptions show their English text."""
+    render = getattr(exc, "render", None)
+    if callable(render):
+        return str(render(lang))
+    return localise(message_of(exc), lang)
+
+
+def message_of(exc: BaseException) -> str:
+    """An exception's :class:`Msg` (to render later, e.g. as a parameter of another) or its text."""
+    return exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Msg) else str(exc)

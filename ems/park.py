@@ -23,8 +23,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ems.constants import PV_PERFORMANCE_RATIO
-from ems.i18n import parse_language
+from ems.i18n import N_, Msg, current_language, parse_language
 from ems.parktime import DEFAULT_TIMEZONE
+from ems.validation_i18n import validation_message
 
 
 class ParkFileError(ValueError):
@@ -33,8 +34,18 @@ class ParkFileError(ValueError):
     def __init__(self, path: str, problems: list[tuple[str, str]]) -> None:
         self.path = path
         self.problems = problems
-        lines = [f"{path}: {loc}: {msg}" if loc else f"{path}: {msg}" for loc, msg in problems]
-        super().__init__("\n".join(lines))
+        super().__init__(self.render("en"))
+
+    def render(self, lang: str | None = None) -> str:
+        """One line per problem, in ``lang`` (default: the current language; ``Msg`` problems)."""
+
+        def text(m: str) -> str:
+            return m.render(lang or current_language()) if isinstance(m, Msg) else m
+
+        return "\n".join(
+            f"{self.path}: {text(loc)}: {text(msg)}" if loc else f"{self.path}: {text(msg)}"
+            for loc, msg in self.problems
+        )
 
 
 class _Model(BaseModel):
@@ -70,7 +81,7 @@ class Line(_Model):
     @model_validator(mode="after")
     def _type_or_impedance(self) -> Line:
         if self.std_type is None and (self.r_ohm_per_km is None or self.x_ohm_per_km is None or self.max_i_ka is None):
-            raise ValueError("give either std_type or all of r_ohm_per_km, x_ohm_per_km, max_i_ka")
+            raise ValueError(Msg("give either std_type or all of r_ohm_per_km, x_ohm_per_km, max_i_ka"))
         return self
 
 
@@ -83,7 +94,7 @@ class Oltc(_Model):
     @model_validator(mode="after")
     def _band(self) -> Oltc:
         if not self.v_min_pu < self.v_max_pu:
-            raise ValueError("oltc v_min_pu must be below v_max_pu")
+            raise ValueError(Msg("oltc v_min_pu must be below v_max_pu"))
         return self
 
 
@@ -111,9 +122,9 @@ class Transformer(_Model):
     @model_validator(mode="after")
     def _tap_range(self) -> Transformer:
         if not self.tap_min <= self.tap_pos <= self.tap_max or not self.tap_min <= self.tap_neutral <= self.tap_max:
-            raise ValueError("need tap_min <= tap_pos, tap_neutral <= tap_max")
+            raise ValueError(Msg("need tap_min <= tap_pos, tap_neutral <= tap_max"))
         if self.oltc is not None and (self.tap_min == self.tap_max or self.tap_step_percent == 0):
-            raise ValueError("an oltc needs a tap range (tap_min < tap_max) and tap_step_percent > 0")
+            raise ValueError(Msg("an oltc needs a tap range (tap_min < tap_max) and tap_step_percent > 0"))
         return self
 
 
@@ -127,7 +138,7 @@ class ElementRef(_Model):
     @model_validator(mode="after")
     def _one_key(self) -> ElementRef:
         if (self.name is None) == (self.index is None):
-            raise ValueError("give exactly one of name, index")
+            raise ValueError(Msg("give exactly one of name, index"))
         return self
 
 
@@ -213,7 +224,7 @@ class Network(_Model):
     @model_validator(mode="after")
     def _model_or_elements(self) -> Network:
         if self.model is not None and (self.lines or self.transformers):
-            raise ValueError("with network.model, lines and transformers come from the model: leave them out")
+            raise ValueError(Msg("with network.model, lines and transformers come from the model: leave them out"))
         return self
 
 
@@ -346,9 +357,9 @@ class WindTurbine(_Device):
     def _ascending(cls, v: list[tuple[float, float]]) -> list[tuple[float, float]]:
         speeds = [s for s, _ in v]
         if speeds != sorted(speeds) or len(set(speeds)) != len(speeds):
-            raise ValueError("power_curve wind speeds must be strictly ascending")
+            raise ValueError(Msg("power_curve wind speeds must be strictly ascending"))
         if any(not 0 <= f <= 1 for _, f in v):
-            raise ValueError("power_curve fractions must be within [0, 1]")
+            raise ValueError(Msg("power_curve fractions must be within [0, 1]"))
         return v
 
     @property
@@ -375,7 +386,7 @@ class Battery(_Device):
     @model_validator(mode="after")
     def _soc_order(self) -> Battery:
         if not self.soc_min < self.soc_max:
-            raise ValueError("soc_min must be below soc_max")
+            raise ValueError(Msg("soc_min must be below soc_max"))
         return self
 
 
@@ -435,10 +446,10 @@ def _parse_range(r: str) -> tuple[int, int]:
         ha, ma = (int(x) for x in a.split(":"))
         hb, mb = (int(x) for x in b.split(":"))
     except ValueError as exc:
-        raise ValueError(f'time range {r!r} is not "HH:MM-HH:MM"') from exc
+        raise ValueError(Msg('time range {r!r} is not "HH:MM-HH:MM"', r=r)) from exc
     start, end = ha * 60 + ma, hb * 60 + mb
     if not (0 <= start < end <= 24 * 60):
-        raise ValueError(f"time range {r!r} must satisfy 00:00 <= start < end <= 24:00")
+        raise ValueError(Msg("time range {r!r} must satisfy 00:00 <= start < end <= 24:00", r=r))
     return start, end
 
 
@@ -461,10 +472,14 @@ class Tariff(_Model):
                         covered[m] += 1
             if any(c != 1 for c in covered):
                 bad = next(i for i, c in enumerate(covered) if c != 1)
-                what = "not covered" if covered[bad] == 0 else "covered twice"
+                what = Msg("not covered") if covered[bad] == 0 else Msg("covered twice")
                 raise ValueError(
-                    f"TOU periods must cover each minute of the day exactly once; month {month} "
-                    f"{bad // 60:02d}:{bad % 60:02d} is {what}"
+                    Msg(
+                        "TOU periods must cover each minute of the day exactly once; month {month} {time} is {what}",
+                        month=month,
+                        time=f"{bad // 60:02d}:{bad % 60:02d}",
+                        what=what,
+                    )
                 )
         return self
 
@@ -650,7 +665,7 @@ class Park(_Model):
         try:
             zoneinfo.ZoneInfo(v)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {v!r}") from exc
+            raise ValueError(Msg("unknown time zone {v!r}", v=v)) from exc
         return v
 
     @field_validator("language")
@@ -662,7 +677,7 @@ class Park(_Model):
     @classmethod
     def _divides_hour(cls, v: int) -> int:
         if 60 % v:
-            raise ValueError("interval_minutes must divide 60")
+            raise ValueError(Msg("interval_minutes must divide 60"))
         return v
 
     @property
@@ -701,49 +716,51 @@ class Park(_Model):
         tenants = {t.id for t in self.tenants}
         net = self.network
         for i, ln in enumerate(net.lines):
-            yield f"network.lines[{i}].from_bus", ln.from_bus, buses, "bus"
-            yield f"network.lines[{i}].to_bus", ln.to_bus, buses, "bus"
+            yield f"network.lines[{i}].from_bus", ln.from_bus, buses, N_("bus")
+            yield f"network.lines[{i}].to_bus", ln.to_bus, buses, N_("bus")
         for i, tr in enumerate(net.transformers):
-            yield f"network.transformers[{i}].hv_bus", tr.hv_bus, buses, "bus"
-            yield f"network.transformers[{i}].lv_bus", tr.lv_bus, buses, "bus"
-        yield "network.grid_connection.bus", net.grid_connection.bus, buses, "bus"
+            yield f"network.transformers[{i}].hv_bus", tr.hv_bus, buses, N_("bus")
+            yield f"network.transformers[{i}].lv_bus", tr.lv_bus, buses, N_("bus")
+        yield "network.grid_connection.bus", net.grid_connection.bus, buses, N_("bus")
         for i, c in enumerate(net.compensation):
-            yield f"network.compensation[{i}].bus", c.bus, buses, "bus"
+            yield f"network.compensation[{i}].bus", c.bus, buses, N_("bus")
         injecting = {d.id for d in self.devices if d.type in ("pv", "wind", "battery")}
         injecting |= {g.id for g in self.green.direct_connections}
         for dev in net.reactive:
-            yield f"network.reactive.{dev}", dev, injecting, "PV, wind, battery or direct connection"
+            yield f"network.reactive.{dev}", dev, injecting, N_("PV, wind, battery or direct connection")
         for i, sw in enumerate(net.switches):
-            yield f"network.switches[{i}].bus", sw.bus, buses, "bus"
-            yield f"network.switches[{i}].other_bus", sw.other_bus, buses, "bus"
+            yield f"network.switches[{i}].bus", sw.bus, buses, N_("bus")
+            yield f"network.switches[{i}].other_bus", sw.other_bus, buses, N_("bus")
         if net.grid_connection.meter:
-            yield "network.grid_connection.meter", net.grid_connection.meter, meters, "meter"
+            yield "network.grid_connection.meter", net.grid_connection.meter, meters, N_("meter")
         for i, d in enumerate(self.devices):
-            yield f"devices[{i}].bus", d.bus, buses, "bus"
+            yield f"devices[{i}].bus", d.bus, buses, N_("bus")
             if d.tenant:
-                yield f"devices[{i}].tenant", d.tenant, tenants, "tenant"
+                yield f"devices[{i}].tenant", d.tenant, tenants, N_("tenant")
             if isinstance(d, Meter) and d.parent:
-                yield f"devices[{i}].parent", d.parent, meters, "meter"
+                yield f"devices[{i}].parent", d.parent, meters, N_("meter")
         for i, g in enumerate(self.green.direct_connections):
-            yield f"green.direct_connections[{i}].bus", g.bus, buses, "bus"
+            yield f"green.direct_connections[{i}].bus", g.bus, buses, N_("bus")
             if g.meter:
-                yield f"green.direct_connections[{i}].meter", g.meter, meters, "meter"
+                yield f"green.direct_connections[{i}].meter", g.meter, meters, N_("meter")
         # a load device measures itself, so tenants may name loads as well as meters
         for i, t in enumerate(self.tenants):
             for j, m in enumerate(t.meters):
-                yield f"tenants[{i}].meters[{j}]", m, device_ids, "metered device"
+                yield f"tenants[{i}].meters[{j}]", m, device_ids, N_("metered device")
             for j, pl in enumerate(t.lines):
-                yield f"tenants[{i}].lines[{j}].meter", pl.meter, device_ids, "metered device"
+                yield f"tenants[{i}].lines[{j}].meter", pl.meter, device_ids, N_("metered device")
         for i, m in enumerate(self.shared_meters):
-            yield f"shared_meters[{i}]", m, device_ids, "metered device"
+            yield f"shared_meters[{i}]", m, device_ids, N_("metered device")
 
 
 def _check_references(park: Park) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     for where, ref, valid, what in park.iter_references():
         if ref not in valid:
-            known = ", ".join(sorted(valid)) or "none"
-            problems.append((where, f"unknown {what} {ref!r} (known: {known})"))
+            known = ", ".join(sorted(valid)) or Msg("none")
+            problems.append(
+                (where, Msg("unknown {what} {ref!r} (known: {known})", what=Msg(what), ref=ref, known=known))
+            )
     for name, items in [
         ("network.buses", [b.id for b in park.network.buses]),
         ("network.lines", [x.id for x in park.network.lines]),
@@ -753,7 +770,7 @@ def _check_references(park: Park) -> list[tuple[str, str]]:
         seen: set[str] = set()
         for i, item in enumerate(items):
             if item in seen:
-                problems.append((f"{name}[{i}].id", f"duplicate id {item!r}"))
+                problems.append((f"{name}[{i}].id", Msg("duplicate id {item!r}", item=item)))
             seen.add(item)
     buses = {b.id: b for b in park.network.buses}
     for i, tr in enumerate(park.network.transformers):
@@ -763,7 +780,12 @@ def _check_references(park: Park) -> list[tuple[str, str]]:
                 problems.append(
                     (
                         f"network.transformers[{i}].vn_{side}_kv",
-                        f"{vn} kV does not match bus {bus_id!r} ({bus.vn_kv} kV)",
+                        Msg(
+                            "{vn} kV does not match bus {bus_id!r} ({bus_kv} kV)",
+                            vn=vn,
+                            bus_id=bus_id,
+                            bus_kv=bus.vn_kv,
+                        ),
                     )
                 )
     return problems
@@ -794,16 +816,13 @@ def _format_loc(loc: tuple[int | str, ...], data: Any) -> str:
 def parse_park(data: Any, source: str = "<park>") -> Park:
     """Validate a park description given as plain data (e.g. parsed YAML)."""
     if not isinstance(data, dict):
-        raise ParkFileError(source, [("", "the park file must be a mapping at the top level")])
+        raise ParkFileError(source, [("", Msg("the park file must be a mapping at the top level"))])
     try:
         park = Park.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key (typo?)"
-            problems.append((_format_loc(err["loc"], data), msg))
+            problems.append((_format_loc(err["loc"], data), validation_message(err)))
         raise ParkFileError(source, problems) from None
     problems = _check_references(park)
     if problems:
@@ -817,13 +836,14 @@ def load_park(path: str | Path) -> Park:
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ParkFileError(str(p), [("", f"cannot read file: {exc.strerror}")]) from None
+        raise ParkFileError(str(p), [("", Msg("cannot read file: {error}", error=exc.strerror))]) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ParkFileError(str(p), [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+        where = Msg("line {line}, column {column}", line=mark.line + 1, column=mark.column + 1) if mark else ""
+        problem = Msg("not valid YAML: {error}", error=getattr(exc, "problem", exc))
+        raise ParkFileError(str(p), [(where, problem)]) from None
     park = parse_park(data, str(p))
     model = park.network.model
     if model is not None and not Path(model.path).is_absolute():

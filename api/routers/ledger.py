@@ -31,6 +31,7 @@ from ems.carbon.certificates import (
     RetirementEntry,
     expand_serials,
 )
+from ems.i18n import Msg, message_of
 
 router = APIRouter(prefix="/v1", tags=["carbon ledger"], responses=AUTH_RESPONSES)
 
@@ -123,7 +124,7 @@ def _period(start: dt.datetime, end: dt.datetime, interval_minutes: int) -> Peri
 
 def _refused(exc: LedgerError) -> HTTPException:
     state = isinstance(exc, DoubleRetirement | OverRetirement | PeriodConflict)
-    return HTTPException(409 if state else 400, f"refused, nothing written: {exc}")
+    return HTTPException(409 if state else 400, Msg("refused, nothing written: {error}", error=message_of(exc)))
 
 
 @router.post(

@@ -18,6 +18,7 @@ from typing import Any
 from device_drivers.dlt645.frame import Format, di_bytes, parse_format
 from device_drivers.errors import RegisterMapError
 from device_drivers.register_map import MAPS_DIR, read_map_file
+from ems.i18n import N_
 from ems.quantities import QUANTITIES
 
 DLT645_MAPS_DIR = MAPS_DIR / "dlt645"
@@ -107,5 +108,5 @@ def parse_data_map(data: Any, source: str = "<map>") -> DataMap:
 
 def load_data_map(name_or_path: str | Path) -> DataMap:
     """Load a built-in DL/T 645 map by name (``dlt645_3phase``) or any map file by path."""
-    data, path = read_map_file(name_or_path, DLT645_MAPS_DIR, "DL/T 645 map")
+    data, path = read_map_file(name_or_path, DLT645_MAPS_DIR, N_("DL/T 645 map"))
     return parse_data_map(data, str(path))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from device_drivers.errors import RegisterMapError
 from device_drivers.iec104.point_map import Iec104Map, load_iec104_map
+from ems.i18n import Msg
 from ems.park import Iec104Tcp, Park
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def iec104_clients(
     except ImportError as exc:
         ids = ", ".join(dev.id for dev, _ in selected)
         raise RegisterMapError(
-            f"devices {ids} are IEC 104 stations, which need the iec104 extra: {EXTRA_HINT}"
+            Msg("devices {ids} are IEC 104 stations, which need the iec104 extra: {hint}", ids=ids, hint=EXTRA_HINT)
         ) from exc
     return [
         Iec104Client(

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from device_drivers.errors import RegisterMapError
 from device_drivers.register_map import read_map_file
+from ems.i18n import N_
 from ems.quantities import QUANTITIES
 
 MAPS_DIR = Path(__file__).resolve().parents[1] / "maps_iec104"
@@ -113,5 +114,5 @@ def parse_iec104_map(data: object, source: str = "<map>") -> Iec104Map:
 
 def load_iec104_map(name_or_path: str | Path) -> Iec104Map:
     """Load a built-in 104 map by name (``substation_rtu``) or any map file by path."""
-    data, path = read_map_file(name_or_path, MAPS_DIR, "104 map")
+    data, path = read_map_file(name_or_path, MAPS_DIR, N_("104 map"))
     return parse_iec104_map(data, str(path))

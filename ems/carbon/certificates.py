@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ems.i18n import Msg
 from ems.park import Park
 from ems.store.carbon_queries import CertificateRow
 
@@ -71,9 +72,15 @@ class Period:
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
-            raise LedgerError("period bounds need a time zone")
+            raise LedgerError(Msg("period bounds need a time zone"))
         if self.end <= self.start:
-            raise LedgerError(f"period end {self.end.isoformat()} is not after start {self.start.isoformat()}")
+            raise LedgerError(
+                Msg(
+                    "period end {end} is not after start {start}",
+                    end=self.end.isoformat(),
+                    start=self.start.isoformat(),
+                )
+            )
 
     def overlaps(self, other: Period) -> bool:
         return self.start < other.end and other.start < self.end
@@ -142,12 +149,14 @@ def expand_serials(items: list[str]) -> list[str]:
         a, b = item.split("..", 1)
         ma, mb = re.match(r"^(.*?)(\d+)$", a), re.match(r"^(.*?)(\d+)$", b)
         if not ma or not mb or ma.group(1) != mb.group(1) or len(ma.group(2)) != len(mb.group(2)):
-            raise LedgerError(f"serial range {item!r} must be PREFIX<digits>..PREFIX<digits> with equal width")
+            raise LedgerError(
+                Msg("serial range {item!r} must be PREFIX<digits>..PREFIX<digits> with equal width", item=item)
+            )
         lo, hi, width = int(ma.group(2)), int(mb.group(2)), len(ma.group(2))
         if hi < lo:
-            raise LedgerError(f"serial range {item!r} is empty")
+            raise LedgerError(Msg("serial range {item!r} is empty", item=item))
         if hi - lo >= 100_000:
-            raise LedgerError(f"serial range {item!r} spans more than 100000 certificates; split it")
+            raise LedgerError(Msg("serial range {item!r} spans more than 100000 certificates; split it", item=item))
         out += [f"{ma.group(1)}{n:0{width}d}" for n in range(lo, hi + 1)]
     return out
 
@@ -174,39 +183,57 @@ def check_retirement(
     ``current`` is the effective entry per serial already in the ledger.
     """
     if not serials:
-        raise LedgerError("no certificate serials given")
+        raise LedgerError(Msg("no certificate serials given"))
     dupes = sorted({s for s in serials if serials.count(s) > 1})
     if dupes:
-        raise DoubleRetirement(f"serial(s) listed twice in one request: {', '.join(dupes[:5])}")
+        raise DoubleRetirement(Msg("serial(s) listed twice in one request: {serials}", serials=", ".join(dupes[:5])))
     unknown = [s for s in serials if s not in known]
     if unknown:
-        raise LedgerError(f"unknown certificate serial(s): {', '.join(unknown[:5])}")
+        raise LedgerError(Msg("unknown certificate serial(s): {serials}", serials=", ".join(unknown[:5])))
     if reassign:
         not_retired = [s for s in serials if s not in current]
         if not_retired:
-            raise LedgerError(f"cannot reassign serial(s) never retired: {', '.join(not_retired[:5])}")
+            raise LedgerError(
+                Msg("cannot reassign serial(s) never retired: {serials}", serials=", ".join(not_retired[:5]))
+            )
     else:
         already = [s for s in serials if s in current]
         if already:
             e = current[already[0]]
             raise DoubleRetirement(
-                f"serial {already[0]} was already retired (entry {e.event_id}, period {e.period.label()}); "
-                f"a serial can be retired once only ({len(already)} of the {len(serials)} serials are "
-                "retired)"
+                Msg(
+                    "serial {serial} was already retired (entry {entry}, period {period}); a serial can be "
+                    "retired once only ({n} of the {total} serials are retired)",
+                    serial=already[0],
+                    entry=e.event_id,
+                    period=e.period.label(),
+                    n=len(already),
+                    total=len(serials),
+                )
             )
     moving = set(serials)
     others = [e for s, e in current.items() if s not in moving]
     for e in others:
         if e.period.overlaps(period) and not e.period.same(period):
             raise PeriodConflict(
-                f"period {period.label()} partially overlaps retirement period {e.period.label()} "
-                f"(serial {e.serial}); retirement periods must be identical or disjoint"
+                Msg(
+                    "period {period} partially overlaps retirement period {other} (serial {serial}); "
+                    "retirement periods must be identical or disjoint",
+                    period=period.label(),
+                    other=e.period.label(),
+                    serial=e.serial,
+                )
             )
     in_period = sum((MWH_PER_CERTIFICATE for e in others if e.period.same(period)), Decimal(0))
     wanted = in_period + MWH_PER_CERTIFICATE * len(serials)
     if wanted * 1000 > eligible_kwh:
         raise OverRetirement(
-            f"retiring {len(serials)} MWh would bring the certificates retired against {period.label()} to "
-            f"{wanted} MWh, above the period's eligible consumption of {eligible_kwh / 1000} MWh "
-            f"(grid import minus green-contract deliveries)"
+            Msg(
+                "retiring {n} MWh would bring the certificates retired against {period} to {wanted} MWh, above "
+                "the period's eligible consumption of {eligible} MWh (grid import minus green-contract deliveries)",
+                n=len(serials),
+                period=period.label(),
+                wanted=wanted,
+                eligible=eligible_kwh / 1000,
+            )
         )

@@ -49,6 +49,7 @@ from ems.documents.service import CARBON_REPORTS as REPORTS
 from ems.documents.service import DocumentError, IssuedDocument, read_chain_file
 from ems.documents.signing import Signer
 from ems.documents.timestamp import verify_token
+from ems.i18n import Msg
 from ems.park import Park
 from ems.store import Store
 from ems.store import carbon_queries as CQ
@@ -234,7 +235,7 @@ def retire(store: Store, park: Park, serials: list[str], period: Period, benefic
 def reassign(store: Store, park: Park, serials: list[str], period: Period, reason: str) -> list[RetirementEntry]:
     """Move retired certificates to another period: new ledger entries, the old ones stay visible."""
     if not reason.strip():
-        raise LedgerError("a reassignment needs a reason (it is a correction of the ledger)")
+        raise LedgerError(Msg("a reassignment needs a reason (it is a correction of the ledger)"))
     basis = eligible_kwh(store, park, period)
     with store.connection() as conn, conn.transaction():
         CQ.lock_events(conn)
@@ -298,20 +299,27 @@ def record_delivery(
     known = {c.id for c in park.green.contracts}
     if contract_id not in known:
         raise LedgerError(
-            f"unknown green contract {contract_id!r} (park file knows: {', '.join(sorted(known)) or 'none'})"
+            Msg(
+                "unknown green contract {contract!r} (park file knows: {known})",
+                contract=contract_id,
+                known=", ".join(sorted(known)) or Msg("none"),
+            )
         )
     if kwh < 0:
-        raise LedgerError("delivered energy cannot be negative")
+        raise LedgerError(Msg("delivered energy cannot be negative"))
     if granularity not in ("interval", "period"):
-        raise LedgerError("granularity must be 'interval' or 'period'")
+        raise LedgerError(Msg("granularity must be 'interval' or 'period'"))
     basis = None
     if granularity == "period":
         ie = store.interval_energy(period.start, period.end, [boundary_of(park).grid_meter])
         basis = milli_to_decimal(int(to_milli(ie.e_out_kwh.sum(axis=0)).sum()))
         if basis <= 0:
             raise LedgerError(
-                f"no metered grid import in {period.label()} yet: record the delivery once the "
-                "period is metered (deliveries are shares of grid import)"
+                Msg(
+                    "no metered grid import in {period} yet: record the delivery once the period is metered "
+                    "(deliveries are shares of grid import)",
+                    period=period.label(),
+                )
             )
     with store.connection() as conn:
         row = CQ.insert_delivery(

@@ -102,8 +102,10 @@ def issue_document(
     pdf: bool = True,
     fr: FootprintRun | None = None,
     signer: Signer | None = None,
+    lang: str = "en",
 ) -> IssuedDocument:
-    """Build the document, write JSON (+CSV and PDF for statements) and append it to the footprint chain."""
+    """Build the document, write JSON (+CSV and PDF for statements; the PDF in ``lang``) and append
+    it to the footprint chain."""
     fr = fr or footprint_for(store, park, start, end)
     tenant_id, content = document_content(fr, doc_type, subject, replaces)
 
@@ -114,7 +116,7 @@ def issue_document(
         if pdf:
             from ems.footprint.pdf import render_statement_pdf
 
-            blobs["pdf"] = render_statement_pdf(content, h)
+            blobs["pdf"] = render_statement_pdf(content, h, lang)
         return blobs
 
     name = f"{doc_type}_{slug(subject, 'x')}"

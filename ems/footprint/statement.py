@@ -18,6 +18,7 @@ from ems.carbon.aggregate import milli_strings, milli_to_decimal, ratio
 from ems.documents.content import header, park_identity
 from ems.footprint.allocate import COLUMNS
 from ems.footprint.result import FootprintRun
+from ems.i18n import N_
 
 SCHEMA = "ems.footprint.tenant-statement/1"
 _Q = Decimal("0.000001")
@@ -38,7 +39,7 @@ METHOD = {
     "reference": "docs/footprints.md",
 }
 
-ROUNDING = (
+ROUNDING = N_(
     "Park interval values are rounded to integer Wh and gCO2 as in the park report; each is split among "
     "tenants by the largest-remainder rule on integers, so tenant values add up to the park value exactly; "
     "factors are exact decimal quotients rounded half-to-even to 0.000001."

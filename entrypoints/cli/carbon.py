@@ -34,7 +34,7 @@ from ems.documents.service import CARBON_REPORTS as REPORT_CHAIN
 from ems.documents.service import FOOTPRINT_DOCUMENTS as FOOTPRINT_CHAIN
 from ems.documents.signing import Signer, SigningKeyError, generate_pem, signer_from_pem
 from ems.documents.timestamp import TimestampAuthority
-from ems.i18n import _, current_language
+from ems.i18n import _, current_language, user_message
 from ems.park import Park
 from ems.settings import Settings
 from ems.store import Store, open_store
@@ -80,7 +80,7 @@ def _period(start: str, end: str, park: Park) -> Period:
     try:
         return Period(parse_time(start, park), parse_time(end, park))
     except LedgerError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(user_message(exc)) from None
 
 
 def expand_serials(items: list[str]) -> list[str]:
@@ -88,7 +88,7 @@ def expand_serials(items: list[str]) -> list[str]:
     try:
         return certificates.expand_serials(items)
     except LedgerError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(user_message(exc)) from None
 
 
 # ---------------------------------------------------------------------------- report
@@ -139,7 +139,7 @@ def report_create(
                 lang=current_language(),
             )
         except (LedgerError, FactorError, ValueError) as exc:
-            raise _fail(str(exc)) from None
+            raise _fail(user_message(exc)) from None
         bar.update(1)
     typer.echo(_("content sha256 {sha} (chain entry {seq})", sha=issued.content_sha256, seq=issued.entry["seq"]))
     for kind, path in issued.files.items():
@@ -446,7 +446,7 @@ def certificates_retire(
         try:
             entries = service.retire(store, p, expand_serials(serials), period, beneficiary)
         except LedgerError as exc:
-            raise _fail(_("refused, nothing retired: {error}", error=exc)) from None
+            raise _fail(_("refused, nothing retired: {error}", error=user_message(exc))) from None
     typer.echo(
         f"retired {len(entries)} certificates against {period.label()} (entries {entries[0].event_id}"
         f"-{entries[-1].event_id}; eligible {entries[0].basis_kwh} kWh)"
@@ -469,7 +469,7 @@ def certificates_reassign(
         try:
             entries = service.reassign(store, p, expand_serials(serials), period, reason)
         except LedgerError as exc:
-            raise _fail(_("refused, nothing changed: {error}", error=exc)) from None
+            raise _fail(_("refused, nothing changed: {error}", error=user_message(exc))) from None
     typer.echo(f"reassigned {len(entries)} certificates to {period.label()}")
 
 
@@ -510,7 +510,7 @@ def contracts_deliver(
         try:
             d = service.record_delivery(store, p, contract, period, amount, granularity, reference, replaces)
         except LedgerError as exc:
-            raise _fail(_("refused: {error}", error=exc)) from None
+            raise _fail(_("refused: {error}", error=user_message(exc))) from None
     typer.echo(f"delivery {d.delivery_id}: {d.kwh} kWh of {d.contract_id} over {d.period.label()}")
 
 

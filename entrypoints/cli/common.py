@@ -40,7 +40,7 @@ def _load_park_or_exit(settings: Settings) -> Park:
     try:
         return load_park(path)
     except ParkFileError as exc:
-        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        typer.secho(exc.render(), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
 
 

@@ -15,20 +15,18 @@ import math
 import signal
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
 from tqdm import tqdm
 
-from dispatch.prices import PriceFileError
 from ems.park import ModbusRtu, ModbusTcp, Park
 from ems.store import Store, open_store
-from ems.synthetic import synthesize
 from entrypoints.cli.common import DataDirOption, ParkOption, settings_and_park
-from entrypoints.operate.live import Access, LiveConfig, LiveResult, LiveRun, StepRecord, live_window
-from entrypoints.operate.summary import cost_rows
-from services.planning import park_prices
+
+if TYPE_CHECKING:  # the live run (API, MPC, grid model) is imported when run: `ems --help` stays quick
+    from entrypoints.operate.live import Access, LiveConfig, LiveResult, StepRecord
 
 app = typer.Typer(help="Run the demo park end to end.")
 
@@ -41,6 +39,8 @@ def ingest_synthetic_day(
     store: Store, park: Park, day: dt.date, step_s: float, seed: int, chunk: int = 50_000
 ) -> tuple[int, int, float]:
     """Ingest one synthetic day in chunks; returns (accepted, duplicates, seconds)."""
+    from ems.synthetic import synthesize
+
     syn = synthesize(park, _day_start(park, day), hours=24, step_s=step_s, seed=seed)
     batch = syn.batch
     accepted = duplicates = 0
@@ -104,6 +104,8 @@ def print_access(a: Access) -> None:
 
 def summary_lines(r: LiveResult) -> list[str]:
     """The end-of-run summary: as operated vs the rule-based baseline, and the carbon accounting."""
+    from entrypoints.operate.summary import cost_rows
+
     a, b = r.comparison.operated_kpis, r.comparison.baseline_kpis
     ef = r.carbon.ef_g_per_kwh
     fallbacks = sum(s.status == "fallback" for s in r.steps)
@@ -144,6 +146,8 @@ def _has_modbus(park: Park) -> bool:
 
 
 async def _live(park: Park, store: Store, settings: object, cfg: LiveConfig, keep_serving: bool) -> None:
+    from entrypoints.operate.live import LiveRun
+
     n = int(cfg.hours * 60 / park.interval_minutes)
     bar: tqdm[None] | None = None
 
@@ -230,6 +234,10 @@ def demo(
             )
             print_synthetic_summary(store, p, sday)
         return
+    from dispatch.prices import PriceFileError
+    from entrypoints.operate.live import LiveConfig, live_window
+    from services.planning import park_prices
+
     cfg = LiveConfig(
         hours=hours,
         speed=speed,

@@ -13,23 +13,22 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from device_drivers.inspect import check_park_maps
-from device_drivers.poller import Poller
-from device_drivers.simulator import FAULT_KINDS, ParkSimulator
-from device_drivers.spool import Spool
 from ems.park import Park
 from ems.settings import Settings
 from ems.telemetry import IngestResult, ReadingBatch
 from entrypoints.cli.common import DataDirOption, ParkOption, refuse_unsafe_or_exit, settings_and_park
-from entrypoints.operate.process_metrics import PollerMetrics, serve
 
 app = typer.Typer(help="Run the park simulator: Modbus TCP servers that behave like the park's devices.")
 poll_app = typer.Typer(help="Poll the park's Modbus devices and store the readings (--dry-run: print them).")
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # drivers, simulator and metrics are imported where used: `ems --help` stays quick
+    from device_drivers.poller import Poller
     from ems.store import Store
 
 
 def _faults(specs: list[str]) -> list[tuple[str, str]]:
+    from device_drivers.simulator import FAULT_KINDS
+
     out = []
     for spec in specs:
         device, _, kind = spec.partition(":")
@@ -47,12 +46,15 @@ def simulate(
     start: Annotated[str | None, typer.Option(help="simulated start, ISO 8601 with zone (default: now)")] = None,
     cloudiness: Annotated[float, typer.Option(min=0.0, max=1.0, help="0 clear sky .. 1 overcast")] = 0.3,
     fault: Annotated[
-        list[str] | None, typer.Option(help=f"inject a fault DEVICE:KIND, KIND one of {', '.join(FAULT_KINDS)}")
+        list[str] | None,
+        typer.Option(help="inject a fault DEVICE:KIND (repeatable); a wrong KIND is refused, naming the kinds"),
     ] = None,
     slow_s: Annotated[float, typer.Option(help="answer delay of the 'slow' fault [s]")] = 0.6,
     duration: Annotated[float, typer.Option(help="stop after this many seconds (0 = until Ctrl-C)")] = 0.0,
 ) -> None:
     """Serve every Modbus device of the park file on its host and port until Ctrl-C."""
+    from device_drivers.simulator import ParkSimulator
+
     _, p = settings_and_park(park=park)
     faults = _faults(fault or [])
     t0 = dt.datetime.fromisoformat(start) if start else None
@@ -125,6 +127,10 @@ def poll(
     (``spool/poller.sqlite``) and then delivered to the database; while the database is down
     readings stay journaled, and a restarted poller delivers what a killed one left.
     """
+    from device_drivers.poller import Poller
+    from device_drivers.spool import Spool
+    from entrypoints.operate.process_metrics import PollerMetrics, serve
+
     settings, p = settings_and_park(data_dir, park)
     refuse_unsafe_or_exit(settings, p)
     problems = check_park_maps(p)

@@ -7,21 +7,20 @@ import datetime as dt
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import yaml
 from tqdm import tqdm
 
-from dispatch.prices import PriceFileError, PriceSeries
-from dispatch.schedule import Kpis
-from ems.forecast import Forecast
 from ems.park import Park, Tariff
 from ems.store import open_store
-from ems.synthetic import synthesize_truth
 from entrypoints.cli.common import DataDirOption, ParkOption, settings_and_park
-from services import planning
-from services.annual import SimulationConfig, simulate_year, truth_forecast
+
+if TYPE_CHECKING:  # imported where used: `ems --help` does not load them
+    from dispatch.prices import PriceSeries
+    from dispatch.schedule import Kpis
+    from ems.forecast import Forecast
 
 app = typer.Typer(help="Dispatch: day-ahead plans and annual closed-loop simulations.", no_args_is_help=True)
 
@@ -47,6 +46,9 @@ def _kpi_table(opt: Kpis, base: Kpis, ef_source: str) -> None:
 
 def _synthetic_forecast(park: Park, start: dt.datetime, n: int, seed: int) -> Forecast:
     """The synthetic demo weather as a perfect forecast (no store needed)."""
+    from ems.synthetic import synthesize_truth
+    from services.annual import truth_forecast
+
     truth = synthesize_truth(park, start, n, seed=seed)
     fc = truth_forecast(park, truth, 0, n)
     fc.methods = {d: "synthetic" for d in (*truth.pv_kw, *truth.wind_kw, *truth.load_kw)}
@@ -90,6 +92,8 @@ def plan(
     json_out: Annotated[Path | None, typer.Option("--json", help="write the schedule summary and KPIs here")] = None,
 ) -> None:
     """Plan the next day (or any horizon): optimised schedule and the rule-based baseline, with KPIs."""
+    from services import planning
+
     settings, park = settings_and_park(data_dir, park_file)
     if source not in ("store", "synthetic"):
         raise typer.BadParameter("source must be 'store' or 'synthetic'")
@@ -150,6 +154,9 @@ def _price_series(
 ) -> PriceSeries | None:
     """The ``--prices`` file, else the park file's ``dispatch.prices_file`` (relative to the park file),
     checked to cover the horizon."""
+    from dispatch.prices import PriceFileError
+    from services import planning
+
     try:
         return planning.park_prices(park, park_file, start, intervals, option)
     except PriceFileError as exc:
@@ -178,6 +185,8 @@ def simulate_year_cmd(
     ] = None,
 ) -> None:
     """Closed-loop simulation (forecast -> dispatch -> plant -> measurement) vs the rule-based baseline."""
+    from services.annual import SimulationConfig, simulate_year
+
     settings, park = settings_and_park(None, park_file)
     if replan not in ("hourly", "daily"):
         raise typer.BadParameter("replan must be 'hourly' or 'daily'")

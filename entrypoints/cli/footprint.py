@@ -20,6 +20,7 @@ from ems.carbon.certificates import LedgerError
 from ems.footprint import service
 from ems.footprint.metering import MeteringError
 from ems.footprint.production import read_csv
+from ems.i18n import current_language, user_message
 from ems.store import open_store
 from entrypoints.cli.carbon import EndOpt, StartOpt, parse_time
 from entrypoints.cli.common import DataDirOption, ParkOption, park_store, settings_and_park
@@ -54,10 +55,12 @@ def _issue(
             fr = service.footprint_for(store, p, t0, t1)
             bar.update()
             signer = settings.report_signer()
-            doc = service.issue_document(store, p, doc_type, subject, t0, t1, folder, pdf=pdf, fr=fr, signer=signer)
+            doc = service.issue_document(
+                store, p, doc_type, subject, t0, t1, folder, pdf=pdf, fr=fr, signer=signer, lang=current_language()
+            )
             bar.update()
         except (KeyError, LedgerError, MeteringError, ValueError) as exc:
-            raise _fail(str(exc).strip("'\"")) from None
+            raise _fail(user_message(exc).strip("'\"")) from None
     typer.echo(f"issued {doc_type} {doc.content_sha256} (chain seq {doc.entry['seq']})")
     for k, path in doc.files.items():
         typer.echo(f"  {k}: {path}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import pandas as pd
@@ -13,28 +13,17 @@ from tqdm import tqdm
 
 from ems.park import Park
 from entrypoints.cli.common import ParkOption, settings_and_park
-from grid_models import (
-    NetworkModelError,
-    ParkNetwork,
-    ParkProfiles,
-    Violation,
-    build_network,
-    check_period,
-    hosting_capacity,
-    hosting_check,
-    park_profiles,
-    year_profiles,
-)
-from grid_models.contingency import n_minus_1
-from grid_models.period_check import UNITS, plot_check, write_csv
-from grid_models.power_factor import SOURCE as PF_SOURCE
-from grid_models.power_factor import monthly_power_factor
+
+if TYPE_CHECKING:  # imported where used: `ems --help` does not load them
+    from grid_models import ParkNetwork, ParkProfiles, Violation
 
 app = typer.Typer(help="Grid model: AC power flow, limit violations, hosting checks.", no_args_is_help=True)
 
 
 def _period_profiles(park: Park, year: int, date: str | None, days: int, seed: int) -> ParkProfiles:
     """The whole ``year``, or ``days`` days from ``date``."""
+    from grid_models import park_profiles, year_profiles
+
     if date is None:
         return year_profiles(park, year, seed)
     try:
@@ -47,6 +36,8 @@ def _period_profiles(park: Park, year: int, date: str | None, days: int, seed: i
 
 
 def _describe(pn: ParkNetwork, v: Violation) -> str:
+    from grid_models.period_check import UNITS
+
     unit = UNITS[v.kind]
     text = f"{v.value:.4g}{unit} vs limit {v.limit:.4g}{unit}"
     if v.kind.startswith("voltage"):
@@ -72,6 +63,11 @@ def check(
 
     Injections come from the park's synthetic profiles (batteries idle).
     """
+    from grid_models import Violation, check_period
+    from grid_models.period_check import plot_check, write_csv
+    from grid_models.power_factor import SOURCE as PF_SOURCE
+    from grid_models.power_factor import monthly_power_factor
+
     park = settings_and_park(park=park_file)[1]
     pn = _network_or_exit(park)
     prof = _period_profiles(park, year, date, days, seed)
@@ -120,6 +116,9 @@ def check(
 
 
 def _print_n_minus_1(pn: ParkNetwork, prof: ParkProfiles) -> None:
+    from grid_models import Violation
+    from grid_models.contingency import n_minus_1
+
     typer.secho("N-1 (each transformer and line out in turn; power factor not repeated):", bold=True)
     for c in n_minus_1(pn, prof):
         dark = f"; without supply: {', '.join(c.unsupplied_buses)}" if c.unsupplied_buses else ""
@@ -134,6 +133,8 @@ def _print_n_minus_1(pn: ParkNetwork, prof: ParkProfiles) -> None:
 
 
 def _network_or_exit(park: Park) -> ParkNetwork:
+    from grid_models import NetworkModelError, build_network
+
     try:
         return build_network(park)
     except NetworkModelError as exc:
@@ -161,6 +162,8 @@ def hosting(
 ) -> None:
     """Hosting capacity per bus over the year (bisection on the fast path) with the binding element
     and interval; with --extra-*-kw, the what-if for that amount at --bus instead."""
+    from grid_models import NetworkModelError, hosting_check, year_profiles
+
     park = settings_and_park(park=park_file)[1]
     pn = _network_or_exit(park)
     if max(extra_pv_kw, extra_wind_kw, extra_battery_kw) <= 0:
@@ -210,6 +213,9 @@ def _capacity(
     year: int,
     seed: int,
 ) -> None:
+    from grid_models import NetworkModelError, hosting_capacity, year_profiles
+    from grid_models.period_check import UNITS
+
     unknown = ignore - set(UNITS)
     if unknown:
         typer.secho(f"--ignore: unknown kinds {sorted(unknown)}; known: {sorted(UNITS)}", fg=typer.colors.RED, err=True)

@@ -15,7 +15,7 @@ app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 @app.command()
 def create(
     name: Annotated[str, typer.Option(help="who or what uses the key")],
-    role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")],
+    role: Annotated[str, typer.Option(metavar="|".join(ROLES), help="the key's role")],
     gateway: Annotated[str | None, typer.Option(help="gateway id (gateway keys): devices the park binds to it")] = None,
     device: Annotated[list[str] | None, typer.Option(help="extra device a gateway key may write (repeatable)")] = None,
     tenant: Annotated[str | None, typer.Option(help="tenant id (tenant keys)")] = None,

@@ -27,8 +27,14 @@ from entrypoints.cli import (
     site_tools,
     telemetry,
 )
+from entrypoints.cli.help_i18n import TranslatedHelpGroup
 
-app = typer.Typer(help="Zero-carbon industrial park EMS.", no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Zero-carbon industrial park EMS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    cls=TranslatedHelpGroup,
+)
 app.add_typer(db.app, name="db")
 app.add_typer(park.app, name="park")
 app.add_typer(telemetry.app, name="telemetry")

@@ -7,18 +7,16 @@ import datetime as dt
 import logging
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dispatch.prices import PriceFileError, PriceSeries
 from ems.park import Park
 from ems.store import Store, open_store
 from entrypoints.cli.common import DataDirOption, ParkOption, refuse_unsafe_or_exit, settings_and_park
-from entrypoints.operate.clock import interval_start
-from entrypoints.operate.mpc_loop import run_mpc
-from entrypoints.operate.process_metrics import MpcMetrics, serve
-from services.planning import park_prices
+
+if TYPE_CHECKING:
+    from dispatch.prices import PriceSeries
 
 
 def mpc(
@@ -41,6 +39,9 @@ def mpc(
 ) -> None:
     """Re-plan the park every interval from the store (forecasts, MPC, AC check), save each schedule and
     write the battery / PV setpoints to the devices whose control is enabled; runs until Ctrl-C."""
+    from entrypoints.operate.mpc_loop import run_mpc
+    from entrypoints.operate.process_metrics import MpcMetrics, serve
+
     settings, p = settings_and_park(data_dir, park)
     refuse_unsafe_or_exit(settings, p)
     series = loaded_prices(prices, p, settings.park_file, horizon)
@@ -76,6 +77,10 @@ def mpc(
 def loaded_prices(path: Path | None, park: Park, park_file: Path | None, horizon: int) -> PriceSeries | None:
     """The price file (``--prices``, else the park's ``dispatch.prices_file``), checked to cover the first
     horizon from now; a later horizon it does not cover stops the loop with the file's error."""
+    from dispatch.prices import PriceFileError
+    from entrypoints.operate.clock import interval_start
+    from services.planning import park_prices
+
     start = interval_start(dt.datetime.now(dt.UTC), park.interval_minutes)
     try:
         return park_prices(park, park_file, start, horizon, path)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from device_drivers.inspect import check_park_maps
+from ems.i18n import localise
 from ems.park import ParkFileError, load_park
 
 app = typer.Typer(help="Park description files.", no_args_is_help=True)
@@ -19,11 +20,11 @@ def check(path: Annotated[Path, typer.Argument(help="park file (YAML)")]) -> Non
     try:
         park = load_park(path)
     except ParkFileError as exc:
-        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        typer.secho(exc.render(), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     problems = check_park_maps(park)
     if problems:
-        typer.secho("\n".join(f"{path}: {p}" for p in problems), fg=typer.colors.RED, err=True)
+        typer.secho("\n".join(f"{path}: {localise(p)}" for p in problems), fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
     kinds: dict[str, int] = {}
     for d in park.devices:

@@ -13,7 +13,6 @@ from tqdm import tqdm
 from ems.park import Park, example_park_path
 from entrypoints.cli.common import ParkOption, settings_and_park
 from services.pathway.options import OptionsFileError, PlanOptions, load_options
-from services.pathway.solve import PlanInfeasible
 
 if TYPE_CHECKING:
     from services.pathway.history import MeteredYear
@@ -72,6 +71,7 @@ def plan(
     from services.pathway.pathway import plan_pathway
     from services.pathway.report import plan_report, plot_plan
     from services.pathway.representative import representative_periods
+    from services.pathway.solve import PlanInfeasible
 
     _, park = settings_and_park(park=park_file)
     opts = options_or_exit(options)

@@ -14,6 +14,7 @@ from device_drivers.errors import DeviceError, RegisterMapError
 from device_drivers.inspect import scan as scan_device
 from device_drivers.register_map import load_map
 from device_drivers.transport import ModbusTransport
+from ems.i18n import user_message
 
 app = typer.Typer(help="Modbus devices on site.", no_args_is_help=True)
 maps_app = typer.Typer(help="Register map files.", no_args_is_help=True)
@@ -63,7 +64,7 @@ def check_map(path: Annotated[Path, typer.Argument(help="register map file (YAML
     try:
         rmap = load_map(path)
     except RegisterMapError as exc:
-        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        typer.secho(user_message(exc), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     n = sum(len(m.points) for m in rmap.models) + len(rmap.points)
     models = f", models {', '.join(m.name for m in rmap.models)}" if rmap.models else ""

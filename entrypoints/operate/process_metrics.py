@@ -5,11 +5,12 @@ them: planning and polling run in other processes (issue 21: "MPC solve time 0")
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from entrypoints.operate.mpc_step import PlanStep
+if TYPE_CHECKING:  # annotation only: the poller's metrics must not import the MPC and grid model
+    from entrypoints.operate.mpc_step import PlanStep
 
 _SECONDS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
