@@ -26,6 +26,7 @@ import numpy as np
 import pyomo.environ as pyo
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from dispatch.basis_shift import BasisCodes, HorizonShift, optimal_basis
 from dispatch.lp_update import LpSensitivity, LpVectors
 from dispatch.model import ModelShape, build_model, load_problem
 from dispatch.model.binaries import battery_binary_mask, grid_binary_mask, set_domains, simultaneous
@@ -173,7 +174,10 @@ class Dispatcher:
         self.update_in_place = update_in_place
         self._sens: LpSensitivity | None = None
         self._lp: tuple[_Compiled, highspy.Highs] | None = None  # the LP the sensitivities describe
+        self._horizon: HorizonShift | None = None  # its columns and rows moved with the horizon
+        self._stage_basis: dict[str, BasisCodes] = {}  # each stage's last optimal basis of that LP
         self.in_place_updates = 0
+        self.simplex_iterations = 0  # of the last plan, every stage and round (warm-start diagnostics)
         self.model: pyo.ConcreteModel | None = None
         self.shape: ModelShape | None = None
         self._highs: highspy.Highs | None = None
@@ -195,7 +199,7 @@ class Dispatcher:
             schedule = self._optimise(p, shift)
         except _SolveFailed as exc:
             self._basis = None
-            self._sens = self._lp = None
+            self._forget_lp()
             return _fallback(p, str(exc), t0)
         except Exception as exc:  # solver or model errors must not reach the controller
             log.exception("dispatch solve failed")
@@ -213,7 +217,7 @@ class Dispatcher:
             self.rebuilds += 1
             self._basis = None
             self._has_solution = False
-            self._sens = self._lp = None
+            self._forget_lp()
         else:
             load_problem(self.model, p)
         # A fresh HiGHS instance per plan (0.2 ms): HiGHS's MIP time limit runs on the instance's
@@ -238,6 +242,7 @@ class Dispatcher:
 
     def _optimise(self, p: DispatchProblem, shift: int) -> Schedule:
         m, _ = self._prepare(p)
+        self.simplex_iterations = 0
         bm, gm = self._masks(p)
         # a MIP start from the previous plan, only worth computing when there are binaries
         start_values = _shifted_values(m, shift) if self._has_solution and (bm.any() or gm.any()) else None
@@ -248,7 +253,7 @@ class Dispatcher:
         for _ in range(MAX_BINARY_ROUNDS):
             n_bin = set_domains(m, bm, gm)
             try:
-                columns, r = self._solve_stages(m, p, n_bin, start_values, deadline)
+                columns, r = self._solve_stages(m, p, n_bin, start_values, deadline, shift)
             except _SolveFailed:
                 if best is None:
                     raise
@@ -291,10 +296,12 @@ class Dispatcher:
         n_bin: int,
         start_values: dict[int, float] | None,
         deadline: float,
+        shift: int = 0,
     ) -> tuple[list, _Round]:
         """Compile, load into HiGHS, solve (two stages or weighted) and load the solution into ``m``."""
         m.re_bound.value = BIG  # stage 2's bound of an earlier round must not constrain this one
         comp, h = self._load_lp(m, n_bin)
+        warm = shift if self._lp is not None and self._lp[1] is h else None
         start = None
         if n_bin and start_values is not None:
             start = np.array([start_values.get(id(v), 0.0) for v in comp.columns])
@@ -306,16 +313,16 @@ class Dispatcher:
         if opts.objective == "weighted":
             w = opts.re_weight_cny_per_kwh
             objective = w * re + cost + max(1.0, w / v_bound) * soft + tie
-            status = self._run(h, objective, deadline, "weighted", start)
+            status = self._run(h, objective, deadline, "weighted", start, warm)
             mode = f"weighted(w={w} CNY per kWh of local RE lost)"
         elif not p.generators:  # no local RE, nothing to lose: stage 1 is trivial (re_lost == 0)
             objective = cost + soft + tie
-            status = self._run(h, objective, deadline, "stage 2 (cost)", start)
+            status = self._run(h, objective, deadline, "stage 2 (cost)", start, warm)
             mode = "lexicographic"
         else:
             now = time.perf_counter()
             stage1_deadline = now + 0.5 * (deadline - now) if n_bin else deadline
-            self._run(h, re + soft / v_bound + tie, stage1_deadline, "stage 1 (local RE)", start)
+            self._run(h, re + soft / v_bound + tie, stage1_deadline, "stage 1 (local RE)", start, warm)
             x1 = np.asarray(h.getSolution().col_value)
             bound = float(x1[comp.re_col]) * (1 + opts.re_tolerance_rel) + opts.re_tolerance_kwh
             h.changeColBounds(comp.re_col, 0.0, bound)
@@ -323,7 +330,7 @@ class Dispatcher:
             objective = cost + soft + tie
             mode = "lexicographic"
             try:  # the stage-1 optimum is feasible for stage 2: a MIP start
-                status = self._run(h, objective, deadline, "stage 2 (cost)", x1 if n_bin else None)
+                status = self._run(h, objective, deadline, "stage 2 (cost)", x1 if n_bin else None, warm)
             except _SolveFailed as exc:
                 if "infeasible" in str(exc):
                     raise
@@ -357,7 +364,7 @@ class Dispatcher:
                     kept.changeCoeff(int(i), int(j), float(a))
                 self.in_place_updates += 1
                 return _Compiled(comp.columns, comp.rows, vec.costs, comp.re_col, comp.lp), kept
-        self._sens = self._lp = None
+        self._forget_lp()
         h = self._highs
         assert h is not None
         comp = _compile(m)
@@ -368,21 +375,43 @@ class Dispatcher:
         if n_bin == 0 and self.update_in_place:
             self._sens = LpSensitivity(m, comp.rows, comp.columns, comp.vectors())
             self._lp = (comp, h)
+            self._horizon = HorizonShift(comp.columns, comp.rows, (m.T, m.TP), m.shape.T)
         return comp, h
 
+    def _forget_lp(self) -> None:
+        self._sens = self._lp = self._horizon = None
+        self._stage_basis = {}
+
     def _run(
-        self, h: highspy.Highs, cost: np.ndarray, deadline: float, stage: str, start: np.ndarray | None = None
+        self,
+        h: highspy.Highs,
+        cost: np.ndarray,
+        deadline: float,
+        stage: str,
+        start: np.ndarray | None = None,
+        warm: int | None = None,
     ) -> str:
+        """Solve with ``cost``. ``warm``: intervals the horizon moved since the kept LP's previous plan
+        (``None``: not the kept LP); the stage then starts from its own previous optimal basis, moved
+        with the horizon (:mod:`dispatch.basis_shift`), not from whatever basis the instance holds."""
         n = len(cost)
         h.changeColsCost(n, np.arange(n), np.asarray(cost, dtype=float))
         if start is not None:  # after the model change, which would discard it
             h.setSolution(_solution(start))
+        previous = self._stage_basis.get(stage) if warm is not None else None
+        if warm is not None and previous is not None and self._horizon is not None:
+            h.setBasis(self._horizon.basis(previous, warm))
         # HiGHS checks the limit against the instance's cumulative run time (see _prepare)
         h.setOptionValue("time_limit", h.getRunTime() + max(deadline - time.perf_counter(), 1e-3))
         h.run()
         status = h.getModelStatus()
-        has_solution = h.getInfo().primal_solution_status == 2
+        info = h.getInfo()
+        self.simplex_iterations += info.simplex_iteration_count
+        has_solution = info.primal_solution_status == 2
         if status == highspy.HighsModelStatus.kOptimal:
+            if warm is not None and self._sens is not None:
+                b = self._sens.base
+                self._stage_basis[stage] = optimal_basis(h, (b.col_lower, b.col_upper, b.row_lower, b.row_upper))
             return "optimal"
         if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
             raise _SolveFailed(f"{stage}: model infeasible ({h.modelStatusToString(status)})")

@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ems.documents.signing import Signer, load_signer
+from ems.documents.timestamp import TimestampAuthority
 from ems.quantities import EARLIEST_READING
 
 
@@ -57,9 +58,18 @@ class Settings(BaseSettings):
         default=None, description="Ed25519 PKCS#8 PEM key signing this park's chain entries (ems/documents/signing.py)"
     )
     report_signing_key: SecretStr | None = Field(default=None, description="the same PEM as a secret (env)")
+    tsa_url: str | None = Field(default=None, description="RFC 3161 time-stamping authority for chain entries")
+    tsa_roots_file: Path | None = Field(default=None, description="PEM roots a timestamp token's signer must chain to")
 
     @field_validator(
-        "tls_certfile", "tls_keyfile", "database_url", "park_file", "report_signing_key_file", mode="before"
+        "tls_certfile",
+        "tls_keyfile",
+        "database_url",
+        "park_file",
+        "report_signing_key_file",
+        "tsa_url",
+        "tsa_roots_file",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, v: object) -> object:
@@ -70,6 +80,10 @@ class Settings(BaseSettings):
         """The configured chain-entry signer, or None (SigningKeyError, without key material, if unusable)."""
         pem = self.report_signing_key.get_secret_value() if self.report_signing_key else None
         return load_signer(self.report_signing_key_file, pem)
+
+    def timestamp_authority(self) -> TimestampAuthority | None:
+        """The configured RFC 3161 authority (with its trusted roots), or None."""
+        return TimestampAuthority.configured(self.tsa_url, self.tsa_roots_file)
 
     def database_url_plain(self) -> str | None:
         return self.database_url.get_secret_value() if self.database_url else None

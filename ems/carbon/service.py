@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import psycopg
+from cryptography import x509
 
 import ems
 from ems.carbon import records
@@ -47,6 +48,7 @@ from ems.documents.content import slug
 from ems.documents.service import CARBON_REPORTS as REPORTS
 from ems.documents.service import DocumentError, IssuedDocument, read_chain_file
 from ems.documents.signing import Signer
+from ems.documents.timestamp import verify_token
 from ems.park import Park
 from ems.store import Store
 from ems.store import carbon_queries as CQ
@@ -471,15 +473,27 @@ def verify_report_file(
     store: Store | None = None,
     chain_file: Path | None = None,
     trusted_keys: frozenset[str] | None = None,
+    tsa_roots: tuple[x509.Certificate, ...] = (),
 ) -> Verification:
-    """Verify a report file (JSON, CSV or PDF) against the chain in the database (or an exported chain file)."""
+    """Verify a report file (JSON, CSV or PDF) against the chain in the database (or an exported chain file).
+
+    With the database, the entry's RFC 3161 token (if it has one) is checked too, against ``tsa_roots``."""
     if store is not None:
         entries = REPORTS.entries(store)
     elif chain_file is not None:
         entries = read_chain_file(chain_file)
     else:
         raise ValueError("give a store or an exported chain file to verify against")
-    return verify_report(path.read_bytes(), entries, trusted_keys)
+    v = verify_report(path.read_bytes(), entries, trusted_keys)
+    stamp = None if store is None or v.entry is None else REPORTS.timestamp_of(store, v.entry["chain_sha256"])
+    if stamp is not None and v.entry is not None:
+        token, when, url = stamp
+        v.timestamp = f"{when.isoformat()} ({url})"
+        problems = verify_token(token, v.entry["chain_sha256"], tsa_roots)
+        if problems:
+            v.ok = False
+            v.problems += problems
+    return v
 
 
 # ---------------------------------------------------------------------------- carbon intensity

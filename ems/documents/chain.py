@@ -182,6 +182,7 @@ class Verification:
     problems: list[str] = field(default_factory=list)
     fmt: str | None = None  # which issued file the bytes are: json, csv or pdf
     replaced_by: str | None = None
+    timestamp: str | None = None  # the entry's RFC 3161 genTime and authority, when it has a token
 
     @property
     def status(self) -> str:

@@ -20,6 +20,7 @@ import psycopg
 import ems
 from ems.documents import chain as chain_rules
 from ems.documents.signing import Signer
+from ems.documents.timestamp import TimestampAuthority, TimestampError, request_token
 from ems.store import Store
 from ems.store import document_queries as DQ
 
@@ -151,6 +152,29 @@ class DocumentChain:
         """Check a document file's bytes (JSON, CSV or PDF) against this chain (its hash, its entry,
         every link and signature)."""
         return chain_rules.verify_report(data, self.entries(store), trusted_keys)
+
+    def timestamp_pending(self, store: Store, tsa: TimestampAuthority) -> tuple[int, list[str]]:
+        """Request a token for every entry that has none; (tokens stored, problems). An authority that
+        is down leaves the entries pending for the next run; nothing else changes."""
+        with store.connection() as conn:
+            have = DQ.timestamps(conn, self.table)
+            pending = [e for e in DQ.entries(conn, self.table) if e["chain_sha256"] not in have]
+        stored, problems = 0, []
+        for e in pending:
+            try:
+                token, when = request_token(tsa, e["chain_sha256"])
+            except TimestampError as exc:
+                problems.append(f"{self.noun} seq {e['seq']}: {exc}")
+                continue
+            with store.connection() as conn:
+                DQ.add_timestamp(conn, self.table, e["chain_sha256"], tsa.url, token, when)
+            stored += 1
+        return stored, problems
+
+    def timestamp_of(self, store: Store, chain_sha256: str) -> tuple[bytes, dt.datetime, str] | None:
+        """(token, genTime, authority URL) of one entry, or None if it has no token yet."""
+        with store.connection() as conn:
+            return DQ.timestamps(conn, self.table).get(chain_sha256)
 
     def export(self, store: Store, path: Path) -> Path:
         """Write the chain as JSON lines (one canonical entry per line) for offline verification."""

@@ -99,3 +99,23 @@ def insert(conn: psycopg.Connection, table: ChainTable, entry: dict[str, Any]) -
         ),
         tuple(Jsonb(entry[k]) if k == "files" else entry[k] for k in table.columns),
     )
+
+
+def timestamps(conn: psycopg.Connection, table: ChainTable) -> dict[str, tuple[bytes, dt.datetime, str]]:
+    """chain_sha256 -> (DER token, genTime, authority URL) of the chain's timestamped entries."""
+    rows = conn.execute(
+        "SELECT chain_sha256, token, gen_time, tsa_url FROM document_timestamp WHERE chain_table = %s",
+        (table.name,),
+    ).fetchall()
+    return {r[0]: (bytes(r[1]), r[2], r[3]) for r in rows}
+
+
+def add_timestamp(
+    conn: psycopg.Connection, table: ChainTable, chain_sha256: str, tsa_url: str, token: bytes, gen_time: dt.datetime
+) -> None:
+    """Store an entry's token (once: a second token for the same entry is ignored)."""
+    conn.execute(
+        "INSERT INTO document_timestamp (chain_table, chain_sha256, tsa_url, token, gen_time) "
+        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+        (table.name, chain_sha256, tsa_url, token, gen_time),
+    )

@@ -30,11 +30,14 @@ from ems.carbon.factors import (
 )
 from ems.carbon.indicators import FuelUse
 from ems.documents.chain import replaced_by
+from ems.documents.service import CARBON_REPORTS as REPORT_CHAIN
+from ems.documents.service import FOOTPRINT_DOCUMENTS as FOOTPRINT_CHAIN
 from ems.documents.signing import Signer, SigningKeyError, generate_pem, signer_from_pem
+from ems.documents.timestamp import TimestampAuthority
 from ems.i18n import _, current_language
 from ems.park import Park
 from ems.settings import Settings
-from ems.store import open_store
+from ems.store import Store, open_store
 from entrypoints.cli.common import DataDirOption, ParkOption, park_store, settings_and_park
 
 report_app = typer.Typer(
@@ -141,6 +144,34 @@ def report_create(
     typer.echo(_("content sha256 {sha} (chain entry {seq})", sha=issued.content_sha256, seq=issued.entry["seq"]))
     for kind, path in issued.files.items():
         typer.echo(f"{kind:5s} {path}")
+    tsa = settings.timestamp_authority()
+    if tsa is not None:  # best effort: an authority that is down leaves the entry for `ems report timestamp`
+        with open_store(settings, p) as store:
+            _stamp(store, tsa)
+
+
+def _stamp(store: Store, tsa: TimestampAuthority) -> int:
+    """Timestamp every unstamped entry of both chains; prints what failed; returns how many failed."""
+    failed = 0
+    for chain in (REPORT_CHAIN, FOOTPRINT_CHAIN):
+        stored, problems = chain.timestamp_pending(store, tsa)
+        if stored:
+            typer.echo(_("{n} chain entries timestamped by {url}", n=stored, url=tsa.url))
+        for problem in problems:
+            typer.secho(_("timestamp pending: {problem}", problem=problem), fg=typer.colors.YELLOW, err=True)
+        failed += len(problems)
+    return failed
+
+
+@report_app.command("timestamp")
+def report_timestamp(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
+    """Request RFC 3161 timestamps (EMS_TSA_URL) for every chain entry that has none; exit 1 if any is left pending."""
+    with park_store(data_dir, park) as (settings, _p, store):
+        tsa = settings.timestamp_authority()
+        if tsa is None:
+            raise _fail(_("no time-stamping authority configured (EMS_TSA_URL)"))
+        if _stamp(store, tsa):
+            raise typer.Exit(1)
 
 
 @report_app.command("list")
@@ -181,10 +212,14 @@ def report_verify(
     if chain is not None:
         v = service.verify_report_file(file, chain_file=chain, trusted_keys=trusted)
     else:
-        with park_store(data_dir, park) as (_settings, _p, store):
-            v = service.verify_report_file(file, store=store, trusted_keys=trusted)
+        with park_store(data_dir, park) as (settings, _p, store):
+            tsa = settings.timestamp_authority()
+            roots = () if tsa is None else tsa.roots
+            v = service.verify_report_file(file, store=store, trusted_keys=trusted, tsa_roots=roots)
     if v.ok and v.entry is not None:
         signed = _("signed, signature valid") if v.entry.get("signature") else _("unsigned")
+        if v.timestamp is not None:
+            signed += "; " + _("timestamp {time} valid", time=v.timestamp)
         typer.secho(
             _(
                 "OK ({status}): {file} is the {fmt} file of report {sha}, chain entry {seq} issued {time}; "
