@@ -20,6 +20,7 @@ from ems.park import Park
 from ems.store import Store
 from ems.store import forecasts as FQ
 from ems.store import schedules as SQ
+from services.alert_cache import NotifierCache
 
 LOOKBACK = dt.timedelta(hours=1)  # window of the data-gap rule (whole park intervals before now)
 FORECAST_LOOKBACK = dt.timedelta(days=1)
@@ -31,12 +32,12 @@ def _floor(t: dt.datetime, step: dt.timedelta) -> dt.datetime:
     return t - (t - epoch) % step
 
 
-def grid_violations(store: Store, park: Park) -> list[dict[str, Any]]:
+def grid_violations(store: Store, park: Park, cache: NotifierCache | None = None) -> list[dict[str, Any]]:
     """Violations of an AC power flow of the latest measured injections (as ``GET /v1/grid/status``)."""
     from grid_models import build_network, snapshot
 
     latest = {r.device: r.value for r in store.latest() if r.quantity == "p_kw"}
-    pn = build_network(park)
+    pn = build_network(park) if cache is None else cache.network(park, build_network)
     res = snapshot(pn, {d: latest.get(d, 0.0) for d in pn.device_ids})
     return [
         {k: (x if not isinstance(x, float) or math.isfinite(x) else None) for k, x in dataclasses.asdict(v).items()}
@@ -44,8 +45,22 @@ def grid_violations(store: Store, park: Park) -> list[dict[str, Any]]:
     ]
 
 
-def observe(store: Store, park: Park, now: dt.datetime, violations: list[dict[str, Any]] | None = None) -> Observations:
-    """Everything the rules look at, as of ``now``. ``violations``: from a running service, else computed."""
+def year_budget(store: Store, park: Park, end: dt.datetime) -> dict[str, Any]:
+    """The annual carbon budget status from 1 January (park time) to ``end``."""
+    registry = carbon.load_registry(store)
+    run = carbon.run_for(store, park, carbon.year_start(park, end), end, registry)
+    return carbon.year_budget(store, park, run, registry).as_dict()
+
+
+def observe(
+    store: Store,
+    park: Park,
+    now: dt.datetime,
+    violations: list[dict[str, Any]] | None = None,
+    cache: NotifierCache | None = None,
+) -> Observations:
+    """Everything the rules look at, as of ``now``. ``violations``: from a running service, else computed;
+    ``cache``: what a loop keeps between cycles (the network and the year-to-date budget)."""
     devices = list(park.devices)
     last: dict[str, dt.datetime | None] = {d.id: None for d in devices}
     for r in store.latest():
@@ -67,16 +82,17 @@ def observe(store: Store, park: Park, now: dt.datetime, violations: list[dict[st
     fallbacks = [s for s in schedules if s["status"] == "fallback" and s["created_at"] >= now - FALLBACK_LOOKBACK]
     budget = None
     if park.carbon.annual_budget_tco2 > 0:
-        registry = carbon.load_registry(store)
-        run = carbon.run_for(store, park, end - LOOKBACK, end, registry, loads="if_needed")
-        budget = carbon.year_budget(store, park, run, registry).as_dict()
+        if cache is None:
+            budget = year_budget(store, park, end)
+        else:
+            budget = cache.budget(store, park, end, lambda: year_budget(store, park, end))
     return Observations(
         now=now,
         last_seen=last,
         gateways=gateways,
         coverage=coverage,
         forecast_nmae=nmae,
-        violations=grid_violations(store, park) if violations is None else violations,
+        violations=grid_violations(store, park, cache) if violations is None else violations,
         budget=budget,
         fallbacks=[{k: s[k] for k in ("schedule_id", "kind", "fallback_reason")} for s in fallbacks],
     )
@@ -89,6 +105,8 @@ def evaluate_once(
     channels: list[str],
     thresholds: Thresholds | None = None,
     violations: list[dict[str, Any]] | None = None,
+    cache: NotifierCache | None = None,
 ) -> Reconciled:
     """One evaluation cycle: observe, run every rule, reconcile the alert table and queue new alerts."""
-    return reconcile(store, evaluate(observe(store, park, now, violations), thresholds or Thresholds()), now, channels)
+    obs = observe(store, park, now, violations, cache)
+    return reconcile(store, evaluate(obs, thresholds or Thresholds()), now, channels)

@@ -11,6 +11,7 @@ ineligible certificate, bad period); nothing is written in either case.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Literal
 
@@ -32,6 +33,8 @@ from ems.carbon.certificates import (
     expand_serials,
 )
 from ems.i18n import Msg, message_of
+from ems.park import Park
+from ems.store import Store
 
 router = APIRouter(prefix="/v1", tags=["carbon ledger"], responses=AUTH_RESPONSES)
 
@@ -166,13 +169,7 @@ def list_deliveries(_: Reader, store: StoreDep) -> list[DeliveryPublic]:
     responses=REFUSALS,
 )
 async def retire(body: RetirementCreate, _: Operator, store: StoreDep, park: ParkDep) -> list[RetirementPublic]:
-    period = _period(body.start, body.end, park.interval_minutes)
-    try:
-        serials = expand_serials(body.serials)
-        entries = await run_in_threadpool(service.retire, store, park, serials, period, body.beneficiary)
-    except LedgerError as exc:
-        raise _refused(exc) from None
-    return [_entry(e) for e in entries]
+    return await _write_events(service.retire, body, body.beneficiary, store, park)
 
 
 @router.post(
@@ -183,10 +180,21 @@ async def retire(body: RetirementCreate, _: Operator, store: StoreDep, park: Par
     responses=REFUSALS,
 )
 async def reassign(body: ReassignmentCreate, _: Operator, store: StoreDep, park: ParkDep) -> list[RetirementPublic]:
+    return await _write_events(service.reassign, body, body.reason, store, park)
+
+
+async def _write_events(
+    write: Callable[[Store, Park, list[str], Period, str], list[RetirementEntry]],
+    body: RetirementCreate | ReassignmentCreate,
+    note: str,
+    store: Store,
+    park: Park,
+) -> list[RetirementPublic]:
+    """Retire or reassign: ``write`` (with the beneficiary or the reason as ``note``) the expanded
+    serials against the checked period; a ledger refusal becomes 409/400 with nothing written."""
     period = _period(body.start, body.end, park.interval_minutes)
     try:
-        serials = expand_serials(body.serials)
-        entries = await run_in_threadpool(service.reassign, store, park, serials, period, body.reason)
+        entries = await run_in_threadpool(write, store, park, expand_serials(body.serials), period, note)
     except LedgerError as exc:
         raise _refused(exc) from None
     return [_entry(e) for e in entries]

@@ -53,6 +53,7 @@ from ems.i18n import Msg
 from ems.park import Park
 from ems.store import Store
 from ems.store import carbon_queries as CQ
+from ems.store import change_queries as CQ_VERSION
 from ems.store.schedules import StoredSchedule, latest_schedule
 
 
@@ -142,16 +143,38 @@ def run_for(
     registry = registry or load_registry(store)
     b = boundary_of(park)
     with_loads = loads == "always"
-    with store.connection() as conn:  # the accounting span carries the storage pool into the period
-        retirements = [records.entry(r) for r in CQ.effective_retirements(conn)] if with_certificates else []
-        active = [records.delivery(r) for r in CQ.active_deliveries(conn, start, end)]
-        span0, span1 = accounting_span(park, start, end, active, retirements)
+    with store.connection() as conn:
+        retirements, (span0, span1) = _span(conn, park, start, end, with_certificates)
         span_deliveries = [records.delivery(r) for r in CQ.active_deliveries(conn, span0, span1)]
     ie = store.interval_energy(span0, span1, b.all_devices if with_loads else b.boundary_devices)
     if not with_loads and (ie.coverage[ie.devices.index(b.grid_meter)] < FULL_COVERAGE).any():
         with_loads = True
         ie = store.interval_energy(span0, span1, b.all_devices)
     return compute_run(park, ie, start, end, registry, span_deliveries, retirements, with_loads=with_loads)
+
+
+def _span(
+    conn: psycopg.Connection, park: Park, start: dt.datetime, end: dt.datetime, with_certificates: bool = True
+) -> tuple[list[RetirementEntry], tuple[dt.datetime, dt.datetime]]:
+    """The retirements and the accounting span, which carries the storage pool into the period."""
+    retirements = [records.entry(r) for r in CQ.effective_retirements(conn)] if with_certificates else []
+    active = [records.delivery(r) for r in CQ.active_deliveries(conn, start, end)]
+    return retirements, accounting_span(park, start, end, active, retirements)
+
+
+def inputs_version(store: Store, park: Park, start: dt.datetime, end: dt.datetime) -> tuple[int, ...]:
+    """A value that changes whenever :func:`run_for` over [start, end) could: a ledger or factor entry
+    added, or a reading in the accounting span (which may reach past ``end`` to a claim period's end)."""
+    store.refresh_rollups()
+    with store.connection() as conn:
+        _, (span0, span1) = _span(conn, park, start, end)
+        return CQ_VERSION.accounting_inputs_version(conn, span0, span1)
+
+
+def year_start(park: Park, end: dt.datetime) -> dt.datetime:
+    """1 January (park time) of the year a period ending at ``end`` belongs to."""
+    zone = zoneinfo.ZoneInfo(park.timezone)
+    return dt.datetime((end.astimezone(zone) - dt.timedelta(microseconds=1)).year, 1, 1, tzinfo=zone)
 
 
 def factor_series(
@@ -334,9 +357,8 @@ def record_delivery(
 def year_budget(store: Store, park: Park, run: AccountingRun, registry: FactorRegistry) -> BudgetStatus:
     """Market-based emissions from 1 January (park time) to the period end against the annual budget."""
     zone = zoneinfo.ZoneInfo(park.timezone)
-    end_local = run.end.astimezone(zone)
-    year = (end_local - dt.timedelta(microseconds=1)).year
-    jan1 = dt.datetime(year, 1, 1, tzinfo=zone)
+    jan1 = year_start(park, run.end)
+    year = jan1.year
     ytd_run = run if run.start.astimezone(zone) == jan1 else run_for(store, park, jan1, run.end, registry)
     ytd_t = milli_to_decimal(int(to_milli(ytd_run.accounts.attributed_kg_mkt).sum())) / 1000
     days_in_year = (dt.datetime(year + 1, 1, 1, tzinfo=zone) - jan1).days

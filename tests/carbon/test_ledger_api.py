@@ -66,6 +66,14 @@ def test_ledger_writes_with_roles_and_refusals(ledger_api: Api) -> None:
         assert over.status_code == 409 and "eligible consumption" in over.json()["detail"]
         moved = c.post("/v1/certificates/reassignments", json={"serials": ["GEC-T-000002"], **PERIOD, "reason": ""})
         assert moved.status_code == 422  # a reassignment needs its reason
+        body = {"serials": ["GEC-T-000002"], **PERIOD, "reason": "settlement corrected"}
+        moved = c.post("/v1/certificates/reassignments", json=body)
+        assert moved.status_code == 201, moved.text
+        assert [(e["serial"], e["seq"], e["kind"], e["reason"]) for e in moved.json()] == [
+            ("GEC-T-000002", 2, "reassign", "settlement corrected")
+        ]
+        never = c.post("/v1/certificates/reassignments", json={**body, "serials": ["GEC-T-000003"]})
+        assert never.status_code == 400 and "never retired" in never.json()["detail"]
         listed = c.get("/v1/contracts/deliveries").json()
     assert [d["reference"] for d in listed] == ["settlement 2026-03"]
     assert [e.serial for e in service.effective_retirements(ledger_api.store)] == ["GEC-T-000001", "GEC-T-000002"]
