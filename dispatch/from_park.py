@@ -16,6 +16,7 @@ import numpy as np
 from dispatch.prices import PriceSeries
 from dispatch.problem import (
     BatterySpec,
+    CapacitorBank,
     ContractSpec,
     DirectGreenSpec,
     DispatchProblem,
@@ -241,6 +242,7 @@ def problem_from_park(
             for dev, rc in park.network.reactive.items()
             if rc.mode == "dispatched"
         ],
+        banks=[CapacitorBank(c.id, c.q_kvar / c.steps, c.steps) for c in park.network.compensation if c.switched],
     )
 
 

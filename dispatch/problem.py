@@ -128,6 +128,16 @@ class ReactiveCapability:
 
 
 @dataclass(frozen=True)
+class CapacitorBank:
+    """A switched capacitor bank: ``steps`` equal steps of ``step_kvar`` at 1 pu; the dispatcher chooses
+    the steps in per interval (integer, :mod:`dispatch.model.reactive`)."""
+
+    id: str
+    step_kvar: float
+    steps: int
+
+
+@dataclass(frozen=True)
 class GridLinearisation:
     """First-order AC model of the network around one operating point per interval (prepared in
     ``services/`` from the grid model; dispatch never sees the network itself).
@@ -196,6 +206,7 @@ class DispatchProblem:
     ef_source: str = "input"
     loads_kw: dict[str, np.ndarray] = field(default_factory=dict)  # per load device (AC check), consumption
     reactive: list[ReactiveCapability] = field(default_factory=list)
+    banks: list[CapacitorBank] = field(default_factory=list)  # switched capacitor banks (need ``grid``)
     grid: GridLinearisation | None = None  # losses, reactive exchange and voltages (services/)
     contingency: list[NetworkRow] = field(default_factory=list)  # N-1 post-contingency flow rows
 
@@ -265,6 +276,9 @@ def check_problem(p: DispatchProblem) -> list[str]:
             room = f.p_max_kw * p.dt_h * float(window[blk.t0 : blk.t1].sum())
             if blk.e_min_kwh > room + 1e-9:
                 problems.append(f"flex {f.id}: block {i} needs {blk.e_min_kwh:g} kWh, its window allows {room:g}")
+    for cb in p.banks:
+        if not (cb.step_kvar > 0 and cb.steps >= 1):
+            problems.append(f"capacitor bank {cb.id}: step {cb.step_kvar} kvar, {cb.steps} steps")
     ids = {b.id for b in p.batteries} | {g.id for g in p.generators} | {d.id for d in p.direct}
     for rc in p.reactive:
         if rc.id not in ids:

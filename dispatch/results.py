@@ -61,6 +61,7 @@ def read_schedule(
         kpis=_EMPTY_KPIS,
     )
     s.q_kvar = {i: _values(m.q, i, T) for i in m.QD}
+    s.bank_steps = {c: np.rint(_values(m.n_bank, c, T)).astype(int) for c in m.CB}
     if p.grid is not None:
         s.loss_kw = np.array([pyo.value(m.loss[t]) for t in range(T)])
     s.network_binding = binding_rows(p, s)

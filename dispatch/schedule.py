@@ -89,6 +89,7 @@ class Schedule:
     mip_gap: float | None = None
     notes: list[str] = field(default_factory=list)
     q_kvar: dict[str, np.ndarray] = field(default_factory=dict)  # dispatched inverter Q, + injecting
+    bank_steps: dict[str, np.ndarray] = field(default_factory=dict)  # switched capacitor banks' steps in
     loss_kw: np.ndarray | None = None  # linearised network losses served by the plan (None: lossless)
 
     @property

@@ -155,11 +155,15 @@ class ExternalNetwork(_Model):
 
 
 class Compensation(_Model):
-    """Shunt capacitor bank (reactive compensation); supplies ``q_kvar`` at 1 pu voltage (∝ V²)."""
+    """Shunt capacitor bank (reactive compensation); supplies ``q_kvar`` at 1 pu voltage (∝ V²) with all
+    ``steps`` equal steps in. ``switched``: the dispatcher chooses the steps in per interval (a fixed
+    bank always has all steps in)."""
 
     id: str
     bus: str
     q_kvar: float = Field(gt=0)
+    steps: int = Field(1, ge=1)
+    switched: bool = False
 
 
 class Switch(_Model):

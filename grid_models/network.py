@@ -451,9 +451,18 @@ def reactive_specs(park: Park, vn_kv: np.ndarray, nominal_kv: np.ndarray) -> dic
 
 
 def add_compensation(net: pp.pandapowerNet, park: Park, bus: dict[str, int]) -> None:
-    """Capacitor banks as pandapower shunts (``q_mvar`` < 0 = capacitive, scaled by V² in the power flow)."""
+    """Capacitor banks as pandapower shunts (``q_mvar`` < 0 = capacitive, per step, times ``step`` and V² in
+    the power flow); a switched bank starts with no step in (the dispatcher's plan sets its steps)."""
     for c in park.network.compensation:
-        pp.create_shunt(net, bus[c.bus], q_mvar=-c.q_kvar / 1000, p_mw=0.0, name=c.id)
+        pp.create_shunt(
+            net,
+            bus[c.bus],
+            q_mvar=-c.q_kvar / c.steps / 1000,
+            p_mw=0.0,
+            step=0 if c.switched else c.steps,
+            max_step=c.steps,
+            name=c.id,
+        )
 
 
 def _tap_changer(tr: Transformer) -> dict[str, Any]:

@@ -19,8 +19,10 @@ def pandapower_series(
     p_kw: np.ndarray,
     q_kvar: np.ndarray,
     progress: Callable[[int], None] | None = None,
+    shunt_steps: dict[str, np.ndarray] | None = None,
 ) -> SeriesResult:
-    """Run ``pandapower.runpp`` for every row of ``p_kw``/``q_kvar`` (T, D) on a copy of the net.
+    """Run ``pandapower.runpp`` for every row of ``p_kw``/``q_kvar`` (T, D) on a copy of the net, with
+    ``shunt_steps`` (shunt name → (T,) steps in) setting switched capacitor banks per interval.
 
     Loading and losses are pandapower's own ``res_line``/``res_trafo`` figures; losses are
     the sum of line and transformer ``pl_mw``; exchange is the sum of ``res_ext_grid.p_mw``.
@@ -38,7 +40,10 @@ def pandapower_series(
     ll, tl = np.full((steps, nl), np.nan), np.full((steps, nt), np.nan)
     loss, p_ex, q_ex = np.full(steps, np.nan), np.full(steps, np.nan), np.full(steps, np.nan)
     ok = np.zeros(steps, dtype=bool)
+    shunts = {name: int(net.shunt.index[net.shunt.name == name][0]) for name in shunt_steps or {}}
     for i in range(steps):
+        for name, k in shunts.items():
+            net.shunt.loc[k, "step"] = int((shunt_steps or {})[name][i])
         for table, (idx, cols, factor) in groups.items():
             net[table].loc[idx, "p_mw"] = p_kw[i, cols] * factor
             net[table].loc[idx, "q_mvar"] = q_kvar[i, cols] * factor

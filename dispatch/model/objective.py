@@ -33,13 +33,21 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 FLOW_WEIGHT = 1e-4  # tie-breaker: kWh of RE (stage 1) or CNY (stage 2) per kWh of battery or grid flow
+#: a capacitor bank's kvar in flow units: half an inverter's, as a bank's losses are lower and it leaves the
+#: inverter's current for active power; positive, so that no step is in unless the power factor needs it
+BANK_WEIGHT = 0.5
 PF_WEIGHT = 10.0  # power-factor shortfall [kvarh] in flow units: worth 10 kvarh of inverter Q, never a kWh
 
 
 def flows(m: pyo.ConcreteModel) -> pyo.Expression:
     """Battery throughput, grid import and export and inverter |Q| over the horizon [kWh, kvarh]."""
     return m.dt_h * sum(
-        sum(m.pc[b, t] + m.pd[b, t] for b in m.B) + m.imp[t] + m.exp[t] + sum(m.q_abs[i, t] for i in m.QD) for t in m.T
+        sum(m.pc[b, t] + m.pd[b, t] for b in m.B)
+        + m.imp[t]
+        + m.exp[t]
+        + sum(m.q_abs[i, t] for i in m.QD)
+        + BANK_WEIGHT * sum(m.bank_kvar[c] * m.n_bank[c, t] for c in m.CB)
+        for t in m.T
     ) + PF_WEIGHT * m.dt_h * (sum(m.s_pf[t] for t in m.TP) + sum(m.s_step[j, t] for j in m.JL for t in m.T))
 
 

@@ -53,6 +53,9 @@ def add_reactive_parameters(m: pyo.ConcreteModel) -> None:
     m.vm_hi = _param(m.GB)
     m.vm_scale = _param()
     m.q_ref = _param(m.QD, m.T)
+    m.CB = pyo.Set(initialize=sh.banks, ordered=True)
+    m.bank_kvar = _param(m.CB)
+    m.bank_steps = _param(m.CB)
 
 
 def load_reactive(m: pyo.ConcreteModel, p: DispatchProblem) -> None:
@@ -62,6 +65,10 @@ def load_reactive(m: pyo.ConcreteModel, p: DispatchProblem) -> None:
     T = p.T
     zeros = np.zeros(T)
     caps = {r.id: r for r in p.reactive}
+    banks = {c.id: c for c in p.banks}
+    for c in m.CB:
+        m.bank_kvar[c] = banks[c].step_kvar
+        m.bank_steps[c] = banks[c].steps
     for i in m.QD:
         m.q_s[i] = caps[i].s_kva
         m.q_cap[i] = min(caps[i].q_max_kvar, caps[i].s_kva)
@@ -100,8 +107,14 @@ def load_reactive(m: pyo.ConcreteModel, p: DispatchProblem) -> None:
 
 
 def reactive_exchange(m: pyo.ConcreteModel, t: int) -> pyo.Expression:
-    """Linearised reactive power at the connection point [kvar, + import]."""
-    return m.qx_base[t] + sum(m.qx_dp[j, t] * m.inj[j, t] for j in m.JL) + sum(m.qx_dq[i, t] * m.q[i, t] for i in m.QD)
+    """Linearised reactive power at the connection point [kvar, + import]; a bank step supplies its rating
+    (first order: at 1 pu, the network's reactive losses unchanged; the AC check runs the real shunt)."""
+    return (
+        m.qx_base[t]
+        + sum(m.qx_dp[j, t] * m.inj[j, t] for j in m.JL)
+        + sum(m.qx_dq[i, t] * m.q[i, t] for i in m.QD)
+        - sum(m.bank_kvar[c] * m.n_bank[c, t] for c in m.CB)
+    )
 
 
 def bus_voltage(m: pyo.ConcreteModel, b: str, t: int) -> pyo.Expression:
@@ -116,6 +129,8 @@ def bus_voltage(m: pyo.ConcreteModel, b: str, t: int) -> pyo.Expression:
 def add_reactive(m: pyo.ConcreteModel) -> None:
     """Reactive setpoints, capability polygon, power factor and voltage rows (none without a linearisation)."""
     m.q = pyo.Var(m.QD, m.T, bounds=lambda m, i, t: (-m.q_cap[i], m.q_cap[i]))
+    m.n_bank = pyo.Var(m.CB, m.T, within=pyo.NonNegativeIntegers)
+    m.n_bank_max = pyo.Constraint(m.CB, m.T, rule=lambda m, c, t: m.n_bank[c, t] <= m.bank_steps[c])
     m.q_abs = pyo.Var(m.QD, m.T, within=pyo.NonNegativeReals)
     m.q_abs_pos = pyo.Constraint(m.QD, m.T, rule=lambda m, i, t: m.q_abs[i, t] >= m.q[i, t])
     m.q_abs_neg = pyo.Constraint(m.QD, m.T, rule=lambda m, i, t: m.q_abs[i, t] >= -m.q[i, t])

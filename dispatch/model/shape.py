@@ -28,6 +28,7 @@ class ModelShape:
     reactive: tuple[str, ...] = ()
     grid_buses: tuple[str, ...] = ()
     grid_linear: bool = False
+    banks: tuple[str, ...] = ()
     contingency_rows: tuple[str, ...] = ()
 
     @property
@@ -55,6 +56,7 @@ class ModelShape:
             reactive=tuple(r.id for r in p.reactive) if p.grid is not None else (),
             grid_buses=p.grid.bus_ids if p.grid is not None else (),
             grid_linear=p.grid is not None,
+            banks=tuple(c.id for c in p.banks) if p.grid is not None else (),
             contingency_rows=tuple(r.name for r in p.contingency),
         )
 
@@ -75,5 +77,6 @@ class ModelShape:
             and other.reactive == self.reactive
             and other.grid_buses == self.grid_buses
             and other.grid_linear == self.grid_linear
+            and other.banks == self.banks
             and other.contingency_rows == self.contingency_rows
         )

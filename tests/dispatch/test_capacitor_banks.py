@@ -1,0 +1,92 @@
+"""Issue 20: switched capacitor banks as a dispatch decision, checked by pandapower.
+
+The demo park on the morning of 13 April (the case of ``test_grid_linearised``: PV cuts the active
+import while the loads' reactive power stays) with its inverters at unity (no reactive dispatch) and
+a 10 kV bank of 12 × 1,000 kvar on busbar MV_A that the dispatcher switches per interval.
+
+Hand calculation per interval, from pandapower's Newton-Raphson on the plan with the bank out
+(connection-point import P0 [kW], Q0 [kvar]): the dispatcher aims at pf 0.905 (0.90 + the 0.005
+margin of ``services.grid_linearisation.PF_MARGIN``), i.e. ``Q <= tan(acos 0.905)·P0``; one step
+supplies 1,000 kvar (first order, at 1 pu), so the fewest steps are
+``n = clip(ceil((Q0 − tan(acos 0.905)·P0) / 1000), 0, 12)``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pandapower as pp
+import pytest
+
+from dispatch.from_park import problem_from_park
+from dispatch.solver import Dispatcher
+from ems.park import Compensation, Park
+from ems.synthetic import synthesize_truth
+from grid_models import build_network
+from grid_models.network import PF_OPTIONS
+from grid_models.results import power_factor
+from services.annual import truth_forecast
+from services.grid_linearisation import operating_point, reactive_injections
+from services.network_check import ac_result, dispatch_with_ac_check
+from tests.dispatch.test_grid_linearised import START
+
+T = 4  # 08:00-09:00 local: the power factor at unity inverters is below 0.90
+STEP_KVAR, STEPS = 1000.0, 12
+
+
+@pytest.fixture(scope="module")
+def banked(demo_park: Park):  # type: ignore[no-untyped-def]
+    network = demo_park.network.model_copy(
+        update={
+            "reactive": {},
+            "compensation": [Compensation(id="C1", bus="MV_A", q_kvar=STEP_KVAR * STEPS, steps=STEPS, switched=True)],
+        }
+    )
+    park = demo_park.model_copy(update={"network": network})
+    truth = synthesize_truth(park, START, T, seed=11)
+    p, pn = problem_from_park(park, truth_forecast(park, truth, 0, T)), build_network(park)
+    s, report = dispatch_with_ac_check(Dispatcher(), p, pn, grid_model=True, max_iterations=2)
+    without = copy.copy(s)
+    without.bank_steps = {}
+    return p, pn, s, report, ac_result(p, s, pn, fast=False), ac_result(p, without, pn, fast=False)
+
+
+def test_steps_chosen_equal_the_hand_calculation(banked) -> None:  # type: ignore[no-untyped-def]
+    _, _, s, _, _, out = banked
+    tan = math.tan(math.acos(0.905))
+    hand = np.clip(np.ceil((out.grid_exchange_kvar - tan * out.grid_exchange_kw) / STEP_KVAR), 0, STEPS)
+    assert 1 <= hand.max() < STEPS  # the case needs the bank, and it suffices
+    np.testing.assert_array_equal(s.bank_steps["C1"], hand.astype(int))
+
+
+def test_pandapower_pf_holds_with_the_steps_and_fails_without(banked) -> None:  # type: ignore[no-untyped-def]
+    _, _, s, report, with_bank, out = banked
+    need = s.bank_steps["C1"] > 0
+    assert np.all(power_factor(out.grid_exchange_kw, out.grid_exchange_kvar)[need] < 0.90)
+    assert np.all(power_factor(with_bank.grid_exchange_kw, with_bank.grid_exchange_kvar) >= 0.90)
+    assert report.power_factor_intervals_final == 0
+
+
+def test_ac_check_agrees_with_plain_runpp_on_the_switched_shunt(banked) -> None:  # type: ignore[no-untyped-def]
+    """The shunt as pandapower's own ``create_shunt`` of the whole bank's switched-in kvar, one ``runpp``."""
+    p, pn, s, _, with_bank, _ = banked
+    t = int(np.argmax(s.bank_steps["C1"]))
+    net = copy.deepcopy(pn.net)
+    net.shunt.drop(net.shunt.index, inplace=True)
+    bus = int(net.bus.index[net.bus.name == "MV_A"][0])
+    pp.create_shunt(net, bus, q_mvar=-STEP_KVAR * int(s.bank_steps["C1"][t]) / 1000, p_mw=0.0)
+    ids, inj = operating_point(p, pn, s)
+    q = reactive_injections(p, pn, ids, inj, s)
+    for j, d in enumerate(ids):
+        table, idx = pn.element(d)
+        # pandapower's sign conventions: sgen generates with p > 0, load and storage consume with p > 0
+        factor = (1 if table == "sgen" else -1) / float(net[table].at[idx, "scaling"]) / 1000
+        net[table].at[idx, "p_mw"] = inj[t, j] * factor
+        net[table].at[idx, "q_mvar"] = q[t, j] * factor
+    pp.runpp(net, **PF_OPTIONS)
+    assert len(pn.net.shunt) == 1 and int(pn.net.shunt.step.iloc[0]) == 0  # the park's net keeps the bank out
+    assert net.res_ext_grid.p_mw.sum() * 1e3 == pytest.approx(with_bank.grid_exchange_kw[t], abs=1e-3)
+    assert net.res_ext_grid.q_mvar.sum() * 1e3 == pytest.approx(with_bank.grid_exchange_kvar[t], abs=1e-3)
+    np.testing.assert_allclose(net.res_bus.vm_pu.to_numpy(), with_bank.vm_pu[t], atol=1e-9)
