@@ -16,8 +16,9 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ParkDep, StoreDep
+from api.deps import HealthProviderDep, ParkDep, StoreDep
 from api.security import AUTH_RESPONSES, Operator, Problem
+from ems.alerts.rules import Thresholds
 from ems.i18n import Msg
 from ems.park import Park
 from ems.store import Store
@@ -227,3 +228,83 @@ async def view(
     if date is not None and not dt.date(2000, 1, 1) <= date <= dt.date(2099, 12, 1):
         raise HTTPException(400, Msg("date must lie between 2000-01-01 and 2099-12-01"))
     return await run_in_threadpool(build_view, store, park, date, span)
+
+
+class DeviceLiveness(BaseModel):
+    id: str
+    name: str
+    type: str
+    connection: str
+    gateway: str | None
+    state: str = Field(
+        description="the poller's ok/degraded/offline where it polls the device, else live (a reading within "
+        "stale_after_s), stale or never"
+    )
+    last_seen: dt.datetime | None = Field(description="newest reading of any quantity")
+    age_s: float | None
+    p_kw: float | None = Field(description="newest active power reading")
+    p_time: dt.datetime | None
+
+
+class GatewayLiveness(BaseModel):
+    id: str
+    devices: list[str]
+    state: str = Field(description="live, or silent when none of its devices has reported within stale_after_s")
+    last_seen: dt.datetime | None
+    age_s: float | None
+
+
+class Liveness(BaseModel):
+    now: dt.datetime
+    stale_after_s: float = Field(description="the alert rules' device_stale_s / gateway_silent_s")
+    devices: list[DeviceLiveness]
+    gateways: list[GatewayLiveness]
+
+
+def liveness(store: Store, park: Park, polled: dict[str, str], now: dt.datetime) -> Liveness:
+    th = Thresholds()
+    seen: dict[str, dt.datetime] = {}
+    power: dict[str, tuple[float, dt.datetime]] = {}
+    for r in store.latest():
+        seen[r.device] = max(seen.get(r.device, r.time), r.time)
+        if r.quantity == "p_kw":
+            power[r.device] = (r.value, r.time)
+
+    def age(t: dt.datetime | None) -> float | None:
+        return None if t is None else round((now - t).total_seconds(), 1)
+
+    devices: list[DeviceLiveness] = []
+    by_gateway: dict[str, list[str]] = {}
+    for d in park.devices:
+        gw = getattr(d.connection, "gateway_id", None)
+        if gw:
+            by_gateway.setdefault(gw, []).append(d.id)
+        a = age(seen.get(d.id))
+        fresh = "never" if a is None else "live" if a <= th.device_stale_s else "stale"
+        devices.append(
+            DeviceLiveness(
+                id=d.id,
+                name=d.name,
+                type=d.type,
+                connection=d.connection.kind,
+                gateway=gw,
+                state=polled.get(d.id, fresh),
+                last_seen=seen.get(d.id),
+                age_s=a,
+                p_kw=power[d.id][0] if d.id in power else None,
+                p_time=power[d.id][1] if d.id in power else None,
+            )
+        )
+    gateways = []
+    for gw, ids in sorted(by_gateway.items()):
+        last = max((seen[i] for i in ids if i in seen), default=None)
+        a = age(last)
+        state = "live" if a is not None and a <= th.gateway_silent_s else "silent"
+        gateways.append(GatewayLiveness(id=gw, devices=ids, state=state, last_seen=last, age_s=a))
+    return Liveness(now=now, stale_after_s=th.device_stale_s, devices=devices, gateways=gateways)
+
+
+@router.get("/devices", response_model=Liveness, summary="device and gateway liveness with last-seen times")
+async def devices(_: Operator, store: StoreDep, park: ParkDep, provider: HealthProviderDep) -> Liveness:
+    polled = {str(h["device"]): str(h["state"]) for h in provider()} if provider else {}
+    return await run_in_threadpool(liveness, store, park, polled, dt.datetime.now(dt.UTC))

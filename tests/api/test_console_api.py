@@ -176,3 +176,27 @@ def test_stream_sends_a_new_reading_and_heartbeats(console: Api) -> None:
     while console.app.state.live_feed.clients and time.monotonic() < deadline:  # type: ignore[attr-defined]
         time.sleep(0.05)
     assert not console.app.state.live_feed.clients  # type: ignore[attr-defined]
+
+
+def test_devices_and_gateways_go_stale_by_last_seen(console: Api) -> None:
+    with console.client("operator") as c:
+        r = c.get("/v1/console/devices")
+        assert (
+            c.get("/v1/console/devices", headers={"Authorization": f"Bearer {console.tokens['gateway']}"}).status_code
+            == 403
+        )
+    assert r.status_code == 200, r.text
+    live = r.json()
+    # the seeded readings end 22 June 00:00 Shanghai: days ago, so every device is stale (not "pushed")
+    by_id = {d["id"]: d for d in live["devices"]}
+    assert live["stale_after_s"] == 900
+    for d in live["devices"]:
+        if d["id"] == "PV1" and d["age_s"] is not None and d["age_s"] < 900:
+            continue  # the stream test's fresh reading
+        assert d["state"] == "stale", d
+        assert d["age_s"] > 86400 and d["last_seen"].startswith("2026-06-21T15:5")
+    assert by_id["M_GRID"]["p_kw"] is not None
+    gw = live["gateways"]
+    assert len(gw) == 1 and set(gw[0]["devices"]) == set(by_id)
+    pv_fresh = by_id["PV1"]["age_s"] < 900  # the stream test pushed a reading: the gateway is alive
+    assert gw[0]["state"] == ("live" if pv_fresh else "silent")
