@@ -259,21 +259,23 @@ async function loadForecast(period) {
   }, [xs, f.forecast_load_kw.map((v) => v === null ? null : v / 1000), f.actual_load_kw.map((v) => v === null ? null : v / 1000)]);
 }
 
-// the park's carbon factor now (newest measured hour) and the plan's forecast ahead
+// the park's carbon factor now (newest measured hour of the last day, else of the viewed period, its
+// time shown) and the newest plan's forecast ahead
 async function loadIntensity() {
-  const now = Date.now();
-  const start = new Date(now - 86400e3 - (now % 3600e3)).toISOString(), end = new Date(now - (now % 3600e3) + 3600e3).toISOString();
-  const [hist, fc] = await Promise.all([
-    get(`/v1/carbon/intensity?start=${encodeURIComponent(start)}&end=${encodeURIComponent(end)}`),
+  const now = Date.now(), hour = 3600e3;
+  const history = async (start, end) =>
+    (await get(`/v1/carbon/intensity?start=${encodeURIComponent(start)}&end=${encodeURIComponent(end)}`)).history.filter((p) => p.carbonIntensity !== null);
+  const [recent, fc] = await Promise.all([
+    history(new Date(now - 24 * hour - (now % hour)).toISOString(), new Date(now - (now % hour) + hour).toISOString()),
     get("/v1/carbon/intensity/forecast"),
   ]);
-  const measured = hist.history.filter((p) => p.carbonIntensity !== null);
+  const measured = recent.length || !VIEW ? recent : await history(VIEW.start, new Date(Math.min(Date.parse(VIEW.end), now - (now % hour) + hour)).toISOString());
   const latest = measured[measured.length - 1];
-  const ahead = fc.forecast.filter((p) => Date.parse(p.datetime) + 3600e3 > now);
+  const ahead = fc.forecast.filter((p) => Date.parse(p.datetime) + hour > now && p.carbonIntensity !== null);
   const current = latest || ahead[0];
   document.getElementById("carbon-now").innerHTML = current
     ? `<span class="v">${fmt(current.carbonIntensity, 0)}</span> gCO₂/kWh <span class="meta">${esc(
-      (latest ? _("measured") : _("forecast")) + " · " + parkTime(current.datetime, { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" }))}</span>`
+      (latest ? _("measured") : _("forecast")) + " · " + parkTime(current.datetime, { year: "numeric", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" }))}</span>`
     : `<span class="meta">${_("no data yet")}</span>`;
   const points = measured.map((p) => [secs(p.datetime), p.carbonIntensity, null]).concat(ahead.map((p) => [secs(p.datetime), null, p.carbonIntensity]));
   if (!points.length) return;
@@ -401,8 +403,7 @@ async function main() {
   stream();
   await Promise.all([
     loadSchedule().catch((e) => console.info(e.message)),
-    loadView().catch((e) => console.info(e.message)),
-    loadIntensity().catch((e) => console.info(e.message)),
+    loadView().then(loadIntensity).catch((e) => console.info(e.message)),
     loadGrid().catch((e) => console.info(e.message)),
     loadAlerts().catch((e) => console.info(e.message)),
     loadDevices().catch((e) => console.info(e.message)),

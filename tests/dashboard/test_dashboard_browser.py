@@ -1,6 +1,7 @@
 """The operator console in headless Chromium (Debian's package) against a seeded database.
 
-The tiny example park (one device of each kind, so the test stays fast) with two metered park days (20 and 21 June 2026, Asia/Shanghai) and a day-ahead plan
+The tiny example park (one device of each kind, so the test stays fast) with two metered park days
+(20 and 21 June 2026, Asia/Shanghai) and a day-ahead plan
 (with its rule-based baseline) for the 21st, as `./run demo` leaves a day that ran. What the charts
 hold is read from the page's uPlot instances and compared with bucket means computed here with SQL
 on the raw telemetry rows (not through the API or the store's rollup query). Screenshots go to
@@ -51,6 +52,7 @@ SERIES_WITH_DATA = {
     "chart-curtail": (1,),
     "chart-ef": (1, 2),
     "chart-forecast": (2,),  # measured load (the seeded store has no stored forecast run)
+    "chart-intensity": (1,),  # measured park carbon intensity (the viewed day: nothing measured in the last 24 h)
 }
 CHART_DATA = "(id) => window.EMS_CHARTS[id] ? window.EMS_CHARTS[id].data : null"
 
@@ -158,6 +160,7 @@ def test_operated_day_every_chart_from_the_store(
     j = 48
     want = sum(p[k] * b.e_rated_kwh for p, b in zip(per, bats, strict=True)) / sum(b.e_rated_kwh for b in bats)
     assert soc[j] == pytest.approx(want, abs=1e-3)
+    assert "gCO₂/kWh" in page.inner_text("#carbon-now") and "6/21/2026" in page.inner_text("#carbon-now")
     # device and gateway health with last-seen times in park time; days-old data is stale, not "pushed"
     assert page.locator("#devices tbody tr").count() == len(tiny_park.devices)
     states = page.locator("#devices td.state").all_inner_texts()
@@ -201,7 +204,7 @@ def test_live_reading_history_navigation_and_phone(
     page.click("#prev")
     page.wait_for_function("() => document.querySelector('#date').value === '2026-06-20'", timeout=10_000)
     page.wait_for_function(
-        "() => window.EMS_CHARTS['chart-grid'].data[0][0] === %d" % (DAY_START - dt.timedelta(days=1)).timestamp(),
+        f"() => window.EMS_CHARTS['chart-grid'].data[0][0] === {int((DAY_START - dt.timedelta(days=1)).timestamp())}",
         timeout=10_000,
     )
     _check_measured(page, tiny_park, url, DAY_START - dt.timedelta(days=1))
@@ -219,7 +222,7 @@ def test_live_reading_history_navigation_and_phone(
     page.fill("#date", "2026-06-21")
     page.dispatch_event("#date", "change")
     page.wait_for_function(
-        "() => window.EMS_CHARTS['chart-grid'].data[0][0] === %d" % DAY_START.timestamp(), timeout=10_000
+        f"() => window.EMS_CHARTS['chart-grid'].data[0][0] === {int(DAY_START.timestamp())}", timeout=10_000
     )
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.close()
