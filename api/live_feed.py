@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from ems.store import Store
 from ems.store import alert_queries as AQ
 from ems.store.schedules import list_schedules
 
+log = logging.getLogger(__name__)
 Event = tuple[str, dict[str, Any]]  # (event name, JSON data)
 DROPPED: Event = ("dropped", {})  # the client fell behind; its stream ends
 
@@ -106,7 +108,8 @@ class LiveFeed:
             await asyncio.sleep(self.poll_s)
             try:
                 events = await run_in_threadpool(self._poll)
-            except Exception:  # store down: keep the clients, try again next poll
+            except Exception as exc:  # store down: keep the clients, try again next poll
+                log.warning("live feed: poll failed: %s", exc)
                 continue
             for client in list(self.clients):
                 for event in events:

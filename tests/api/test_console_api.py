@@ -200,3 +200,30 @@ def test_devices_and_gateways_go_stale_by_last_seen(console: Api) -> None:
     assert len(gw) == 1 and set(gw[0]["devices"]) == set(by_id)
     pv_fresh = by_id["PV1"]["age_s"] < 900  # the stream test pushed a reading: the gateway is alive
     assert gw[0]["state"] == ("live" if pv_fresh else "silent")
+
+
+def test_feed_drops_a_client_that_falls_behind_and_caps_clients(console: Api) -> None:
+    """A client whose queue is full is dropped (told so), never buffered without bound; the others keep theirs."""
+    import asyncio
+
+    from api.live_feed import DROPPED, LiveFeed, TooManyClients
+
+    async def run() -> None:
+        feed = LiveFeed(console.store, poll_s=0.05, queue_size=2, max_clients=2)
+        slow, fast = await feed.subscribe(), await feed.subscribe()
+        with pytest.raises(TooManyClients):
+            await feed.subscribe()
+        t0 = dt.datetime.now(UTC).replace(microsecond=0) + dt.timedelta(seconds=5)
+        first = [(t0, "WT1", "p_kw", 1.0, 0), (t0, "BESS1", "p_kw", 0.0, 0)]
+        assert console.store.ingest(ReadingBatch.from_rows(first)).rejected == []  # fills both queues
+        got = [(await asyncio.wait_for(fast.queue.get(), 5))[0] for _ in range(2)]
+        assert got == ["reading", "reading"]  # the fast client reads them; the slow one reads nothing
+        assert console.store.ingest(ReadingBatch.from_rows([(t0, "M_GRID", "p_kw", 1.0, 0)])).rejected == []
+        assert (await asyncio.wait_for(fast.queue.get(), 5))[0] == "reading"
+        deadline = time.monotonic() + 5
+        while not slow.dropped and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert slow.dropped and slow.queue.get_nowait() == DROPPED and slow not in feed.clients
+        await feed.close()
+
+    asyncio.run(run())
