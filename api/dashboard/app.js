@@ -281,12 +281,15 @@ async function loadIntensity() {
   if (!points.length) return;
   plot(document.getElementById("chart-intensity"), {
     series: [{}, { label: _("measured"), stroke: COLORS.actual, width: 2 }, { label: _("forecast"), stroke: COLORS.forecast, width: 2, dash: [6, 4] }],
-    scales: { x: { time: true } },
+    scales: { x: { time: true, range: (u, lo, hi) => [lo - 3600, hi + 3600] } },  // a single hour stays an hour wide
   }, [points.map((p) => p[0]), points.map((p) => p[1]), points.map((p) => p[2])], 180);
 }
 
 async function loadGrid() {
-  const g = await get("/v1/grid/status");
+  const g = await get("/v1/grid/status").catch((e) => {
+    document.getElementById("grid-status").textContent = _("grid status unavailable");
+    throw e;
+  });
   const maxOf = (o) => Math.max(0, ...Object.values(o));
   document.getElementById("grid-status").textContent = [
     g.time ? _("as of {time}", { time: parkTime(g.time) }) : _("not computed yet"),

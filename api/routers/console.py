@@ -237,8 +237,8 @@ class DeviceLiveness(BaseModel):
     connection: str
     gateway: str | None
     state: str = Field(
-        description="the poller's ok/degraded/offline where it polls the device, else live (a reading within "
-        "stale_after_s), stale or never"
+        description="stale (no reading within stale_after_s) or never; with fresh readings the poller's "
+        "ok/degraded/offline where it polls the device, else live"
     )
     last_seen: dt.datetime | None = Field(description="newest reading of any quantity")
     age_s: float | None
@@ -288,7 +288,9 @@ def liveness(store: Store, park: Park, polled: dict[str, str], now: dt.datetime)
                 type=d.type,
                 connection=d.connection.kind,
                 gateway=gw,
-                state=polled.get(d.id, fresh),
+                state=polled.get(d.id, fresh)
+                if fresh == "live"
+                else fresh,  # no new readings: the poll state is old news
                 last_seen=seen.get(d.id),
                 age_s=a,
                 p_kw=power[d.id][0] if d.id in power else None,

@@ -21,6 +21,7 @@ import pytest
 
 from ems.park import Park
 from ems.store import Store
+from ems.store import alert_queries as AQ
 from ems.synthetic import synthesize
 from ems.telemetry import ReadingBatch
 
@@ -167,6 +168,14 @@ def test_stream_sends_a_new_reading_and_heartbeats(console: Api) -> None:
                 assert data["value"] == value and dt.datetime.fromisoformat(data["time"]) == at
                 break
             assert time.monotonic() < deadline, seen
+        # an alert raised is announced
+        with console.store.connection() as conn:
+            alert_id = AQ.raise_alert(conn, "data_gap", "WT1", "warning", "gap", {}, dt.datetime.now(UTC))
+        for name, data in events:
+            if name == "alerts" and data:
+                assert alert_id in data["new"] and alert_id in data["open"]
+                break
+            assert time.monotonic() < deadline + 10, seen
         # silence brings heartbeats (0.5 s here)
         for name, _ in events:
             if name == "comment":
