@@ -50,7 +50,7 @@ const COLORS = {
   pv: "#f5b301", wind: "#3aa0d8", direct_green: "#2e9e5b", contract: "#7cc47f",
   grid: "#9aa3ad", battery: "#8e5bd0", load: "#111827", soc: "#8e5bd0",
   curtail: "#e4572e", location: "#b91c1c", market: "#2e9e5b", forecast: "#3aa0d8", actual: "#111827",
-  re: "#2e9e5b", baseline: "#9aa3ad",
+  re: "#2e9e5b", baseline: "#9aa3ad", import: "#334155",
 };
 const PERIOD_SHADE = { critical_peak: "rgba(185,28,28,0.22)", peak: "rgba(228,87,46,0.16)", flat: "rgba(0,0,0,0)", valley: "rgba(58,160,216,0.16)" };
 
@@ -220,7 +220,7 @@ async function loadView() {
     : parkTime(v.start, { year: "numeric", month: "short", day: "numeric", hourCycle: undefined }) + " – " +
       parkTime(last, { year: "numeric", month: "short", day: "numeric", hourCycle: undefined });
   const re = (s) => s.pv_kw.map((p, i) => (p === null && s.wind_kw[i] === null ? null : (p || 0) + (s.wind_kw[i] || 0)));
-  compare("chart-grid", v, (s) => s.grid_import_kw, COLORS.grid);
+  compare("chart-grid", v, (s) => s.grid_import_kw, COLORS.import);
   compare("chart-re", v, re, COLORS.re);
   compare("chart-battery", v, (s) => s.battery_kw, COLORS.battery);
   compare("chart-soc", v, (s) => s.soc_pct, COLORS.soc, [0, 100]);

@@ -23,11 +23,11 @@ from ems.i18n import Msg
 from ems.park import Park
 from ems.store import Store
 from ems.store.schedules import planned_intervals
+from ems.store.series_queries import ORIGIN  # the store's bucket grid
 
 router = APIRouter(prefix="/v1/console", tags=["operators"], responses=AUTH_RESPONSES)
 Span = Literal["day", "week", "month"]
 QUANTITIES = ("grid_import_kw", "pv_kw", "wind_kw", "battery_kw", "load_kw", "soc_pct")
-ORIGIN = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # the store's bucket grid
 
 
 class Series(BaseModel):
@@ -59,7 +59,7 @@ class ConsoleView(BaseModel):
     samples: int = Field(description="measured readings in the period")
 
 
-def period_bounds(park: Park, day: dt.date, span: Span) -> tuple[dt.date, dt.date, dt.date]:
+def period_bounds(day: dt.date, span: Span) -> tuple[dt.date, dt.date, dt.date]:
     """First day, first day after and first day of the previous period, in park-time calendar dates."""
     if span == "day":
         return day, day + dt.timedelta(days=1), day - dt.timedelta(days=1)
@@ -178,7 +178,7 @@ def default_day(store: Store, park: Park) -> dt.date:
 
 def build_view(store: Store, park: Park, day: dt.date | None, span: Span) -> ConsoleView:
     day = day or default_day(store, park)
-    first, after, prev = period_bounds(park, day, span)
+    first, after, prev = period_bounds(day, span)
     start, end = park_midnight(park, first), park_midnight(park, after)
     width = _bucket(start, end, span)
     meas, samples = measured(store, park, start, end, width)
