@@ -14,10 +14,12 @@ from starlette.exceptions import HTTPException
 from api.deps import AppState, GridStatusProvider, HealthProvider
 from api.guard import Guard
 from api.i18n import dashboard_router, request_language, translated_http_error
+from api.live_feed import LiveFeed
 from api.principal import KeyCache
 from api.routers import (
     alerts,
     carbon,
+    console,
     devices,
     exchange,
     forecasts,
@@ -29,6 +31,7 @@ from api.routers import (
     park,
     pathway,
     schedules,
+    stream,
     telemetry,
     tenants,
 )
@@ -58,6 +61,8 @@ ROUTERS = (
     schedules.kpis_router,
     pathway.router,
     alerts.router,
+    console.router,
+    stream.router,
     exchange.router,
     gateway_control_router,
     api_docs_router,
@@ -85,6 +90,12 @@ def create_app(
     app.state.ems = AppState(
         settings, park, store, KeyCache(), health_provider=health_provider, grid_status=grid_status
     )
+    app.state.live_feed = LiveFeed(
+        store,
+        poll_s=settings.stream_poll_s,
+        max_clients=settings.stream_max_clients,
+    )
+    app.router.add_event_handler("shutdown", app.state.live_feed.close)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="a request body must arrive whole within this time, or 408"
     )
     cors_origins: list[str] = Field(default=[], description="CORS is off unless origins are listed")
+    stream_poll_s: float = Field(default=2.0, gt=0, description="/v1/stream: how often the store is polled for changes")
+    stream_heartbeat_s: float = Field(
+        default=15.0, gt=0, description="/v1/stream: a comment line after this much silence"
+    )
+    stream_max_age_s: float = Field(
+        default=600.0, gt=0, description="/v1/stream: a stream ends after this (clients reconnect)"
+    )
+    stream_max_clients: int = Field(default=50, ge=1, description="/v1/stream: concurrent streams; more get 503")
     report_signing_key_file: Path | None = Field(
         default=None, description="Ed25519 PKCS#8 PEM key signing this park's chain entries (ems/documents/signing.py)"
     )

@@ -278,3 +278,22 @@ def planned_series(
             (kind, start, end),
         ).fetchall()
     ]
+
+
+def planned_intervals(
+    conn: psycopg.Connection, kind: str, start: dt.datetime, end: dt.datetime
+) -> list[tuple[dt.datetime, float, float, float | None, dict[str, dict[str, float]]]]:
+    """Like :func:`planned_series`, with the export and the planned consumption: (time, grid_import_kw,
+    grid_export_kw, consumption_kw, devices) of the newest plan made for each interval in [start, end)."""
+    return [
+        (r[0], float(r[1]), float(r[2] or 0.0), None if r[3] is None else float(r[3]), r[4])
+        for r in conn.execute(
+            """
+            SELECT DISTINCT ON (i.time) i.time, i.grid_import_kw, i.grid_export_kw, i.consumption_kw, i.devices
+            FROM schedule_interval i JOIN schedule s USING (schedule_id)
+            WHERE s.kind = %s AND i.time >= %s AND i.time < %s AND s.start_time <= i.time
+            ORDER BY i.time, s.start_time DESC, s.version DESC
+            """,
+            (kind, start, end),
+        ).fetchall()
+    ]

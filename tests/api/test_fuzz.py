@@ -39,6 +39,8 @@ def test_api_fuzz(fuzz_api: Api) -> None:
     operations = [r.ok() for r in schema.get_all_operations()]
     assert len(operations) >= 6
     for op in operations:
+        if op.path == "/v1/stream":
+            continue  # an endless event stream: tests/api/test_console_api.py reads it
         role = "gateway" if op.path.startswith("/v1/telemetry") else "admin"
         _fuzz_operation(op, fuzz_api.url, {"Authorization": f"Bearer {fuzz_api.tokens[role]}"})
 

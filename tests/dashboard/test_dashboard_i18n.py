@@ -83,7 +83,7 @@ def test_dashboard_in_chinese_then_english(store: Store, tiny_park: Park, tmp_pa
             ):
                 assert term in seen, term
             assert page.locator("#devices tbody tr").count() == len(park.devices)
-            for chart in ("supply", "soc", "curtail", "ef", "forecast"):
+            for chart in ("grid", "re", "battery", "soc", "load", "supply", "plan-soc", "curtail", "ef", "forecast"):
                 assert page.locator(f"#chart-{chart}").get_attribute("data-state") == "drawn", chart
             # the switch: English, kept in localStorage across the reload it makes
             page.select_option("#lang", "en")
