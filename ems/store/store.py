@@ -1,9 +1,11 @@
 """Telemetry store on PostgreSQL (TimescaleDB when available) through psycopg 3.
 
 Ingest path: validate (``ems.telemetry``) → map ids to small integer keys →
-binary COPY into a temporary staging table (the COPY buffer is built with one
-numpy structured array, no per-row Python) → ``INSERT … ON CONFLICT DO NOTHING``
-into ``telemetry`` (first write wins) → mark affected rollup buckets dirty.
+binary COPY straight into ``telemetry`` in a savepoint (the COPY buffer is built
+with one numpy structured array, no per-row Python); only if the unique key finds
+a reading already stored is the savepoint rolled back and the batch merged through
+a temporary staging table (``INSERT … WHERE NOT EXISTS``, first write wins) → mark
+affected rollup buckets dirty.
 Everything after validation runs in one transaction, so a batch is stored whole
 or not at all, and replaying it is harmless.
 
@@ -336,21 +338,19 @@ class Store:
         payload = build_copy_buffer(
             good.time_us[order], keys[order], q_ids[order], good.value[order], good.quality[order]
         )
-        params = {"width": self.width, "gap": self.max_gap, "p_id": P_KW_ID}
+        dirty = self._dirty_starts(keys, q_ids, good.time_us)
 
         def run(conn: psycopg.Connection) -> int:
             with conn.transaction(), conn.cursor() as cur:
-                cur.execute(Q.CREATE_STAGING)
-                with cur.copy(Q.COPY_STAGING) as copy:
-                    copy.write(payload)
                 try:
-                    with conn.transaction():  # savepoint
-                        cur.execute(Q.INSERT_NEW_FROM_STAGING)
+                    # optimistic: straight into telemetry; the first reading already stored aborts it
+                    with conn.transaction(), cur.copy(Q.COPY_TELEMETRY) as copy:  # savepoint
+                        copy.write(payload)
+                    inserted = len(good)
                 except psycopg.errors.UniqueViolation:
-                    cur.execute(Q.INSERT_FROM_STAGING_ON_CONFLICT)
-                inserted = cur.rowcount
+                    inserted = self._merge_staged(conn, cur, payload)
                 if inserted:
-                    cur.execute(Q.MARK_DIRTY, params)
+                    cur.execute(Q.MARK_DIRTY, dirty)
                 cur.execute(Q.LOG_INGEST, (source, len(batch), inserted, len(good) - inserted, len(rejected)))
                 return inserted
 
@@ -358,6 +358,32 @@ class Store:
         result.accepted = inserted
         result.duplicates = len(good) - inserted
         return result
+
+    @staticmethod
+    def _merge_staged(conn: psycopg.Connection, cur: psycopg.Cursor, payload: bytes) -> int:
+        """Insert the batch's readings not stored yet (first write wins) through the staging table; how many."""
+        cur.execute(Q.CREATE_STAGING)
+        with cur.copy(Q.COPY_STAGING) as copy:
+            copy.write(payload)
+        try:
+            with conn.transaction():  # savepoint
+                cur.execute(Q.INSERT_NEW_FROM_STAGING)
+        except psycopg.errors.UniqueViolation:  # duplicates inside the batch, or a concurrent ingest
+            cur.execute(Q.INSERT_FROM_STAGING_ON_CONFLICT)
+        return cur.rowcount
+
+    def _dirty_starts(self, keys: np.ndarray, q_ids: np.ndarray, time_us: np.ndarray) -> dict[str, Any]:
+        """MARK_DIRTY's parameters: the distinct (device, bucket start) of the batch's power samples."""
+        width_us = self.width // dt.timedelta(microseconds=1)
+        p = q_ids == P_KW_ID
+        start = (time_us[p] - _PG_EPOCH_US) // width_us * width_us + _PG_EPOCH_US  # bucket grid from 2000-01-01
+        pairs = np.unique(np.stack([keys[p].astype(np.int64), start]), axis=1)
+        return {
+            "keys": pairs[0].tolist(),
+            "starts_us": pairs[1].tolist(),
+            "width": self.width,
+            "gap": self.max_gap,
+        }
 
     def _device_keys(self, devices: np.ndarray) -> np.ndarray:
         inverse, uniq = pd.factorize(devices)
