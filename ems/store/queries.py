@@ -103,17 +103,17 @@ ON CONFLICT (device_key, bucket) DO UPDATE SET
     samples = EXCLUDED.samples, coverage = EXCLUDED.coverage
 """
 
-# Rollups at the base interval (no aggregation needed); j is the interval index from `start`.
+# Rollups at the base interval (no aggregation needed); the store turns bucket starts into column indexes.
 SELECT_ROLLUP_BASE = """
-SELECT device_key, (EXTRACT(EPOCH FROM bucket - %(start)s) / %(step_s)s)::int4 AS j,
-       e_out_kwh, e_in_kwh, coverage
+SELECT device_key, bucket, e_out_kwh, e_in_kwh, coverage
 FROM energy_rollup
 WHERE bucket >= %(start)s AND bucket < %(end)s AND device_key = ANY(%(keys)s)
 """
 
-# Rollups summed to the requested step; j is the interval index from `start`.
+# Rollups summed to the requested step, cut from `start` with date_bin (integer arithmetic on the
+# timestamp; EXTRACT(EPOCH ...) is numeric and its per-row division cost more than the query).
 SELECT_ROLLUP = """
-SELECT device_key, floor(EXTRACT(EPOCH FROM bucket - %(start)s) / %(step_s)s)::int4 AS j,
+SELECT device_key, date_bin(%(step)s, bucket, %(start)s),
        sum(e_out_kwh)::float8, sum(e_in_kwh)::float8, sum(coverage)::float8
 FROM energy_rollup
 WHERE bucket >= %(start)s AND bucket < %(end)s AND device_key = ANY(%(keys)s)

@@ -62,8 +62,8 @@ _COPY_ROW = np.dtype(
     ]
 )
 P_KW_ID = QUANTITIES["p_kw"].id
-# result columns of SELECT_ROLLUP*: (int4 device_key, int4 j, float8 e_out, float8 e_in, float8 coverage)
-_ROLLUP_ROW = np.dtype([("key", ">i4"), ("j", ">i4"), ("e_out", ">f8"), ("e_in", ">f8"), ("cov", ">f8")])
+# result columns of SELECT_ROLLUP*: (int4 device_key, timestamptz bucket, float8 e_out, float8 e_in, float8 coverage)
+_ROLLUP_ROW = np.dtype([("key", ">i4"), ("bucket", ">i8"), ("e_out", ">f8"), ("e_in", ">f8"), ("cov", ">f8")])
 # result columns of the series queries: (int4 device_key, timestamptz bucket, float8 avg, min, max, int8 samples)
 _SERIES_ROW = np.dtype(
     [("key", ">i4"), ("bucket", ">i8"), ("avg", ">f8"), ("min", ">f8"), ("max", ">f8"), ("samples", ">i8")]
@@ -404,7 +404,7 @@ class Store:
             raise KeyError(f"unknown devices: {unknown}")
         self.refresh_rollups()
         keys = [self._keys[d] for d in devices]
-        params = {"start": start, "end": start + n * step, "keys": keys, "step_s": step.total_seconds()}
+        params = {"start": start, "end": start + n * step, "keys": keys, "step": step}
         aligned = (start - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) % self.width == dt.timedelta(0)
         query = Q.SELECT_ROLLUP_BASE if minutes == self.park.interval_minutes and aligned else Q.SELECT_ROLLUP
         rows = self._retry(lambda conn: _fetch_columns(conn, query, params, _ROLLUP_ROW))
@@ -414,7 +414,9 @@ class Store:
         if len(rows):
             row_of = np.full(max(keys) + 1, -1, dtype=np.int64)
             row_of[keys] = np.arange(len(keys))
-            i, j = row_of[rows["key"].astype(np.int64)], rows["j"].astype(np.int64)
+            us = dt.timedelta(microseconds=1)
+            i = row_of[rows["key"].astype(np.int64)]
+            j = (rows["bucket"].astype(np.int64) - (start - series_queries.ORIGIN) // us) // (step // us)
             e_out[i, j], e_in[i, j] = rows["e_out"], rows["e_in"]
             cov[i, j] = rows["cov"] / (minutes // self.park.interval_minutes)
         starts = np.datetime64(start.replace(tzinfo=None), "us") + np.arange(n) * np.timedelta64(
