@@ -79,6 +79,16 @@ def aggregate_for(width: dt.timedelta) -> tuple[str, dt.timedelta]:
     return ("telemetry_1h", hour) if width % hour == dt.timedelta(0) else ("telemetry_15m", dt.timedelta(minutes=15))
 
 
+def _needs_refresh(conn: psycopg.Connection, window: dict[str, object]) -> bool:
+    """NEEDS_REFRESH; True when the catalog is not as expected (``continuous_aggs_materialization_ranges``
+    came with TimescaleDB 2.22, the store accepts 2.13): then the refresh is simply made, as before."""
+    try:
+        with conn.transaction():  # a failed probe leaves the connection usable
+            return conn.execute(NEEDS_REFRESH, window).fetchone() == (True,)
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):
+        return True
+
+
 def refresh(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime, *, hourly: bool) -> int:
     """Materialise invalidated buckets over [start, end): the 15-minute aggregate, then the hourly one built on it.
 
@@ -93,7 +103,7 @@ def refresh(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime, *, h
         hi = ORIGIN + -((ORIGIN - end) // width) * width  # ceiling
         us = dt.timedelta(microseconds=1)
         window = {"view": view, "lo": (lo - _UNIX_EPOCH) // us, "hi": (hi - _UNIX_EPOCH) // us}
-        if conn.execute(NEEDS_REFRESH, window).fetchone() != (True,):
+        if not _needs_refresh(conn, window):
             continue
         conn.execute("CALL refresh_continuous_aggregate(%s, %s, %s)", (view, lo, hi))
         refreshed += 1
