@@ -14,6 +14,10 @@ CREATE TEMP TABLE IF NOT EXISTS ingest_staging (
 
 COPY_STAGING = "COPY ingest_staging (time, device_key, quantity_id, value, quality) FROM STDIN (FORMAT BINARY)"
 
+# The optimistic fast path: the batch straight into telemetry, whose unique key rejects the whole
+# COPY at the first reading already stored (the store then merges through the staging table).
+COPY_TELEMETRY = "COPY telemetry (time, device_key, quantity_id, value, quality) FROM STDIN (FORMAT BINARY)"
+
 # First write wins: a reading already stored for (device, quantity, time) is a duplicate.
 # The anti-join is ~40 % faster than ON CONFLICT for bulk inserts; when a concurrent
 # ingest of the same rows makes it hit the unique key, the store falls back to
@@ -33,17 +37,21 @@ SELECT time, device_key, quantity_id, value, quality FROM ingest_staging
 ON CONFLICT (device_key, quantity_id, time) DO NOTHING
 """
 
-# A power sample holds for at most max_gap, so a new sample can change the integral
-# of buckets from (t - max_gap) to (t + max_gap): mark all of them dirty.
+# A power sample holds for at most max_gap, so a new sample at t can change the integral of the
+# buckets from (t - max_gap) to (t + max_gap). The store sends the distinct (device, start of the
+# bucket the sample lies in) of the batch's power samples, as µs since the Unix epoch (exact, and
+# independent of the session's time zone); every bucket from (start - max_gap) to
+# (start + width + max_gap) is marked, a superset of what each sample needs, which is harmless
+# (a dirty bucket is only recomputed from raw rows).
 MARK_DIRTY = """
 INSERT INTO rollup_dirty (device_key, bucket)
-SELECT DISTINCT device_key, b
-FROM (
-    SELECT device_key,
-           date_bin(%(width)s, time - %(gap)s, TIMESTAMPTZ '2000-01-01') AS b0,
-           date_bin(%(width)s, time + %(gap)s, TIMESTAMPTZ '2000-01-01') AS b1
-    FROM ingest_staging WHERE quantity_id = %(p_id)s
-) s, LATERAL generate_series(b0, b1, %(width)s) AS b
+SELECT DISTINCT u.k, b
+FROM unnest(%(keys)s::int4[], %(starts_us)s::int8[]) AS u(k, us),
+     LATERAL (SELECT TIMESTAMPTZ 'epoch' + u.us * INTERVAL '1 microsecond' AS s) s,
+     LATERAL generate_series(
+         date_bin(%(width)s, s.s - %(gap)s, TIMESTAMPTZ '2000-01-01'),
+         date_bin(%(width)s, s.s + %(width)s + %(gap)s - INTERVAL '1 microsecond', TIMESTAMPTZ '2000-01-01'),
+         %(width)s) AS b
 ON CONFLICT DO NOTHING
 """
 
@@ -95,17 +103,17 @@ ON CONFLICT (device_key, bucket) DO UPDATE SET
     samples = EXCLUDED.samples, coverage = EXCLUDED.coverage
 """
 
-# Rollups at the base interval (no aggregation needed); j is the interval index from `start`.
+# Rollups at the base interval (no aggregation needed); the store turns bucket starts into column indexes.
 SELECT_ROLLUP_BASE = """
-SELECT device_key, (EXTRACT(EPOCH FROM bucket - %(start)s) / %(step_s)s)::int4 AS j,
-       e_out_kwh, e_in_kwh, coverage
+SELECT device_key, bucket, e_out_kwh, e_in_kwh, coverage
 FROM energy_rollup
 WHERE bucket >= %(start)s AND bucket < %(end)s AND device_key = ANY(%(keys)s)
 """
 
-# Rollups summed to the requested step; j is the interval index from `start`.
+# Rollups summed to the requested step, cut from `start` with date_bin (integer arithmetic on the
+# timestamp; EXTRACT(EPOCH ...) is numeric and its per-row division cost more than the query).
 SELECT_ROLLUP = """
-SELECT device_key, floor(EXTRACT(EPOCH FROM bucket - %(start)s) / %(step_s)s)::int4 AS j,
+SELECT device_key, date_bin(%(step)s, bucket, %(start)s),
        sum(e_out_kwh)::float8, sum(e_in_kwh)::float8, sum(coverage)::float8
 FROM energy_rollup
 WHERE bucket >= %(start)s AND bucket < %(end)s AND device_key = ANY(%(keys)s)

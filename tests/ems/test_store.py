@@ -79,6 +79,29 @@ def test_reingest_is_idempotent_and_late_data_updates_rollup(store: Store) -> No
     assert e2 == pytest.approx(100.0 + 300.0 * 5 / 3600)  # 5 s at 400 instead of 100 kW
 
 
+def test_partly_stored_batch_keeps_first_writes_and_updates_rollup(store: Store) -> None:
+    """A batch overlapping stored readings makes the optimistic COPY fail; the staged merge stores only the new ones.
+
+    Hand calculation (sample-and-hold, 120 s hold): PV1 at 50 kW for t = 0..9 s, then the second
+    batch adds t = 10..14 s at 70 kW (its t = 5..9 s at 70 kW are duplicates, the stored 50 kW stay).
+    First batch: 9 s at 50 kW + the t = 9 s sample held 120 s = 6450 kW·s = 1.7917 kWh.
+    After: 10 s at 50 kW + 4 s at 70 kW + the t = 14 s sample held 120 s = 500 + 280 + 8400 = 9180 kW·s = 2.55 kWh.
+    """
+    t1 = np.arange(0, 10)
+    assert store.ingest(_series("PV1", "p_kw", t1, np.full(10, 50.0)), now=LATER).accepted == 10
+    window = (T0, T0 + dt.timedelta(minutes=15), ["PV1"])
+    assert store.interval_energy(*window).e_out_kwh[0, 0] == pytest.approx(6450 / 3600)
+
+    t2 = np.r_[np.arange(5, 15), 14]  # the repeated t = 14 s is a duplicate inside the batch
+    res = store.ingest(_series("PV1", "p_kw", t2, np.r_[np.full(10, 70.0), 90.0]), now=LATER)
+    assert (res.submitted, res.accepted, res.duplicates) == (11, 5, 5)
+    assert [(r.row, r.reason) for r in res.rejected] == [(10, "duplicate_in_batch")]
+    t, v = store.raw("PV1", "p_kw", T0, T0 + dt.timedelta(minutes=1))
+    assert (t - t[0]).tolist() == [s * 1_000_000 for s in range(15)]
+    assert v.tolist() == [50.0] * 10 + [70.0] * 5
+    assert store.interval_energy(*window).e_out_kwh[0, 0] == pytest.approx(9180 / 3600)
+
+
 def test_rejected_rows_reported_and_accepted_rows_stored(store: Store) -> None:
     rows = [
         (T0, "PV1", "p_kw", 10.0, 0),

@@ -16,7 +16,7 @@ import numpy as np
 import psycopg
 import pytest
 
-from ems.store import Store, StoreError
+from ems.store import Store, StoreError, series_queries
 from ems.store.backend import ServerState, decide
 from ems.store.timescale_build import BuildError, PgInstall, build, cache_key, verify
 from ems.telemetry import ReadingBatch, to_us
@@ -187,6 +187,49 @@ def test_late_reading_into_compressed_chunk_changes_rollups(store: Store) -> Non
     assert after - before == pytest.approx(1.0)
     assert store.series("p_kw", T0, T0 + dt.timedelta(minutes=15), ["PV1"]).avg[0, 0] == pytest.approx(67.5)
     assert store.series("p_kw", T0, T0 + dt.timedelta(hours=1), ["PV1"], 60).samples[0, 0] == 61
+
+
+@ts_only
+def test_series_refreshes_the_aggregate_only_when_a_change_is_logged(store: Store) -> None:
+    """The refresh before a read is skipped when TimescaleDB logged no change in the window, and made when one is.
+
+    PV1 at 10 kW every minute over 00:00-00:30; a late 40 kW reading at 00:03:30 makes the
+    00:00 bucket's mean (15 · 10 + 40) / 16 = 11.875 kW, which the read can only show once
+    the materialised bucket is refreshed (the window lies below the watermark by then).
+    """
+    now = T0 + dt.timedelta(hours=1)
+    store.ingest(
+        _batch([T0 + dt.timedelta(minutes=m) for m in range(30)], ["PV1"] * 30, "p_kw", np.full(30, 10.0)), now=now
+    )
+    first, second = T0, T0 + dt.timedelta(minutes=15)
+    end = T0 + dt.timedelta(minutes=30)
+    with store.connection() as conn:
+        assert series_queries.refresh(conn, first, end, hourly=False) == 1  # never materialised yet
+        watermark = conn.execute(
+            "SELECT _timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(mat_hypertable_id)) "
+            "FROM _timescaledb_catalog.continuous_agg WHERE user_view_name = 'telemetry_15m'"
+        ).fetchone()
+        assert watermark == (end,)  # so the late reading below lands in materialised buckets, not real-time ones
+        assert series_queries.refresh(conn, first, end, hourly=False) == 0  # nothing changed since
+    late = T0 + dt.timedelta(minutes=3, seconds=30)
+    assert store.ingest(_batch([late], ["PV1"], "p_kw", np.array([40.0])), now=now).accepted == 1
+    with store.connection() as conn:
+        assert series_queries.refresh(conn, second, end, hourly=False) == 0  # the change lies before this window
+    s = store.series("p_kw", first, end, ["PV1"])
+    assert s.avg[0].tolist() == pytest.approx([11.875, 10.0]) and s.samples[0].tolist() == [16, 15]
+    with store.connection() as conn:
+        assert series_queries.refresh(conn, first, end, hourly=False) == 0  # the read consumed the change
+
+
+@ts_only
+def test_refresh_is_made_when_the_catalog_probe_fails(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TimescaleDB before 2.22 has no continuous_aggs_materialization_ranges: the probe fails, the refresh is made."""
+    older = series_queries.NEEDS_REFRESH.replace("continuous_aggs_materialization_ranges", "no_such_catalog_table")
+    monkeypatch.setattr(series_queries, "NEEDS_REFRESH", older)
+    with store.connection() as conn:
+        assert series_queries.refresh(conn, T0, T0 + dt.timedelta(minutes=15), hourly=False) == 1
+        assert series_queries.refresh(conn, T0, T0 + dt.timedelta(minutes=15), hourly=False) == 1  # made every time
+        assert conn.execute("SELECT 1").fetchone() == (1,)  # the failed probe left the connection usable
 
 
 @ts_only
