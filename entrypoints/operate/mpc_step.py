@@ -23,6 +23,7 @@ from dispatch.from_park import problem_from_park
 from dispatch.mpc import RollingHorizon
 from dispatch.prices import PriceSeries
 from dispatch.problem import DispatchProblem
+from dispatch.rules import rule_based_schedule
 from dispatch.schedule import Schedule
 from ems.forecast.accuracy import Accuracy
 from ems.forecast.history import history_from_store
@@ -170,6 +171,8 @@ class Planner:
         with self.store.connection() as conn:
             run_id = save_forecast(conn, fc, note="mpc")
             sid, _ = save_schedule(conn, s.to_record(), "mpc", run_id)
+            # the rule-based controller on the same forecast: the console's and the KPI cards' baseline
+            save_schedule(conn, rule_based_schedule(p).to_record(), "baseline", forecast_run_id=run_id)
         return PlanStep(start, s, p, soc, peak, sid, run_id, ac, time.perf_counter() - t0)
 
     def import_cap_kw(self, step: PlanStep) -> float:
@@ -179,10 +182,11 @@ class Planner:
         planned = float(s.grid_import_kw[0]) + sum(float(v[0]) for v in s.contract_kw.values())
         return max(step.peak_so_far_kw, planned)
 
-    def grid_status(self, step: PlanStep) -> dict[str, Any]:
-        """AC power flow of the first planned interval, as plain data (``services["grid_status"]``)."""
+    def grid_status(self, step: PlanStep) -> dict[str, Any] | None:
+        """AC power flow of the first planned interval, as plain data (``services["grid_status"]``); None
+        without a grid model (AC check off): the API then runs the power flow of the latest telemetry."""
         if self.network is None:
-            return {"time": step.start.isoformat(), "source": "no grid model (AC check off)"}
+            return None
         ids, inj = schedule_injections(step.problem, step.schedule, self.network)
         res = timeseries(self.network, ids, inj[:1])
         one = res.at(0)

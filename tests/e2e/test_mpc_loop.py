@@ -86,6 +86,7 @@ def test_mpc_loop_plans_and_actuates(fresh_db_url: str, demo_park: Park) -> None
         assert [s.start for s in steps] == [first, second]
         with store.connection() as conn:
             saved = [load_schedule(conn, "mpc", t) for t in (first, second)]
+            baselines = [load_schedule(conn, "baseline", t) for t in (first, second)]
             scored = {a.series: a for a in accuracy_rows(conn, run_id)}
             fc = load_forecast(conn, run_id)
             summary = {a.series for a in accuracy_summary(conn)}
@@ -98,6 +99,9 @@ def test_mpc_loop_plans_and_actuates(fresh_db_url: str, demo_park: Park) -> None
         assert scored[series].n == 8
         assert scored[series].mae == pytest.approx(mae, rel=0.01, abs=0.5), series
     assert [s.schedule_id for s in saved] == [s.schedule_id for s in steps]
+    # each MPC plan has the rule-based baseline planned on its own forecast (the console's baseline line)
+    assert all(b is not None for b in baselines)
+    assert [b.forecast_run_id for b in baselines] == [s.forecast_run_id for s in saved]  # type: ignore[union-attr]
     # the SOC came from the poller's telemetry: the simulated battery starts at the park file's 50 %
     assert steps[0].soc0["BESS"] == pytest.approx(0.5, abs=0.01)
     planned = saved[1].devices[0]["BESS"]["p_kw"]
