@@ -19,7 +19,7 @@ wrapper tripled the time of a 96-interval case; this runs with every plan's KPIs
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import highspy
 import numpy as np
@@ -27,8 +27,28 @@ import scipy.sparse as sp
 
 from dispatch.problem import DispatchProblem
 
-if TYPE_CHECKING:
-    from dispatch.schedule import Schedule
+
+class Flows(Protocol):
+    """The plan's powers the attribution reads (a :class:`dispatch.schedule.Schedule`; stated
+    structurally, since the schedule computes its KPIs with this module)."""
+
+    battery_charge_kw: dict[str, np.ndarray]
+    battery_discharge_kw: dict[str, np.ndarray]
+    soc: dict[str, np.ndarray]
+    gen_avail_kw: dict[str, np.ndarray]
+    curtail_kw: dict[str, np.ndarray]
+    grid_import_kw: np.ndarray
+    grid_export_kw: np.ndarray
+
+    @property
+    def T(self) -> int: ...
+
+    @property
+    def gen_p_kw(self) -> dict[str, np.ndarray]: ...
+
+    @property
+    def green_kw(self) -> np.ndarray: ...
+
 
 _TOL_KW = 1e-6  # solver round-off in the plan's powers must not make the attribution infeasible
 # Measured flows (the live demo scores what the meters saw) need not balance: rows (0) and (2) below get
@@ -37,7 +57,7 @@ _TOL_KW = 1e-6  # solver round-off in the plan's powers must not make the attrib
 _SLACK_COST = 1e3
 
 
-def re_lost_kwh(p: DispatchProblem, s: Schedule) -> float:
+def re_lost_kwh(p: DispatchProblem, s: Flows) -> float:
     """Local RE lost by plan ``s`` (curtailed, exported or burnt in storage) [kWh]."""
     T, h = s.T, p.dt_h
     if not s.gen_avail_kw or T == 0:

@@ -31,7 +31,7 @@ def _run(url: str, *args: str) -> object:
     return CliRunner().invoke(
         app,
         ["mpc", "--park", str(example_park_path("tiny")), "--no-ac-check", "--horizon", "8", *args],
-        env={"EMS_DATABASE_URL": url},
+        env={"EMS_DATABASE_URL": url, "COLUMNS": "400"},  # one line per message: no wrapped file names
     )
 
 
