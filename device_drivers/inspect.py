@@ -9,7 +9,9 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from device_drivers.codec import STRING, decode_string
 from device_drivers.device import point_value
@@ -41,12 +43,7 @@ def check_park_maps(park: Park) -> list[str]:
             continue
         where = f"devices[{i}] ({dev.id}).connection.register_map"
         name = conn.register_map
-        if name not in loaded:
-            try:
-                loaded[name] = load_map(name)
-            except RegisterMapError as exc:
-                loaded[name] = exc
-        rmap = loaded[name]
+        rmap = _load_once(loaded, name, partial(load_map, name))
         if isinstance(rmap, RegisterMapError):
             problems.append(Msg("{where}: {problem}", where=where, problem=rmap.args[0]))
             continue
@@ -77,17 +74,21 @@ def check_park_maps(park: Park) -> list[str]:
     return problems
 
 
+def _load_once(loaded: dict[str, object], key: str, load: Callable[[], object]) -> object:
+    """A map loaded once per park check, or the RegisterMapError it raised (reported per device)."""
+    if key not in loaded:
+        try:
+            loaded[key] = load()
+        except RegisterMapError as exc:
+            loaded[key] = exc
+    return loaded[key]
+
+
 def _check_104(where: str, conn: Iec104Tcp, device_type: str, loaded: dict[str, object]) -> list[str]:
     """An IEC 104 station's point map: it loads, and it is meant for the device's type; c104 is installed."""
     if importlib.util.find_spec("c104") is None:
         return [Msg("{where}: IEC 104 stations need the iec104 extra: {hint}", where=where, hint=EXTRA_HINT)]
-    key = f"iec104:{conn.point_map}"
-    if key not in loaded:
-        try:
-            loaded[key] = station_map(conn)
-        except RegisterMapError as exc:
-            loaded[key] = exc
-    pmap = loaded[key]
+    pmap = _load_once(loaded, f"iec104:{conn.point_map}", partial(station_map, conn))
     if isinstance(pmap, RegisterMapError):
         return [Msg("{where}: {problem}", where=where, problem=pmap.args[0])]
     assert isinstance(pmap, Iec104Map)

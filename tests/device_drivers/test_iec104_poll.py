@@ -7,10 +7,8 @@ values read back from the store are the ones set on that server.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import c104
@@ -23,6 +21,7 @@ from device_drivers.simulator.park import free_port
 from device_drivers.spool import Spool
 from ems.park import Iec104Tcp, Park
 from ems.store import Store
+from tests.device_drivers.helpers import wait_for
 
 T0 = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 T1 = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
@@ -35,13 +34,6 @@ points:
   - {ioa: 7002, type: M_ME_NB_1, quantity: v_v, scale: 2.0}
   - {ioa: 7004, type: M_IT_NA_1, quantity: e_out_kwh, scale: 0.1}
 """
-
-
-async def _until(cond: Callable[[], bool], why: Callable[[], object] = lambda: "", timeout_s: float = 8.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        assert time.monotonic() < deadline, f"condition not reached in time: {why()}"
-        await asyncio.sleep(0.02)
 
 
 def with_station(park: Park, device: str, conn: Iec104Tcp) -> Park:
@@ -80,7 +72,7 @@ async def test_station_in_the_park_file_is_journaled_then_stored(
     first = Poller.from_park(park, device_ids=["M_GRID"], journal=journal, flush_interval_s=0.05)
     assert not first.devices and [c.device_id for c in first.pushers] == ["M_GRID"]
     await first.start()
-    await _until(lambda: len(journal) >= 3, lambda: (len(journal), first.health()))
+    await wait_for(lambda: len(journal) >= 3, 8.0, "three readings journaled")
     await first.stop()
     assert store.raw("M_GRID", "p_kw", T0, T1)[1].tolist() == []
     journaled = len(journal)
@@ -89,10 +81,10 @@ async def test_station_in_the_park_file_is_journaled_then_stored(
     second = Poller.from_park(park, sink=store, device_ids=["M_GRID"], journal=journal, flush_interval_s=0.05)
     await second.start()
     try:
-        await _until(lambda: second.state_of("M_GRID") == State.OK, second.health)
+        await wait_for(lambda: second.state_of("M_GRID") == State.OK, 8.0, "the station healthy")
         pts[7001].value = 399.0
         assert pts[7001].transmit(cause=c104.Cot.SPONTANEOUS)
-        await _until(lambda: 399.0 in store.raw("M_GRID", "p_kw", T0, T1)[1].tolist())
+        await wait_for(lambda: 399.0 in store.raw("M_GRID", "p_kw", T0, T1)[1].tolist(), 8.0, "the spontaneous 399 kW")
     finally:
         await second.stop()
     p = store.raw("M_GRID", "p_kw", T0, T1)[1].tolist()
