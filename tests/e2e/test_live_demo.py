@@ -71,7 +71,11 @@ def test_telemetry_from_every_device(live, demo_park: Park) -> None:  # type: ig
         # a sample at least every 2 simulated minutes on average (polled every 60 s, pushed every 60 s)
         assert len(t_us) >= HOURS * 30, (d.id, len(t_us))
     ie = store.interval_energy(result.start, result.end)
-    assert ie.coverage[:, 1:].min() > 0.85  # (the first interval starts before the first poll answers)
+    # (the first interval starts before the first poll answers). At 360x one wall second of a loaded
+    # machine's stall is 6 simulated minutes without a poll, so single intervals may dip; the
+    # average shows whether telemetry really flowed.
+    cov = ie.coverage[:, 1:]
+    assert cov.mean() > 0.95 and cov.min() > 0.5, (cov.mean(), cov.min())
     assert result.gateway.rejected == 0 and not result.gateway.errors and result.gateway.accepted > 0
 
 
@@ -147,7 +151,7 @@ def test_energy_balance_closes(live, demo_park: Park) -> None:  # type: ignore[n
     result, store, _ = live
     ie = store.interval_energy(result.start, result.end)
     cov = ie.coverage[:, 1:]
-    assert cov.min() > 0.85
+    assert cov.min() > 0.5  # (see test_telemetry_from_every_device)
     per_interval = (ie.e_out_kwh[:, 1:] - ie.e_in_kwh[:, 1:]) / cov
     net = {d: float(per_interval[i].sum()) for i, d in enumerate(ie.devices)}
     gm = demo_park.grid_meter
