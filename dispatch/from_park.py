@@ -113,6 +113,7 @@ def problem_from_park(
     flex_delivered_kwh: dict[str, float] | None = None,
     prices: PriceSeries | None = None,
     contract_delivered_kwh: dict[str, float] | None = None,
+    re_content_kwh: dict[str, float] | None = None,
 ) -> DispatchProblem:
     """The dispatch problem of ``park`` for the horizon of ``fc``.
 
@@ -129,11 +130,15 @@ def problem_from_park(
     period before the horizon (month to date); the horizon's share of that period then comes from what
     is left of the volume band over what is left of the period (:func:`_contract_blocks`), not a
     pro-rata share of the whole volume.
+    ``re_content_kwh``: the local RE part of each battery's stored energy at the start [kWh], carried from
+    the executed intervals (:func:`dispatch.re_origin.re_content_kwh`); capped at the stored energy
+    ``soc0·E`` (the measured SOC is the truth: RE content above it has been lost); default 0, all grid.
     """
     T = fc.T
     h = fc.interval_minutes / 60.0
     times = fc.times
     soc0 = soc0 or {}
+    re_content_kwh = re_content_kwh or {}
     bats = batteries if batteries is not None else park.devices_of("battery")
     battery_specs = [
         BatterySpec(
@@ -149,6 +154,7 @@ def problem_from_park(
             soc0=soc0.get(b.id, b.soc_initial),
             soc_terminal=b.soc_terminal,
             throughput_cost_cny_per_kwh=b.throughput_cost_cny_per_kwh,
+            e_re0_kwh=min(max(re_content_kwh.get(b.id, 0.0), 0.0), soc0.get(b.id, b.soc_initial) * b.e_rated_kwh),
         )
         for b in bats
     ]

@@ -55,10 +55,13 @@ class RollingHorizon:
         ghi_clear_w_m2: np.ndarray | None = None,
         flex_delivered_kwh: dict[str, float] | None = None,
         contract_delivered_kwh: dict[str, float] | None = None,
+        re_content_kwh: dict[str, float] | None = None,
     ) -> Schedule:
         """Plan the horizon of ``fc`` starting from the measured SOC (0..1 per battery) and, for
         flexible loads, the energy already consumed today; for green contracts, the energy already
-        delivered in the current settlement period (month to date), so the rest of the volume is planned.
+        delivered in the current settlement period (month to date), so the rest of the volume is planned;
+        for batteries, the local RE part of the stored energy [kWh] that the executed intervals left
+        (:func:`dispatch.re_origin.re_content_kwh`), so that selling stored RE counts as a renewable loss.
 
         The problem solved is kept as :attr:`last_problem` (e.g. for the flexible-load baselines).
         """
@@ -74,6 +77,7 @@ class RollingHorizon:
             flex_delivered_kwh=flex_delivered_kwh,
             prices=self.prices,
             contract_delivered_kwh=contract_delivered_kwh,
+            re_content_kwh=re_content_kwh,
         )
         self.last_problem = p
         if self.network is not None:

@@ -25,6 +25,10 @@ import numpy as np
 class BatterySpec:
     """A battery. SOC fractions 0..1; ``soc0`` is the measured SOC at the horizon start.
 
+    ``e_re0_kwh``: the local renewable part of the energy stored at the horizon start [kWh, 0..soc0·E],
+    carried from the previous plan's executed intervals (:func:`dispatch.re_origin.re_content_kwh`); the
+    rest of the stored energy counts as grid energy (:mod:`dispatch.model.origin`).
+
     ``soc_terminal``: an explicit end-of-horizon target (soft); None values the stored energy
     instead (:mod:`dispatch.model.terminal`)."""
 
@@ -40,6 +44,7 @@ class BatterySpec:
     soc0: float = 0.5
     soc_terminal: float | None = None
     throughput_cost_cny_per_kwh: float = 0.0
+    e_re0_kwh: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -321,6 +326,8 @@ def _battery_problems(b: BatterySpec) -> list[str]:
         out.append("start SOC is not finite")
     elif not 0 <= b.soc0 <= 1:
         out.append(f"start SOC {b.soc0} outside [0, 1]")
+    elif not 0 <= b.e_re0_kwh <= b.soc0 * b.e_kwh * (1 + 1e-9):
+        out.append(f"renewable content at the start {b.e_re0_kwh} kWh outside [0, stored {b.soc0 * b.e_kwh:g} kWh]")
     if not 0 <= b.soc_min < b.soc_max <= 1:
         out.append(f"SOC band [{b.soc_min}, {b.soc_max}] not within 0 <= min < max <= 1")
     if b.soc_terminal is not None and not 0 <= b.soc_terminal <= 1:

@@ -14,7 +14,7 @@ from decimal import Decimal
 import numpy as np
 
 from dispatch.problem import DispatchProblem
-from dispatch.re_origin import re_lost_kwh
+from dispatch.re_origin import carried_re_kwh, re_lost_kwh
 from ems.store.schedules import ScheduleInterval, ScheduleRecord
 
 
@@ -227,14 +227,16 @@ def compute_kpis(p: DispatchProblem, s: Schedule) -> Kpis:
     """KPIs of schedule ``s`` for problem ``p``, computed from the per-interval values.
 
     Local RE consumption ratio = 1 − RE lost / available local RE, the loss counted by origin as the
-    objective counts it (:mod:`dispatch.re_origin`: curtailed, exported RE, storage losses of RE);
+    objective counts it (:mod:`dispatch.re_origin`: curtailed, exported RE, storage losses of RE); the
+    available local RE is the generation plus the deliverable RE stored at the start, ``Σ_b η_d·e_re0``
+    (a plan's stored RE can be lost, so it counts as available; 0 unless carried from a previous plan);
     green share = (local RE consumed + contract + direct) / (that + grid-mix import);
     cost = Σ Δt·(price·imp − export_price·exp + green + throughput) + demand charge on the
     increase of the peak over ``peak_import_so_far_kw`` + carbon price × emissions.
     """
     h = p.dt_h
     T = p.T
-    avail = _sum(s.gen_avail_kw, T).sum() * h
+    avail = _sum(s.gen_avail_kw, T).sum() * h + carried_re_kwh(p)
     curtailed = _sum(s.curtail_kw, T).sum() * h
     local_used = avail - re_lost_kwh(p, s)
     exported = s.grid_export_kw.sum() * h

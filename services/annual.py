@@ -33,6 +33,7 @@ from dispatch.from_park import problem_from_park, tou_prices
 from dispatch.mpc import RollingHorizon
 from dispatch.prices import PriceSeries
 from dispatch.problem import DispatchProblem
+from dispatch.re_origin import MeteredFlows, re_content_kwh
 from dispatch.rules import rule_based_schedule
 from dispatch.schedule import Kpis, Schedule, compute_kpis
 from dispatch.solver import SolverOptions
@@ -165,6 +166,21 @@ class _Recorder:
         self.direct = {d.id: np.zeros(T) for d in p.direct}
         self.flex = {f.id: np.zeros(T) for f in p.flex}
 
+    def window(self, p: DispatchProblem, t0: int, t1: int) -> MeteredFlows:
+        """The executed intervals ``[t0, t1)`` (``p``: the whole period's problem, for the available RE)."""
+        cut = slice(t0, t1)
+        green = sum((x[cut] for x in (*self.contract.values(), *self.direct.values())), np.zeros(t1 - t0))
+        return MeteredFlows(
+            {b: x[cut] for b, x in self.charge.items()},
+            {b: x[cut] for b, x in self.discharge.items()},
+            {b: x[cut] for b, x in self.soc.items()},
+            {g.id: np.asarray(g.avail_kw)[cut] for g in p.generators},
+            {g: x[cut] for g, x in self.curtail.items()},
+            self.imp[cut],
+            self.exp[cut],
+            green,
+        )
+
     def schedule(self, park: Park, p: DispatchProblem, soc0: dict[str, float], method: str) -> Schedule:
         s = Schedule(
             start=p.start,
@@ -251,6 +267,7 @@ def simulate_year(
     rec = _Recorder(year)
     e = {b.id: b.soc_initial * b.e_rated_kwh for b in bats}
     soc0 = {b.id: b.soc_initial for b in bats}
+    content = {b.id: 0.0 for b in bats}  # RE part of e [kWh]: the start energy counts as grid energy
     h = park.interval_minutes / 60.0
     step = max(1, cfg.replan_minutes // park.interval_minutes)
     month_of = np.array([lt.year * 12 + lt.month for lt in local_datetimes(year.times, park.tz)])
@@ -282,6 +299,7 @@ def simulate_year(
                 c.id: float(rec.contract[c.id][(day_start if c.period == "day" else month_start)[t0] : t0].sum() * h)
                 for c in park.green.contracts
             },
+            re_content_kwh=content,
         )
         replan_s.append(time.perf_counter() - r0)
         replans += 1
@@ -289,9 +307,12 @@ def simulate_year(
             fallbacks[(plan.fallback_reason or "").split(":")[0]] += 1
         assert mpc.last_problem is not None
         baseline_flex = {f.id: f.baseline_kw for f in mpc.last_problem.flex}
-        for k in range(min(step, n - t0)):
-            t = t0 + k
-            violations += _execute(park, bats, truth, off + t, t, k, plan, baseline_flex, rec, e, h)
+        start = mpc.last_problem.batteries  # the measured SOC and the carried content at t0
+        t1 = min(t0 + step, n)
+        for t in range(t0, t1):
+            violations += _execute(park, bats, truth, off + t, t, t - t0, plan, baseline_flex, rec, e, h)
+        # the RE content the executed intervals leave is where the next plan starts (docs/dispatch.md)
+        content = re_content_kwh(dataclasses.replace(year, batteries=start), rec.window(year, t0, t1))
         if progress is not None:
             progress(1)
     optimised = rec.schedule(park, year, soc0, "mpc")

@@ -6,8 +6,10 @@ not a local RE loss. To tell them apart, the battery's content is split by origi
 (per battery b, interval t):
 
 * ``pc_re <= pc``, ``pd_re <= pd`` [kW]: the RE part of charge and discharge;
-* ``e_re[t] = keep·e_re[t−1] + Δt·(η_c·pc_re − pd_re/η_d)``, ``e_re[−1] = 0``, ``0 <= e_re <= e``
-  (the grid part ``e − e_re`` obeys the same dynamics and stays >= 0);
+* ``e_re[t] = keep·e_re[t−1] + Δt·(η_c·pc_re − pd_re/η_d)``, ``0 <= e_re <= e``, starting from the
+  carried content ``e_re[−1] = e_re0 <= e0`` (the RE part of the energy stored at the horizon start,
+  a parameter: the closed loops carry what the executed intervals left, :func:`dispatch.re_origin.re_content_kwh`;
+  the grid part ``e − e_re`` obeys the same dynamics and stays >= 0);
 * ``exp_re <= exp`` [kW]: the RE part of the export;
 * ``Σ_b (pc − pc_re) <= imp + Σ_k g + Σ_d dg``: grid-origin charge comes from outside the park, not
   from a battery's own discharge (which would relabel stored grid energy as RE);
@@ -15,8 +17,9 @@ not a local RE loss. To tell them apart, the battery's content is split by origi
   ``[0, served load]`` (RE cannot be charged or exported twice; what reaches loads is at most the load;
   the complement is served by imports, green supply and grid-origin discharge).
 
-The RE lost over the horizon is the available RE minus what reached loads minus the *deliverable*
-increase of stored RE, ``η_d·(e_re[T−1] − e_re[−1])``. Substituting the dynamics gives, per interval,
+The RE lost over the horizon is the available RE, generated plus deliverable stored at the start
+``η_d·e_re0``, minus what reached loads minus what is deliverable from storage at the end
+``η_d·e_re[T−1]``. Substituting the dynamics gives, per interval (with ``e_re[−1] = e_re0``),
 
 ``loss[t] = Δt·(Σ_g curt + exp_re + Σ_b (1 − η_c·η_d)·pc_re) + Σ_b η_d·(1 − keep)·e_re[t−1]``
 
@@ -29,8 +32,9 @@ reaching loads falls by ``d`` and the RE stored at the end grows by ``η_c·c = 
 ``d``. Either way the loss is unchanged: curtailing and burning cost stage 1 the same, and the
 throughput tie-breaker picks the plan that does not cycle. The attribution is the most favourable consistent one
 (the model chooses ``pc_re, pd_re, exp_re``): export counts as RE only where no grid-origin energy
-could have been exported instead. Known approximation: the energy stored at the horizon start is
-counted as grid energy (its origin is not carried between plans).
+could have been exported instead. Stored RE carried in (``e_re0``) is therefore lost when it is exported
+(``η_d`` per kWh stored) or self-discharged, and not when it serves load or stays stored: without the
+carry, every re-plan saw the stored RE as grid energy and sold it at no RE cost (issue 15).
 
 Without local generators there is nothing to lose: the loss is 0 and no origin variables are built.
 """
@@ -65,7 +69,7 @@ def add_origin(m: pyo.ConcreteModel) -> None:
     m.e_re_le = pyo.Constraint(m.B, m.T, rule=lambda m, b, t: m.e_re[b, t] <= m.e[b, t])
 
     def prev(m: pyo.ConcreteModel, b: str, t: int) -> pyo.Expression:
-        return 0.0 if t == 0 else m.e_re[b, t - 1]
+        return m.e_re0[b] if t == 0 else m.e_re[b, t - 1]
 
     m.e_re_dynamics = pyo.Constraint(
         m.B,

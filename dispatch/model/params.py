@@ -50,6 +50,7 @@ def add_parameters(m: pyo.ConcreteModel, shape: ModelShape) -> None:
     m.e_lo = _param(m.B)
     m.e_hi = _param(m.B)
     m.e0 = _param(m.B)
+    m.e_re0 = _param(m.B)  # local RE part of e0 [kWh] (dispatch.model.origin)
     m.e_target = _param(m.B)
     m.e_value = _param(m.B)  # terminal value of stored energy [CNY/kWh stored]
     m.pc_max = _param(m.B)
@@ -124,6 +125,7 @@ def load_parameters(m: pyo.ConcreteModel, p: DispatchProblem) -> None:
         m.e_lo[b.id] = b.soc_min * b.e_kwh
         m.e_hi[b.id] = b.soc_max * b.e_kwh
         m.e0[b.id] = b.soc0 * b.e_kwh
+        m.e_re0[b.id] = b.e_re0_kwh
         m.e_target[b.id] = (b.soc_terminal or 0.0) * b.e_kwh
         m.e_value[b.id] = terminal_value(p, b) if b.soc_terminal is None else 0.0
         m.pc_max[b.id] = b.p_charge_max_kw
