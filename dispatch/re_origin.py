@@ -110,7 +110,7 @@ def re_content_kwh(p: DispatchProblem, s: Flows) -> dict[str, float]:
 
 
 def _content0(b: BatterySpec) -> float:
-    return min(max(b.e_re0_kwh, 0.0), b.soc0 * b.e_kwh)
+    return max(0.0, min(b.e_re0_kwh, b.soc0 * b.e_kwh))  # also for the baseline of an invalid problem
 
 
 def _attribute(p: DispatchProblem, s: Flows, *, least_end_content: bool) -> tuple[float, dict[str, float]]:

@@ -368,6 +368,8 @@ def _execute(
     need = demand - sum(avail.values()) - green - float(plan.grid_import_kw[k] - plan.grid_export_kw[k])
     planned = {b.id: plan.battery_discharge_kw[b.id][k] - plan.battery_charge_kw[b.id][k] for b in bats}
     total_planned = sum(planned.values())
+    if need > total_planned:  # a shortfall: while the plan exports, the export shrinks first (module doc)
+        need = max(total_planned, need - float(plan.grid_export_kw[k]))
     pb_total = 0.0
     for b in bats:
         keep = (1.0 - b.self_discharge_per_h) ** h

@@ -59,7 +59,6 @@ def add_parameters(m: pyo.ConcreteModel, shape: ModelShape) -> None:
     m.inv_eta_d = _param(m.B)
     m.keep = _param(m.B)
     m.rt_loss = _param(m.B)  # round-trip loss fraction 1 − η_c·η_d
-    m.sd_loss = _param(m.B)  # deliverable energy lost to self-discharge per kWh stored, η_d·(1 − keep)
     m.throughput_cost = _param(m.B)
 
     m.avail = _param(m.G, m.T)
@@ -134,7 +133,6 @@ def load_parameters(m: pyo.ConcreteModel, p: DispatchProblem) -> None:
         m.inv_eta_d[b.id] = 1.0 / b.eta_discharge
         m.keep[b.id] = (1.0 - b.self_discharge_per_h) ** p.dt_h
         m.rt_loss[b.id] = 1.0 - b.eta_charge * b.eta_discharge
-        m.sd_loss[b.id] = b.eta_discharge * (1.0 - (1.0 - b.self_discharge_per_h) ** p.dt_h)
         m.throughput_cost[b.id] = b.throughput_cost_cny_per_kwh
 
     for g in p.generators:
