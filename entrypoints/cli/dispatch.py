@@ -218,6 +218,12 @@ def simulate_year_cmd(
     if result.import_limit_violations:
         typer.secho(f"  import limit exceeded in {result.import_limit_violations} intervals", fg=typer.colors.YELLOW)
     _kpi_table(result.kpis, result.baseline_kpis, "cn-jiangsu-2022 0.5978 kgCO2/kWh (MEE 2022)")
+    k, b = result.kpis, result.baseline_kpis
+    typer.echo(
+        f"  local RE consumed, by origin: {k.local_re_consumed_kwh / 1e3:,.1f} vs {b.local_re_consumed_kwh / 1e3:,.1f} "
+        f"MWh of {k.local_re_available_kwh / 1e3:,.1f} ({(k.local_re_consumed_kwh - b.local_re_consumed_kwh) / 1e3:+,.1f} MWh); "
+        f"cost {k.cost_cny:,.0f} vs {b.cost_cny:,.0f} CNY ({k.cost_cny - b.cost_cny:+,.0f} CNY)"
+    )
     typer.echo(f"  {'cost of the period [CNY]':<34}{'optimised':>16}{'rule-based':>16}{'saving':>16}")
     for (label, mine), (_, theirs) in zip(result.costs.rows(), result.baseline_costs.rows(), strict=True):
         typer.echo(f"  {label:<34}{mine:>16,.2f}{theirs:>16,.2f}{theirs - mine:>16,.2f}")
