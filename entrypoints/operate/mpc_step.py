@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import psycopg
 
 from dispatch.from_park import problem_from_park
 from dispatch.mpc import RollingHorizon
@@ -32,7 +33,7 @@ from ems.forecast.runs import evaluate_metered, save_forecast
 from ems.park import Park
 from ems.store import Store
 from ems.store.carbon_queries import active_deliveries
-from ems.store.schedules import save_schedule
+from ems.store.schedules import planned_series, save_schedule
 from grid_models import ParkNetwork, build_network, timeseries, violations
 from services.network_check import AcCheckReport, dispatch_with_ac_check, schedule_injections
 
@@ -114,10 +115,14 @@ class Planner:
 
     def contract_delivered_kwh(self, start: dt.datetime) -> dict[str, float]:
         """Energy each green contract delivered in its current settlement period (local day or month) before
-        ``start``, from the contract ledger (the trading centre's settlement import) [kWh].
+        ``start`` [kWh]: the contract ledger (the trading centre's settlement import) up to the end of its
+        latest settled period, then, for the intervals not settled yet, the delivery the executed plans
+        planned (:meth:`unsettled_planned_kwh`).
 
-        A ledger row straddling ``start`` (a monthly settlement) counts pro rata by time; intervals not yet
-        settled count as not delivered, so the plan asks for their energy again rather than assume it.
+        A ledger row straddling ``start`` (a monthly settlement) counts pro rata by time. Planned rather than
+        metered: a contract's energy arrives through the grid meter with the grid-mix import, so no meter
+        tells them apart until the settlement does; counted as not delivered (before issue 15), the plan
+        asked for their energy a second time.
         """
         out: dict[str, float] = {}
         local = start.astimezone(self.park.tz)
@@ -127,14 +132,29 @@ class Planner:
                 if c.period == "month":
                     since = since.replace(day=1)
                 got = 0.0
+                settled_until = since
                 for r in active_deliveries(conn, since, start):
                     if r.contract_id != c.id:
                         continue
                     span = (r.period_end - r.period_start).total_seconds()
                     inside = (min(r.period_end, start) - max(r.period_start, since)).total_seconds()
                     got += float(r.kwh) * inside / span if span > 0 else 0.0
+                    settled_until = max(settled_until, min(r.period_end, start))
+                if settled_until < start:
+                    got += self.unsettled_planned_kwh(conn, c.id, settled_until, start)
                 out[c.id] = got
         return out
+
+    def unsettled_planned_kwh(
+        self, conn: psycopg.Connection, contract_id: str, start: dt.datetime, end: dt.datetime
+    ) -> float:
+        """Contract energy planned for [start, end) by the MPC plan executed in each interval (the newest plan
+        made before it) [kWh]; intervals no plan covered count as not delivered."""
+        h = self.park.interval_minutes / 60.0
+        return sum(
+            devices.get(contract_id, {}).get("p_kw", 0.0) * h
+            for _, _, devices in planned_series(conn, "mpc", start, end)
+        )
 
     def plan(self, start: dt.datetime, now: dt.datetime) -> PlanStep:
         """Plan the horizon from interval ``start`` with what is measured up to ``now``; save it."""

@@ -99,3 +99,44 @@ def test_planner_reads_month_to_date_deliveries_from_the_contract_ledger(demo_st
         insert_delivery(conn, "OTHER", local(6, 1), local(6, 6), Decimal(70_000), "period", one, "x", None)
     planner = Planner(demo_park, demo_store, ac_check=False)
     assert planner.contract_delivered_kwh(JUNE_11) == pytest.approx({gpt: 1_100_000.0})
+
+
+def test_unsettled_intervals_count_what_the_executed_plans_delivered(demo_store: Store, demo_park: Park) -> None:
+    # Ledger (Beijing time): 1..6 June 600 MWh and 6 June..10 June 23:00 900 MWh; nothing settled for the
+    # last hour before 11 June 00:00. Two MPC plans for it: from 23:00, 2000 kW in each of 4 intervals;
+    # from 23:30 (re-planned, executed for 23:30 and 23:45), 3000 kW. Delivered in that hour:
+    # 2 × 0.25 h × 2000 kW + 2 × 0.25 h × 3000 kW = 2500 kWh. Month to date 600,000 + 900,000 + 2,500 kWh.
+    from ems.store.carbon_queries import insert_delivery
+    from ems.store.schedules import ScheduleInterval, ScheduleRecord, save_schedule
+    from entrypoints.operate.mpc_step import Planner
+
+    gpt, one = "GPT-2026-OFFSHORE", Decimal(1)
+    tz = demo_park.tz
+    late = dt.datetime(2026, 6, 10, 23, 0, tzinfo=tz)
+
+    def plan(start: dt.datetime, n: int, kw: float) -> ScheduleRecord:
+        rows = [
+            ScheduleInterval(
+                start + k * dt.timedelta(minutes=15), 0.0, 0.0, 0.0, kw, 0.0, 0.0, 0.0, 0.0, {gpt: {"p_kw": kw}}
+            )
+            for k in range(n)
+        ]
+        return ScheduleRecord(start, 15, "lp", "optimal", "lexicographic", "optimal", None, 0.0, {}, {}, rows)
+
+    with demo_store.connection() as conn:
+        insert_delivery(
+            conn,
+            gpt,
+            dt.datetime(2026, 6, 1, tzinfo=tz),
+            dt.datetime(2026, 6, 6, tzinfo=tz),
+            Decimal(600_000),
+            "period",
+            one,
+            "a",
+            None,
+        )
+        insert_delivery(conn, gpt, dt.datetime(2026, 6, 6, tzinfo=tz), late, Decimal(900_000), "period", one, "b", None)
+        save_schedule(conn, plan(late, 4, 2000.0), "mpc")
+        save_schedule(conn, plan(late + dt.timedelta(minutes=30), 4, 3000.0), "mpc")
+    planner = Planner(demo_park, demo_store, ac_check=False)
+    assert planner.contract_delivered_kwh(JUNE_11) == pytest.approx({gpt: 1_502_500.0})
