@@ -305,7 +305,8 @@ def surplus_park(days: int) -> dict[str, object]:
         f"of {k.local_re_available_kwh / 1e3:,.1f} ({d_mwh:+,.1f} MWh; ratio {k.local_re_consumption_ratio:.4f} "
         f"vs {b.local_re_consumption_ratio:.4f})"
     )
-    print(f"  cost {k.cost_cny:,.0f} vs {b.cost_cny:,.0f} CNY ({d_cny:+,.0f} CNY), fallbacks {sum(r.fallbacks.values())}")
+    fallbacks = sum(r.fallbacks.values())
+    print(f"  cost {k.cost_cny:,.0f} vs {b.cost_cny:,.0f} CNY ({d_cny:+,.0f} CNY), fallbacks {fallbacks}")
     return {
         "surplus_days": days,
         "surplus_sim_s": round(r.wall_seconds, 1),

@@ -81,7 +81,7 @@ class MeteredFlows:
     curtail_kw: dict[str, np.ndarray]
     grid_import_kw: np.ndarray
     grid_export_kw: np.ndarray
-    green_kw: np.ndarray  # type: ignore[misc]  # a plain array here, a property of the schedule
+    green_kw: np.ndarray  # a plain array here, a property of the schedule
 
     @property
     def T(self) -> int:

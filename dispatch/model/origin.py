@@ -25,20 +25,22 @@ The RE lost over the horizon is the available RE, generated plus deliverable sto
 
 i.e. the round-trip loss is charged when RE enters the battery. ``re_lost`` (stage 1) leaves out the last
 term, the self-discharge of stored RE (the KPI, :mod:`dispatch.re_origin`, counts it): at most
-``Σ_b η_d·(1 − keep^T)·E`` per horizon (0.05 % of a day's loss on the surplus park), and counted it made
-swapping stored RE for grid energy pay in stage 1, which stage 2 then had to honour at any price — on
-the surplus park a 10.6 MW import peak at 0.95 CNY/kWh to save 4 kWh of RE self-discharge (issue 15). Proof sketch that cycling never
-disposes of RE (issue 23): take a plan and let the battery deliver ``d`` in interval t in place of RE
-that is curtailed instead, then recharge ``c = d/(η_c·η_d)`` from RE that would otherwise be curtailed
-later (or do both in the same interval). Every load is served as before. If the delivered energy was
-RE, the RE reaching loads and the RE stored at the end are unchanged; if it was grid energy, the RE
-reaching loads falls by ``d`` and the RE stored at the end grows by ``η_c·c = d/η_d``, deliverable
-``d``. Either way the loss is unchanged: curtailing and burning cost stage 1 the same, and the
-throughput tie-breaker picks the plan that does not cycle. The attribution is the most favourable consistent one
-(the model chooses ``pc_re, pd_re, exp_re``): export counts as RE only where no grid-origin energy
-could have been exported instead. Stored RE carried in (``e_re0``) is therefore lost when it is exported
-(``η_d`` per kWh stored), and not when it serves load or stays stored: without the
-carry, every re-plan saw the stored RE as grid energy and sold it at no RE cost (issue 15).
+``Σ_b η_d·(1 − keep^T)·E`` per horizon (46 kWh a day for the surplus park's battery, 0.04 % of a day's
+loss there), and counted it made swapping stored RE for grid energy pay in stage 1, which stage 2 then had
+to honour at any price — on the surplus park a 10.6 MW import peak at 0.95 CNY/kWh to save a few kWh of RE
+self-discharge (issue 15).
+
+Proof sketch that cycling never disposes of RE (issue 23): take a plan and let the battery deliver ``d`` in
+interval t in place of RE that is curtailed instead, then recharge ``c = d/(η_c·η_d)`` from RE that would
+otherwise be curtailed later (or do both in the same interval). Every load is served as before. If the
+delivered energy was RE, the RE reaching loads and the RE stored at the end are unchanged; if it was grid
+energy, the RE reaching loads falls by ``d`` and the RE stored at the end grows by ``η_c·c = d/η_d``,
+deliverable ``d``. Either way the loss is unchanged: curtailing and burning cost stage 1 the same, and the
+throughput tie-breaker picks the plan that does not cycle. The attribution is the most favourable consistent
+one (the model chooses ``pc_re, pd_re, exp_re``): export counts as RE only where no grid-origin energy could
+have been exported instead. Stored RE carried in (``e_re0``) is therefore lost when it is exported (``η_d``
+per kWh stored), and not when it serves load or stays stored: without the carry, every re-plan saw the
+stored RE as grid energy and sold it at no RE cost (issue 15).
 
 Without local generators there is nothing to lose: the loss is 0 and no origin variables are built.
 """

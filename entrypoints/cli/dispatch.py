@@ -219,9 +219,10 @@ def simulate_year_cmd(
         typer.secho(f"  import limit exceeded in {result.import_limit_violations} intervals", fg=typer.colors.YELLOW)
     _kpi_table(result.kpis, result.baseline_kpis, "cn-jiangsu-2022 0.5978 kgCO2/kWh (MEE 2022)")
     k, b = result.kpis, result.baseline_kpis
+    re_mwh, re_base_mwh = k.local_re_consumed_kwh / 1e3, b.local_re_consumed_kwh / 1e3
     typer.echo(
-        f"  local RE consumed, by origin: {k.local_re_consumed_kwh / 1e3:,.1f} vs {b.local_re_consumed_kwh / 1e3:,.1f} "
-        f"MWh of {k.local_re_available_kwh / 1e3:,.1f} ({(k.local_re_consumed_kwh - b.local_re_consumed_kwh) / 1e3:+,.1f} MWh); "
+        f"  local RE consumed, by origin: {re_mwh:,.1f} vs {re_base_mwh:,.1f} MWh of "
+        f"{k.local_re_available_kwh / 1e3:,.1f} ({re_mwh - re_base_mwh:+,.1f} MWh); "
         f"cost {k.cost_cny:,.0f} vs {b.cost_cny:,.0f} CNY ({k.cost_cny - b.cost_cny:+,.0f} CNY)"
     )
     typer.echo(f"  {'cost of the period [CNY]':<34}{'optimised':>16}{'rule-based':>16}{'saving':>16}")

@@ -24,6 +24,7 @@ from dispatch.from_park import problem_from_park
 from dispatch.mpc import RollingHorizon
 from dispatch.prices import PriceSeries
 from dispatch.problem import DispatchProblem
+from dispatch.re_origin import MeteredFlows, re_content_kwh
 from dispatch.rules import rule_based_schedule
 from dispatch.schedule import Schedule
 from ems.forecast.accuracy import Accuracy
@@ -34,6 +35,7 @@ from ems.park import Park
 from ems.store import Store
 from ems.store.carbon_queries import active_deliveries
 from ems.store.schedules import planned_series, save_schedule
+from entrypoints.operate.summary import mean_power
 from grid_models import ParkNetwork, build_network, timeseries, violations
 from services.network_check import AcCheckReport, dispatch_with_ac_check, schedule_injections
 
@@ -77,6 +79,7 @@ class Planner:
         self.rh = RollingHorizon(park, prices=prices)
         self.network: ParkNetwork | None = build_network(park) if ac_check else None
         self.scored_until: dt.datetime | None = None
+        self.last_problem: DispatchProblem | None = None  # the previous plan's problem: its start SOC and RE content
 
     def score_forecasts(self, until: dt.datetime) -> dict[int, dict[str, Accuracy]]:
         """Store the accuracy of every forecast run with an interval metered since the last call (on the
@@ -156,6 +159,38 @@ class Planner:
             for _, _, devices in planned_series(conn, "mpc", start, end)
         )
 
+    def re_content_kwh(self, start: dt.datetime) -> dict[str, float]:
+        """RE content of each battery at ``start`` [kWh]: the previous plan's start content carried through the
+        intervals metered since (:func:`dispatch.re_origin.re_content_kwh` on the battery, generator, grid and
+        direct-line meters; generation as metered, i.e. nothing curtailed, which does not change what was
+        stored). Unknown (the first plan, or the previous one older than the history window): 0, all grid."""
+        last = self.last_problem
+        if last is None or not (dt.timedelta(0) < start - last.start <= dt.timedelta(days=self.history_days)):
+            return {}
+        ie = self.store.interval_energy(last.start, start)
+        h = self.park.interval_minutes / 60.0
+        T = len(ie.starts)
+        ends = ie.starts.astype("datetime64[us]").astype(np.int64) + int(h * 3.6e9)
+        soc = {}
+        for b in last.batteries:
+            t_us, v = self.store.raw(b.id, "soc_pct", last.start, start)
+            k = np.searchsorted(t_us, ends, side="left") - 1
+            soc[b.id] = np.where(k >= 0, v[np.maximum(k, 0)] / 100.0 if len(v) else b.soc0, b.soc0)
+        gm = self.park.grid_meter
+        imp, exp = mean_power(ie, gm.id, h) if gm is not None else (np.zeros(T), np.zeros(T))
+        direct = [c.meter for c in self.park.green.direct_connections if c.meter is not None and c.meter in ie.devices]
+        flows = MeteredFlows(
+            {b.id: mean_power(ie, b.id, h)[1] for b in last.batteries},
+            {b.id: mean_power(ie, b.id, h)[0] for b in last.batteries},
+            soc,
+            {g.id: mean_power(ie, g.id, h)[0] for g in last.generators},
+            {g.id: np.zeros(T) for g in last.generators},
+            imp,
+            exp,
+            sum((mean_power(ie, d, h)[0] for d in direct), np.zeros(T)),
+        )
+        return re_content_kwh(last, flows)
+
     def plan(self, start: dt.datetime, now: dt.datetime) -> PlanStep:
         """Plan the horizon from interval ``start`` with what is measured up to ``now``; save it."""
         t0 = time.perf_counter()
@@ -164,6 +199,7 @@ class Planner:
         soc = self.measured_soc(now)
         peak = self.peak_import_so_far_kw(start)
         delivered = self.contract_delivered_kwh(start)
+        content = self.re_content_kwh(start)
         ac: AcCheckReport | None = None
         if self.network is not None:
             p = problem_from_park(
@@ -173,6 +209,7 @@ class Planner:
                 peak_import_so_far_kw=peak,
                 prices=self.prices,
                 contract_delivered_kwh=delivered,
+                re_content_kwh=content,
             )
             s, ac = dispatch_with_ac_check(
                 self.rh.dispatcher,
@@ -182,9 +219,10 @@ class Planner:
                 n_1=self.park.dispatch.n_1,
             )
         else:
-            s = self.rh.step(fc, soc, peak, contract_delivered_kwh=delivered)
+            s = self.rh.step(fc, soc, peak, contract_delivered_kwh=delivered, re_content_kwh=content)
             assert self.rh.last_problem is not None
             p = self.rh.last_problem
+        self.last_problem = p
         missing = [b.id for b in self.park.devices_of("battery") if b.id not in soc]
         if missing:
             s.notes.append(f"no recent SOC reading for {', '.join(missing)}: park-file soc_initial assumed")
