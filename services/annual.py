@@ -6,7 +6,11 @@ re-plan (hourly by default) the forecasters see only the measured past, the
 and the first intervals of the plan are executed until the next re-plan:
 
 * batteries hold the planned grid exchange (absorbing the forecast error) within their
-  power and *actual* SOC limits;
+  power and *actual* SOC limits, except that a shortfall while the plan exports shrinks the export
+  first: the battery discharges beyond its plan only to hold the planned import (the peak), not to sell
+  stored energy the plan meant to keep;
+* the RE content the executed intervals leave in each battery (:func:`dispatch.re_origin.re_content_kwh`)
+  is where the next plan starts;
 * contract delivery and flexible loads as planned; direct-line intake as planned but at most
   what the off-site plant actually produces;
 * local PV/wind run at their actual output; when the export limit would be exceeded, the
