@@ -149,3 +149,42 @@ def test_carried_content_updates_the_kept_lp_in_place() -> None:
     fresh = Dispatcher().solve(p(90.0))
     assert kept.kpis.cost_cny == pytest.approx(fresh.kpis.cost_cny, abs=1e-6)
     assert float(kept.grid_export_kw.sum()) == pytest.approx(float(fresh.grid_export_kw.sum()), abs=1e-6)
+
+
+def test_live_planner_carries_the_content_through_the_metered_intervals(demo_store, demo_park) -> None:  # type: ignore[no-untyped-def]
+    # ems mpc: the previous plan started at START with BESS (40 MWh, η 0.95 each way) at SOC 0.5 holding
+    # 1000 kWh of RE. Metered since, one reading a minute: interval 0, PV_CELLS 4000 kW all charging the
+    # battery (−4000 kW at its terminals), grid 0: 1000 kWh in, 950 stored, content 1950; interval 1, the
+    # battery delivers 2000 kW (500 kWh to the loads, 500/0.95 = 526.316 kWh out of it), grid 0: counted as
+    # RE first (least content), 1950 − 526.316 = 1423.684 kWh at the start of the next plan; less the
+    # self-discharge of 0.01 %/h, keep = 0.9999^0.25 per interval on the content: 1423.610 kWh.
+    import datetime as dt
+
+    from dispatch.from_park import problem_from_park
+    from ems.forecast import Forecast
+    from ems.telemetry import ReadingBatch
+    from entrypoints.operate.mpc_step import Planner
+
+    start = dt.datetime(2026, 3, 2, 0, 0, tzinfo=dt.UTC)
+    minutes = np.arange(30)
+    t_us = int(start.timestamp() * 1e6) + minutes * 60_000_000
+    pv = np.where(minutes < 15, 4000.0, 0.0)
+    bess = np.where(minutes < 15, -4000.0, 2000.0)
+    soc_end = [52.375, (20950.0 - 500 / 0.95) / 400.0]  # SOC % at each interval's end
+    rows = [(t_us, "PV_CELLS", "p_kw", pv), (t_us, "BESS", "p_kw", bess), (t_us, "M_GRID", "p_kw", 0 * pv)]
+    rows.append((t_us[[14, 29]], "BESS", "soc_pct", np.array(soc_end)))
+    batch = ReadingBatch(
+        np.concatenate([r[0] for r in rows]),
+        np.concatenate([np.full(len(r[0]), r[1], dtype=object) for r in rows]),
+        np.concatenate([np.full(len(r[0]), r[2], dtype=object) for r in rows]),
+        np.concatenate([r[3] for r in rows]),
+        np.zeros(sum(len(r[0]) for r in rows), dtype=np.int16),
+    )
+    assert not demo_store.ingest(batch, now=start + dt.timedelta(hours=1)).rejected
+    planner = Planner(demo_park, demo_store, ac_check=False)
+    assert planner.re_content_kwh(start + dt.timedelta(minutes=30)) == {}  # nothing known yet: all grid
+    fc = Forecast(start, 15, {"PV_CELLS": np.zeros(4)})
+    planner.last_problem = problem_from_park(demo_park, fc, soc0={"BESS": 0.5}, re_content_kwh={"BESS": 1000.0})
+    carried = planner.re_content_kwh(start + dt.timedelta(minutes=30))
+    keep = 0.9999**0.25
+    assert carried["BESS"] == pytest.approx(keep * (keep * 1000.0 + 950.0) - 500 / 0.95, abs=1e-3)
