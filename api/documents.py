@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from api.security import Problem
 from ems.documents.service import MEDIA_TYPES, DocumentChain, DocumentError
 from ems.documents.signing import Signer, SigningKeyError
+from ems.i18n import message_of
 from ems.settings import Settings
 
 
@@ -66,5 +67,5 @@ def file_response(
     try:
         path = chain.file(entry, content_sha256, fmt, out_dir)
     except DocumentError as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise HTTPException(404, message_of(exc)) from None
     return FileResponse(path, media_type=MEDIA_TYPES[fmt], filename=path.name)

@@ -7,7 +7,9 @@ which language it is in (``Content-Language``).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
@@ -17,6 +19,10 @@ from ems.i18n import LANGUAGES, Msg, catalogue, from_accept_language
 
 def request_language(request: Request) -> str:
     return from_accept_language(request.headers.get("accept-language")) or request.app.state.ems.park.language
+
+
+Language = Annotated[str, Depends(request_language)]
+"""The answer's language as a route parameter (documents rendered for the reader, e.g. PDFs)."""
 
 
 async def translated_http_error(request: Request, exc: Exception) -> Response:

@@ -16,6 +16,7 @@ from ems.carbon import service
 from ems.carbon.factors import FactorError
 from ems.carbon.intensity import IntensityPoint, factor_type
 from ems.documents.content import slug
+from ems.i18n import message_of
 from ems.park import Park
 
 router = APIRouter(prefix="/v1/carbon/intensity", tags=["carbon"], responses=AUTH_RESPONSES)
@@ -97,7 +98,7 @@ async def intensity_history(
         )
         ftype = factor_type(service.factor_scope(park, reg, method))
     except (FactorError, ValueError) as exc:
-        raise HTTPException(400, str(exc)) from None
+        raise HTTPException(400, message_of(exc)) from None
     zone, now = zone_of(park), dt.datetime.now(dt.UTC)
     return IntensityHistory(
         zone=zone,
@@ -122,7 +123,7 @@ async def intensity_forecast(
         )
         ftype = factor_type(service.factor_scope(park, reg, method))
     except (FactorError, ValueError) as exc:
-        raise HTTPException(400, str(exc)) from None
+        raise HTTPException(400, message_of(exc)) from None
     zone = zone_of(park)
     made = None if plan is None or plan.created_at is None else plan.created_at.astimezone(dt.UTC)
     return IntensityForecast(

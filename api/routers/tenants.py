@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import FootprintsDir, ParkDep, Period, PeriodDep, SettingsDep, StoreDep, checked_period
 from api.documents import DOWNLOAD_RESPONSES, ChainEntryPublic, DocumentIssued, file_response, report_signer
+from api.i18n import Language
 from api.principal import Principal
 from api.security import AUTH_RESPONSES, Problem, require
 from ems.carbon.certificates import LedgerError
@@ -25,7 +26,7 @@ from ems.footprint import service
 from ems.footprint.metering import MeteringError
 from ems.footprint.production import ProductionCheck, check_rows
 from ems.footprint.result import FootprintRun
-from ems.i18n import Msg
+from ems.i18n import Msg, message_of
 from ems.park import Park
 
 router = APIRouter(prefix="/v1", tags=["tenants"], responses=AUTH_RESPONSES)
@@ -167,7 +168,7 @@ def _compute(store: StoreDep, park: ParkDep, period: PeriodDep) -> FootprintRun:
     try:
         return service.footprint_for(store, park, period.start, period.end)
     except (MeteringError, ValueError) as exc:
-        raise HTTPException(400, str(exc)) from None
+        raise HTTPException(400, message_of(exc)) from None
 
 
 Footprint = Annotated[FootprintRun, Depends(_compute)]
@@ -254,13 +255,21 @@ def allocation(_: AuditorOnly, fr: Footprint) -> AllocationPublic:
     responses={**NOT_FOUND, **BAD},
 )
 async def issue(
-    tid: TenantId, body: StatementCreate, store: StoreDep, park: ParkDep, out_dir: FootprintsDir, settings: SettingsDep
+    tid: TenantId,
+    body: StatementCreate,
+    store: StoreDep,
+    park: ParkDep,
+    out_dir: FootprintsDir,
+    settings: SettingsDep,
+    lang: Language,
 ) -> DocumentIssued:
+    """The PDF is rendered in the request's language (``Accept-Language``, else the park's); the
+    JSON and CSV, which the chain hashes, are the same in every language."""
     period: Period = checked_period(body.start, body.end, park.interval_minutes)
     signer = report_signer(settings)
     try:
         doc = await run_in_threadpool(
-            partial(service.issue_document, signer=signer),
+            partial(service.issue_document, signer=signer, lang=lang),
             store,
             park,
             body.document,
@@ -271,7 +280,7 @@ async def issue(
             replaces=body.replaces,
         )
     except (LedgerError, MeteringError, ValueError) as exc:
-        raise HTTPException(400, str(exc)) from None
+        raise HTTPException(400, message_of(exc)) from None
     h = doc.content_sha256
     return DocumentIssued(
         content_sha256=h,

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from ems.i18n import Msg, message_of
+
 UNIT = "kgCO2/kWh"
 SCOPES = ("combustion_co2", "lifecycle_co2e")
 _KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{1,80}$")
@@ -120,7 +122,9 @@ class FactorSeries:
         ok = (idx >= 0) & (starts < self.starts[np.clip(idx, 0, None)] + step)
         if not ok.all():
             first_bad = starts[~ok][0]
-            raise FactorError(f"time-varying factor {self.id} has no value for {first_bad} UTC")
+            raise FactorError(
+                Msg("time-varying factor {factor} has no value for {time} UTC", factor=self.id, time=first_bad)
+            )
         return self.values[idx]
 
 
@@ -154,26 +158,35 @@ class FactorRegistry:
         found = self.factors.get(key)
         if not found:
             if key in self.series:
-                raise FactorError(f"{key!r} is a time-varying factor; use get_series")
-            raise FactorError(f"unknown emission factor {key!r}; known: {', '.join(self.keys())}")
+                raise FactorError(Msg("{key!r} is a time-varying factor; use get_series", key=key))
+            raise FactorError(
+                Msg("unknown emission factor {key!r}; known: {known}", key=key, known=", ".join(self.keys()))
+            )
         if version is None:
             return found[-1]
         for f in found:
             if f.version == version:
                 return f
-        raise FactorError(f"emission factor {key!r} has no version {version} (has {[f.version for f in found]})")
+        raise FactorError(
+            Msg(
+                "emission factor {key!r} has no version {version} (has {versions})",
+                key=key,
+                version=version,
+                versions=[f.version for f in found],
+            )
+        )
 
     def get_series(self, ref: str) -> FactorSeries:
         key, version = parse_ref(ref)
         found = self.series.get(key)
         if not found:
-            raise FactorError(f"no time-varying factor {key!r}")
+            raise FactorError(Msg("no time-varying factor {key!r}", key=key))
         if version is None:
             return found[-1]
         for s in found:
             if s.version == version:
                 return s
-        raise FactorError(f"time-varying factor {key!r} has no version {version}")
+        raise FactorError(Msg("time-varying factor {key!r} has no version {version}", key=key, version=version))
 
     def is_series(self, ref: str) -> bool:
         return parse_ref(ref)[0] in self.series
@@ -197,20 +210,22 @@ class FactorRegistry:
         """Register an already-versioned factor (as loaded from the database)."""
         versions = self.factors.setdefault(factor.key, [])
         if any(f.version == factor.version for f in versions):
-            raise FactorError(f"factor {factor.id} exists already; versions are never overwritten")
+            raise FactorError(Msg("factor {factor} exists already; versions are never overwritten", factor=factor.id))
         versions.append(factor)
         versions.sort(key=lambda f: f.version)
 
     def add_series(self, s: FactorSeries) -> FactorSeries:
         if len(s.values) == 0:
-            raise FactorError(f"time-varying factor {s.key!r} has no values")
+            raise FactorError(Msg("time-varying factor {key!r} has no values", key=s.key))
         if np.any(~np.isfinite(s.values)) or np.any(s.values < 0):
-            raise FactorError(f"time-varying factor {s.key!r} has negative or non-finite values")
+            raise FactorError(Msg("time-varying factor {key!r} has negative or non-finite values", key=s.key))
         if np.any(np.diff(s.starts) <= np.timedelta64(0, "us")):
-            raise FactorError(f"time-varying factor {s.key!r}: times must be strictly increasing")
+            raise FactorError(Msg("time-varying factor {key!r}: times must be strictly increasing", key=s.key))
         versions = self.series.setdefault(s.key, [])
         if any(x.version == s.version for x in versions):
-            raise FactorError(f"time-varying factor {s.id} exists already; versions are never overwritten")
+            raise FactorError(
+                Msg("time-varying factor {factor} exists already; versions are never overwritten", factor=s.id)
+            )
         versions.append(s)
         versions.sort(key=lambda x: x.version)
         return s
@@ -220,26 +235,28 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
     """``key`` → (key, None); ``key@v3`` → (key, 3)."""
     key, sep, ver = ref.partition("@v")
     if not _KEY.match(key):
-        raise FactorError(f"invalid factor key {key!r}: lower-case letters, digits, '.', '_' and '-'")
+        raise FactorError(Msg("invalid factor key {key!r}: lower-case letters, digits, '.', '_' and '-'", key=key))
     if not sep:
         return key, None
     if not ver.isdigit() or int(ver) < 1:
-        raise FactorError(f"invalid factor version in {ref!r}; expected key@vN with N >= 1")
+        raise FactorError(Msg("invalid factor version in {ref!r}; expected key@vN with N >= 1", ref=ref))
     return key, int(ver)
 
 
 def validate_factor(f: EmissionFactor) -> None:
     parse_ref(f.key)
     if f.unit != UNIT:
-        raise FactorError(f"factor {f.key!r}: unit must be {UNIT} (got {f.unit!r})")
+        raise FactorError(Msg("factor {key!r}: unit must be {unit} (got {got!r})", key=f.key, unit=UNIT, got=f.unit))
     if f.scope not in SCOPES:
-        raise FactorError(f"factor {f.key!r}: scope must be one of {SCOPES} (got {f.scope!r})")
+        raise FactorError(
+            Msg("factor {key!r}: scope must be one of {scopes} (got {got!r})", key=f.key, scopes=SCOPES, got=f.scope)
+        )
     if not f.value.is_finite() or f.value < 0 or f.value > 5:
-        raise FactorError(f"factor {f.key!r}: value {f.value} kgCO2/kWh is outside [0, 5]")
+        raise FactorError(Msg("factor {key!r}: value {value} kgCO2/kWh is outside [0, 5]", key=f.key, value=f.value))
     if not 1990 <= f.data_year <= 2100:
-        raise FactorError(f"factor {f.key!r}: data_year {f.data_year} is implausible")
+        raise FactorError(Msg("factor {key!r}: data_year {data_year} is implausible", key=f.key, data_year=f.data_year))
     if not f.publisher.strip() or not f.document.strip():
-        raise FactorError(f"factor {f.key!r}: publisher and document are required (provenance)")
+        raise FactorError(Msg("factor {key!r}: publisher and document are required (provenance)", key=f.key))
 
 
 def load_published() -> list[EmissionFactor]:
@@ -274,23 +291,23 @@ def factor_from_mapping(row: dict[str, Any]) -> EmissionFactor:
     """A user factor (version assigned later) from plain data; FactorError names the problem."""
     missing = [k for k in _USER_FIELDS if row.get(k) in (None, "")]
     if missing:
-        raise FactorError(f"missing field(s): {', '.join(missing)}")
+        raise FactorError(Msg("missing field(s): {fields}", fields=", ".join(missing)))
     try:
         value = Decimal(str(row["value"]).strip())
     except InvalidOperation:
-        raise FactorError(f"value {row['value']!r} is not a decimal number") from None
+        raise FactorError(Msg("value {value!r} is not a decimal number", value=row["value"])) from None
     published = row.get("published")
     if isinstance(published, str) and published.strip():
         try:
             published = dt.date.fromisoformat(published.strip())
         except ValueError:
-            raise FactorError(f"published {published!r} is not an ISO date") from None
+            raise FactorError(Msg("published {published!r} is not an ISO date", published=published)) from None
     elif not isinstance(published, dt.date):
         published = None
     try:
         year = int(row["data_year"])
     except ValueError:
-        raise FactorError(f"data_year {row['data_year']!r} is not an integer") from None
+        raise FactorError(Msg("data_year {data_year!r} is not an integer", data_year=row["data_year"])) from None
     f = EmissionFactor(
         key=str(row["key"]).strip(),
         version=0,
@@ -322,15 +339,15 @@ def read_factor_file(path: str | Path) -> tuple[list[EmissionFactor], list[tuple
         loaded = yaml.safe_load(text)
         rows = loaded.get("factors", []) if isinstance(loaded, dict) else loaded
         if not isinstance(rows, list):
-            raise FactorError(f"{p}: expected a list of factors (or a mapping with key 'factors')")
+            raise FactorError(Msg("{path}: expected a list of factors (or a mapping with key 'factors')", path=p))
     good, bad = [], []
     for i, row in enumerate(rows, start=1):
         try:
             if not isinstance(row, dict):
-                raise FactorError("row is not a mapping")
+                raise FactorError(Msg("row is not a mapping"))
             good.append(factor_from_mapping(row))
         except FactorError as exc:
-            bad.append((i, str(exc)))
+            bad.append((i, message_of(exc)))
     return good, bad
 
 
@@ -345,11 +362,13 @@ def read_series_csv(
             try:
                 t = dt.datetime.fromisoformat(row["time"])
                 if t.tzinfo is None:
-                    raise FactorError(f"line {i}: time {row['time']!r} has no UTC offset")
+                    raise FactorError(Msg("line {line}: time {time!r} has no UTC offset", line=i, time=row["time"]))
                 starts.append(np.datetime64(t.astimezone(dt.UTC).replace(tzinfo=None), "us"))
                 values.append(float(row["value"]))
             except (KeyError, ValueError) as exc:
-                raise FactorError(f"{path} line {i}: {exc}") from None
+                raise FactorError(
+                    Msg("{path} line {line}: {error}", path=path, line=i, error=message_of(exc))
+                ) from None
     return FactorSeries(
         key=key,
         version=0,
@@ -382,12 +401,16 @@ def grid_cfe_share(registry: FactorRegistry, grid_ref: str) -> tuple[Decimal, di
     series without a data year).
     """
     if registry.is_series(grid_ref):
-        raise FactorError(f"grid factor {grid_ref!r} is a series: give carbon.grid_cfe_share in the park file")
+        raise FactorError(
+            Msg("grid factor {ref!r} is a series: give carbon.grid_cfe_share in the park file", ref=grid_ref)
+        )
     year = registry.get(grid_ref).data_year
     try:
         avg, fossil = registry.get(f"cn-national-{year}"), registry.get(f"cn-national-fossil-{year}")
     except FactorError as exc:
-        raise FactorError(f"no national and fossil-only factors for {year}: no grid carbon-free share") from exc
+        raise FactorError(
+            Msg("no national and fossil-only factors for {year}: no grid carbon-free share", year=year)
+        ) from exc
     share = (1 - avg.value / fossil.value).quantize(Decimal("0.000001"))
     return share, {
         "value": str(share),

@@ -35,6 +35,7 @@ from decimal import Decimal, InvalidOperation
 
 from ems.carbon import service
 from ems.carbon.certificates import LedgerError, Period
+from ems.i18n import Msg, message_of
 from ems.park import Park
 from ems.store import Store
 
@@ -77,7 +78,10 @@ class ImportResult:
 
 
 def _time(text: str, park: Park) -> dt.datetime:
-    t = dt.datetime.fromisoformat(text.strip())
+    try:
+        t = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(Msg("{text!r} is not an ISO 8601 time", text=text)) from None
     return (t if t.tzinfo else t.replace(tzinfo=park.tz)).astimezone(dt.UTC)
 
 
@@ -86,17 +90,25 @@ def parse(data: bytes, park: Park) -> tuple[list[SettlementRow], list[tuple[int,
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return [], [(0, f"not UTF-8 text: {exc.reason} at byte {exc.start}")]
+        return [], [(0, Msg("not UTF-8 text: {reason} at byte {byte}", reason=exc.reason, byte=exc.start))]
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header is None:
-        return [], [(0, "empty file")]
+        return [], [(0, Msg("empty file"))]
     cols = [_HEADERS.get(h.strip().lower().replace(" ", "")) for h in header]
     unknown = [h for h, c in zip(header, cols, strict=True) if c is None]
     if unknown:
-        return [], [(1, f"unknown column(s) {unknown}; expected contract_id,start,end,kwh (or mwh, reference)")]
+        return [], [
+            (
+                1,
+                Msg(
+                    "unknown column(s) {unknown}; expected contract_id,start,end,kwh (or mwh, reference)",
+                    unknown=unknown,
+                ),
+            )
+        ]
     if not {"contract_id", "start", "end"} <= set(cols) or not {"kwh", "mwh"} & set(cols):
-        return [], [(1, "the header needs contract_id, start, end and kwh or mwh")]
+        return [], [(1, Msg("the header needs contract_id, start, end and kwh or mwh"))]
     known = {c.id for c in park.green.contracts}
     width = dt.timedelta(minutes=park.interval_minutes)
     rows: list[SettlementRow] = []
@@ -106,28 +118,38 @@ def parse(data: bytes, park: Park) -> tuple[list[SettlementRow], list[tuple[int,
         if not any(v.strip() for v in values):
             continue
         if line - 1 > MAX_ROWS:
-            errors.append((line, f"more than {MAX_ROWS} rows: split the file"))
+            errors.append((line, Msg("more than {n} rows: split the file", n=MAX_ROWS)))
             break
         if len(values) != len(cols):
-            errors.append((line, f"{len(values)} fields, the header has {len(cols)}"))
+            errors.append((line, Msg("{n} fields, the header has {m}", n=len(values), m=len(cols))))
             continue
         rec = dict(zip(cols, (v.strip() for v in values), strict=True))
         try:
             contract = rec["contract_id"]
             if contract not in known:
                 raise ValueError(
-                    f"unknown contract {contract!r} (park file knows: {', '.join(sorted(known)) or 'none'})"
+                    Msg(
+                        "unknown contract {contract!r} (park file knows: {known})",
+                        contract=contract,
+                        known=", ".join(sorted(known)) or "-",
+                    )
                 )
             start, end = _time(rec["start"], park), _time(rec["end"], park)
             period = Period(start, end)
             for t in (start, end):
                 if (t - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) % width:
-                    raise ValueError(f"{t.isoformat()} is not on a {park.interval_minutes}-minute boundary")
-            kwh = Decimal(rec["kwh"]) if "kwh" in rec else Decimal(rec["mwh"]) * 1000
+                    raise ValueError(
+                        Msg("{t} is not on a {minutes}-minute boundary", t=t.isoformat(), minutes=park.interval_minutes)
+                    )
+            amount = rec["kwh"] if "kwh" in rec else rec["mwh"]
+            try:
+                kwh = Decimal(amount) if "kwh" in rec else Decimal(amount) * 1000
+            except InvalidOperation:
+                raise ValueError(Msg("settled energy {text!r} is not a number", text=amount)) from None
             if not kwh.is_finite() or kwh < 0:
-                raise ValueError(f"settled energy must be a finite number >= 0, got {kwh}")
-        except (ValueError, InvalidOperation, LedgerError) as exc:
-            errors.append((line, str(exc) or type(exc).__name__))
+                raise ValueError(Msg("settled energy must be a finite number >= 0, got {kwh}", kwh=kwh))
+        except (ValueError, LedgerError) as exc:
+            errors.append((line, message_of(exc) or type(exc).__name__))
             continue
         reference = rec.get("reference") or f"settlement {digest} line {line}"
         rows.append(SettlementRow(line, contract, period, kwh, reference))
@@ -140,7 +162,7 @@ def parse(data: bytes, park: Park) -> tuple[list[SettlementRow], list[tuple[int,
         reach = group[0]  # the row reaching furthest so far: any later row starting before its end overlaps it
         for b in group[1:]:
             if b.period.start < reach.period.end:
-                errors.append((b.line, f"overlaps line {reach.line} of the same contract"))
+                errors.append((b.line, Msg("overlaps line {line} of the same contract", line=reach.line)))
                 bad.add(b.line)
             elif b.period.end > reach.period.end:
                 reach = b
@@ -173,7 +195,7 @@ def import_settlement(store: Store, park: Park, data: bytes) -> ImportResult:
                 same.delivery_id if same else None,
             )
         except LedgerError as exc:
-            result.errors.append((r.line, str(exc)))
+            result.errors.append((r.line, message_of(exc)))
             continue
         if same is None:
             result.recorded.append((r.line, d.delivery_id))

@@ -21,6 +21,7 @@ import ems
 from ems.documents import chain as chain_rules
 from ems.documents.signing import Signer
 from ems.documents.timestamp import TimestampAuthority, TimestampError, request_token
+from ems.i18n import N_, Msg
 from ems.store import Store
 from ems.store import document_queries as DQ
 
@@ -115,16 +116,38 @@ class DocumentChain:
         """A restatement names an issued document of the same park and period not yet restated."""
         old = DQ.find(conn, self.table, replaces)
         if old is None:
-            raise DocumentError(f"{self.noun} {replaces} to be replaced is not in the {self.chain_name}")
+            raise DocumentError(
+                Msg(
+                    "{noun} {replaces} to be replaced is not in the {chain}",
+                    noun=Msg(self.noun),
+                    replaces=replaces,
+                    chain=Msg(self.chain_name),
+                )
+            )
         if (old["park"], old["period_start"], old["period_end"]) != (park, *period):
             raise DocumentError(
-                f"{self.noun} {replaces} covers {old['park']} [{old['period_start']}, {old['period_end']}); a "
-                f"restatement must cover the same park and period ({park} [{period[0]}, {period[1]}))"
+                Msg(
+                    "{noun} {replaces} covers {old_park} [{old_start}, {old_end}); a restatement must cover "
+                    "the same park and period ({park} [{start}, {end}))",
+                    noun=Msg(self.noun),
+                    replaces=replaces,
+                    old_park=old["park"],
+                    old_start=old["period_start"],
+                    old_end=old["period_end"],
+                    park=park,
+                    start=period[0],
+                    end=period[1],
+                )
             )
         later = chain_rules.replaced_by(DQ.entries(conn, self.table), replaces)
         if later is not None:
             raise DocumentError(
-                f"{self.noun} {replaces} was already replaced by {later}; restate that {self.noun} instead"
+                Msg(
+                    "{noun} {replaces} was already replaced by {later}; restate that one instead",
+                    noun=Msg(self.noun),
+                    replaces=replaces,
+                    later=later,
+                )
             )
 
     def find(self, store: Store, content_sha256: str) -> dict[str, Any] | None:
@@ -139,13 +162,17 @@ class DocumentChain:
     def file(self, entry: dict[str, Any] | None, content_sha256: str, fmt: str, out_dir: Path) -> Path:
         """Path of one issued file (``fmt`` json, csv or pdf); DocumentError naming what is missing."""
         if fmt not in MEDIA_TYPES:
-            raise DocumentError(f"format {fmt!r} not offered ({', '.join(MEDIA_TYPES)})")
+            raise DocumentError(Msg("format {fmt!r} not offered ({offered})", fmt=fmt, offered=", ".join(MEDIA_TYPES)))
         if entry is None or fmt not in entry["files"]:
-            raise DocumentError(f"no issued {self.noun} {content_sha256!r} with a {fmt} file")
+            raise DocumentError(
+                Msg("no issued {noun} {h!r} with a {fmt} file", noun=Msg(self.noun), h=content_sha256, fmt=fmt)
+            )
         name = str(entry["files"][fmt]).split(" ")[0]
         path = out_dir / name
         if not path.exists():
-            raise DocumentError(f"{self.noun} file {name} is missing from this server's data directory")
+            raise DocumentError(
+                Msg("{noun} file {name} is missing from this server's data directory", noun=Msg(self.noun), name=name)
+            )
         return path
 
     def verify(self, store: Store, data: bytes, trusted_keys: frozenset[str] | None = None) -> chain_rules.Verification:
@@ -184,8 +211,8 @@ class DocumentChain:
         return path
 
 
-CARBON_REPORTS = DocumentChain(DQ.CARBON_REPORTS, "report", "hash chain", export_name="hash_chain.jsonl")
-FOOTPRINT_DOCUMENTS = DocumentChain(DQ.FOOTPRINT_DOCUMENTS, "document", "footprint hash chain")
+CARBON_REPORTS = DocumentChain(DQ.CARBON_REPORTS, N_("report"), N_("hash chain"), export_name="hash_chain.jsonl")
+FOOTPRINT_DOCUMENTS = DocumentChain(DQ.FOOTPRINT_DOCUMENTS, N_("document"), N_("footprint hash chain"))
 
 
 def read_chain_file(path: Path) -> list[dict[str, Any]]:

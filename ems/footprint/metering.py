@@ -23,6 +23,7 @@ import numpy as np
 
 from ems.carbon.aggregate import to_milli
 from ems.carbon.flows import IntervalEnergyLike, fill_row
+from ems.i18n import Msg
 from ems.park import Meter, Park
 
 SHARED = "shared"
@@ -61,7 +62,9 @@ def _ancestors(park: Park, device: str) -> list[str]:
     d = park.device(device)
     while isinstance(d, Meter) and d.parent:
         if d.parent in out:
-            raise MeteringError(f"meter {device!r}: parent chain has a cycle at {d.parent!r}")
+            raise MeteringError(
+                Msg("meter {device!r}: parent chain has a cycle at {parent!r}", device=device, parent=d.parent)
+            )
         out.append(d.parent)
         d = park.device(d.parent)
     return out
@@ -73,11 +76,13 @@ def meter_plan(park: Park) -> MeterPlan:
     for t in park.tenants:
         for m in t.meters:
             if owner.get(m, t.id) != t.id:
-                raise MeteringError(f"meter {m!r} is named by tenants {owner[m]!r} and {t.id!r}")
+                raise MeteringError(Msg("meter {m!r} is named by tenants {a!r} and {b!r}", m=m, a=owner[m], b=t.id))
             owner[m] = t.id
     for m in park.shared_meters:
         if m in owner:
-            raise MeteringError(f"meter {m!r} is both a tenant meter ({owner[m]!r}) and a shared meter")
+            raise MeteringError(
+                Msg("meter {m!r} is both a tenant meter ({tenant!r}) and a shared meter", m=m, tenant=owner[m])
+            )
         owner[m] = SHARED
     terms: dict[str, list[tuple[str, int]]] = {t.id: [] for t in park.tenants}
     terms[SHARED] = []
@@ -94,18 +99,26 @@ def meter_plan(park: Park) -> MeterPlan:
         line_order[t.id] = []
         for ln in t.lines:
             if ln.id in lines:
-                raise MeteringError(f"production line id {ln.id!r} is used twice")
+                raise MeteringError(Msg("production line id {line!r} is used twice", line=ln.id))
             inside = ln.meter in t.meters or any(a in t.meters for a in _ancestors(park, ln.meter))
             if not inside:
                 raise MeteringError(
-                    f"line {ln.id!r} of tenant {t.id!r}: meter {ln.meter!r} is neither one of the tenant's "
-                    f"meters ({', '.join(t.meters)}) nor nested inside one (set its parent)"
+                    Msg(
+                        "line {line!r} of tenant {tenant!r}: meter {meter!r} is neither one of the tenant's "
+                        "meters ({meters}) nor nested inside one (set its parent)",
+                        line=ln.id,
+                        tenant=t.id,
+                        meter=ln.meter,
+                        meters=", ".join(t.meters),
+                    )
                 )
             lines[ln.id] = (t.id, ln.meter)
             line_order[t.id].append(ln.id)
     keys = {t.id: int((Decimal(repr(t.shared_meter_key or 0.0)) * KEY_SCALE).to_integral_value()) for t in park.tenants}
     if sum(keys.values()) > KEY_SCALE:
-        raise MeteringError(f"shared_meter_key values sum to {Decimal(sum(keys.values())) / KEY_SCALE}, above 1")
+        raise MeteringError(
+            Msg("shared_meter_key values sum to {total}, above 1", total=Decimal(sum(keys.values())) / KEY_SCALE)
+        )
     return MeterPlan([t.id for t in park.tenants], terms, lines, line_order, keys)
 
 

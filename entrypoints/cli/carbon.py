@@ -34,7 +34,7 @@ from ems.documents.service import CARBON_REPORTS as REPORT_CHAIN
 from ems.documents.service import FOOTPRINT_DOCUMENTS as FOOTPRINT_CHAIN
 from ems.documents.signing import Signer, SigningKeyError, generate_pem, signer_from_pem
 from ems.documents.timestamp import TimestampAuthority
-from ems.i18n import _, current_language, user_message
+from ems.i18n import _, current_language, localise, user_message
 from ems.park import Park
 from ems.settings import Settings
 from ems.store import Store, open_store
@@ -268,7 +268,7 @@ def report_factors(
         try:
             pts = service.factor_series(store, p, period.start, period.end, resolution, method)
         except (ValueError, FactorError) as exc:
-            raise _fail(str(exc)) from None
+            raise _fail(user_message(exc)) from None
     typer.echo("time,method,g_per_kwh,consumption_kwh,emissions_kg,completeness,estimated")
     for pt in pts:
         typer.echo(
@@ -321,7 +321,7 @@ def factors_show(
     try:
         f = reg.get(key)
     except FactorError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(user_message(exc)) from None
     for k, v in f.provenance().items():
         typer.echo(f"{k:13s} {v}")
 
@@ -346,7 +346,7 @@ def factors_add(
         try:
             factors, bad = read_factor_file(file)
         except (OSError, FactorError) as exc:
-            raise _fail(f"{file}: {exc}") from None
+            raise _fail(f"{file}: {user_message(exc)}") from None
     else:
         try:
             factors = [
@@ -365,10 +365,12 @@ def factors_add(
                 )
             ]
         except FactorError as exc:
-            raise _fail(str(exc)) from None
+            raise _fail(user_message(exc)) from None
         bad = []
     for row, problem in bad:
-        typer.secho(f"row {row}: {problem} (not added)", fg=typer.colors.RED, err=True)
+        typer.secho(
+            _("row {row}: {problem} (not added)", row=row, problem=localise(problem)), fg=typer.colors.RED, err=True
+        )
     with park_store(data_dir, park) as (_settings, _p, store):
         for f in factors:
             new = service.add_factor(store, f)
@@ -399,12 +401,12 @@ def factors_add_series(
             note=note,
         )
     except (OSError, FactorError) as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(user_message(exc)) from None
     with park_store(data_dir, park) as (_settings, _p, store):
         try:
             new = service.add_series(store, s)
         except FactorError as exc:
-            raise _fail(str(exc)) from None
+            raise _fail(user_message(exc)) from None
     typer.echo(f"added {new.id}: {len(new.values)} values")
 
 

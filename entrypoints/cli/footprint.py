@@ -87,7 +87,7 @@ def balance(start: StartOpt, end: EndOpt, park: ParkOption = None, data_dir: Dat
         try:
             b = service.balance(service.footprint_for(store, p, parse_time(start, p), parse_time(end, p)))
         except (MeteringError, ValueError) as exc:
-            raise _fail(str(exc)) from None
+            raise _fail(user_message(exc)) from None
     cols = ("consumption_kwh", "location_kg", "market_kg")
     typer.echo(f"{'row':<22}" + "".join(f"{c:>20}" for c in cols))
     for row, v in [*b["rows"].items(), ("PARK", b["park"]), ("park - rows", b["park_minus_rows"])]:

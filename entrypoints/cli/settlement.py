@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ems.i18n import _, localise
 from entrypoints.cli.common import DataDirOption, ParkOption, park_store
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -21,17 +22,28 @@ def import_settlement_cmd(
     from ems.carbon.settlement import import_settlement
 
     if file.stat().st_size > MAX_BYTES:
-        typer.secho(f"{file}: larger than {MAX_BYTES // 2**20} MiB: split the file", fg=typer.colors.RED, err=True)
+        typer.secho(
+            _("{file}: larger than {mib} MiB: split the file", file=file, mib=MAX_BYTES // 2**20),
+            fg=typer.colors.RED,
+            err=True,
+        )
         raise typer.Exit(2)
-    with park_store(data_dir, park) as (_, p, store):
+    with park_store(data_dir, park) as (_settings, p, store):
         result = import_settlement(store, p, file.read_bytes())
     typer.echo(
-        f"{file}: {len(result.recorded)} recorded, {len(result.corrected)} corrections, "
-        f"{len(result.duplicates)} already in the ledger, {len(result.errors)} refused"
+        _(
+            "{file}: {recorded} recorded, {corrected} corrections, "
+            "{duplicates} already in the ledger, {refused} refused",
+            file=file,
+            recorded=len(result.recorded),
+            corrected=len(result.corrected),
+            duplicates=len(result.duplicates),
+            refused=len(result.errors),
+        )
     )
     for line, new, old in result.corrected:
-        typer.echo(f"  line {line}: delivery {new} replaces {old}")
+        typer.echo(_("  line {line}: delivery {new} replaces {old}", line=line, new=new, old=old))
     for line, reason in result.errors:
-        typer.secho(f"  line {line}: {reason}", fg=typer.colors.RED, err=True)
+        typer.secho(_("  line {line}: {reason}", line=line, reason=localise(reason)), fg=typer.colors.RED, err=True)
     if result.errors:
         raise typer.Exit(1)

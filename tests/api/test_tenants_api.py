@@ -89,6 +89,26 @@ def test_tenant_key_sees_only_its_own_data(tapi: Api) -> None:
         assert b.get("/v1/products/A1/inventory", params=PARAMS).status_code == 404
 
 
+def test_statement_pdf_in_the_readers_language(tapi: Api) -> None:
+    """Issue 18: the API renders the PDF in the request's language (the CLI's Chinese labels, every
+    glyph drawn from the embedded CJK font); the hashed JSON is the same whatever the language."""
+    from tests.carbon.test_report_i18n import _drawn_glyphs
+    from tests.footprint.test_statement_pdf_i18n import _text
+
+    with tapi.client("tenant") as a:
+        issued = a.post("/v1/tenants/A/statements", json=PARAMS, headers={"Accept-Language": "zh-CN,en;q=0.5"})
+        assert issued.status_code == 201, issued.text
+        pdf = a.get(issued.json()["downloads"]["pdf"]).content
+        refused = a.post(
+            "/v1/tenants/A/statements", json={**PARAMS, "replaces": "0" * 64}, headers={"Accept-Language": "zh-CN"}
+        )
+    text = _text(pdf)
+    assert "企业（租户）用电声明" in text and "基于位置的排放量" in text and "Tenant electricity statement" not in text
+    assert _drawn_glyphs(pdf) > 500
+    assert refused.status_code == 400 and refused.headers["content-language"] == "zh-CN"
+    assert refused.json()["detail"] == f"待替换的文件 {'0' * 64} 不在碳足迹哈希链中"
+
+
 def test_production_push_and_per_unit(tapi: Api) -> None:
     rows = [
         {"line": "A1", "day": "2026-03-02", "quantity": "10", "unit": "t"},
