@@ -22,7 +22,7 @@ import yaml
 
 from device_drivers.codec import STRING, TYPES, Order
 from device_drivers.errors import RegisterMapError
-from ems.i18n import N_, Msg
+from ems.i18n import N_, Lines, Msg
 from ems.quantities import CHANNEL_FAMILIES, MAX_CHANNELS, QUANTITIES
 
 MAPS_DIR = Path(__file__).resolve().parent / "maps"
@@ -153,14 +153,14 @@ def orient(quantity: str, value: float, sign: int) -> tuple[str, float]:
 class _Problems:
     def __init__(self, source: str) -> None:
         self.source = source
-        self.items: list[str] = []
+        self.items: list[Msg] = []
 
-    def add(self, where: str, msg: str) -> None:
-        self.items.append(f"{self.source}: {where}: {msg}")
+    def add(self, where: str, msg: Msg) -> None:
+        self.items.append(Msg("{source}: {where}: {problem}", source=self.source, where=where, problem=msg))
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise RegisterMapError("\n".join(self.items))
+            raise RegisterMapError(Lines(self.items))
 
 
 _POINT_KEYS = {
@@ -183,39 +183,45 @@ _POINT_KEYS = {
 
 def _point(raw: Any, where: str, p: _Problems, defaults: dict[str, Any], sunspec: bool) -> Point | None:
     if not isinstance(raw, dict):
-        p.add(where, "a point must be a mapping")
+        p.add(where, Msg("a point must be a mapping"))
         return None
     unknown = set(raw) - _POINT_KEYS
     if unknown:
-        p.add(where, f"unknown key(s) {sorted(unknown)} (typo?)")
+        p.add(where, Msg("unknown key(s) {keys} (typo?)", keys=sorted(unknown)))
     pos_key = "offset" if sunspec else "address"
     for key in ("name", "type", pos_key):
         if key not in raw:
-            p.add(where, f"missing {key!r}")
+            p.add(where, Msg("missing {key!r}", key=key))
     if any(k not in raw for k in ("name", "type", pos_key)):
         return None
     if raw["type"] not in TYPES and raw["type"] != STRING:
-        p.add(f"{where}.type", f"unknown data type {raw['type']!r} (known: {', '.join([*TYPES, STRING])})")
+        p.add(
+            f"{where}.type",
+            Msg("unknown data type {type!r} (known: {known})", type=raw["type"], known=", ".join([*TYPES, STRING])),
+        )
         return None
     size = raw.get("size", 0)
     if raw["type"] == STRING and (not isinstance(size, int) or size < 1):
-        p.add(f"{where}.size", "a string point needs its size in registers (integer >= 1)")
+        p.add(f"{where}.size", Msg("a string point needs its size in registers (integer >= 1)"))
         return None
     q = raw.get("quantity")
     if q is not None and q not in QUANTITIES:
-        p.add(f"{where}.quantity", f"unknown quantity {q!r} (known: {', '.join(QUANTITIES)})")
+        p.add(
+            f"{where}.quantity",
+            Msg("unknown quantity {quantity!r} (known: {known})", quantity=q, known=", ".join(QUANTITIES)),
+        )
     fn = int(raw.get("function", 3))
     if fn not in (3, 4):
-        p.add(f"{where}.function", "function must be 3 (holding) or 4 (input registers)")
+        p.add(f"{where}.function", Msg("function must be 3 (holding) or 4 (input registers)"))
     orders = {}
     for key in ("word_order", "byte_order"):
         val = raw.get(key, defaults.get(key, "big"))
         if val not in ("big", "little"):
-            p.add(f"{where}.{key}", "must be 'big' or 'little'")
+            p.add(f"{where}.{key}", Msg("must be 'big' or 'little'"))
         orders[key] = val
     pos = raw[pos_key]
     if not isinstance(pos, int) or not 0 <= pos <= 65535:
-        p.add(f"{where}.{pos_key}", "must be an integer 0..65535")
+        p.add(f"{where}.{pos_key}", Msg("must be an integer 0..65535"))
         return None
     return Point(
         name=str(raw["name"]),
@@ -240,17 +246,25 @@ def _check_overlap(points: tuple[Point, ...], where: str, p: _Problems) -> None:
         for a in range(pt.offset, pt.offset + pt.count):
             other = used.setdefault((pt.function, a), pt.name)
             if other != pt.name:
-                p.add(f"{where}.{pt.name}", f"register {a} (function {pt.function}) overlaps point {other!r}")
+                p.add(
+                    f"{where}.{pt.name}",
+                    Msg(
+                        "register {register} (function {function}) overlaps point {other!r}",
+                        register=a,
+                        function=pt.function,
+                        other=other,
+                    ),
+                )
                 break
 
 
 def _check_sf(points: tuple[Point, ...], where: str, p: _Problems) -> None:
     names = {pt.name: pt for pt in points}
     if len(names) != len(points):
-        p.add(where, "point names must be unique")
+        p.add(where, Msg("point names must be unique"))
     for pt in points:
         if pt.sf is not None and (pt.sf not in names or names[pt.sf].dtype != "sunssf"):
-            p.add(f"{where}.{pt.name}.sf", f"{pt.sf!r} is not a sunssf point of the same model")
+            p.add(f"{where}.{pt.name}.sf", Msg("{sf!r} is not a sunssf point of the same model", sf=pt.sf))
 
 
 def _repeating(
@@ -260,34 +274,39 @@ def _repeating(
     if raw is None:
         return None
     if not isinstance(raw, dict) or not all(k in raw for k in ("name", "offset", "length", "points")):
-        p.add(where, "a repeating group is a mapping {name, offset, length, count, points}")
+        p.add(where, Msg("a repeating group is a mapping {name, offset, length, count, points}"))
         return None
     offset, size = raw["offset"], raw["length"]
     if not isinstance(offset, int) or not isinstance(size, int) or size < 1 or offset < length + 2:
-        p.add(where, f"offset must be an integer after the fixed part (>= {length + 2}) and length >= 1")
+        p.add(
+            where, Msg("offset must be an integer after the fixed part (>= {first}) and length >= 1", first=length + 2)
+        )
         return None
     pts: list[Point] = []
     for j, rp in enumerate(raw.get("points") or []):
         w = f"{where}.points[{j}]"
         family = rp.get("quantity") if isinstance(rp, dict) else None
         if family is not None and family not in CHANNEL_FAMILIES:
-            p.add(f"{w}.quantity", f"a repeating point feeds a channel family ({', '.join(CHANNEL_FAMILIES)})")
+            p.add(
+                f"{w}.quantity",
+                Msg("a repeating point feeds a channel family ({families})", families=", ".join(CHANNEL_FAMILIES)),
+            )
             family = None
         body = {k: v for k, v in rp.items() if k != "quantity"} if isinstance(rp, dict) else rp
         pt = _point(body, w, p, defaults, True)
         if pt is None:
             continue
         if pt.offset + pt.count > size:
-            p.add(f"{w}.offset", f"outside one copy of the group (0..{size - 1})")
+            p.add(f"{w}.offset", Msg("outside one copy of the group (0..{last})", last=size - 1))
         pts.append(replace(pt, quantity=family))
     names = {pt.name: pt for pt in fixed}
     for pt in pts:
         if pt.sf is not None and (pt.sf not in names or names[pt.sf].dtype != "sunssf"):
-            p.add(f"{where}.{pt.name}.sf", f"{pt.sf!r} is not a sunssf point of the model's fixed part")
+            p.add(f"{where}.{pt.name}.sf", Msg("{sf!r} is not a sunssf point of the model's fixed part", sf=pt.sf))
     _check_overlap(tuple(pts), where, p)
     count = raw.get("count")
     if count is not None and count not in names:
-        p.add(f"{where}.count", f"{count!r} is not a point of the model's fixed part")
+        p.add(f"{where}.count", Msg("{count!r} is not a point of the model's fixed part", count=count))
     return RepeatingGroup(str(raw["name"]), offset, size, count, tuple(pts))
 
 
@@ -308,14 +327,14 @@ def parse_map(data: Any, source: str = "<map>") -> RegisterMap:
     """Validate a register map given as plain data; every problem is reported with its key path."""
     p = _Problems(source)
     if not isinstance(data, dict):
-        raise RegisterMapError(f"{source}: a register map must be a mapping")
+        raise RegisterMapError(Msg("{source}: a register map must be a mapping", source=source))
     kind = data.get("kind")
     if kind not in ("sunspec", "plain"):
-        p.add("kind", "must be 'sunspec' or 'plain'")
+        p.add("kind", Msg("must be 'sunspec' or 'plain'"))
         p.raise_if_any()
     orientation = data.get("orientation")
     if not isinstance(orientation, dict) or not all(v in (1, -1) for v in orientation.values()):
-        p.add("orientation", "must map device types (pv, wind, battery, load, meter) to 1 or -1")
+        p.add("orientation", Msg("must map device types (pv, wind, battery, load, meter) to 1 or -1"))
         orientation = {}
     defaults = {k: data[k] for k in ("word_order", "byte_order") if k in data}
     models: list[Model] = []
@@ -324,12 +343,12 @@ def parse_map(data: Any, source: str = "<map>") -> RegisterMap:
         for i, m in enumerate(data.get("models") or []):
             where = f"models[{i}]"
             if not isinstance(m, dict):
-                p.add(where, "a model must be a mapping")
+                p.add(where, Msg("a model must be a mapping"))
                 continue
             ids = m.get("id")
             ids_t = tuple(ids) if isinstance(ids, list) else (ids,)
             if not all(isinstance(x, int) for x in ids_t) or "length" not in m or "name" not in m:
-                p.add(where, "needs name, id (int or list of ints) and length")
+                p.add(where, Msg("needs name, id (int or list of ints) and length"))
                 continue
             pts = tuple(
                 pt
@@ -338,14 +357,17 @@ def parse_map(data: Any, source: str = "<map>") -> RegisterMap:
             )
             for pt in pts:
                 if pt.offset < 2 or pt.offset + pt.count > m["length"] + 2:
-                    p.add(f"{where}.{pt.name}", f"offset {pt.offset} outside the model (2..{m['length'] + 1})")
+                    p.add(
+                        f"{where}.{pt.name}",
+                        Msg("offset {offset} outside the model (2..{last})", offset=pt.offset, last=m["length"] + 1),
+                    )
             _check_sf(pts, where, p)
             _check_overlap(pts, where, p)
             role = str(m.get("role", ""))
             rg = _repeating(m.get("repeating"), f"{where}.repeating", p, defaults, pts, int(m["length"]))
             models.append(Model(str(m["name"]), ids_t, int(m["length"]), bool(m.get("required", False)), pts, role, rg))
         if not models:
-            p.add("models", "a sunspec map needs at least one model")
+            p.add("models", Msg("a sunspec map needs at least one model"))
     else:
         points = [
             pt
@@ -357,32 +379,35 @@ def parse_map(data: Any, source: str = "<map>") -> RegisterMap:
     controls: dict[str, tuple[ControlSpec, ...]] = {}
     raw_controls = data.get("controls") or {}
     if not isinstance(raw_controls, dict):
-        p.add("controls", "must map a controllable quantity to a list of options")
+        p.add("controls", Msg("must map a controllable quantity to a list of options"))
         raw_controls = {}
     for quantity, options in raw_controls.items():
         if quantity not in CONTROL_QUANTITIES:
-            p.add(f"controls.{quantity}", f"controllable quantities are {', '.join(CONTROL_QUANTITIES)}")
+            p.add(
+                f"controls.{quantity}",
+                Msg("controllable quantities are {quantities}", quantities=", ".join(CONTROL_QUANTITIES)),
+            )
             continue
         specs = []
         for j, opt in enumerate(options or []):
             where = f"controls.{quantity}[{j}]"
             if not isinstance(opt, dict) or not all(isinstance(e, dict) for e in opt.get("enable") or []):
-                p.add(where, "an option is a mapping {model, setpoint, enable: [{point, value}]}")
+                p.add(where, Msg("an option is a mapping {model, setpoint, enable: [{point, value}]}"))
                 continue
             model_name = opt.get("model")
             pool = {pt.name: pt for pt in points}
             if kind == "sunspec":
                 match = [m for m in models if m.name == model_name]
                 if not match:
-                    p.add(where, f"unknown model {model_name!r}")
+                    p.add(where, Msg("unknown model {model!r}", model=model_name))
                     continue
                 pool = {pt.name: pt for pt in match[0].points}
             names = [opt.get("setpoint"), *[e.get("point") for e in opt.get("enable") or []]]
             for n in names:
                 if n not in pool:
-                    p.add(where, f"unknown point {n!r}")
+                    p.add(where, Msg("unknown point {point!r}", point=n))
                 elif not pool[n].writable:
-                    p.add(where, f"point {n!r} is not marked writable")
+                    p.add(where, Msg("point {point!r} is not marked writable", point=n))
             enable = tuple((e["point"], int(e["value"])) for e in opt.get("enable") or [] if "point" in e)
             symbols = tuple((e["point"], str(e["symbol"])) for e in opt.get("enable") or [] if "symbol" in e)
             specs.append(ControlSpec(quantity, str(opt.get("setpoint")), model_name, enable, symbols))
@@ -421,7 +446,7 @@ def read_map_file(name_or_path: str | Path, maps_dir: Path, what: str) -> tuple[
             )
         ) from None
     except yaml.YAMLError as exc:
-        raise RegisterMapError(f"{path}: not valid YAML: {exc}") from None
+        raise RegisterMapError(Msg("{path}: not valid YAML: {error}", path=path, error=exc)) from None
 
 
 def load_map(name_or_path: str | Path) -> RegisterMap:

@@ -20,6 +20,7 @@ import functools
 import gettext
 import io
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,20 @@ class Msg(str):
     def render(self, lang: str) -> str:
         params = {k: v.render(lang) if isinstance(v, Msg) else v for k, v in self.params.items()}
         return translate(self.msgid, lang, **params)
+
+
+class Lines(Msg):
+    """Several messages shown one per line (e.g. every problem of a file), each rendered later."""
+
+    items: tuple[str, ...]
+
+    def __new__(cls, items: Sequence[str]) -> Lines:
+        self = str.__new__(cls, "\n".join(items))
+        self.msgid, self.params, self.items = "", {}, tuple(items)
+        return self
+
+    def render(self, lang: str) -> str:
+        return "\n".join(localise(m, lang) for m in self.items)
 
 
 def current_language() -> str:

@@ -21,6 +21,7 @@ import numpy as np
 import typer
 from tqdm import tqdm
 
+from ems.i18n import user_message
 from ems.park import ModbusRtu, ModbusTcp, Park
 from ems.store import Store, open_store
 from entrypoints.cli.common import DataDirOption, ParkOption, settings_and_park
@@ -259,7 +260,7 @@ def demo(
     try:
         cfg.prices = park_prices(p, settings.park_file, start, covered, prices)
     except PriceFileError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--prices") from None
+        raise typer.BadParameter(user_message(exc), param_hint="--prices") from None
     with open_store(settings, p) as store:
         asyncio.run(_live(p, store, settings, cfg, keep_serving))  # Ctrl-C: servers stop, poller flushes
 

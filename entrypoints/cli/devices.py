@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from device_drivers.errors import RegisterMapError
 from device_drivers.inspect import check_park_maps
+from ems.i18n import _, localise, user_message
 from ems.park import Park
 from ems.settings import Settings
 from ems.telemetry import IngestResult, ReadingBatch
@@ -31,9 +33,15 @@ def _faults(specs: list[str]) -> list[tuple[str, str]]:
 
     out = []
     for spec in specs:
-        device, _, kind = spec.partition(":")
+        device, _sep, kind = spec.partition(":")
         if kind not in FAULT_KINDS:
-            raise typer.BadParameter(f"--fault {spec!r}: use DEVICE:KIND, KIND one of {', '.join(FAULT_KINDS)}")
+            raise typer.BadParameter(
+                _(
+                    "--fault {spec!r}: use DEVICE:KIND, KIND one of {kinds}",
+                    spec=spec,
+                    kinds=", ".join(FAULT_KINDS),
+                )
+            )
         out.append((device, kind))
     return out
 
@@ -55,17 +63,23 @@ def simulate(
     """Serve every Modbus device of the park file on its host and port until Ctrl-C."""
     from device_drivers.simulator import ParkSimulator
 
-    _, p = settings_and_park(park=park)
+    _settings, p = settings_and_park(park=park)
     faults = _faults(fault or [])
     t0 = dt.datetime.fromisoformat(start) if start else None
     if t0 is not None and t0.tzinfo is None:
-        raise typer.BadParameter("--start needs a time zone, e.g. 2026-06-21T00:00+08:00")
+        raise typer.BadParameter(_("--start needs a time zone, e.g. 2026-06-21T00:00+08:00"))
 
     async def run() -> None:
         sim = ParkSimulator(p, seed=seed, speed=speed, start=t0, cloudiness=cloudiness)
         unknown = [d for d, _ in faults if d not in sim.devices]
         if unknown:
-            raise typer.BadParameter(f"--fault: {', '.join(unknown)} not served; served: {', '.join(sim.devices)}")
+            raise typer.BadParameter(
+                _(
+                    "--fault: {unknown} not served; served: {served}",
+                    unknown=", ".join(unknown),
+                    served=", ".join(sim.devices),
+                )
+            )
         async with sim:
             for device, kind in faults:
                 await sim.inject_fault(device, kind, delay_s=slow_s)
@@ -135,15 +149,19 @@ def poll(
     refuse_unsafe_or_exit(settings, p)
     problems = check_park_maps(p)
     if problems:  # the same check as `ems park check`: a clear refusal instead of a traceback mid-start
-        typer.secho("\n".join(problems), fg=typer.colors.RED, err=True)
+        typer.secho("\n".join(localise(m) for m in problems), fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
     limit = cycles if cycles is not None else (3 if dry_run else None)
 
     async def run(sink: _StoreWhenUp | None) -> None:
         journal = None if sink is None else Spool(settings.data_dir / "spool" / "poller.sqlite", durable=True)
-        poller = Poller.from_park(p, sink=sink, interval_s=interval, journal=journal, flush_interval_s=0.2)
+        try:
+            poller = Poller.from_park(p, sink=sink, interval_s=interval, journal=journal, flush_interval_s=0.2)
+        except RegisterMapError as exc:  # e.g. IEC 104 stations without the iec104 extra
+            typer.secho(user_message(exc), fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
         if not poller.devices and not poller.pushers:
-            typer.echo("the park has no polled devices (Modbus, DL/T 645 or IEC 104)")
+            typer.echo(_("the park has no polled devices (Modbus, DL/T 645 or IEC 104)"))
             return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -154,9 +172,13 @@ def poll(
         metrics = PollerMetrics(period)
         if metrics_port is not None:
             serve(metrics.registry, metrics_port)
-        where = "dry run" if journal is None else f"journal {journal.path}, {len(journal)} readings pending"
+        where = (
+            _("dry run")
+            if journal is None
+            else _("journal {path}, {n} readings pending", path=journal.path, n=len(journal))
+        )
         n_dev = len(poller.devices) + len(poller.pushers)
-        typer.echo(f"polling {n_dev} devices every {period:g} s ({where})")
+        typer.echo(_("polling {n} devices every {period:g} s ({where})", n=n_dev, period=period, where=where))
         await poller.start()
         n = 0
         try:

@@ -13,6 +13,7 @@ import typer
 import yaml
 from tqdm import tqdm
 
+from ems.i18n import _, user_message
 from ems.park import Park, Tariff
 from ems.store import open_store
 from entrypoints.cli.common import DataDirOption, ParkOption, settings_and_park
@@ -96,10 +97,10 @@ def plan(
 
     settings, park = settings_and_park(data_dir, park_file)
     if source not in ("store", "synthetic"):
-        raise typer.BadParameter("source must be 'store' or 'synthetic'")
+        raise typer.BadParameter(_("source must be 'store' or 'synthetic'"))
     if interval_minutes is not None:
         if 60 % interval_minutes:
-            raise typer.BadParameter("interval-minutes must divide 60")
+            raise typer.BadParameter(_("interval-minutes must divide 60"))
         park = park.model_copy(update={"interval_minutes": interval_minutes})
     opts: dict[str, object] = {"re_weight_cny_per_kwh": re_weight, "time_limit_s": time_limit, "mip_rel_gap": mip_gap}
     local_day = dt.date.fromisoformat(day) if day else (dt.datetime.now(park.tz) + dt.timedelta(days=1)).date()
@@ -160,7 +161,7 @@ def _price_series(
     try:
         return planning.park_prices(park, park_file, start, intervals, option)
     except PriceFileError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise typer.BadParameter(user_message(exc)) from None
 
 
 def _plain(d: dict[str, object]) -> dict[str, object]:
@@ -189,7 +190,7 @@ def simulate_year_cmd(
 
     settings, park = settings_and_park(None, park_file)
     if replan not in ("hourly", "daily"):
-        raise typer.BadParameter("replan must be 'hourly' or 'daily'")
+        raise typer.BadParameter(_("replan must be 'hourly' or 'daily'"))
     if tariff is not None:
         park = _with_tariff(park, tariff)
     cfg = SimulationConfig(
@@ -226,7 +227,7 @@ def simulate_year_cmd(
         f"cost {k.cost_cny:,.0f} vs {b.cost_cny:,.0f} CNY ({k.cost_cny - b.cost_cny:+,.0f} CNY)"
     )
     typer.echo(f"  {'cost of the period [CNY]':<34}{'optimised':>16}{'rule-based':>16}{'saving':>16}")
-    for (label, mine), (_, theirs) in zip(result.costs.rows(), result.baseline_costs.rows(), strict=True):
+    for (label, mine), (_label, theirs) in zip(result.costs.rows(), result.baseline_costs.rows(), strict=True):
         typer.echo(f"  {label:<34}{mine:>16,.2f}{theirs:>16,.2f}{theirs - mine:>16,.2f}")
     payload = {
         "config": {
@@ -254,5 +255,5 @@ def _with_tariff(park: Park, path: Path) -> Park:
     try:
         new = Tariff.model_validate(section)
     except ValueError as exc:
-        raise typer.BadParameter(f"{path}: {exc}") from None
+        raise typer.BadParameter(f"{path}: {user_message(exc)}") from None
     return park.model_copy(update={"tariff": new})

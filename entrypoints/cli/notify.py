@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from ems.i18n import user_message
 from ems.outbox import Receivers
 from ems.store import Store, open_store
 from entrypoints.cli.common import DataDirOption, ParkOption, refuse_unsafe_or_exit, settings_and_park
@@ -28,7 +29,7 @@ def notify(
     try:
         rc = Receivers()
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise typer.BadParameter(user_message(exc)) from None
     logging.getLogger("entrypoints.operate").setLevel(logging.INFO)
     typer.echo(f"notify: {p.name}, receivers: {', '.join(rc.configured()) or 'none (alerts recorded only)'}")
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ems.i18n import user_message
 from ems.park import Park
 from ems.store import Store, open_store
 from entrypoints.cli.common import DataDirOption, ParkOption, refuse_unsafe_or_exit, settings_and_park
@@ -85,4 +86,4 @@ def loaded_prices(path: Path | None, park: Park, park_file: Path | None, horizon
     try:
         return park_prices(park, park_file, start, horizon, path)
     except PriceFileError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--prices") from None
+        raise typer.BadParameter(user_message(exc), param_hint="--prices") from None

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from tqdm import tqdm
 
+from ems.i18n import _
 from ems.park import Park, example_park_path
 from entrypoints.cli.common import ParkOption, settings_and_park
 from services.pathway.options import OptionsFileError, PlanOptions, load_options
@@ -73,7 +74,7 @@ def plan(
     from services.pathway.representative import representative_periods
     from services.pathway.solve import PlanInfeasible
 
-    _, park = settings_and_park(park=park_file)
+    _settings, park = settings_and_park(park=park_file)
     opts = options_or_exit(options)
     if opts.pathway is None:
         typer.secho("the options file has no 'pathway' section", fg=typer.colors.RED, err=True)
@@ -120,12 +121,12 @@ def _metered(park_file: Path | None, park: Park, day: str, hours: int | None) ->
     try:
         local = dt.date.fromisoformat(day)
     except ValueError:
-        raise typer.BadParameter(f"--history-start: expected YYYY-MM-DD, got {day!r}") from None
+        raise typer.BadParameter(_("--history-start: expected YYYY-MM-DD, got {day!r}", day=day)) from None
     if not 2000 <= local.year <= 2100:
-        raise typer.BadParameter(f"--history-start: {day} is outside 2000..2100")
+        raise typer.BadParameter(_("--history-start: {day} is outside 2000..2100", day=day))
     start = dt.datetime(local.year, local.month, local.day, tzinfo=park.tz).astimezone(dt.UTC)
     n = hours or 24 * (366 if (local + dt.timedelta(days=365)).day != local.day else 365)
-    with park_store(park=park_file) as (_, _, store):
+    with park_store(park=park_file) as (_settings, _park, store):
         try:
             return metered_year(store, park, start, n)
         except ValueError as exc:
@@ -137,7 +138,7 @@ def _check_operation(park: Park, plan: PathwayPlan, opts: PlanOptions, report: d
     from services.pathway.operation import check_by_operation, operation_dict
 
     if replan not in ("daily", "hourly"):
-        raise typer.BadParameter("--check-replan must be 'daily' or 'hourly'")
+        raise typer.BadParameter(_("--check-replan must be 'daily' or 'hourly'"))
     growth = opts.pathway.load_growth_per_year if opts.pathway else 0.0
     try:
         with tqdm(total=len(plan.years), desc="operation check", unit="year") as bar:
@@ -158,7 +159,9 @@ def _decimals(text: str | None, what: str) -> list[Decimal]:
     try:
         return [Decimal(x.strip()) for x in text.split(",") if x.strip()]
     except InvalidOperation:
-        raise typer.BadParameter(f"{what}: expected comma-separated numbers, got {text!r}") from None
+        raise typer.BadParameter(
+            _("{what}: expected comma-separated numbers, got {text!r}", what=what, text=text)
+        ) from None
 
 
 @app.command("sweep")
@@ -183,7 +186,7 @@ def sweep(
     from services.pathway.report import plot_sweep
     from services.pathway.sweep import SweepSettings, grid, run_sweep
 
-    _, park = settings_and_park(park=park_file)
+    _settings, park = settings_and_park(park=park_file)
     opts = options_or_exit(options)
     years = [int(y) for y in _decimals(factor_year, "--factor-year")]
     scenarios = grid(

@@ -14,7 +14,7 @@ from device_drivers.errors import DeviceError, RegisterMapError
 from device_drivers.inspect import scan as scan_device
 from device_drivers.register_map import load_map
 from device_drivers.transport import ModbusTransport
-from ems.i18n import user_message
+from ems.i18n import _, user_message
 
 app = typer.Typer(help="Modbus devices on site.", no_args_is_help=True)
 maps_app = typer.Typer(help="Register map files.", no_args_is_help=True)
@@ -23,7 +23,7 @@ maps_app = typer.Typer(help="Register map files.", no_args_is_help=True)
 def _host_port(target: str) -> tuple[str, int]:
     host, sep, port = target.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise typer.BadParameter(f"{target!r}: use HOST:PORT, e.g. 192.168.1.20:502")
+        raise typer.BadParameter(_("{target!r}: use HOST:PORT, e.g. 192.168.1.20:502", target=target))
     return host.strip("[]"), int(port)
 
 

@@ -120,3 +120,27 @@ def test_ledger_refusal_in_chinese() -> None:
     refusal = Msg("refused, nothing written: {error}", error=message_of(caught.value))
     assert refusal.render("zh-CN") == "已拒绝，未写入任何内容：证书编号区间 'GEC9..GEC1' 为空"
     assert str(refusal) == "refused, nothing written: serial range 'GEC9..GEC1' is empty"
+
+
+def test_click_usage_and_parse_errors_in_chinese(tmp_path: Path) -> None:
+    """click's own words (typer vendors click without gettext): the usage line, the hint and every
+    usage-error template in zh-CN; English again in the same process without --lang."""
+    park = str(example_park_path("tiny"))
+    cases = [
+        (["park", "check", "--nope"], "没有此选项：--nope"),
+        (["park", "check"], "缺少参数 'path'。"),
+        (["parkk"], "没有此命令 'parkk'。您是否要用 'park'？"),
+        (["park", "check", park, "extra"], "多余的参数（extra）"),
+        (["simulate-year", "--park"], "选项 '--park' 需要一个值。"),
+        (["simulate-year", "--days", "abc", "--park", park], "'--days' 的值无效：应为整数"),
+        (["simulate-year", "--replan", "weekly", "--park", park], "值无效：replan 须为 'hourly'（每小时）或 'daily'（每日）"),
+    ]
+    for args, expected in cases:
+        r = run(app, ["--lang", "zh-CN", *args], prog_name="ems", terminal_width=200)
+        assert r.exit_code == 2, (args, r.output)
+        assert expected in r.output and "错误" in r.output, (args, r.output)
+        assert "Usage:" not in r.output and "Error" not in r.output and "Try " not in r.output, (args, r.output)
+        if args != ["simulate-year", "--park"]:  # (click raises that one without a context: no usage line)
+            assert "用法：ems" in r.output and "查看帮助" in r.output, (args, r.output)
+    r = run(app, ["park", "check", "--nope"], prog_name="ems")
+    assert r.exit_code == 2 and "No such option: --nope" in r.output and "Usage: ems park check" in r.output

@@ -88,3 +88,46 @@ def test_settlement_rows_refused_in_chinese() -> None:
     assert dict(errors)[9] == "2 fields, the header has 4"  # English for callers that do not translate
     assert localise(parse(b"", park)[1][0][1], "zh-CN") == "空文件"
     assert localise(parse(b"\xff\xfe", park)[1][0][1], "zh-CN").startswith("不是 UTF-8 文本：第 0 字节处")
+
+
+def test_register_map_content_errors_in_chinese() -> None:
+    """Every problem of a plain map on its own line, each in the reader's language."""
+    from device_drivers.errors import RegisterMapError
+    from device_drivers.register_map import parse_map
+
+    data = {
+        "kind": "plain",
+        "orientation": {"wind": 1},
+        "points": [
+            {"name": "p", "address": 2, "function": 4, "type": "s33", "quantity": "p_kw"},
+            {"name": "e", "address": 70000, "function": 5, "type": "u16", "quantity": "e_kwh"},
+        ],
+    }
+    with pytest.raises(RegisterMapError) as caught:
+        parse_map(data, "bad.yaml")
+    zh = user_message(caught.value, "zh-CN").splitlines()
+    assert "bad.yaml：points[0].type：未知数据类型 's33'（已知：" in zh[0]
+    assert "bad.yaml：points[1].quantity：未知物理量 'e_kwh'（已知：" in "\n".join(zh)
+    assert "bad.yaml：points[1].function：功能码须为 3（保持寄存器）或 4（输入寄存器）" in zh
+    assert "bad.yaml：points[1].address：须为 0..65535 的整数" in zh
+    english = str(caught.value).splitlines()
+    assert len(english) == len(zh) and "bad.yaml: points[1].address: must be an integer 0..65535" in english
+
+
+def test_poller_without_the_iec104_extra_says_so_in_chinese(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one thing that cannot be had here for real is a machine without c104: its client module
+    is made unimportable for this test."""
+    import sys
+
+    from device_drivers.errors import RegisterMapError
+    from device_drivers.iec104.park_stations import iec104_clients
+    from ems.park import Iec104Tcp
+
+    park = load_park(Path(__file__).parents[2] / "examples" / "tiny_park.yaml")
+    conn = Iec104Tcp(host="127.0.0.1", port=2404, point_map="substation_rtu")
+    devices = [d.model_copy(update={"connection": conn}) if d.id == "M_GRID" else d for d in park.devices]
+    monkeypatch.setitem(sys.modules, "device_drivers.iec104.client", None)
+    with pytest.raises(RegisterMapError) as caught:
+        iec104_clients(park.model_copy(update={"devices": devices}), None, None)
+    zh = user_message(caught.value, "zh-CN")
+    assert zh.startswith("设备 M_GRID 是 IEC 104 站，需要安装 iec104 扩展：pip install"), zh
