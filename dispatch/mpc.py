@@ -55,10 +55,13 @@ class RollingHorizon:
         ghi_clear_w_m2: np.ndarray | None = None,
         flex_delivered_kwh: dict[str, float] | None = None,
         contract_delivered_kwh: dict[str, float] | None = None,
+        peak_margin_kw: float | np.ndarray = 0.0,
     ) -> Schedule:
         """Plan the horizon of ``fc`` starting from the measured SOC (0..1 per battery) and, for
         flexible loads, the energy already consumed today; for green contracts, the energy already
         delivered in the current settlement period (month to date), so the rest of the volume is planned.
+        ``peak_margin_kw``: safety margin of the planned import below the billed peak, per lead time or one
+        for all (:mod:`ems.forecast.peak_margin`); a parameter of the kept model, so the re-solve stays in place.
 
         The problem solved is kept as :attr:`last_problem` (e.g. for the flexible-load baselines).
         """
@@ -75,6 +78,7 @@ class RollingHorizon:
             prices=self.prices,
             contract_delivered_kwh=contract_delivered_kwh,
         )
+        p.peak_margin_kw = peak_margin_kw
         self.last_problem = p
         if self.network is not None:
             p.network = self.network(p)

@@ -44,6 +44,7 @@ def add_parameters(m: pyo.ConcreteModel, shape: ModelShape) -> None:
     m.export_limit = _param()
     m.demand_charge = _param()
     m.peak_so_far = _param()
+    m.peak_margin = _param(m.T)
     m.carbon_price = _param()
 
     m.e_max = _param(m.B)
@@ -117,6 +118,7 @@ def load_parameters(m: pyo.ConcreteModel, p: DispatchProblem) -> None:
     m.export_limit.value = p.export_limit_kw
     m.demand_charge.value = p.demand_charge_cny_per_kw_month
     m.peak_so_far.value = p.peak_import_so_far_kw
+    _series(m.peak_margin, np.broadcast_to(np.asarray(p.peak_margin_kw, dtype=float), (T,)))
     m.carbon_price.value = p.carbon_price_cny_per_kg
 
     for b in p.batteries:
