@@ -35,8 +35,11 @@ class RollingHorizon:
         contract_volume_scale: float = 1.0,
         network: Callable[[DispatchProblem], list[NetworkRow]] | None = None,
         prices: PriceSeries | None = None,
+        margin_from_batteries: bool = False,
     ) -> None:
-        """``prices``: import/export price series (spot market; see :func:`problem_from_park`)."""
+        """``prices``: import/export price series (spot market; see :func:`problem_from_park`).
+        ``margin_from_batteries``: real-time control lets the batteries absorb forecast errors, so their
+        headroom covers the peak margin (:attr:`DispatchProblem.peak_margin_from_batteries`)."""
         self.park = park
         self.dispatcher = Dispatcher(options or solver_options(park), update_in_place=True)
         self.carbon_price_cny_per_t = carbon_price_cny_per_t
@@ -44,6 +47,7 @@ class RollingHorizon:
         self.contract_volume_scale = contract_volume_scale
         self.network = network
         self.prices = prices
+        self.margin_from_batteries = margin_from_batteries
         self._last_start: dt.datetime | None = None
         self.last_problem: DispatchProblem | None = None
 
@@ -79,6 +83,7 @@ class RollingHorizon:
             contract_delivered_kwh=contract_delivered_kwh,
         )
         p.peak_margin_kw = peak_margin_kw
+        p.peak_margin_from_batteries = self.margin_from_batteries
         self.last_problem = p
         if self.network is not None:
             p.network = self.network(p)

@@ -204,6 +204,9 @@ class DispatchProblem:
     # safety margin per interval (or one for all) [kW]: the plan keeps the billed import this far below the
     # peak it pays for, against forecast errors (ems.forecast.peak_margin; docs/dispatch.md)
     peak_margin_kw: float | np.ndarray = 0.0
+    # whether real-time control lets the batteries absorb forecast errors (holding the planned grid exchange, as
+    # entrypoints/operate/guard.py and services/annual.py do): then their unplanned headroom covers the margin
+    peak_margin_from_batteries: bool = False
     carbon_price_cny_per_kg: float = 0.0
     penalties: Penalties = field(default_factory=Penalties)
     ef_source: str = "input"

@@ -38,6 +38,7 @@ from dispatch.schedule import Kpis, Schedule, compute_kpis
 from dispatch.solver import SolverOptions
 from ems.forecast.base import Forecast
 from ems.forecast.park import ParkHistory, forecast_park
+from ems.forecast.peak_margin import NetLoadErrorWindow, net_load_kw
 from ems.park import Battery, Park
 from ems.parktime import local_datetimes
 from ems.synthetic import ParkTruth, synthesize_truth
@@ -62,6 +63,12 @@ class SimulationConfig:
     # price (or is added to it, park.dispatch.prices_add_to_tariff) and the export price, for the
     # optimised loop, the baseline and the KPIs alike; it must cover the days simulated plus one horizon
     prices: PriceSeries | None = None
+    # peak-import safety margin: this quantile of the net-load forecast errors of the re-plans of the last
+    # history_days (ems.forecast.peak_margin), per lead time; None = no margin
+    peak_margin_quantile: float | None = None
+    # the executed batteries hold the planned grid exchange (_execute), so their headroom may cover the margin
+    # (dispatch.model.grid); False: the plan backs its import off by the whole margin
+    peak_margin_from_batteries: bool = True
 
 
 @dataclass
@@ -77,6 +84,10 @@ class SimulationResult:
     import_limit_violations: int
     costs: CostLines  # what the period costs, line by line (services.cost_lines)
     baseline_costs: CostLines
+    # executed intervals whose metered import exceeded the cap planned for them: the higher of the month's
+    # metered peak before their re-plan and that plan's highest metered import (a peak set by forecast error)
+    peak_exceedances: int = 0
+    peak_margin_kw: list[float] = field(default_factory=list)  # the margin of the first interval, per re-plan
 
     def gains(self) -> dict[str, float]:
         """Optimised minus baseline for the headline KPIs."""
@@ -247,6 +258,7 @@ def simulate_year(
         batteries=bats,
         contract_volume_scale=cfg.contract_volume_scale,
         prices=cfg.prices,
+        margin_from_batteries=cfg.peak_margin_from_batteries and cfg.peak_margin_quantile is not None,
     )
     rec = _Recorder(year)
     e = {b.id: b.soc_initial * b.e_rated_kwh for b in bats}
@@ -261,6 +273,14 @@ def simulate_year(
     replan_s: list[float] = []
     violations = 0
     replans = 0
+    exceedances = 0
+    margins: list[float] = []
+    window = (
+        NetLoadErrorWindow(cfg.horizon, cfg.history_days * park.intervals_per_day // step, cfg.peak_margin_quantile)
+        if cfg.peak_margin_quantile is not None
+        else None
+    )
+    net_actual = _net_load(truth)
     for t0 in range(0, n, step):
         fc = forecast_park(
             park,
@@ -271,6 +291,11 @@ def simulate_year(
         )
         fc.import_price = prices[off + t0 : off + t0 + cfg.horizon]
         peak = float(rec.imp[month_start[t0] : t0].max(initial=0.0))
+        margin: float | np.ndarray = 0.0
+        if window is not None:
+            margin = window.margin_kw(net_actual, off + t0)
+            window.record(off + t0, net_load_kw(fc))
+            margins.append(float(margin[0]))
         r0 = time.perf_counter()
         plan = mpc.step(
             fc,
@@ -282,6 +307,7 @@ def simulate_year(
                 c.id: float(rec.contract[c.id][(day_start if c.period == "day" else month_start)[t0] : t0].sum() * h)
                 for c in park.green.contracts
             },
+            peak_margin_kw=margin,
         )
         replan_s.append(time.perf_counter() - r0)
         replans += 1
@@ -289,9 +315,12 @@ def simulate_year(
             fallbacks[(plan.fallback_reason or "").split(":")[0]] += 1
         assert mpc.last_problem is not None
         baseline_flex = {f.id: f.baseline_kw for f in mpc.last_problem.flex}
+        metered_before = float(_metered(rec, month_start[t0], t0).max(initial=0.0))
+        cap = max(metered_before, float(_metered_plan(plan).max(initial=0.0)))
         for k in range(min(step, n - t0)):
             t = t0 + k
             violations += _execute(park, bats, truth, off + t, t, k, plan, baseline_flex, rec, e, h)
+        exceedances += int(np.sum(_metered(rec, t0, min(t0 + step, n)) > cap + 1e-6))
         if progress is not None:
             progress(1)
     optimised = rec.schedule(park, year, soc0, "mpc")
@@ -308,7 +337,25 @@ def simulate_year(
         violations,
         cost_lines(park, year, optimised),
         cost_lines(park, year, baseline),
+        exceedances,
+        margins,
     )
+
+
+def _net_load(truth: ParkTruth) -> np.ndarray:
+    """Actual net load of the synthetic plant: loads minus local PV and wind [kW]."""
+    out = sum(truth.load_kw.values(), np.zeros(len(truth.times)))
+    return out - sum((*truth.pv_kw.values(), *truth.wind_kw.values()), np.zeros(len(truth.times)))
+
+
+def _metered(rec: _Recorder, a: int, b: int) -> np.ndarray:
+    """Metered import (grid mix + green contracts) of executed intervals ``[a, b)`` [kW]."""
+    return rec.imp[a:b] + sum((c[a:b] for c in rec.contract.values()), np.zeros(b - a))
+
+
+def _metered_plan(plan: Schedule) -> np.ndarray:
+    """Metered import the plan intends (grid mix + green contracts) [kW]."""
+    return plan.grid_import_kw + sum(plan.contract_kw.values(), np.zeros(plan.T))
 
 
 def _dt(t: np.datetime64) -> dt.datetime:

@@ -36,10 +36,32 @@ def add_connection_point(m: pyo.ConcreteModel) -> None:
     not raised), so an under-forecast of up to ``margin`` does not set a new peak. It is not applied to
     the hard ``import_limit``: that is a protection limit held in real time, and tightening it by a
     statistical margin would make the plan shed load rather than pay a higher peak.
+
+    Where real-time control lets the batteries absorb the error (``shape.peak_reserve``), part ``r[t]``
+    of the margin may instead be held in reserve by the batteries, so no import is given up for it:
+
+    * ``peak >= flow[t] + margin[t] − r[t]``, ``peak >= flow[t]``, ``0 <= r[t] <= margin[t]``;
+    * power: ``r[t] <= Σ_b (pd_max_b − pd[b,t] + pc[b,t])`` (stop charging, discharge up to the rating);
+    * energy: ``Δt·r[t] <= Σ_b η_d,b·(e[b,t] − e_lo,b + e_under[b,t])``, one interval of the reserve
+      above the SOC floor (a longer error is met by the next re-plan from the measured SOC; ``e_under``
+      keeps the row feasible when a measured SOC starts below the floor).
     """
 
     def flow(m: pyo.ConcreteModel, t: int) -> pyo.Expression:
         return m.imp[t] + sum(m.g[k, t] for k in m.K)
 
     m.pcc_limit = pyo.Constraint(m.T, rule=lambda m, t: flow(m, t) <= m.import_limit)
-    m.peak_def = pyo.Constraint(m.T, rule=lambda m, t: m.peak >= flow(m, t) + m.peak_margin[t])
+    if not m.shape.peak_reserve:
+        m.peak_def = pyo.Constraint(m.T, rule=lambda m, t: m.peak >= flow(m, t) + m.peak_margin[t])
+        return
+    m.r_peak = pyo.Var(m.T, bounds=lambda m, t: (0.0, m.peak_margin[t]))
+    m.peak_def = pyo.Constraint(m.T, rule=lambda m, t: m.peak >= flow(m, t) + m.peak_margin[t] - m.r_peak[t])
+    m.peak_flow = pyo.Constraint(m.T, rule=lambda m, t: m.peak >= flow(m, t))
+    m.reserve_power = pyo.Constraint(
+        m.T, rule=lambda m, t: m.r_peak[t] <= sum(m.pd_max[b] - m.pd[b, t] + m.pc[b, t] for b in m.B)
+    )
+    m.reserve_energy = pyo.Constraint(
+        m.T,
+        rule=lambda m, t: m.dt_h * m.r_peak[t]
+        <= sum(m.eta_d[b] * (m.e[b, t] - m.e_lo[b] + m.e_under[b, t]) for b in m.B),
+    )

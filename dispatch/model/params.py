@@ -57,6 +57,7 @@ def add_parameters(m: pyo.ConcreteModel, shape: ModelShape) -> None:
     m.pd_max = _param(m.B)
     m.eta_c = _param(m.B)
     m.inv_eta_d = _param(m.B)
+    m.eta_d = _param(m.B)
     m.keep = _param(m.B)
     m.rt_loss = _param(m.B)  # round-trip loss fraction 1 − η_c·η_d
     m.sd_loss = _param(m.B)  # deliverable energy lost to self-discharge per kWh stored, η_d·(1 − keep)
@@ -132,6 +133,7 @@ def load_parameters(m: pyo.ConcreteModel, p: DispatchProblem) -> None:
         m.pd_max[b.id] = b.p_discharge_max_kw
         m.eta_c[b.id] = b.eta_charge
         m.inv_eta_d[b.id] = 1.0 / b.eta_discharge
+        m.eta_d[b.id] = b.eta_discharge
         m.keep[b.id] = (1.0 - b.self_discharge_per_h) ** p.dt_h
         m.rt_loss[b.id] = 1.0 - b.eta_charge * b.eta_discharge
         m.sd_loss[b.id] = b.eta_discharge * (1.0 - (1.0 - b.self_discharge_per_h) ** p.dt_h)

@@ -17,7 +17,8 @@ so that, if the errors of the coming runs resemble those of the window, the impo
 below plan + ``m[k]`` with probability ``q``. Quantiles are numpy's default estimator
 (``method="linear"``: Hyndman & Fan 1996, definition 7). A lead time with fewer than
 ``min_samples`` errors takes the quantile of all leads pooled (a short history, or a lead the
-window has not yet seen metered); no error at all gives a zero margin. A negative quantile (net
+window has not yet seen metered); fewer than ``min_samples`` errors in all give a zero margin (no
+evidence yet: plan as without one). A negative quantile (net
 load systematically over-forecast) gives zero rather than loosening the plan: over-forecasts
 already leave room.
 
@@ -58,7 +59,7 @@ def margin_from_errors(errors: np.ndarray, quantile: float, min_samples: int = D
     e = np.atleast_2d(np.asarray(errors, dtype=float))
     finite = np.isfinite(e)
     out = np.zeros(e.shape[1])
-    if not finite.any():
+    if finite.sum() < min_samples:
         return out
     pooled = float(np.quantile(e[finite], quantile))
     for k in range(e.shape[1]):

@@ -53,6 +53,30 @@ def test_margin_never_tightens_the_hard_import_limit() -> None:
     np.testing.assert_allclose(s.grid_import_kw, [78.0, 78.0], atol=1e-6)
 
 
+def test_battery_headroom_covers_the_margin_when_batteries_absorb_errors() -> None:
+    """``peak_margin_from_batteries``: real-time control holds the grid exchange with the batteries, so
+    their unplanned headroom is the reserve (dispatch.model.grid). Same two hours, margin 5 kW:
+
+    * 100 kW battery: discharging 20 kW leaves 80 kW of headroom and plenty of energy, no back-off:
+      imports 80, 80 kW (without the reserve, 75, 75 kW above).
+    * 22 kW battery: with discharge pd the reserve is at most 22 − pd, so
+      peak >= (100 − pd) + 5 − (22 − pd) = 83 kW whatever pd: the plan imports up to 83 kW and discharges
+      only 17 kW (without the reserve: 78 kW imported, billed as 83 kW).
+    * 42 kWh stored (η_d = 1, floor 0): the last interval's reserve needs energy left,
+      r_1 <= 42 − pd_0 − pd_1, and r_t >= 105 − P − pd_t, pd_t >= 100 − P; at t = 1 that gives
+      pd_0 <= P − 63, so P >= (100 + 63)/2 = 81.5 kW: imports 81.5, 81.5 kW.
+    """
+    cases = (
+        (BAT, [80.0, 80.0]),
+        (dataclasses.replace(BAT, p_discharge_max_kw=22.0), [83.0, 83.0]),
+        (dataclasses.replace(BAT, soc0=0.42), [81.5, 81.5]),
+    )
+    for bat, expected in cases:
+        s = solve(_two_hours(5.0, batteries=[bat], peak_margin_from_batteries=True))
+        assert s.status == "optimal", s.fallback_reason
+        np.testing.assert_allclose(s.grid_import_kw, expected, atol=1e-6)
+
+
 def test_margin_is_checked() -> None:
     assert any("peak_margin_kw" in m for m in check_problem(_two_hours(np.array([1.0, 2.0, 3.0]))))
     assert any("peak_margin_kw" in m for m in check_problem(_two_hours(-1.0)))
@@ -60,14 +84,21 @@ def test_margin_is_checked() -> None:
 
 
 def test_margin_change_is_an_in_place_update() -> None:
-    """Changing the margin between re-plans changes row sides only: HiGHS's LP is updated in place (no
-    recompile) and the plan equals the hand solution above."""
+    """Changing the margin between re-plans changes row sides and column bounds only: HiGHS's LP is
+    updated in place (no recompile) and the plan equals the hand solutions above."""
     d = Dispatcher(update_in_place=True)
     assert d.solve(_two_hours(0.0)).status == "optimal"
     s = d.solve(_two_hours(np.array([5.0, 10.0])))
     assert s.status == "optimal", s.fallback_reason
     assert d.rebuilds == 1 and d.in_place_updates == 1
     np.testing.assert_allclose(s.grid_import_kw, [75.0, 70.0], atol=1e-6)
+    low = dataclasses.replace(BAT, soc0=0.42)
+    d = Dispatcher(update_in_place=True)
+    assert d.solve(_two_hours(0.0, batteries=[low], peak_margin_from_batteries=True)).status == "optimal"
+    s = d.solve(_two_hours(5.0, batteries=[low], peak_margin_from_batteries=True))
+    assert s.status == "optimal", s.fallback_reason
+    assert d.rebuilds == 1 and d.in_place_updates == 1
+    np.testing.assert_allclose(s.grid_import_kw, [81.5, 81.5], atol=1e-6)
 
 
 # ---------------------------------------------------------------------------------- closed loop
