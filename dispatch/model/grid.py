@@ -62,6 +62,7 @@ def add_connection_point(m: pyo.ConcreteModel) -> None:
     )
     m.reserve_energy = pyo.Constraint(
         m.T,
-        rule=lambda m, t: m.dt_h * m.r_peak[t]
-        <= sum(m.eta_d[b] * (m.e[b, t] - m.e_lo[b] + m.e_under[b, t]) for b in m.B),
+        rule=lambda m, t: (
+            m.dt_h * m.r_peak[t] <= sum(m.eta_d[b] * (m.e[b, t] - m.e_lo[b] + m.e_under[b, t]) for b in m.B)
+        ),
     )
