@@ -70,16 +70,17 @@ class Planner:
         peak_margin_quantile: float | None = None,
     ) -> None:
         """``prices``: import/export price series replacing (or adding to) the tariff, as in ``ems plan``.
-        ``peak_margin_quantile``: plan a peak-import safety margin, this quantile of the net-load errors of
-        the forecasts of the last ``history_days`` (:mod:`ems.forecast.stored_margin`); the import guard
-        lets the batteries absorb errors, so their headroom covers it (``peak_margin_from_batteries``)."""
+        ``peak_margin_quantile`` (default: the park file's ``dispatch.peak_margin_quantile``): plan a peak-import
+        safety margin, this quantile of the net-load errors of the forecasts of the last ``history_days``
+        (:mod:`ems.forecast.stored_margin`); the import guard lets the batteries absorb errors, so their
+        headroom covers it (``peak_margin_from_batteries``)."""
         self.park = park
         self.store = store
         self.horizon = horizon
         self.history_days = history_days
         self.prices = prices
-        self.peak_margin_quantile = peak_margin_quantile
-        self.rh = RollingHorizon(park, prices=prices, margin_from_batteries=peak_margin_quantile is not None)
+        self.peak_margin_quantile = peak_margin_quantile or park.dispatch.peak_margin_quantile
+        self.rh = RollingHorizon(park, prices=prices, margin_from_batteries=self.peak_margin_quantile is not None)
         self.network: ParkNetwork | None = build_network(park) if ac_check else None
         self.scored_until: dt.datetime | None = None
 
