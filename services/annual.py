@@ -316,7 +316,9 @@ def simulate_year(
         assert mpc.last_problem is not None
         baseline_flex = {f.id: f.baseline_kw for f in mpc.last_problem.flex}
         metered_before = float(_metered(rec, month_start[t0], t0).max(initial=0.0))
-        cap = max(metered_before, float(_metered_plan(plan).max(initial=0.0)))
+        same_month = month_of[t0 : t0 + cfg.horizon] == month_of[t0]  # a plan's peak next month is not this cap
+        planned = metered_import_kw(plan)[: len(same_month)][same_month]
+        cap = max(metered_before, float(planned.max(initial=0.0)))
         for k in range(min(step, n - t0)):
             t = t0 + k
             violations += _execute(park, bats, truth, off + t, t, k, plan, baseline_flex, rec, e, h)
@@ -353,9 +355,10 @@ def _metered(rec: _Recorder, a: int, b: int) -> np.ndarray:
     return rec.imp[a:b] + sum((c[a:b] for c in rec.contract.values()), np.zeros(b - a))
 
 
-def _metered_plan(plan: Schedule) -> np.ndarray:
-    """Metered import the plan intends (grid mix + green contracts) [kW]."""
-    return plan.grid_import_kw + sum(plan.contract_kw.values(), np.zeros(plan.T))
+def metered_import_kw(s: Schedule) -> np.ndarray:
+    """Metered import of a schedule: grid mix plus green-contract deliveries, which arrive through the same
+    connection point and meter and so count for the demand charge [kW]."""
+    return s.grid_import_kw + sum(s.contract_kw.values(), np.zeros(s.T))
 
 
 def _dt(t: np.datetime64) -> dt.datetime:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ems.park import Park
-from services.annual import SimulationConfig, SimulationResult, simulate_year
+from services.annual import SimulationConfig, SimulationResult, metered_import_kw, simulate_year
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,8 @@ class MarginFigures:
 
     @classmethod
     def of(cls, r: SimulationResult) -> MarginFigures:
-        s = r.optimised
-        metered = s.grid_import_kw + sum(s.contract_kw.values(), 0.0 * s.grid_import_kw)
         return cls(
-            Decimal(repr(float(metered.max(initial=0.0)))).quantize(Decimal("0.1")),
+            Decimal(repr(float(metered_import_kw(r.optimised).max(initial=0.0)))).quantize(Decimal("0.1")),
             r.costs.demand_charge_cny,
             r.costs.energy_cny,
             r.costs.total_cny,

@@ -12,7 +12,7 @@ import numpy as np
 
 from dispatch.schedule import Schedule
 from ems.parktime import Zone, local_times
-from services.annual import SimulationResult
+from services.annual import SimulationResult, metered_import_kw
 from services.annual_margin import MarginComparison
 
 LOCAL_RE = "#2e7d32"
@@ -119,7 +119,7 @@ def write_margin_plot(c: MarginComparison, out: Path, tz: Zone) -> Path:
     fig, ax = plt.subplots(figsize=(8, 3.5))
     for r, label, shift in ((c.without, "without margin", -0.2), (c.with_margin, f"margin q = {c.quantile:g}", 0.2)):
         s = r.optimised
-        metered = s.grid_import_kw + sum(s.contract_kw.values(), np.zeros(s.T))
+        metered = metered_import_kw(s)
         months = local_times(s.times, tz).astype("datetime64[M]")
         keys = np.unique(months)
         peaks = np.array([metered[months == m].max() for m in keys])
