@@ -51,6 +51,37 @@ class RollingHorizon:
         self._last_start: dt.datetime | None = None
         self.last_problem: DispatchProblem | None = None
 
+    def problem(
+        self,
+        fc: Forecast,
+        soc_measured: dict[str, float],
+        peak_import_so_far_kw: float = 0.0,
+        ghi_clear_w_m2: np.ndarray | None = None,
+        flex_delivered_kwh: dict[str, float] | None = None,
+        contract_delivered_kwh: dict[str, float] | None = None,
+        peak_margin_kw: float | np.ndarray = 0.0,
+    ) -> DispatchProblem:
+        """The problem :meth:`step` solves (arguments there), kept as :attr:`last_problem`."""
+        p = problem_from_park(
+            self.park,
+            fc,
+            soc0=soc_measured,
+            peak_import_so_far_kw=peak_import_so_far_kw,
+            carbon_price_cny_per_t=self.carbon_price_cny_per_t,
+            batteries=self.batteries,
+            contract_volume_scale=self.contract_volume_scale,
+            ghi_clear_w_m2=ghi_clear_w_m2,
+            flex_delivered_kwh=flex_delivered_kwh,
+            prices=self.prices,
+            contract_delivered_kwh=contract_delivered_kwh,
+        )
+        p.peak_margin_kw = peak_margin_kw
+        p.peak_margin_from_batteries = self.margin_from_batteries
+        if self.network is not None:
+            p.network = self.network(p)
+        self.last_problem = p
+        return p
+
     def step(
         self,
         fc: Forecast,
@@ -69,24 +100,15 @@ class RollingHorizon:
 
         The problem solved is kept as :attr:`last_problem` (e.g. for the flexible-load baselines).
         """
-        p = problem_from_park(
-            self.park,
+        p = self.problem(
             fc,
-            soc0=soc_measured,
-            peak_import_so_far_kw=peak_import_so_far_kw,
-            carbon_price_cny_per_t=self.carbon_price_cny_per_t,
-            batteries=self.batteries,
-            contract_volume_scale=self.contract_volume_scale,
-            ghi_clear_w_m2=ghi_clear_w_m2,
-            flex_delivered_kwh=flex_delivered_kwh,
-            prices=self.prices,
-            contract_delivered_kwh=contract_delivered_kwh,
+            soc_measured,
+            peak_import_so_far_kw,
+            ghi_clear_w_m2,
+            flex_delivered_kwh,
+            contract_delivered_kwh,
+            peak_margin_kw,
         )
-        p.peak_margin_kw = peak_margin_kw
-        p.peak_margin_from_batteries = self.margin_from_batteries
-        self.last_problem = p
-        if self.network is not None:
-            p.network = self.network(p)
         shift = 0
         if self._last_start is not None:
             shift = max(0, round((fc.start - self._last_start) / dt.timedelta(minutes=fc.interval_minutes)))

@@ -34,6 +34,7 @@ from dispatch.mpc import RollingHorizon
 from dispatch.prices import PriceSeries
 from dispatch.problem import DispatchProblem
 from dispatch.rules import rule_based_schedule
+from dispatch.scenario_mpc import ScenarioDispatcher
 from dispatch.schedule import Kpis, Schedule, compute_kpis
 from dispatch.solver import SolverOptions
 from ems.forecast.base import Forecast
@@ -69,6 +70,9 @@ class SimulationConfig:
     # the executed batteries hold the planned grid exchange (_execute), so their headroom may cover the margin
     # (dispatch.model.grid); False: the plan backs its import off by the whole margin
     peak_margin_from_batteries: bool = True
+    # scenario-based MPC (dispatch.scenario_mpc) over this many equiprobable net-load scenarios from the same
+    # error window (weighted objective, the first re-plan period shared); 1 = deterministic MPC
+    scenarios: int = 1
 
 
 @dataclass
@@ -276,11 +280,14 @@ def simulate_year(
     exceedances = 0
     margins: list[float] = []
     window = (
-        NetLoadErrorWindow(cfg.horizon, cfg.history_days * park.intervals_per_day // step, cfg.peak_margin_quantile)
-        if cfg.peak_margin_quantile is not None
+        NetLoadErrorWindow(
+            cfg.horizon, cfg.history_days * park.intervals_per_day // step, cfg.peak_margin_quantile or 0.95
+        )
+        if cfg.peak_margin_quantile is not None or cfg.scenarios > 1
         else None
     )
     net_actual = _net_load(truth)
+    scenario_planner = ScenarioDispatcher(dataclasses.replace(cfg.options, objective="weighted"))
     for t0 in range(0, n, step):
         fc = forecast_park(
             park,
@@ -292,12 +299,16 @@ def simulate_year(
         fc.import_price = prices[off + t0 : off + t0 + cfg.horizon]
         peak = float(rec.imp[month_start[t0] : t0].max(initial=0.0))
         margin: float | np.ndarray = 0.0
+        offsets = np.zeros((1, cfg.horizon))
         if window is not None:
-            margin = window.margin_kw(net_actual, off + t0)
+            if cfg.peak_margin_quantile is not None:
+                margin = window.margin_kw(net_actual, off + t0)
+                margins.append(float(margin[0]))
+            if cfg.scenarios > 1:
+                offsets = window.scenario_offsets_kw(net_actual, off + t0, cfg.scenarios)
             window.record(off + t0, net_load_kw(fc))
-            margins.append(float(margin[0]))
         r0 = time.perf_counter()
-        plan = mpc.step(
+        plan = (mpc.step if cfg.scenarios <= 1 else _scenario_step(mpc, scenario_planner, offsets, step))(
             fc,
             {b.id: e[b.id] / b.e_rated_kwh for b in bats},
             peak_import_so_far_kw=peak,
@@ -342,6 +353,21 @@ def simulate_year(
         exceedances,
         margins,
     )
+
+
+def _scenario_step(
+    mpc: RollingHorizon, planner: ScenarioDispatcher, offsets: np.ndarray, shared: int
+) -> Callable[..., Schedule]:
+    """A stand-in for ``mpc.step`` that plans over the scenarios ``forecast + offsets[k]`` (net load, put on
+    the demand) with the first ``shared`` intervals common (:mod:`dispatch.scenario_mpc`)."""
+
+    def step(*args: object, **kwargs: object) -> Schedule:
+        p = mpc.problem(*args, **kwargs)  # type: ignore[arg-type]
+        cases = [dataclasses.replace(p, demand_kw=np.maximum(p.demand_kw + o[: p.T], 0.0)) for o in offsets]
+        weights = [1.0 / len(cases)] * len(cases)
+        return planner.solve(cases, weights, shared)
+
+    return step
 
 
 def _net_load(truth: ParkTruth) -> np.ndarray:

@@ -29,6 +29,7 @@ intervals, e.g. intervals since a simulation start); the caller supplies what wa
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,22 +51,31 @@ def net_load_kw(fc: Forecast) -> np.ndarray:
     return out
 
 
-def margin_from_errors(errors: np.ndarray, quantile: float, min_samples: int = DEFAULT_MIN_SAMPLES) -> np.ndarray:
-    """Margin per lead time [kW] from a (runs × leads) matrix of errors ``actual − forecast`` (NaN =
-    not metered): the ``quantile`` of each lead's errors, pooled where a lead has fewer than
-    ``min_samples``, clipped at 0 (module docstring)."""
-    if not 0 < quantile < 1:
-        raise ValueError(f"quantile must be in (0, 1), got {quantile}")
+def quantiles_from_errors(
+    errors: np.ndarray, levels: Sequence[float], min_samples: int = DEFAULT_MIN_SAMPLES
+) -> np.ndarray:
+    """(levels × leads) quantiles [kW] of a (runs × leads) matrix of errors ``actual − forecast`` (NaN = not
+    metered): per lead, pooled over all leads where a lead has fewer than ``min_samples``; all zero when
+    there are fewer than ``min_samples`` errors in all (module docstring)."""
+    if not all(0 < q < 1 for q in levels):
+        raise ValueError(f"quantile levels must be in (0, 1), got {list(levels)}")
     e = np.atleast_2d(np.asarray(errors, dtype=float))
     finite = np.isfinite(e)
-    out = np.zeros(e.shape[1])
+    out = np.zeros((len(levels), e.shape[1]))
     if finite.sum() < min_samples:
         return out
-    pooled = float(np.quantile(e[finite], quantile))
+    pooled = np.quantile(e[finite], levels)
     for k in range(e.shape[1]):
         col = e[finite[:, k], k]
-        out[k] = float(np.quantile(col, quantile)) if len(col) >= min_samples else pooled
-    return np.maximum(out, 0.0)
+        out[:, k] = np.quantile(col, levels) if len(col) >= min_samples else pooled
+    return out
+
+
+def margin_from_errors(errors: np.ndarray, quantile: float, min_samples: int = DEFAULT_MIN_SAMPLES) -> np.ndarray:
+    """Margin per lead time [kW]: the ``quantile`` of :func:`quantiles_from_errors`, clipped at 0."""
+    if not 0 < quantile < 1:
+        raise ValueError(f"quantile must be in (0, 1), got {quantile}")
+    return np.maximum(quantiles_from_errors(errors, [quantile], min_samples)[0], 0.0)
 
 
 @dataclass
@@ -116,3 +126,9 @@ class NetLoadErrorWindow:
     def margin_kw(self, metered_net_kw: np.ndarray, now: int) -> np.ndarray:
         """Margin per lead time [kW] (length ``horizon``) from the errors metered before ``now``."""
         return margin_from_errors(self.errors(metered_net_kw, now), self.quantile, self.min_samples)
+
+    def scenario_offsets_kw(self, metered_net_kw: np.ndarray, now: int, n: int) -> np.ndarray:
+        """(n × horizon) net-load offsets of ``n`` equiprobable scenarios: the error quantiles at the
+        midpoints ``(k + 0.5)/n`` of ``n`` equal-probability bands (scenario-based MPC)."""
+        levels = [(k + 0.5) / n for k in range(n)]
+        return quantiles_from_errors(self.errors(metered_net_kw, now), levels, self.min_samples)
