@@ -32,3 +32,18 @@ def test_simulate_year_compares_without_and_with_the_margin(tmp_path: Path) -> N
     assert "peak exceedances [intervals]" in r.output and "realised peak import [kW]" in r.output
     bad = CliRunner().invoke(app, [*args, "--peak-margin-quantile", "1.5"])
     assert bad.exit_code != 0 and "peak-margin-quantile" in bad.output
+
+
+def test_simulate_year_compares_scenario_based_with_deterministic_mpc(tmp_path: Path) -> None:
+    """Two days re-planned daily: the second re-plan has the first day's errors, so its three scenarios differ
+    and the plans may too; both runs are reported, the printed figures are the scenario-based run's."""
+    park = Path(__file__).resolve().parents[2] / "examples" / "demo_park.yaml"
+    args = ["simulate-year", "--days", "2", "--replan", "daily", "--park", str(park), "--out", str(tmp_path)]
+    r = CliRunner().invoke(app, [*args, "--scenarios", "3"])
+    assert r.exit_code == 0, r.output
+    sc = json.loads((tmp_path / "results.json").read_text())["scenarios"]
+    assert sc["scenarios"] == 3
+    assert Decimal(sc["scenario_based"]["total_cny"]) > 0 and Decimal(sc["deterministic"]["total_cny"]) > 0
+    assert "local RE consumption [%]" in r.output and "3 scenarios" in r.output
+    both = CliRunner().invoke(app, [*args, "--scenarios", "3", "--peak-margin-quantile", "0.9"], env={"COLUMNS": "400"})
+    assert both.exit_code != 0 and "not both" in both.output
