@@ -39,7 +39,7 @@ from dispatch.schedule import Kpis, Schedule, compute_kpis
 from dispatch.solver import SolverOptions
 from ems.forecast.base import Forecast
 from ems.forecast.park import ParkHistory, forecast_park
-from ems.forecast.peak_margin import NetLoadErrorWindow, net_load_kw
+from ems.forecast.peak_margin import DEFAULT_QUANTILE, NetLoadErrorWindow, net_load_kw
 from ems.park import Battery, Park
 from ems.parktime import local_datetimes
 from ems.synthetic import ParkTruth, synthesize_truth
@@ -281,7 +281,7 @@ def simulate_year(
     margins: list[float] = []
     window = (
         NetLoadErrorWindow(
-            cfg.horizon, cfg.history_days * park.intervals_per_day // step, cfg.peak_margin_quantile or 0.95
+            cfg.horizon, cfg.history_days * park.intervals_per_day // step, cfg.peak_margin_quantile or DEFAULT_QUANTILE
         )
         if cfg.peak_margin_quantile is not None or cfg.scenarios > 1
         else None
