@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dispatch.scenario_mpc import solve_scenarios
+from dispatch.scenario_mpc import ScenarioDispatcher, solve_scenarios
 from dispatch.solver import SolverOptions, solve
 from tests.dispatch.helpers import battery, problem
 
@@ -45,3 +45,14 @@ def test_bad_scenarios_fall_back_with_the_reason() -> None:
     assert s.status == "fallback" and "must sum to 1" in (s.fallback_reason or "")
     s = solve_scenarios([_case(60.0), _case(-1.0)], [0.5, 0.5], shared=1)
     assert s.status == "fallback" and "scenario 1" in (s.fallback_reason or "")
+
+
+def test_kept_model_gives_the_fresh_solution() -> None:
+    """A second plan through the kept model (parameters reloaded, no rebuild) equals a fresh one."""
+    d = ScenarioDispatcher(WEIGHTED)
+    assert d.solve([_case(60.0), _case(140.0)], [0.5, 0.5], shared=1).status == "optimal"
+    again = d.solve([_case(80.0), _case(130.0)], [0.25, 0.75], shared=1)
+    fresh = solve_scenarios([_case(80.0), _case(130.0)], [0.25, 0.75], shared=1, options=WEIGHTED)
+    assert d.rebuilds == 1 and again.status == "optimal"
+    np.testing.assert_allclose(again.grid_import_kw, fresh.grid_import_kw, atol=1e-6)
+    np.testing.assert_allclose(again.battery_charge_kw["B1"], fresh.battery_charge_kw["B1"], atol=1e-6)
