@@ -35,8 +35,11 @@ class RollingHorizon:
         contract_volume_scale: float = 1.0,
         network: Callable[[DispatchProblem], list[NetworkRow]] | None = None,
         prices: PriceSeries | None = None,
+        margin_from_batteries: bool = False,
     ) -> None:
-        """``prices``: import/export price series (spot market; see :func:`problem_from_park`)."""
+        """``prices``: import/export price series (spot market; see :func:`problem_from_park`).
+        ``margin_from_batteries``: real-time control lets the batteries absorb forecast errors, so their
+        headroom covers the peak margin (:attr:`DispatchProblem.peak_margin_from_batteries`)."""
         self.park = park
         self.dispatcher = Dispatcher(options or solver_options(park), update_in_place=True)
         self.carbon_price_cny_per_t = carbon_price_cny_per_t
@@ -44,10 +47,11 @@ class RollingHorizon:
         self.contract_volume_scale = contract_volume_scale
         self.network = network
         self.prices = prices
+        self.margin_from_batteries = margin_from_batteries
         self._last_start: dt.datetime | None = None
         self.last_problem: DispatchProblem | None = None
 
-    def step(
+    def problem(
         self,
         fc: Forecast,
         soc_measured: dict[str, float],
@@ -55,16 +59,10 @@ class RollingHorizon:
         ghi_clear_w_m2: np.ndarray | None = None,
         flex_delivered_kwh: dict[str, float] | None = None,
         contract_delivered_kwh: dict[str, float] | None = None,
+        peak_margin_kw: float | np.ndarray = 0.0,
         re_content_kwh: dict[str, float] | None = None,
-    ) -> Schedule:
-        """Plan the horizon of ``fc`` starting from the measured SOC (0..1 per battery) and, for
-        flexible loads, the energy already consumed today; for green contracts, the energy already
-        delivered in the current settlement period (month to date), so the rest of the volume is planned;
-        for batteries, the local RE part of the stored energy [kWh] that the executed intervals left
-        (:func:`dispatch.re_origin.re_content_kwh`), so that selling stored RE counts as a renewable loss.
-
-        The problem solved is kept as :attr:`last_problem` (e.g. for the flexible-load baselines).
-        """
+    ) -> DispatchProblem:
+        """The problem :meth:`step` solves (arguments there), kept as :attr:`last_problem`."""
         p = problem_from_park(
             self.park,
             fc,
@@ -79,9 +77,44 @@ class RollingHorizon:
             contract_delivered_kwh=contract_delivered_kwh,
             re_content_kwh=re_content_kwh,
         )
-        self.last_problem = p
+        p.peak_margin_kw = peak_margin_kw
+        p.peak_margin_from_batteries = self.margin_from_batteries
         if self.network is not None:
             p.network = self.network(p)
+        self.last_problem = p
+        return p
+
+    def step(
+        self,
+        fc: Forecast,
+        soc_measured: dict[str, float],
+        peak_import_so_far_kw: float = 0.0,
+        ghi_clear_w_m2: np.ndarray | None = None,
+        flex_delivered_kwh: dict[str, float] | None = None,
+        contract_delivered_kwh: dict[str, float] | None = None,
+        peak_margin_kw: float | np.ndarray = 0.0,
+        re_content_kwh: dict[str, float] | None = None,
+    ) -> Schedule:
+        """Plan the horizon of ``fc`` starting from the measured SOC (0..1 per battery) and, for
+        flexible loads, the energy already consumed today; for green contracts, the energy already
+        delivered in the current settlement period (month to date), so the rest of the volume is planned;
+        for batteries, the local RE part of the stored energy [kWh] that the executed intervals left
+        (:func:`dispatch.re_origin.re_content_kwh`), so that selling stored RE counts as a renewable loss.
+        ``peak_margin_kw``: safety margin of the planned import below the billed peak, per lead time or one
+        for all (:mod:`ems.forecast.peak_margin`); a parameter of the kept model, so the re-solve stays in place.
+
+        The problem solved is kept as :attr:`last_problem` (e.g. for the flexible-load baselines).
+        """
+        p = self.problem(
+            fc,
+            soc_measured,
+            peak_import_so_far_kw,
+            ghi_clear_w_m2,
+            flex_delivered_kwh,
+            contract_delivered_kwh,
+            peak_margin_kw,
+            re_content_kwh,
+        )
         shift = 0
         if self._last_start is not None:
             shift = max(0, round((fc.start - self._last_start) / dt.timedelta(minutes=fc.interval_minutes)))

@@ -206,6 +206,12 @@ class DispatchProblem:
     network: list[NetworkRow] = field(default_factory=list)
     demand_charge_cny_per_kw_month: float = 0.0
     peak_import_so_far_kw: float = 0.0
+    # safety margin per interval (or one for all) [kW]: the plan keeps the billed import this far below the
+    # peak it pays for, against forecast errors (ems.forecast.peak_margin; docs/dispatch.md)
+    peak_margin_kw: float | np.ndarray = 0.0
+    # whether real-time control lets the batteries absorb forecast errors (holding the planned grid exchange, as
+    # entrypoints/operate/guard.py and services/annual.py do): then their unplanned headroom covers the margin
+    peak_margin_from_batteries: bool = False
     carbon_price_cny_per_kg: float = 0.0
     penalties: Penalties = field(default_factory=Penalties)
     ef_source: str = "input"
@@ -309,6 +315,11 @@ def check_problem(p: DispatchProblem) -> list[str]:
         problems.append(f"grid limits must be >= 0, got import {p.import_limit_kw}, export {p.export_limit_kw}")
     if not p.demand_charge_cny_per_kw_month >= 0 or not p.peak_import_so_far_kw >= 0:
         problems.append("demand charge and peak import so far must be >= 0")
+    margin = np.asarray(p.peak_margin_kw, dtype=float)
+    if margin.shape not in ((), (T,)):
+        problems.append(f"peak_margin_kw: shape {margin.shape}, expected () or ({T},)")
+    elif not (np.all(np.isfinite(margin)) and np.all(margin >= 0)):
+        problems.append("peak_margin_kw must be finite and >= 0")
     return problems
 
 

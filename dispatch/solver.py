@@ -429,7 +429,7 @@ def _solution(x: np.ndarray) -> highspy.HighsSolution:
 
 _TIME_VARS = (
     *("pc", "pd", "e", "e_under", "e_over", "u", "curt", "imp", "exp", "v", "g", "dg", "x", "s_up", "s_lo"),
-    *("shed", "pc_re", "pd_re", "e_re", "exp_re"),
+    *("shed", "pc_re", "pd_re", "e_re", "exp_re", "r_peak"),
 )
 
 

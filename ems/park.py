@@ -634,6 +634,13 @@ class DispatchSettings(_Model):
         "per interval (about 10x slower; docs/dispatch.md)",
     )
     n_1: bool = Field(default=False, description="AC-checked plans also hold every non-islanding N-1 outage")
+    peak_margin_quantile: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="MPC plans a peak-import safety margin: this quantile (e.g. 0.95) of the net-load forecast "
+        "errors of the last history days (docs/dispatch.md); none by default",
+    )
 
 
 # --------------------------------------------------------------------------- park

@@ -39,10 +39,12 @@ from dispatch.prices import PriceSeries
 from dispatch.problem import DispatchProblem
 from dispatch.re_origin import MeteredFlows, re_content_kwh
 from dispatch.rules import rule_based_schedule
+from dispatch.scenario_mpc import ScenarioDispatcher
 from dispatch.schedule import Kpis, Schedule, compute_kpis
 from dispatch.solver import SolverOptions
 from ems.forecast.base import Forecast
 from ems.forecast.park import ParkHistory, forecast_park
+from ems.forecast.peak_margin import DEFAULT_QUANTILE, NetLoadErrorWindow, net_load_kw
 from ems.park import Battery, Park
 from ems.parktime import local_datetimes
 from ems.synthetic import ParkTruth, synthesize_truth
@@ -67,6 +69,15 @@ class SimulationConfig:
     # price (or is added to it, park.dispatch.prices_add_to_tariff) and the export price, for the
     # optimised loop, the baseline and the KPIs alike; it must cover the days simulated plus one horizon
     prices: PriceSeries | None = None
+    # peak-import safety margin: this quantile of the net-load forecast errors of the re-plans of the last
+    # history_days (ems.forecast.peak_margin), per lead time; None = no margin
+    peak_margin_quantile: float | None = None
+    # the executed batteries hold the planned grid exchange (_execute), so their headroom may cover the margin
+    # (dispatch.model.grid); False: the plan backs its import off by the whole margin
+    peak_margin_from_batteries: bool = True
+    # scenario-based MPC (dispatch.scenario_mpc) over this many equiprobable net-load scenarios from the same
+    # error window (weighted objective, the first re-plan period shared); 1 = deterministic MPC
+    scenarios: int = 1
 
 
 @dataclass
@@ -82,6 +93,10 @@ class SimulationResult:
     import_limit_violations: int
     costs: CostLines  # what the period costs, line by line (services.cost_lines)
     baseline_costs: CostLines
+    # executed intervals whose metered import exceeded the cap planned for them: the higher of the month's
+    # metered peak before their re-plan and that plan's highest metered import (a peak set by forecast error)
+    peak_exceedances: int = 0
+    peak_margin_kw: list[float] = field(default_factory=list)  # the margin of the first interval, per re-plan
 
     def gains(self) -> dict[str, float]:
         """Optimised minus baseline for the headline KPIs."""
@@ -267,6 +282,7 @@ def simulate_year(
         batteries=bats,
         contract_volume_scale=cfg.contract_volume_scale,
         prices=cfg.prices,
+        margin_from_batteries=cfg.peak_margin_from_batteries and cfg.peak_margin_quantile is not None,
     )
     rec = _Recorder(year)
     e = {b.id: b.soc_initial * b.e_rated_kwh for b in bats}
@@ -282,6 +298,17 @@ def simulate_year(
     replan_s: list[float] = []
     violations = 0
     replans = 0
+    exceedances = 0
+    margins: list[float] = []
+    window = (
+        NetLoadErrorWindow(
+            cfg.horizon, cfg.history_days * park.intervals_per_day // step, cfg.peak_margin_quantile or DEFAULT_QUANTILE
+        )
+        if cfg.peak_margin_quantile is not None or cfg.scenarios > 1
+        else None
+    )
+    net_actual = _net_load(truth)
+    scenario_planner = ScenarioDispatcher(dataclasses.replace(cfg.options, objective="weighted"))
     for t0 in range(0, n, step):
         fc = forecast_park(
             park,
@@ -292,8 +319,17 @@ def simulate_year(
         )
         fc.import_price = prices[off + t0 : off + t0 + cfg.horizon]
         peak = float(rec.imp[month_start[t0] : t0].max(initial=0.0))
+        margin: float | np.ndarray = 0.0
+        offsets = np.zeros((1, cfg.horizon))
+        if window is not None:
+            if cfg.peak_margin_quantile is not None:
+                margin = window.margin_kw(net_actual, off + t0)
+                margins.append(float(margin[0]))
+            if cfg.scenarios > 1:
+                offsets = window.scenario_offsets_kw(net_actual, off + t0, cfg.scenarios)
+            window.record(off + t0, net_load_kw(fc))
         r0 = time.perf_counter()
-        plan = mpc.step(
+        plan = (mpc.step if cfg.scenarios <= 1 else _scenario_step(mpc, scenario_planner, offsets, step))(
             fc,
             {b.id: e[b.id] / b.e_rated_kwh for b in bats},
             peak_import_so_far_kw=peak,
@@ -303,6 +339,7 @@ def simulate_year(
                 c.id: float(rec.contract[c.id][(day_start if c.period == "day" else month_start)[t0] : t0].sum() * h)
                 for c in park.green.contracts
             },
+            peak_margin_kw=margin,
             re_content_kwh=content,
         )
         replan_s.append(time.perf_counter() - r0)
@@ -313,8 +350,13 @@ def simulate_year(
         baseline_flex = {f.id: f.baseline_kw for f in mpc.last_problem.flex}
         start = mpc.last_problem.batteries  # the measured SOC and the carried content at t0
         t1 = min(t0 + step, n)
+        metered_before = float(_metered(rec, month_start[t0], t0).max(initial=0.0))
+        same_month = month_of[t0 : t0 + cfg.horizon] == month_of[t0]  # a plan's peak next month is not this cap
+        planned = metered_import_kw(plan)[: len(same_month)][same_month]
+        cap = max(metered_before, float(planned.max(initial=0.0)))
         for t in range(t0, t1):
             violations += _execute(park, bats, truth, off + t, t, t - t0, plan, baseline_flex, rec, e, h)
+        exceedances += int(np.sum(_metered(rec, t0, t1) > cap + 1e-6))
         # the RE content the executed intervals leave is where the next plan starts (docs/dispatch.md)
         content = re_content_kwh(dataclasses.replace(year, batteries=start), rec.window(year, t0, t1))
         if progress is not None:
@@ -333,7 +375,41 @@ def simulate_year(
         violations,
         cost_lines(park, year, optimised),
         cost_lines(park, year, baseline),
+        exceedances,
+        margins,
     )
+
+
+def _scenario_step(
+    mpc: RollingHorizon, planner: ScenarioDispatcher, offsets: np.ndarray, shared: int
+) -> Callable[..., Schedule]:
+    """A stand-in for ``mpc.step`` that plans over the scenarios ``forecast + offsets[k]`` (net load, put on
+    the demand) with the first ``shared`` intervals common (:mod:`dispatch.scenario_mpc`)."""
+
+    def step(*args: object, **kwargs: object) -> Schedule:
+        p = mpc.problem(*args, **kwargs)  # type: ignore[arg-type]
+        cases = [dataclasses.replace(p, demand_kw=np.maximum(p.demand_kw + o[: p.T], 0.0)) for o in offsets]
+        weights = [1.0 / len(cases)] * len(cases)
+        return planner.solve(cases, weights, shared)
+
+    return step
+
+
+def _net_load(truth: ParkTruth) -> np.ndarray:
+    """Actual net load of the synthetic plant: loads minus local PV and wind [kW]."""
+    out = sum(truth.load_kw.values(), np.zeros(len(truth.times)))
+    return out - sum((*truth.pv_kw.values(), *truth.wind_kw.values()), np.zeros(len(truth.times)))
+
+
+def _metered(rec: _Recorder, a: int, b: int) -> np.ndarray:
+    """Metered import (grid mix + green contracts) of executed intervals ``[a, b)`` [kW]."""
+    return rec.imp[a:b] + sum((c[a:b] for c in rec.contract.values()), np.zeros(b - a))
+
+
+def metered_import_kw(s: Schedule) -> np.ndarray:
+    """Metered import of a schedule: grid mix plus green-contract deliveries, which arrive through the same
+    connection point and meter and so count for the demand charge [kW]."""
+    return s.grid_import_kw + sum(s.contract_kw.values(), np.zeros(s.T))
 
 
 def _dt(t: np.datetime64) -> dt.datetime:

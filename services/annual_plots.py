@@ -12,7 +12,8 @@ import numpy as np
 
 from dispatch.schedule import Schedule
 from ems.parktime import Zone, local_times
-from services.annual import SimulationResult
+from services.annual import SimulationResult, metered_import_kw
+from services.annual_margin import MarginComparison
 
 LOCAL_RE = "#2e7d32"
 GREEN_SUPPLY = "#81c784"
@@ -110,6 +111,25 @@ def write_plots(result: SimulationResult, out: Path, tz: Zone) -> list[Path]:
     ax.legend(fontsize=8)
     files.append(_save(fig, out / "monthly_emission_factor.png"))
     return files
+
+
+def write_margin_plot(c: MarginComparison, out: Path, tz: Zone) -> Path:
+    """Monthly metered peak without and with the peak-import safety margin (months in ``tz``), the
+    exceedances of each run in the legend; returns the file."""
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    for r, label, shift in ((c.without, "without margin", -0.2), (c.with_margin, f"margin q = {c.quantile:g}", 0.2)):
+        s = r.optimised
+        metered = metered_import_kw(s)
+        months = local_times(s.times, tz).astype("datetime64[M]")
+        keys = np.unique(months)
+        peaks = np.array([metered[months == m].max() for m in keys])
+        label = f"{label} ({r.peak_exceedances} exceedances)"
+        ax.bar(np.arange(len(keys)) + shift, peaks / 1e3, width=0.4, label=label)
+    ax.set_xticks(np.arange(len(keys)), [str(k)[5:] for k in keys])
+    ax.set_ylabel("MW")
+    ax.set_title("Monthly peak of metered import (billed by the demand charge)")
+    ax.legend(fontsize=8)
+    return _save(fig, out / "peak_margin.png")
 
 
 def _save(fig: plt.Figure, path: Path, tight: bool = True) -> Path:

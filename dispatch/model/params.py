@@ -44,6 +44,7 @@ def add_parameters(m: pyo.ConcreteModel, shape: ModelShape) -> None:
     m.export_limit = _param()
     m.demand_charge = _param()
     m.peak_so_far = _param()
+    m.peak_margin = _param(m.T)
     m.carbon_price = _param()
 
     m.e_max = _param(m.B)
@@ -57,6 +58,7 @@ def add_parameters(m: pyo.ConcreteModel, shape: ModelShape) -> None:
     m.pd_max = _param(m.B)
     m.eta_c = _param(m.B)
     m.inv_eta_d = _param(m.B)
+    m.eta_d = _param(m.B)
     m.keep = _param(m.B)
     m.rt_loss = _param(m.B)  # round-trip loss fraction 1 − η_c·η_d
     m.throughput_cost = _param(m.B)
@@ -117,6 +119,7 @@ def load_parameters(m: pyo.ConcreteModel, p: DispatchProblem) -> None:
     m.export_limit.value = p.export_limit_kw
     m.demand_charge.value = p.demand_charge_cny_per_kw_month
     m.peak_so_far.value = p.peak_import_so_far_kw
+    _series(m.peak_margin, np.broadcast_to(np.asarray(p.peak_margin_kw, dtype=float), (T,)))
     m.carbon_price.value = p.carbon_price_cny_per_kg
 
     for b in p.batteries:
@@ -131,6 +134,7 @@ def load_parameters(m: pyo.ConcreteModel, p: DispatchProblem) -> None:
         m.pd_max[b.id] = b.p_discharge_max_kw
         m.eta_c[b.id] = b.eta_charge
         m.inv_eta_d[b.id] = 1.0 / b.eta_discharge
+        m.eta_d[b.id] = b.eta_discharge
         m.keep[b.id] = (1.0 - b.self_discharge_per_h) ** p.dt_h
         m.rt_loss[b.id] = 1.0 - b.eta_charge * b.eta_discharge
         m.throughput_cost[b.id] = b.throughput_cost_cny_per_kwh

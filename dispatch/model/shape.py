@@ -30,6 +30,7 @@ class ModelShape:
     grid_linear: bool = False
     banks: tuple[str, ...] = ()
     contingency_rows: tuple[str, ...] = ()
+    peak_reserve: bool = False  # battery headroom covers the peak margin (dispatch.model.grid)
 
     @property
     def controllable(self) -> tuple[str, ...]:
@@ -58,6 +59,7 @@ class ModelShape:
             grid_linear=p.grid is not None,
             banks=tuple(c.id for c in p.banks) if p.grid is not None else (),
             contingency_rows=tuple(r.name for r in p.contingency),
+            peak_reserve=p.peak_margin_from_batteries and bool(p.batteries),
         )
 
     def fits(self, p: DispatchProblem) -> bool:
@@ -79,4 +81,5 @@ class ModelShape:
             and other.grid_linear == self.grid_linear
             and other.banks == self.banks
             and other.contingency_rows == self.contingency_rows
+            and other.peak_reserve == self.peak_reserve
         )

@@ -184,13 +184,35 @@ def simulate_year_cmd(
     prices: Annotated[
         Path | None, typer.Option(help="CSV of import/export prices (default: the park file's dispatch.prices_file)")
     ] = None,
+    peak_margin_quantile: Annotated[
+        float | None,
+        typer.Option(
+            min=0.5,
+            max=0.999,
+            help="also run with a peak-import safety margin, this quantile of the net-load forecast errors "
+            "(e.g. 0.95), and compare peak, demand charge, energy cost and peak exceedances without and with it",
+        ),
+    ] = None,
+    scenarios: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=9,
+            help="also run scenario-based MPC over this many net-load scenarios from the forecast errors and "
+            "compare it with deterministic MPC (cost, peak, local RE); 1 = deterministic only",
+        ),
+    ] = 1,
 ) -> None:
     """Closed-loop simulation (forecast -> dispatch -> plant -> measurement) vs the rule-based baseline."""
     from services.annual import SimulationConfig, simulate_year
+    from services.annual_margin import MarginComparison, compare_peak_margin
+    from services.annual_scenarios import ScenarioComparison, compare_scenarios
 
     settings, park = settings_and_park(None, park_file)
     if replan not in ("hourly", "daily"):
         raise typer.BadParameter(_("replan must be 'hourly' or 'daily'"))
+    if scenarios > 1 and peak_margin_quantile is not None:
+        raise typer.BadParameter(_("compare either the peak margin or scenario-based MPC, not both in one run"))
     if tariff is not None:
         park = _with_tariff(park, tariff)
     cfg = SimulationConfig(
@@ -204,11 +226,22 @@ def simulate_year_cmd(
     span = days * park.intervals_per_day + cfg.horizon  # the last re-plan looks one horizon ahead
     cfg = dataclasses.replace(cfg, prices=_price_series(prices, park, settings.park_file, cfg.start, span))
     replans = -(-days * park.intervals_per_day // max(1, cfg.replan_minutes // park.interval_minutes))
-    with tqdm(total=replans, desc="simulate-year", unit="plan") as bar:
-        result = simulate_year(park, cfg, progress=bar.update)
-    from services.annual_plots import write_plots
+    comparison: MarginComparison | ScenarioComparison | None = None
+    runs = 1 if peak_margin_quantile is None and scenarios == 1 else 2
+    with tqdm(total=replans * runs, desc="simulate-year", unit="plan") as bar:
+        if peak_margin_quantile is not None:  # the figures below are those of the run with the margin
+            comparison = compare_peak_margin(park, cfg, peak_margin_quantile, progress=bar.update)
+            result = comparison.with_margin
+        elif scenarios > 1:  # ... or of the scenario-based run
+            comparison = compare_scenarios(park, cfg, scenarios, progress=bar.update)
+            result = comparison.stochastic
+        else:
+            result = simulate_year(park, cfg, progress=bar.update)
+    from services.annual_plots import write_margin_plot, write_plots
 
     files = write_plots(result, out, park.tz)
+    if isinstance(comparison, MarginComparison):
+        files.append(write_margin_plot(comparison, out, park.tz))
     typer.secho(
         f"{days} days, {result.replans} re-plans in {result.wall_seconds:.0f} s "
         f"({1000 * sorted(result.replan_seconds)[len(result.replan_seconds) // 2]:.0f} ms median)",
@@ -229,6 +262,15 @@ def simulate_year_cmd(
     typer.echo(f"  {'cost of the period [CNY]':<34}{'optimised':>16}{'rule-based':>16}{'saving':>16}")
     for (label, mine), (_label, theirs) in zip(result.costs.rows(), result.baseline_costs.rows(), strict=True):
         typer.echo(f"  {label:<34}{mine:>16,.2f}{theirs:>16,.2f}{theirs - mine:>16,.2f}")
+    if comparison is not None:
+        head = (
+            ("without", "with", f"peak margin, q = {comparison.quantile:g}")
+            if isinstance(comparison, MarginComparison)
+            else ("deterministic", f"{comparison.scenarios} scenarios", "MPC")
+        )
+        typer.echo(f"  {head[2]:<34}{head[0]:>16}{head[1]:>16}{'change':>16}")
+        for label, without, with_ in comparison.rows():
+            typer.echo(f"  {label:<34}{without:>16,}{with_:>16,}{with_ - without:>16,}")
     payload = {
         "config": {
             k: (str(v) if not isinstance(v, int | float) else v)
@@ -244,6 +286,8 @@ def simulate_year_cmd(
         "fallbacks": dict(result.fallbacks),
         "wall_seconds": result.wall_seconds,
     }
+    if comparison is not None:
+        payload["peak_margin" if isinstance(comparison, MarginComparison) else "scenarios"] = comparison.as_dict()
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(payload, indent=2, default=str))
     typer.echo("  wrote " + ", ".join(str(f) for f in [*files, out / "results.json"]))

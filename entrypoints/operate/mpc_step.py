@@ -31,6 +31,7 @@ from ems.forecast.accuracy import Accuracy
 from ems.forecast.history import history_from_store
 from ems.forecast.park import forecast_park
 from ems.forecast.runs import evaluate_metered, save_forecast
+from ems.forecast.stored_margin import stored_margin_kw
 from ems.park import Park
 from ems.store import Store
 from ems.store.carbon_queries import active_deliveries
@@ -69,14 +70,20 @@ class Planner:
         history_days: int = 7,
         ac_check: bool = True,
         prices: PriceSeries | None = None,
+        peak_margin_quantile: float | None = None,
     ) -> None:
-        """``prices``: import/export price series replacing (or adding to) the tariff, as in ``ems plan``."""
+        """``prices``: import/export price series replacing (or adding to) the tariff, as in ``ems plan``.
+        ``peak_margin_quantile`` (default: the park file's ``dispatch.peak_margin_quantile``): plan a peak-import
+        safety margin, this quantile of the net-load errors of the forecasts of the last ``history_days``
+        (:mod:`ems.forecast.stored_margin`); the import guard lets the batteries absorb errors, so their
+        headroom covers it (``peak_margin_from_batteries``)."""
         self.park = park
         self.store = store
         self.horizon = horizon
         self.history_days = history_days
         self.prices = prices
-        self.rh = RollingHorizon(park, prices=prices)
+        self.peak_margin_quantile = peak_margin_quantile or park.dispatch.peak_margin_quantile
+        self.rh = RollingHorizon(park, prices=prices, margin_from_batteries=self.peak_margin_quantile is not None)
         self.network: ParkNetwork | None = build_network(park) if ac_check else None
         self.scored_until: dt.datetime | None = None
         self.last_problem: DispatchProblem | None = None  # the previous plan's problem: its start SOC and RE content
@@ -200,6 +207,7 @@ class Planner:
         peak = self.peak_import_so_far_kw(start)
         delivered = self.contract_delivered_kwh(start)
         content = self.re_content_kwh(start)
+        margin = self.peak_margin_kw(start)
         ac: AcCheckReport | None = None
         if self.network is not None:
             p = problem_from_park(
@@ -211,6 +219,7 @@ class Planner:
                 contract_delivered_kwh=delivered,
                 re_content_kwh=content,
             )
+            p.peak_margin_kw, p.peak_margin_from_batteries = margin, self.rh.margin_from_batteries
             s, ac = dispatch_with_ac_check(
                 self.rh.dispatcher,
                 p,
@@ -219,7 +228,9 @@ class Planner:
                 n_1=self.park.dispatch.n_1,
             )
         else:
-            s = self.rh.step(fc, soc, peak, contract_delivered_kwh=delivered, re_content_kwh=content)
+            s = self.rh.step(
+                fc, soc, peak, contract_delivered_kwh=delivered, peak_margin_kw=margin, re_content_kwh=content
+            )
             assert self.rh.last_problem is not None
             p = self.rh.last_problem
         self.last_problem = p
@@ -232,6 +243,14 @@ class Planner:
             # the rule-based controller on the same forecast: the console's and the KPI cards' baseline
             save_schedule(conn, rule_based_schedule(p).to_record(), "baseline", forecast_run_id=run_id)
         return PlanStep(start, s, p, soc, peak, sid, run_id, ac, time.perf_counter() - t0)
+
+    def peak_margin_kw(self, start: dt.datetime) -> np.ndarray | float:
+        """Peak-import safety margin per lead time of the horizon from ``start`` (0 when not configured)."""
+        if self.peak_margin_quantile is None:
+            return 0.0
+        return stored_margin_kw(
+            self.store, self.park, start, self.history_days, self.horizon, self.peak_margin_quantile
+        )
 
     def import_cap_kw(self, step: PlanStep) -> float:
         """Grid-meter import the first interval may reach without a new peak: max(peak so far, planned

@@ -133,7 +133,10 @@ def test_click_usage_and_parse_errors_in_chinese(tmp_path: Path) -> None:
         (["park", "check", park, "extra"], "多余的参数（extra）"),
         (["simulate-year", "--park"], "选项 '--park' 需要一个值。"),
         (["simulate-year", "--days", "abc", "--park", park], "'--days' 的值无效：应为整数"),
-        (["simulate-year", "--replan", "weekly", "--park", park], "值无效：replan 须为 'hourly'（每小时）或 'daily'（每日）"),
+        (
+            ["simulate-year", "--replan", "weekly", "--park", park],
+            "值无效：replan 须为 'hourly'（每小时）或 'daily'（每日）",
+        ),
     ]
     for args, expected in cases:
         r = run(app, ["--lang", "zh-CN", *args], prog_name="ems", terminal_width=200)
