@@ -26,6 +26,7 @@ import numpy as np
 
 from dispatch.problem import DispatchProblem
 from dispatch.schedule import Schedule, compute_kpis
+from ems.i18n import N_
 from ems.park import Park
 from ems.parktime import local_datetimes
 
@@ -50,13 +51,13 @@ class CostLines:
         return self.energy_cny + self.demand_charge_cny + self.green_premium_cny + self.carbon_cost_cny
 
     def rows(self) -> list[tuple[str, Decimal]]:
-        """(label, CNY) in print order, the total last."""
+        """(label, CNY) in print order, the total last; labels are msgids (translated where shown)."""
         return [
-            ("energy", self.energy_cny),
-            ("demand charge (prorated)", self.demand_charge_cny),
-            ("green premium", self.green_premium_cny),
-            ("carbon cost", self.carbon_cost_cny),
-            ("total", self.total_cny),
+            (N_("energy"), self.energy_cny),
+            (N_("demand charge (prorated)"), self.demand_charge_cny),
+            (N_("green premium"), self.green_premium_cny),
+            (N_("carbon cost"), self.carbon_cost_cny),
+            (N_("total"), self.total_cny),
         ]
 
     def as_dict(self) -> dict[str, str]:

@@ -249,7 +249,7 @@ def report_keygen(out: Annotated[Path, typer.Argument(help="where to write the p
     out.parent.mkdir(parents=True, exist_ok=True)
     out.touch(mode=0o600)
     out.write_bytes(pem)
-    typer.echo(f"public key {signer_from_pem(pem, str(out)).public_key_hex}")
+    typer.echo(_("public key {key}", key=signer_from_pem(pem, str(out)).public_key_hex))
 
 
 @report_app.command("factors")
@@ -374,7 +374,7 @@ def factors_add(
     with park_store(data_dir, park) as (_settings, _p, store):
         for f in factors:
             new = service.add_factor(store, f)
-            typer.echo(f"added {new.id} = {new.value} {new.unit}")
+            typer.echo(_("added {factor} = {value} {unit}", factor=new.id, value=new.value, unit=new.unit))
     if bad:
         raise typer.Exit(1)
 
@@ -407,7 +407,7 @@ def factors_add_series(
             new = service.add_series(store, s)
         except FactorError as exc:
             raise _fail(user_message(exc)) from None
-    typer.echo(f"added {new.id}: {len(new.values)} values")
+    typer.echo(_("added {factor}: {n} values", factor=new.id, n=len(new.values)))
 
 
 # ---------------------------------------------------------------------------- certificates
@@ -418,7 +418,7 @@ def certificates_register(park: ParkOption = None, data_dir: DataDirOption = Non
     """Enter the certificates held according to the park file into the ledger."""
     with park_store(data_dir, park) as (_settings, p, store):
         n = service.register_park_certificates(store, p)
-    typer.echo(f"{n} new certificates registered")
+    typer.echo(_("{n} new certificates registered", n=n))
 
 
 @certificates_app.command("list")
@@ -472,7 +472,7 @@ def certificates_reassign(
             entries = service.reassign(store, p, expand_serials(serials), period, reason)
         except LedgerError as exc:
             raise _fail(_("refused, nothing changed: {error}", error=user_message(exc))) from None
-    typer.echo(f"reassigned {len(entries)} certificates to {period.label()}")
+    typer.echo(_("reassigned {n} certificates to {period}", n=len(entries), period=period.label()))
 
 
 @certificates_app.command("history")
@@ -513,7 +513,15 @@ def contracts_deliver(
             d = service.record_delivery(store, p, contract, period, amount, granularity, reference, replaces)
         except LedgerError as exc:
             raise _fail(_("refused: {error}", error=user_message(exc))) from None
-    typer.echo(f"delivery {d.delivery_id}: {d.kwh} kWh of {d.contract_id} over {d.period.label()}")
+    typer.echo(
+        _(
+            "delivery {id}: {kwh} kWh of {contract} over {period}",
+            id=d.delivery_id,
+            kwh=d.kwh,
+            contract=d.contract_id,
+            period=d.period.label(),
+        )
+    )
 
 
 @contracts_app.command("list")

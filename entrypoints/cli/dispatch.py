@@ -13,7 +13,7 @@ import typer
 import yaml
 from tqdm import tqdm
 
-from ems.i18n import _, user_message
+from ems.i18n import _, translate, user_message
 from ems.park import Park, Tariff
 from ems.store import open_store
 from entrypoints.cli.common import DataDirOption, ParkOption, settings_and_park
@@ -32,7 +32,8 @@ def _local_midnight(park: Park, day: dt.date) -> dt.datetime:
 
 def _kpi_table(opt: Kpis, base: Kpis, ef_source: str) -> None:
     a, b = opt.as_report(ef_source), base.as_report(ef_source)
-    typer.echo(f"  {'KPI':32s} {'optimised':>16s} {'rule-based':>16s}")
+    kpi, optimised, rule_based = _("KPI"), _("optimised"), _("rule-based")
+    typer.echo(f"  {kpi:32s} {optimised:>16s} {rule_based:>16s}")
     for key in (
         "local_re_consumption_ratio",
         "green_share",
@@ -42,7 +43,7 @@ def _kpi_table(opt: Kpis, base: Kpis, ef_source: str) -> None:
         "peak_import_kw",
     ):
         typer.echo(f"  {key:32s} {a[key]!s:>16s} {b[key]!s:>16s}")
-    typer.echo(f"  grid factor: {ef_source}")
+    typer.echo(_("  grid factor: {source}", source=ef_source))
 
 
 def _synthetic_forecast(park: Park, start: dt.datetime, n: int, seed: int) -> Forecast:
@@ -133,7 +134,7 @@ def plan(
                 prices=series,
             )
     s, base, p = res.schedule, res.baseline, res.problem
-    typer.secho(f"Plan {local_day} ({intervals} intervals) for {park.name}", bold=True)
+    typer.secho(_("Plan {day} ({n} intervals) for {park}", day=local_day, n=intervals, park=park.name), bold=True)
     for key, value in s.summary().items():
         typer.echo(f"  {key}: {value}")
     _kpi_table(s.kpis, base.kpis, p.ef_source)
@@ -243,32 +244,49 @@ def simulate_year_cmd(
     if isinstance(comparison, MarginComparison):
         files.append(write_margin_plot(comparison, out, park.tz))
     typer.secho(
-        f"{days} days, {result.replans} re-plans in {result.wall_seconds:.0f} s "
-        f"({1000 * sorted(result.replan_seconds)[len(result.replan_seconds) // 2]:.0f} ms median)",
+        _(
+            "{days} days, {replans} re-plans in {seconds:.0f} s ({median_ms:.0f} ms median)",
+            days=days,
+            replans=result.replans,
+            seconds=result.wall_seconds,
+            median_ms=1000 * sorted(result.replan_seconds)[len(result.replan_seconds) // 2],
+        ),
         bold=True,
     )
     if result.fallbacks:
-        typer.secho(f"  fallbacks: {dict(result.fallbacks)}", fg=typer.colors.YELLOW)
+        typer.secho(_("  fallbacks: {fallbacks}", fallbacks=dict(result.fallbacks)), fg=typer.colors.YELLOW)
     if result.import_limit_violations:
-        typer.secho(f"  import limit exceeded in {result.import_limit_violations} intervals", fg=typer.colors.YELLOW)
+        typer.secho(
+            _("  import limit exceeded in {n} intervals", n=result.import_limit_violations), fg=typer.colors.YELLOW
+        )
     _kpi_table(result.kpis, result.baseline_kpis, "cn-jiangsu-2022 0.5978 kgCO2/kWh (MEE 2022)")
     k, b = result.kpis, result.baseline_kpis
     re_mwh, re_base_mwh = k.local_re_consumed_kwh / 1e3, b.local_re_consumed_kwh / 1e3
     typer.echo(
-        f"  local RE consumed, by origin: {re_mwh:,.1f} vs {re_base_mwh:,.1f} MWh of "
-        f"{k.local_re_available_kwh / 1e3:,.1f} ({re_mwh - re_base_mwh:+,.1f} MWh); "
-        f"cost {k.cost_cny:,.0f} vs {b.cost_cny:,.0f} CNY ({k.cost_cny - b.cost_cny:+,.0f} CNY)"
+        _(
+            "  local RE consumed, by origin: {mine:,.1f} vs {base:,.1f} MWh of {available:,.1f} ({diff:+,.1f} MWh); "
+            "cost {cost:,.0f} vs {base_cost:,.0f} CNY ({cost_diff:+,.0f} CNY)",
+            mine=re_mwh,
+            base=re_base_mwh,
+            available=k.local_re_available_kwh / 1e3,
+            diff=re_mwh - re_base_mwh,
+            cost=k.cost_cny,
+            base_cost=b.cost_cny,
+            cost_diff=k.cost_cny - b.cost_cny,
+        )
     )
-    typer.echo(f"  {'cost of the period [CNY]':<34}{'optimised':>16}{'rule-based':>16}{'saving':>16}")
+    labels = (_("cost of the period [CNY]"), _("optimised"), _("rule-based"), _("saving"))
+    typer.echo(f"  {labels[0]:<34}{labels[1]:>16}{labels[2]:>16}{labels[3]:>16}")
     for (label, mine), (_label, theirs) in zip(result.costs.rows(), result.baseline_costs.rows(), strict=True):
-        typer.echo(f"  {label:<34}{mine:>16,.2f}{theirs:>16,.2f}{theirs - mine:>16,.2f}")
+        typer.echo(f"  {translate(label):<34}{mine:>16,.2f}{theirs:>16,.2f}{theirs - mine:>16,.2f}")
     if comparison is not None:
         head = (
-            ("without", "with", f"peak margin, q = {comparison.quantile:g}")
+            (_("without"), _("with"), _("peak margin, q = {q:g}", q=comparison.quantile))
             if isinstance(comparison, MarginComparison)
-            else ("deterministic", f"{comparison.scenarios} scenarios", "MPC")
+            else (_("deterministic"), _("{n} scenarios", n=comparison.scenarios), "MPC")
         )
-        typer.echo(f"  {head[2]:<34}{head[0]:>16}{head[1]:>16}{'change':>16}")
+        change = _("change")
+        typer.echo(f"  {head[2]:<34}{head[0]:>16}{head[1]:>16}{change:>16}")
         for label, without, with_ in comparison.rows():
             typer.echo(f"  {label:<34}{without:>16,}{with_:>16,}{with_ - without:>16,}")
     payload = {
@@ -290,7 +308,7 @@ def simulate_year_cmd(
         payload["peak_margin" if isinstance(comparison, MarginComparison) else "scenarios"] = comparison.as_dict()
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(payload, indent=2, default=str))
-    typer.echo("  wrote " + ", ".join(str(f) for f in [*files, out / "results.json"]))
+    typer.echo(_("  wrote {files}", files=", ".join(str(f) for f in [*files, out / "results.json"])))
 
 
 def _with_tariff(park: Park, path: Path) -> Park:

@@ -20,7 +20,7 @@ from ems.carbon.certificates import LedgerError
 from ems.footprint import service
 from ems.footprint.metering import MeteringError
 from ems.footprint.production import read_csv
-from ems.i18n import current_language, user_message
+from ems.i18n import _, current_language, localise, user_message
 from ems.store import open_store
 from entrypoints.cli.carbon import EndOpt, StartOpt, parse_time
 from entrypoints.cli.common import DataDirOption, ParkOption, park_store, settings_and_park
@@ -61,7 +61,7 @@ def _issue(
             bar.update()
         except (KeyError, LedgerError, MeteringError, ValueError) as exc:
             raise _fail(user_message(exc).strip("'\"")) from None
-    typer.echo(f"issued {doc_type} {doc.content_sha256} (chain seq {doc.entry['seq']})")
+    typer.echo(_("issued {kind} {h} (chain seq {seq})", kind=doc_type, h=doc.content_sha256, seq=doc.entry["seq"]))
     for k, path in doc.files.items():
         typer.echo(f"  {k}: {path}")
 
@@ -113,7 +113,7 @@ def verify(file: Path, park: ParkOption = None, data_dir: DataDirOption = None) 
     """Verify an issued document file (JSON, CSV or PDF) against the footprint hash chain; exit 1 if it fails."""
     with park_store(data_dir, park) as (_settings, _p, store):
         v = service.verify_document_file(file, store)
-    typer.echo(f"OK ({v.status})" if v.ok else "FAILED")
+    typer.echo(_("OK ({status})", status=v.status) if v.ok else _("FAILED"))
     for problem in v.problems:
         typer.echo(f"  {problem}")
     raise typer.Exit(0 if v.ok else 1)
@@ -130,13 +130,15 @@ def production_load(
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
-        raise _fail(f"{file}: cannot read: {exc.strerror}") from None
+        raise _fail(_("{file}: cannot read: {error}", file=file, error=exc.strerror)) from None
     check = read_csv(p, text, source=f"file {file.name}")
     with open_store(settings, p) as store:
         written = service.record_production(store, check)
-    typer.echo(f"{written} row(s) stored, {len(check.rejected)} rejected")
+    typer.echo(_("{n} row(s) stored, {rejected} rejected", n=written, rejected=len(check.rejected)))
     for n, reason in check.rejected:
-        typer.secho(f"  {file}: row {n}: {reason}", fg=typer.colors.RED, err=True)
+        typer.secho(
+            _("  {file}: row {n}: {reason}", file=file, n=n, reason=localise(reason)), fg=typer.colors.RED, err=True
+        )
     raise typer.Exit(1 if check.rejected else 0)
 
 

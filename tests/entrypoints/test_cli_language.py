@@ -147,3 +147,22 @@ def test_click_usage_and_parse_errors_in_chinese(tmp_path: Path) -> None:
             assert "用法：ems" in r.output and "查看帮助" in r.output, (args, r.output)
     r = run(app, ["park", "check", "--nope"], prog_name="ems")
     assert r.exit_code == 2 and "No such option: --nope" in r.output and "Usage: ems park check" in r.output
+
+
+def test_simulation_summary_in_chinese(tmp_path: Path) -> None:
+    """The closed-loop summary an operator reads (one day of the tiny park, re-planned once)."""
+    park = str(example_park_path("tiny"))
+    args = ["simulate-year", "--days", "1", "--replan", "daily", "--park", park, "--out", str(tmp_path)]
+    r = run(app, ["--lang", "zh-CN", *args], prog_name="ems", terminal_width=200)
+    assert r.exit_code == 0, r.output
+    for zh in (
+        "1 天，1 次滚动重规划",
+        "电网排放因子：",
+        "按来源计的本地可再生能源消纳：",
+        "本期成本 [元]",
+        "需量电费（按期分摊）",
+        "合计",
+        "已写入",
+    ):
+        assert zh in r.output, (zh, r.output)
+    assert "re-plans" not in r.output and "cost of the period" not in r.output and "demand charge" not in r.output
