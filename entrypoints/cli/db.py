@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ems.i18n import _, user_message
 from entrypoints.cli.common import DataDirOption, ParkOption, park_store
 
 app = typer.Typer(help="Database: migrations, status, TimescaleDB.", no_args_is_help=True)
@@ -18,7 +19,7 @@ app.add_typer(timescaledb_app, name="timescaledb")
 def upgrade(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
     """Apply pending schema migrations (also done automatically on every start)."""
     with park_store(data_dir, park) as (_settings, _p, store):
-        typer.echo(f"database is up to date ({store.backend.name if store.backend else '?'})")
+        typer.echo(_("database is up to date ({backend})", backend=store.backend.name if store.backend else "?"))
 
 
 @app.command()
@@ -34,24 +35,29 @@ def status(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
         version = f", TimescaleDB {b.timescaledb_version}" if b.timescaledb_version else ""
         typer.echo(f"backend: {b.name} (PostgreSQL {b.server_version}{version})")
         if b.note:
-            typer.echo(f"  note: {b.note}")
+            typer.echo(_("  note: {note}", note=b.note))
         f = store.features()
         if f is not None:
-            typer.echo(f"  hypertable: {'on' if f.hypertable else 'off'}")
-            typer.echo(f"  compression policy: {'after ' + f.compression_after if f.compression_after else 'off'}")
+            typer.echo(_("  hypertable: {state}", state=_("on") if f.hypertable else _("off")))
+            typer.echo(
+                _(
+                    "  compression policy: {state}",
+                    state=_("after {age}", age=f.compression_after) if f.compression_after else _("off"),
+                )
+            )
             keep = f"keep {f.retention_keep}, never a period an issued report cites" if f.retention_keep else "off"
-            typer.echo(f"  retention policy: {keep}")
-            typer.echo(f"  continuous aggregates: {', '.join(f.continuous_aggregates) or 'none'}")
+            typer.echo(_("  retention policy: {keep}", keep=keep))
+            typer.echo(_("  continuous aggregates: {names}", names=", ".join(f.continuous_aggregates) or _("none")))
             c = store.compression()
             if c is not None and c.ratio is not None:
                 typer.echo(
                     f"  compressed chunks: {c.compressed_chunks}/{c.chunks}, "
                     f"{c.before_bytes / 1e6:.1f} MB -> {c.after_bytes / 1e6:.1f} MB (ratio {c.ratio:.1f}x)"
                 )
-        typer.echo("migrations:")
-        for _, name, at in rows:
+        typer.echo(_("migrations:"))
+        for _version, name, at in rows:
             typer.echo(f"  {name:44s} {at:%Y-%m-%d %H:%M}")
-        typer.echo(f"readings stored: {store.count():,}")
+        typer.echo(_("readings stored: {n:,}", n=store.count()))
 
 
 @timescaledb_app.command("build")
@@ -67,11 +73,21 @@ def timescaledb_build(
     from ems.store.timescale_build import BuildError, PgInstall, build
 
     pg = PgInstall.embedded()
-    typer.echo(f"building {source.name} for the embedded PostgreSQL {pg.version} (cached after the first build) ...")
+    typer.echo(
+        _(
+            "building {source} for the embedded PostgreSQL {version} (cached after the first build) ...",
+            source=source.name,
+            version=pg.version,
+        )
+    )
     try:
         result = build(source, pg=pg, cache_dir=cache_dir, expected_sha256=sha256, jobs=jobs)
     except BuildError as exc:
-        typer.secho(f"{exc}\nthe embedded server keeps running plain PostgreSQL", fg=typer.colors.RED, err=True)
+        typer.secho(
+            f"{user_message(exc)}\n" + _("the embedded server keeps running plain PostgreSQL"),
+            fg=typer.colors.RED,
+            err=True,
+        )
         raise typer.Exit(1) from None
     how = "from the cache" if result.from_cache else "built"
     typer.echo(

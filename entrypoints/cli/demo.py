@@ -21,7 +21,7 @@ import numpy as np
 import typer
 from tqdm import tqdm
 
-from ems.i18n import user_message
+from ems.i18n import _, user_message
 from ems.park import ModbusRtu, ModbusTcp, Park
 from ems.store import Store, open_store
 from entrypoints.cli.common import DataDirOption, ParkOption, settings_and_park
@@ -84,10 +84,16 @@ def print_synthetic_summary(store: Store, park: Park, day: dt.date) -> None:
         f"  {int(reporting.sum())} of {len(ie.devices)} devices reporting, data coverage {coverage:.1%}"
         + (f"; no data from {', '.join(silent)}" if silent else "")
     )
-    typer.echo(f"  consumption (loads)      {load / 1000:10.1f} MWh")
-    typer.echo(f"  local PV + wind          {local_re / 1000:10.1f} MWh  ({local_re / max(load, 1e-9):.1%} of load)")
-    typer.echo(f"  battery net discharge    {by_type.get('battery', 0.0) / 1000:10.1f} MWh")
-    typer.echo(f"  grid import / export     {imp / 1000:10.1f} / {exp / 1000:.1f} MWh")
+    typer.echo(_("  consumption (loads)      {mwh:10.1f} MWh", mwh=load / 1000))
+    typer.echo(
+        _(
+            "  local PV + wind          {mwh:10.1f} MWh  ({share:.1%} of load)",
+            mwh=local_re / 1000,
+            share=local_re / max(load, 1e-9),
+        )
+    )
+    typer.echo(_("  battery net discharge    {mwh:10.1f} MWh", mwh=by_type.get("battery", 0.0) / 1000))
+    typer.echo(_("  grid import / export     {imp:10.1f} / {exp:.1f} MWh", imp=imp / 1000, exp=exp / 1000))
     typer.echo(
         f"  peak 15-min import       {peak / 1000:10.2f} MW (limit "
         f"{park.network.grid_connection.import_limit_kw / 1000:.0f} MW)"
@@ -97,7 +103,7 @@ def print_synthetic_summary(store: Store, park: Park, day: dt.date) -> None:
 def print_access(a: Access) -> None:
     typer.echo(f"\nAPI        {a.url}  (OpenAPI: {a.url}/docs)")
     typer.echo(f"dashboard  {a.dashboard_url}")
-    typer.echo("API keys created for this demo (shown once):")
+    typer.echo(_("API keys created for this demo (shown once):"))
     for name, token in a.tokens.items():
         typer.echo(f"  {name:<22} {token}")
     typer.echo("")
@@ -178,12 +184,12 @@ async def _live(park: Park, store: Store, settings: object, cfg: LiveConfig, kee
             if bar is not None:
                 bar.close()
         if result is None:
-            typer.echo("interrupted: simulator and poller stopped, readings flushed to the store, API stopped")
+            typer.echo(_("interrupted: simulator and poller stopped, readings flushed to the store, API stopped"))
             return
         for line in summary_lines(result):
             typer.echo(line)
         if keep_serving:
-            typer.echo(f"\nserving {result.access.dashboard_url} until Ctrl-C")
+            typer.echo("\n" + _("serving {url} until Ctrl-C", url=result.access.dashboard_url))
             await stop.wait()
 
 
@@ -220,11 +226,11 @@ def demo(
     """Bring the park to life: simulator, poller, MPC with AC check, setpoints, API, carbon report, summary."""
     settings, p = settings_and_park(data_dir, park)
     where = "EMS_DATABASE_URL" if settings.database_url is not None else f"embedded PostgreSQL in {settings.data_dir}"
-    typer.echo(f"park: {p.name} ({len(p.devices)} devices); store: {where}")
+    typer.echo(_("park: {park} ({n} devices); store: {where}", park=p.name, n=len(p.devices), where=where))
     the_day = dt.date.fromisoformat(day) if day else None
     if synthetic or not _has_modbus(p):
         if not synthetic:
-            typer.echo("the park has no Modbus devices to simulate: ingesting a synthetic day instead")
+            typer.echo(_("the park has no Modbus devices to simulate: ingesting a synthetic day instead"))
         sday = the_day or dt.date(2026, 6, 21)
         with open_store(settings, p) as store:
             accepted, dups, secs = ingest_synthetic_day(store, p, sday, step_s, seed)

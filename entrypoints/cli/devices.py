@@ -84,15 +84,21 @@ def simulate(
             for device, kind in faults:
                 await sim.inject_fault(device, kind, delay_s=slow_s)
             for host, port, names in sim.served():
-                typer.echo(f"serving {host}:{port}  {', '.join(names)}")
-            typer.echo(f"simulated start {sim.clock.start:%Y-%m-%d %H:%M UTC}, speed x{speed:g}; Ctrl-C stops")
+                typer.echo(_("serving {host}:{port}  {devices}", host=host, port=port, devices=", ".join(names)))
+            typer.echo(
+                _(
+                    "simulated start {start} UTC, speed x{speed:g}; Ctrl-C stops",
+                    start=f"{sim.clock.start:%Y-%m-%d %H:%M}",
+                    speed=speed,
+                )
+            )
             await asyncio.sleep(duration if duration > 0 else float("inf"))
 
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)  # fault injection makes pymodbus log loudly
     try:
         asyncio.run(run())
     except KeyboardInterrupt:
-        typer.echo("stopped")
+        typer.echo(_("stopped"))
 
 
 class _StoreWhenUp:
@@ -203,7 +209,13 @@ def poll(
         finally:
             await poller.stop()
             if journal is not None:
-                typer.echo(f"stopped: {_store_status(poller).strip(', ')}; {len(journal)} readings left journaled")
+                typer.echo(
+                    _(
+                        "stopped: {status}; {n} readings left journaled",
+                        status=_store_status(poller).strip(", "),
+                        n=len(journal),
+                    )
+                )
                 journal.close()
 
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)

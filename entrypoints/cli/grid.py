@@ -11,6 +11,7 @@ import pandas as pd
 import typer
 from tqdm import tqdm
 
+from ems.i18n import _
 from ems.park import Park
 from entrypoints.cli.common import ParkOption, settings_and_park
 
@@ -29,7 +30,7 @@ def _period_profiles(park: Park, year: int, date: str | None, days: int, seed: i
     try:
         day = dt.date.fromisoformat(date)
     except ValueError:
-        typer.secho(f"--date {date!r} is not YYYY-MM-DD", fg=typer.colors.RED, err=True)
+        typer.secho(_("--date {date!r} is not YYYY-MM-DD", date=date), fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     start = dt.datetime.combine(day, dt.time(0), tzinfo=park.tz)
     return park_profiles(park, start, days * park.intervals_per_day, seed)
@@ -94,23 +95,26 @@ def check(
         t = np.datetime_as_string(prof.times[v.interval], unit="m")
         typer.secho(f"  {t} UTC  {v.kind:<13} {v.element:<16} {_describe(pn, v)}", fg=typer.colors.RED)
     if len(chk.violations) > show:
-        typer.echo(f"  ... {len(chk.violations) - show} more" + ("" if csv_path else " (all with --csv PATH)"))
+        more = len(chk.violations) - show
+        typer.echo(_("  ... {n} more", n=more) if csv_path else _("  ... {n} more (all with --csv PATH)", n=more))
     if lim.min_power_factor > 0:
         months = np.array([t.strftime("%Y-%m") for t in pd.DatetimeIndex(prof.times, tz="UTC").tz_convert(park.tz)])
         res = chk.result
-        typer.echo(f"power factor at the connection point per month and tariff adjustment ({PF_SOURCE}):")
+        typer.echo(
+            _("power factor at the connection point per month and tariff adjustment ({source}):", source=PF_SOURCE)
+        )
         for m in monthly_power_factor(months, res.grid_exchange_kw, res.grid_exchange_kvar, park.interval_minutes / 60):
             typer.echo(
                 f"  {m.month}  pf {m.power_factor}  adjustment {m.adjustment_percent:+} % of the month's charges"
             )
     if csv_path is not None:
         rows = write_csv(chk, pn, csv_path)
-        typer.echo(f"wrote {rows} violations to {csv_path}")
+        typer.echo(_("wrote {n} violations to {path}", n=rows, path=csv_path))
     if plot is not None:
         plot_check(chk, pn, plot)
-        typer.echo(f"wrote {plot}")
+        typer.echo(_("wrote {path}", path=plot))
     if not chk.violations:
-        typer.secho("no violations", fg=typer.colors.GREEN)
+        typer.secho(_("no violations"), fg=typer.colors.GREEN)
     if n_1:
         _print_n_minus_1(pn, prof)
 
@@ -119,11 +123,11 @@ def _print_n_minus_1(pn: ParkNetwork, prof: ParkProfiles) -> None:
     from grid_models import Violation
     from grid_models.contingency import n_minus_1
 
-    typer.secho("N-1 (each transformer and line out in turn; power factor not repeated):", bold=True)
+    typer.secho(_("N-1 (each transformer and line out in turn; power factor not repeated):"), bold=True)
     for c in n_minus_1(pn, prof):
         dark = f"; without supply: {', '.join(c.unsupplied_buses)}" if c.unsupplied_buses else ""
         rows = [s for s in c.summary if s.kind != "power_factor"]
-        typer.echo(f"  {c.outage} out{dark}" + ("" if rows else ": no violation"))
+        typer.echo(_("  {outage} out{dark}", outage=c.outage, dark=dark) + ("" if rows else _(": no violation")))
         for s in rows:
             worst = Violation(s.kind, s.element, s.worst_interval, s.worst_value, s.limit, s.worst_margin)
             typer.echo(
@@ -170,7 +174,7 @@ def hosting(
         _capacity(pn, park, bus, technology, frozenset(ignore or ()), tolerance_kw, upper_kw, year, seed)
         return
     if bus is None:
-        typer.secho("--bus is required with --extra-*-kw", fg=typer.colors.RED, err=True)
+        typer.secho(_("--bus is required with --extra-*-kw"), fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
     try:
         pn.bus_index(bus)
@@ -197,9 +201,9 @@ def hosting(
             f"({np.datetime_as_string(prof.times[s.worst_interval], unit='m')} UTC)"
         )
     if rep.ok:
-        typer.secho("OK: the extra capacity adds no violation", fg=typer.colors.GREEN)
+        typer.secho(_("OK: the extra capacity adds no violation"), fg=typer.colors.GREEN)
     else:
-        typer.secho(f"NOT OK: {rep.new_violations} new violations (interval x limit)", fg=typer.colors.RED)
+        typer.secho(_("NOT OK: {n} new violations (interval x limit)", n=rep.new_violations), fg=typer.colors.RED)
 
 
 def _capacity(
@@ -218,7 +222,11 @@ def _capacity(
 
     unknown = ignore - set(UNITS)
     if unknown:
-        typer.secho(f"--ignore: unknown kinds {sorted(unknown)}; known: {sorted(UNITS)}", fg=typer.colors.RED, err=True)
+        typer.secho(
+            _("--ignore: unknown kinds {unknown}; known: {known}", unknown=sorted(unknown), known=sorted(UNITS)),
+            fg=typer.colors.RED,
+            err=True,
+        )
         raise typer.Exit(2)
     buses = [bus] if bus is not None else pn.bus_ids
     prof = year_profiles(park, year, seed)
@@ -233,7 +241,9 @@ def _capacity(
             typer.secho(str(exc), fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None
         if cap.binding is None:
-            typer.echo(f"  {b:<12} >= {cap.capacity_kw:10.0f} kW (no violation up to the search bound)")
+            typer.echo(
+                _("  {bus:<12} >= {kw:10.0f} kW (no violation up to the search bound)", bus=b, kw=cap.capacity_kw)
+            )
             continue
         v = cap.binding
         t = np.datetime_as_string(prof.times[v.interval], unit="m")

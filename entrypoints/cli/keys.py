@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from ems.i18n import _
 from ems.store.keys import ROLES, create_key, list_keys, revoke_key
 from entrypoints.cli.common import DataDirOption, ParkOption, park_store
 
@@ -29,7 +30,14 @@ def create(
         except ValueError as exc:
             typer.secho(str(exc), fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None
-    typer.echo(f"created {key.role} key {key.key_id} ({key.name}); the token is shown only now:")
+    typer.echo(
+        _(
+            "created {role} key {id} ({name}); the token is shown only now:",
+            role=key.role,
+            id=key.key_id,
+            name=key.name,
+        )
+    )
     typer.echo(token)
 
 
@@ -52,6 +60,6 @@ def revoke(
     """Revoke a key (it stops working at once)."""
     with park_store(data_dir, park) as (_settings, _p, store):
         if not revoke_key(store, key_id):
-            typer.secho(f"no active key {key_id!r}", fg=typer.colors.RED, err=True)
+            typer.secho(_("no active key {id!r}", id=key_id), fg=typer.colors.RED, err=True)
             raise typer.Exit(1)
-    typer.echo(f"revoked {key_id}")
+    typer.echo(_("revoked {id}", id=key_id))

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ems.i18n import _
 from entrypoints.cli.common import DataDirOption, ParkOption, park_store
 
 
@@ -19,7 +20,7 @@ def monthly_cmd(
     """Energy by source, cost by component and the indicators of one month (the carbon report's figures)."""
     from services.monthly_report import IncompleteMonth, monthly_report, to_pdf, to_xlsx
 
-    with park_store(data_dir, park) as (_, p, store):
+    with park_store(data_dir, park) as (_settings, p, store):
         try:
             r = monthly_report(store, p, month)
         except (IncompleteMonth, ValueError) as exc:
@@ -34,4 +35,4 @@ def monthly_cmd(
         f"{month}: consumption {r.energy_mwh['consumption_kwh']} MWh, cost {r.cost_cny['total']} CNY "
         f"(demand charge {r.cost_cny['demand_charge']}), completeness {r.completeness:.1%}"
     )
-    typer.echo(f"  wrote {xlsx}, {pdf}")
+    typer.echo(_("  wrote {files}", files=f"{xlsx}, {pdf}"))

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from ems.i18n import _
 from ems.store import open_store
 from entrypoints.cli.common import DataDirOption, ParkOption, settings_and_park
 
@@ -47,10 +48,25 @@ def mqtt(
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, task.cancel)
-            typer.echo(f"MQTT bridge: {username}@{host}:{port}, topics {prefix}/gateways/+/telemetry")
+            typer.echo(
+                _(
+                    "MQTT bridge: {user}@{host}:{port}, topics {prefix}/gateways/+/telemetry",
+                    user=username,
+                    host=host,
+                    port=port,
+                    prefix=prefix,
+                )
+            )
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             s = bridge.stats
-            typer.echo(f"stopped: {s.messages} messages, {s.accepted} readings stored, {s.duplicates} duplicates")
+            typer.echo(
+                _(
+                    "stopped: {messages} messages, {accepted} readings stored, {duplicates} duplicates",
+                    messages=s.messages,
+                    accepted=s.accepted,
+                    duplicates=s.duplicates,
+                )
+            )
 
         asyncio.run(serve())

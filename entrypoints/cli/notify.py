@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ems.i18n import user_message
+from ems.i18n import _, user_message
 from ems.outbox import Receivers
 from ems.store import Store, open_store
 from entrypoints.cli.common import DataDirOption, ParkOption, refuse_unsafe_or_exit, settings_and_park
@@ -31,7 +31,13 @@ def notify(
     except ValueError as exc:
         raise typer.BadParameter(user_message(exc)) from None
     logging.getLogger("entrypoints.operate").setLevel(logging.INFO)
-    typer.echo(f"notify: {p.name}, receivers: {', '.join(rc.configured()) or 'none (alerts recorded only)'}")
+    typer.echo(
+        _(
+            "notify: {park}, receivers: {receivers}",
+            park=p.name,
+            receivers=", ".join(rc.configured()) or _("none (alerts recorded only)"),
+        )
+    )
 
     async def main(store: Store) -> int:
         stop = asyncio.Event()
@@ -42,4 +48,4 @@ def notify(
 
     with open_store(settings, p) as store:
         n = asyncio.run(main(store))
-    typer.echo(f"notify: stopped after {n} cycles")
+    typer.echo(_("notify: stopped after {n} cycles", n=n))

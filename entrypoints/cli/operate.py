@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ems.i18n import user_message
+from ems.i18n import _, user_message
 from ems.park import Park
 from ems.store import Store, open_store
 from entrypoints.cli.common import DataDirOption, ParkOption, refuse_unsafe_or_exit, settings_and_park
@@ -47,7 +47,15 @@ def mpc(
     refuse_unsafe_or_exit(settings, p)
     series = loaded_prices(prices, p, settings.park_file, horizon)
     logging.getLogger("entrypoints.operate").setLevel(logging.INFO)
-    typer.echo(f"mpc: {p.name}, {horizon} intervals of {p.interval_minutes} min, history {history_days} days")
+    typer.echo(
+        _(
+            "mpc: {park}, {n} intervals of {minutes} min, history {days} days",
+            park=p.name,
+            n=horizon,
+            minutes=p.interval_minutes,
+            days=history_days,
+        )
+    )
 
     async def main(store: Store) -> int:
         stop = asyncio.Event()
@@ -72,7 +80,7 @@ def mpc(
 
     with open_store(settings, p) as store:
         n = asyncio.run(main(store))
-    typer.echo(f"mpc: stopped after {n} plans")
+    typer.echo(_("mpc: stopped after {n} plans", n=n))
 
 
 def loaded_prices(path: Path | None, park: Park, park_file: Path | None, horizon: int) -> PriceSeries | None:

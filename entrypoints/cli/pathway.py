@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from tqdm import tqdm
 
-from ems.i18n import _
+from ems.i18n import _, user_message
 from ems.park import Park, example_park_path
 from entrypoints.cli.common import ParkOption, settings_and_park
 from services.pathway.options import OptionsFileError, PlanOptions, load_options
@@ -77,7 +77,7 @@ def plan(
     _settings, park = settings_and_park(park=park_file)
     opts = options_or_exit(options)
     if opts.pathway is None:
-        typer.secho("the options file has no 'pathway' section", fg=typer.colors.RED, err=True)
+        typer.secho(_("the options file has no 'pathway' section"), fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
     n_years = opts.pathway.target_year - opts.pathway.start_year + 1
     metered = _metered(park_file, park, history_start, hours) if history_start else None
@@ -109,7 +109,7 @@ def plan(
                 f"    operated by the MPC: {op['intensity_t_per_tce']} tCO2/tce, clean share {op['clean_share']} "
                 f"(gap {y['operation']['gap_operation_minus_plan']['intensity_t_per_tce']} tCO2/tce)"
             )
-    typer.echo("  wrote " + ", ".join(str(f) for f in [out / "pathway.json", *files]))
+    typer.echo(_("  wrote {files}", files=", ".join(str(f) for f in [out / "pathway.json", *files])))
 
 
 def _metered(park_file: Path | None, park: Park, day: str, hours: int | None) -> MeteredYear:
@@ -149,7 +149,7 @@ def _check_operation(park: Park, plan: PathwayPlan, opts: PlanOptions, report: d
                 row["operation"] = operation_dict(chk, y)
                 bar.update(1)
     except ValueError as exc:
-        typer.secho(f"operation check: {exc}", fg=typer.colors.RED, err=True)
+        typer.secho(_("operation check: {error}", error=user_message(exc)), fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
 
 
@@ -211,7 +211,14 @@ def sweep(
             typer.echo(f"{r['scenario']}: {r['cost_cny']} CNY {extra}")
         else:
             typer.secho(f"{r['scenario']}: {r['status']}: {r['error']}", fg=typer.colors.YELLOW)
-    typer.echo(f"{len(result.rows)} tasks on {result.workers} workers in {result.wall_s:.1f} s")
-    typer.echo("  wrote " + ", ".join(str(f) for f in [out / "sweep.json", *files]))
+    typer.echo(
+        _(
+            "{n} tasks on {workers} workers in {seconds:.1f} s",
+            n=len(result.rows),
+            workers=result.workers,
+            seconds=result.wall_s,
+        )
+    )
+    typer.echo(_("  wrote {files}", files=", ".join(str(f) for f in [out / "sweep.json", *files])))
     if result.failed:
         raise typer.Exit(1)

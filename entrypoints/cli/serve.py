@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from ems.i18n import _
 from ems.production import Listener
 from ems.store import open_store
 from entrypoints.cli.common import DataDirOption, ParkOption, refuse_unsafe_or_exit, settings_and_park
@@ -33,7 +34,7 @@ def serve(
         signal.signal(sig, _exit_cleanly)
     with open_store(settings, p) as store:
         app = create_app(settings, p, store)
-        typer.echo(f"API on {scheme}://{h}:{pt}/docs — dashboard on {scheme}://{h}:{pt}/dashboard/")
+        typer.echo(_("API on {base}/docs — dashboard on {base}/dashboard/", base=f"{scheme}://{h}:{pt}"))
         uvicorn.run(
             app,
             host=h,

@@ -43,7 +43,16 @@ def scan(
             b, models = await scan_device(tr, unit, base)
         finally:
             await tr.close()
-        typer.echo(f"{host}:{port} unit {unit}: SunSpec marker at {b}, {len(models)} models")
+        typer.echo(
+            _(
+                "{host}:{port} unit {unit}: SunSpec marker at {address}, {n} models",
+                host=host,
+                port=port,
+                unit=unit,
+                address=b,
+                n=len(models),
+            )
+        )
         for m in models:
             name = m.name or "not used by the built-in maps"
             typer.echo(f"  model {m.id:5d} at {m.address}, L={m.length}  ({name})")
@@ -54,7 +63,7 @@ def scan(
     try:
         asyncio.run(run())
     except DeviceError as exc:
-        typer.secho(f"{host}:{port} unit {unit}: {exc}", fg=typer.colors.RED, err=True)
+        typer.secho(f"{host}:{port} unit {unit}: {user_message(exc)}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None
 
 
