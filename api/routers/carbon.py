@@ -14,12 +14,14 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ParkDep, PeriodDep, RegistryDep, ReportsDir, SettingsDep, StoreDep, checked_period
 from api.documents import DOWNLOAD_RESPONSES, ChainEntryPublic, DocumentIssued, file_response, report_signer
+from api.i18n import Language
 from api.security import AUTH_RESPONSES, Auditor, Problem, Reader
 from ems.carbon import service
 from ems.carbon.certificates import LedgerError
 from ems.carbon.indicators import CLEAN_SHARE_DEFINITION
 from ems.carbon.intensity import MIN_COMPLETENESS
 from ems.documents.service import CARBON_REPORTS
+from ems.i18n import message_of
 
 router = APIRouter(prefix="/v1", tags=["carbon"], responses=AUTH_RESPONSES)
 
@@ -251,8 +253,15 @@ def carbon_indicators(
     responses={400: {"model": Problem, "description": "bad period or unknown report to replace"}},
 )
 async def create_report(
-    body: ReportCreate, _: Auditor, store: StoreDep, park: ParkDep, reports_dir: ReportsDir, settings: SettingsDep
+    body: ReportCreate,
+    _: Auditor,
+    store: StoreDep,
+    park: ParkDep,
+    reports_dir: ReportsDir,
+    settings: SettingsDep,
+    lang: Language,
 ) -> DocumentIssued:
+    """The PDF is rendered in the request's language (``Accept-Language``, else the park's)."""
     period = checked_period(body.start, body.end, park.interval_minutes)
     signer = report_signer(settings)
     try:
@@ -262,6 +271,7 @@ async def create_report(
                 replaces=body.replaces,
                 signer=signer,
                 allow_incomplete=body.allow_incomplete,
+                lang=lang,
             ),
             store,
             park,
@@ -270,7 +280,7 @@ async def create_report(
             reports_dir,
         )
     except (LedgerError, ValueError) as exc:
-        raise HTTPException(400, str(exc)) from None
+        raise HTTPException(400, message_of(exc)) from None
     h = issued.content_sha256
     return DocumentIssued(
         content_sha256=h,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import numpy as np
+from pypdf import PdfReader
 
 from ems.telemetry import ReadingBatch, to_us
 
@@ -83,6 +85,13 @@ def test_indicators_and_report_lifecycle(api: Api) -> None:
         assert bad["ok"] is False and bad["problems"]
         assert a.get("/v1/reports/nope/json").status_code == 404
         assert isinstance(a.get("/v1/certificates").json(), list)
+        # issue 18: the PDF in the reader's language (the hashed JSON is the same in every language)
+        hour = {"start": "2026-06-01T08:00:00+08:00", "end": "2026-06-01T09:00:00+08:00"}
+        zh = a.post("/v1/reports", json=hour, headers={"Accept-Language": "zh-CN"})
+        assert zh.status_code == 201, zh.text
+        zh_pdf = a.get(zh.json()["downloads"]["pdf"]).content
+        text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(zh_pdf)).pages)
+        assert "园区电力碳排放因子" in text and "基于位置" in text
 
 
 def test_out_of_range_and_unaligned_periods(api: Api) -> None:
