@@ -203,8 +203,16 @@ def simulate_year_cmd(
             "compare it with deterministic MPC (cost, peak, local RE); 1 = deterministic only",
         ),
     ] = 1,
+    binaries: Annotated[
+        str,
+        typer.Option(
+            help="charge/discharge binaries: auto (where they matter), always, or never; the loop executes each "
+            "battery's net power, so 'never' gives the same flows much faster on parks with surplus renewables",
+        ),
+    ] = "auto",
 ) -> None:
     """Closed-loop simulation (forecast -> dispatch -> plant -> measurement) vs the rule-based baseline."""
+    from dispatch.solver import SolverOptions
     from services.annual import SimulationConfig, simulate_year
     from services.annual_margin import MarginComparison, compare_peak_margin
     from services.annual_scenarios import ScenarioComparison, compare_scenarios
@@ -212,6 +220,8 @@ def simulate_year_cmd(
     settings, park = settings_and_park(None, park_file)
     if replan not in ("hourly", "daily"):
         raise typer.BadParameter(_("replan must be 'hourly' or 'daily'"))
+    if binaries not in ("auto", "always", "never"):
+        raise typer.BadParameter(_("binaries must be 'auto', 'always' or 'never'"))
     if scenarios > 1 and peak_margin_quantile is not None:
         raise typer.BadParameter(_("compare either the peak margin or scenario-based MPC, not both in one run"))
     if tariff is not None:
@@ -223,6 +233,7 @@ def simulate_year_cmd(
         battery_scale=battery_scale,
         contract_volume_scale=contract_scale,
         carbon_price_cny_per_t=carbon_price,
+        options=SolverOptions(binaries=binaries),
     )
     span = days * park.intervals_per_day + cfg.horizon  # the last re-plan looks one horizon ahead
     cfg = dataclasses.replace(cfg, prices=_price_series(prices, park, settings.park_file, cfg.start, span))
