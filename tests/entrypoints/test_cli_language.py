@@ -137,6 +137,10 @@ def test_click_usage_and_parse_errors_in_chinese(tmp_path: Path) -> None:
             ["simulate-year", "--replan", "weekly", "--park", park],
             "值无效：replan 须为 'hourly'（每小时）或 'daily'（每日）",
         ),
+        (
+            ["simulate-year", "--binaries", "sometimes", "--park", park],
+            "值无效：binaries 须为 'auto'、'always' 或 'never'",
+        ),
     ]
     for args, expected in cases:
         r = run(app, ["--lang", "zh-CN", *args], prog_name="ems", terminal_width=200)
