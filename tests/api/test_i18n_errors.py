@@ -45,6 +45,13 @@ def test_errors_follow_accept_language(api: Api) -> None:
         # a language we do not have (and q=0 for zh) falls back to the park's default, English
         r = op.get("/v1/schedules/987654", headers={"Accept-Language": "de, zh;q=0"})
         assert r.json()["detail"] == "no schedule 987654"
+        # FastAPI's request validation (pydantic's 422): msg by error type in Chinese, type and loc kept
+        r = op.get("/v1/schedules/abc", headers=ZH)
+        (err,) = r.json()["detail"]
+        assert r.status_code == 422 and r.headers["content-language"] == "zh-CN"
+        assert (err["type"], err["loc"], err["msg"]) == ("int_parsing", ["path", "schedule_id"], "须为整数")
+        r = op.get("/v1/schedules/abc")
+        assert r.json()["detail"][0]["msg"] == "Input should be a valid integer, unable to parse string as an integer"
 
 
 def test_park_language_is_the_default(store: Store, tiny_park: Park) -> None:
