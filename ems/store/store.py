@@ -309,14 +309,7 @@ class Store:
         result = IngestResult(submitted=len(batch), rejected=rejected)
         if len(good) == 0:
             return result
-        keys = self._device_keys(good.device)
-        q_code, q_uniq = pd.factorize(good.quantity)
-        q_ids = np.array([QUANTITIES[q].id for q in q_uniq], dtype=np.int16)[q_code]
-        order = np.lexsort((good.time_us, q_ids, keys))  # index order: fewer page splits
-        payload = build_copy_buffer(
-            good.time_us[order], keys[order], q_ids[order], good.value[order], good.quality[order]
-        )
-        dirty = self._dirty_starts(keys, q_ids, good.time_us)
+        payload, dirty = self._encode(good)
 
         def run(conn: psycopg.Connection) -> int:
             with conn.transaction(), conn.cursor() as cur:
@@ -336,6 +329,17 @@ class Store:
         result.accepted = inserted
         result.duplicates = len(good) - inserted
         return result
+
+    def _encode(self, good: ReadingBatch) -> tuple[bytes, dict[str, Any]]:
+        """The binary COPY buffer of validated readings in the key's order, and MARK_DIRTY's parameters."""
+        keys = self._device_keys(good.device)
+        q_code, q_uniq = pd.factorize(good.quantity)
+        q_ids = np.array([QUANTITIES[q].id for q in q_uniq], dtype=np.int16)[q_code]
+        order = np.lexsort((good.time_us, q_ids, keys))  # index order: fewer page splits
+        payload = build_copy_buffer(
+            good.time_us[order], keys[order], q_ids[order], good.value[order], good.quality[order]
+        )
+        return payload, self._dirty_starts(keys, q_ids, good.time_us)
 
     @staticmethod
     def _merge_staged(conn: psycopg.Connection, cur: psycopg.Cursor, payload: bytes) -> int:
