@@ -39,6 +39,15 @@ ERROR_TOLERANCE_PU = 1e-10
 CHUNK_STEPS = 4096
 
 
+@dataclass(frozen=True)
+class ShuntBank:
+    """A switched pandapower shunt on the fast path: its pgm shunt row, admittance per step [S], stored step."""
+
+    row: int
+    y_step: complex
+    step0: int
+
+
 @dataclass
 class FastModel:
     """A power-grid-model image of a :class:`ParkNetwork` (build once, run many series)."""
@@ -49,6 +58,8 @@ class FastModel:
     gen_ids: dict[tuple[str, int], int]  # (table, index) -> sym_gen id
     branch_id0: int
     source_ids: np.ndarray
+    shunt_base: np.ndarray  # pgm shunt input at the net's stored steps
+    banks: dict[str, ShuntBank]  # capacitor bank name -> its pgm shunt row
 
     @classmethod
     def build(cls, pn: ParkNetwork) -> FastModel:
@@ -72,13 +83,25 @@ class FastModel:
         branch["sn"] = np.nan
 
         next_id = nb + nl
-        sh_bus = np.nonzero(bm.bus_shunt != 0)[0]
+        # every bus hosting a pandapower shunt gets a pgm shunt even at step 0, so a series can switch it
+        banks = pn.net.shunt[pn.net.shunt.in_service.astype(bool)]
+        bank_bus = bm.bus_lookup[banks.bus.to_numpy(int)]
+        sh_bus = np.union1d(np.nonzero(bm.bus_shunt != 0)[0], bank_bus).astype(int)
         shunt = initialize_array(DatasetType.input, ComponentType.shunt, len(sh_bus))
         shunt["id"] = next_id + np.arange(len(sh_bus))
         shunt["node"], shunt["status"] = sh_bus, 1
         y_base = (bm.base_mva * 1e6) / u_rated[sh_bus] ** 2
         shunt["g1"], shunt["b1"] = bm.bus_shunt[sh_bus].real * y_base, bm.bus_shunt[sh_bus].imag * y_base
         shunt["g0"], shunt["b0"] = 0.0, 0.0
+        # pandapower's shunt (build_bus): GS + jBS = (p_mw - j q_mvar) · step · (vn_bus / vn_kv)² at 1 pu
+        v_ratio = (bm.base_kv[bank_bus] / banks.vn_kv.to_numpy(float)) ** 2
+        s_step = banks.p_mw.to_numpy(float) - 1j * banks.q_mvar.to_numpy(float)
+        y_step = s_step * v_ratio * 1e6 / u_rated[bank_bus] ** 2
+        bank_rows = {
+            str(name): ShuntBank(int(np.searchsorted(sh_bus, b)), complex(y), int(step))
+            for name, b, y, step in zip(banks.name, bank_bus, y_step, banks.step, strict=True)
+        }
+        shunt_base = shunt.copy()
         next_id += len(sh_bus)
 
         ns = len(bm.slack_bus)
@@ -116,7 +139,7 @@ class FastModel:
             ComponentType.sym_gen: gen,
         }
         model = PowerGridModel(data, system_frequency=float(net.f_hz))
-        return cls(pn, bm, model, gen_ids, nb, source["id"].copy())
+        return cls(pn, bm, model, gen_ids, nb, source["id"].copy(), shunt_base, bank_rows)
 
     def run(
         self,
@@ -124,24 +147,49 @@ class FastModel:
         p_kw: np.ndarray,
         q_kvar: np.ndarray,
         progress: Callable[[int], None] | None = None,
+        shunt_steps: dict[str, np.ndarray] | None = None,
     ) -> SeriesResult:
-        """Batch power flow; devices not listed keep the net's values. ``progress(n)`` after each chunk."""
+        """Batch power flow; devices not listed keep the net's values. ``progress(n)`` after each chunk.
+
+        ``shunt_steps`` (bank name → (T,) steps in) sets switched capacitor banks per interval: a shunt is
+        a constant admittance, so each step adds ``y_step`` to its bus's pgm shunt (Q = steps·q·(V/vn)²).
+        """
         steps = p_kw.shape[0]
         ids = np.array([self.gen_ids[self.pn.element(d)] for d in device_ids], dtype=np.int32)
+        shunts = self._shunt_series(steps, shunt_steps) if shunt_steps else None
         parts = []
         for start in range(0, steps, CHUNK_STEPS):
             stop = min(start + CHUNK_STEPS, steps)
-            parts.append(self._run_chunk(ids, p_kw[start:stop], q_kvar[start:stop]))
+            sh = None if shunts is None else shunts[start:stop]
+            parts.append(self._run_chunk(ids, p_kw[start:stop], q_kvar[start:stop], sh))
             if progress is not None:
                 progress(stop - start)
         return self._result({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
 
-    def _run_chunk(self, ids: np.ndarray, p_kw: np.ndarray, q_kvar: np.ndarray) -> dict[str, np.ndarray]:
+    def _shunt_series(self, steps: int, shunt_steps: dict[str, np.ndarray]) -> np.ndarray:
+        """(T, n_shunt) pgm shunt updates with the banks at their steps per interval."""
+        y = np.tile(self.shunt_base["g1"] + 1j * self.shunt_base["b1"], (steps, 1))
+        for name, n in shunt_steps.items():
+            bank = self.banks.get(name)
+            if bank is None or len(n) != steps:
+                raise NetworkModelError(f"shunt_steps[{name!r}]: no such capacitor bank or not {steps} intervals")
+            y[:, bank.row] += (np.asarray(n, dtype=float) - bank.step0) * bank.y_step
+        update = initialize_array(DatasetType.update, ComponentType.shunt, y.shape)
+        update["id"] = self.shunt_base["id"][None, :]
+        update["g1"], update["b1"] = y.real, y.imag
+        return update
+
+    def _run_chunk(
+        self, ids: np.ndarray, p_kw: np.ndarray, q_kvar: np.ndarray, shunts: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
         n = p_kw.shape[0]
         update = initialize_array(DatasetType.update, ComponentType.sym_gen, (n, len(ids)))
         update["id"] = ids[None, :]
         update["p_specified"] = p_kw * 1e3
         update["q_specified"] = q_kvar * 1e3
+        update_data = {ComponentType.sym_gen: update}
+        if shunts is not None:
+            update_data[ComponentType.shunt] = shunts
         outputs: dict[ComponentType, list[str] | set[str] | ComponentAttributeFilterOptions | None] = {
             ComponentType.node: ["u_pu", "u_angle", "energized"],
             ComponentType.generic_branch: ["p_from", "p_to", "i_from", "i_to"],
@@ -150,7 +198,7 @@ class FastModel:
         failed = np.zeros(n, dtype=bool)
         try:
             out = self.model.calculate_power_flow(
-                update_data={ComponentType.sym_gen: update},
+                update_data=update_data,
                 calculation_method=CalculationMethod.newton_raphson,
                 error_tolerance=ERROR_TOLERANCE_PU,
                 max_iterations=30,

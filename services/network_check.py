@@ -169,12 +169,12 @@ def _unit(kind: str) -> float:
 
 
 def ac_result(p: DispatchProblem, s: Schedule, pn: ParkNetwork, fast: bool = True) -> SeriesResult:
-    """AC power flow of every interval of ``s``, with its dispatched reactive power (taps as stored); with
-    switched capacitor banks in the plan, pandapower's path with the banks' shunts at the chosen steps."""
+    """AC power flow of every interval of ``s``, with its dispatched reactive power (taps as stored) and
+    switched capacitor banks' shunts at the chosen steps."""
     ids, inj = operating_point(p, pn, s)
     steps = {c: n for c, n in s.bank_steps.items() if np.any(n)}
     q = reactive_injections(p, pn, ids, inj, s)
-    return timeseries(pn, ids, inj, q, fast=fast and not steps, shunt_steps=steps or None)
+    return timeseries(pn, ids, inj, q, fast=fast, shunt_steps=steps or None)
 
 
 def planned_exchange_kw(s: Schedule) -> np.ndarray:
