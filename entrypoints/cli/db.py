@@ -33,7 +33,14 @@ def status(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
         b = store.backend
         assert b is not None  # set by Store.connect
         version = f", TimescaleDB {b.timescaledb_version}" if b.timescaledb_version else ""
-        typer.echo(f"backend: {b.name} (PostgreSQL {b.server_version}{version})")
+        typer.echo(
+            _(
+                "backend: {name} (PostgreSQL {server}{timescaledb})",
+                name=b.name,
+                server=b.server_version,
+                timescaledb=version,
+            )
+        )
         if b.note:
             typer.echo(_("  note: {note}", note=b.note))
         f = store.features()

@@ -101,8 +101,8 @@ def print_synthetic_summary(store: Store, park: Park, day: dt.date) -> None:
 
 
 def print_access(a: Access) -> None:
-    typer.echo(f"\nAPI        {a.url}  (OpenAPI: {a.url}/docs)")
-    typer.echo(f"dashboard  {a.dashboard_url}")
+    typer.echo("\n" + _("API        {url}  (OpenAPI: {url}/docs)", url=a.url))
+    typer.echo(_("dashboard  {url}", url=a.dashboard_url))
     typer.echo(_("API keys created for this demo (shown once):"))
     for name, token in a.tokens.items():
         typer.echo(f"  {name:<22} {token}")

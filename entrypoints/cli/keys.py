@@ -46,7 +46,7 @@ def list_(park: ParkOption = None, data_dir: DataDirOption = None) -> None:
     """List keys (never their secrets)."""
     with park_store(data_dir, park) as (_settings, _p, store):
         for k in list_keys(store):
-            status = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+            status = _("revoked {date}", date=f"{k.revoked_at:%Y-%m-%d}") if k.revoked_at else _("active")
             bound = k.gateway_id or ",".join(k.devices) or k.tenant_id or ""
             typer.echo(f"{k.key_id}  {k.role:9s} {status:18s} {bound:16s} {k.name}")
 

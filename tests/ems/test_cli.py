@@ -65,5 +65,9 @@ def test_keys_cli(fresh_db_url: str, tmp_path: Path, role: str) -> None:
     assert key_id in listed and token.split("_", 2)[2] not in listed
     assert runner.invoke(app, ["keys", "revoke", key_id], env=env).exit_code == 0
     assert "revoked" in runner.invoke(app, ["keys", "list"], env=env).output
+    assert "已吊销 " in runner.invoke(app, ["--lang", "zh-CN", "keys", "list"], env=env).output
+    runner.invoke(app, ["keys", "create", "--name", "desk 2", "--role", role], env=env)
+    zh = runner.invoke(app, ["--lang", "zh-CN", "keys", "list"], env=env).output
+    assert "有效" in zh and "active" not in zh and "revoked" not in zh, zh
     bad = runner.invoke(app, ["keys", "create", "--name", "x", "--role", "gateway"], env=env)
     assert bad.exit_code == 2 and "gateway id" in bad.output

@@ -33,6 +33,13 @@ def test_status_names_backend_version_and_features(fresh_db_url: str, tmp_path: 
     assert "readings stored: 0" in r.output
 
 
+def test_status_backend_line_in_chinese(fresh_db_url: str, tmp_path: Path, backend: str) -> None:
+    env = {"EMS_DATABASE_URL": fresh_db_url, "EMS_DATA_DIR": str(tmp_path)}
+    r = runner.invoke(app, ["--lang", "zh-CN", "db", "status", "--park", str(example_park_path("tiny"))], env=env)
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[0].startswith(f"数据库后端：{backend}（PostgreSQL 18."), r.output
+
+
 def test_build_refuses_a_tarball_that_is_not_the_release(tmp_path: Path) -> None:
     fake = tmp_path / "timescaledb-2.29.2.tar.gz"
     fake.write_bytes(b"tampered")

@@ -170,3 +170,15 @@ def test_simulation_summary_in_chinese(tmp_path: Path) -> None:
     ):
         assert zh in r.output, (zh, r.output)
     assert "re-plans" not in r.output and "cost of the period" not in r.output and "demand charge" not in r.output
+
+
+def test_demo_access_lines_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:
+    from entrypoints.cli.demo import print_access
+    from entrypoints.operate.live import Access
+
+    choose_language("zh-CN")
+    print_access(Access("http://127.0.0.1:8000", "http://127.0.0.1:8000/dashboard/#key=t", {"operator": "t0"}))
+    out = capsys.readouterr().out
+    assert "API 接口   http://127.0.0.1:8000  （OpenAPI 文档：http://127.0.0.1:8000/docs）" in out, out
+    assert "运行看板   http://127.0.0.1:8000/dashboard/#key=t" in out and "为本次演示创建的 API 密钥" in out, out
+    assert "dashboard  " not in out
