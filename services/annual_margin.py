@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ems.i18n import N_
 from ems.park import Park
 from services.annual import SimulationConfig, SimulationResult, metered_import_kw, simulate_year
 
@@ -51,14 +52,14 @@ class MarginComparison:
     with_margin: SimulationResult
 
     def rows(self) -> list[tuple[str, Decimal | int, Decimal | int]]:
-        """(label, without margin, with margin) in print order."""
+        """(label, without margin, with margin) in print order; labels are msgids (translated where shown)."""
         a, b = MarginFigures.of(self.without), MarginFigures.of(self.with_margin)
         return [
-            ("realised peak import [kW]", a.peak_kw, b.peak_kw),
-            ("demand charge [CNY]", a.demand_charge_cny, b.demand_charge_cny),
-            ("energy cost [CNY]", a.energy_cny, b.energy_cny),
-            ("total cost [CNY]", a.total_cny, b.total_cny),
-            ("peak exceedances [intervals]", a.exceedances, b.exceedances),
+            (N_("realised peak import [kW]"), a.peak_kw, b.peak_kw),
+            (N_("demand charge [CNY]"), a.demand_charge_cny, b.demand_charge_cny),
+            (N_("energy cost [CNY]"), a.energy_cny, b.energy_cny),
+            (N_("total cost [CNY]"), a.total_cny, b.total_cny),
+            (N_("peak exceedances [intervals]"), a.exceedances, b.exceedances),
         ]
 
     def as_dict(self) -> dict[str, object]:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ems.i18n import N_
 from ems.park import Park
 from services.annual import SimulationConfig, SimulationResult, simulate_year
 from services.annual_margin import MarginFigures
@@ -23,16 +24,16 @@ class ScenarioComparison:
     stochastic: SimulationResult
 
     def rows(self) -> list[tuple[str, Decimal | int, Decimal | int]]:
-        """(label, deterministic, scenario-based) in print order."""
+        """(label, deterministic, scenario-based) in print order; labels are msgids (translated where shown)."""
         out: list[tuple[str, Decimal | int, Decimal | int]] = []
         a, b = MarginFigures.of(self.deterministic), MarginFigures.of(self.stochastic)
-        out.append(("realised peak import [kW]", a.peak_kw, b.peak_kw))
-        out.append(("demand charge [CNY]", a.demand_charge_cny, b.demand_charge_cny))
-        out.append(("energy cost [CNY]", a.energy_cny, b.energy_cny))
-        out.append(("total cost [CNY]", a.total_cny, b.total_cny))
-        out.append(("local RE consumption [%]", _pct(self.deterministic), _pct(self.stochastic)))
-        out.append(("peak exceedances [intervals]", a.exceedances, b.exceedances))
-        out.append(("median re-plan [ms]", _ms(self.deterministic), _ms(self.stochastic)))
+        out.append((N_("realised peak import [kW]"), a.peak_kw, b.peak_kw))
+        out.append((N_("demand charge [CNY]"), a.demand_charge_cny, b.demand_charge_cny))
+        out.append((N_("energy cost [CNY]"), a.energy_cny, b.energy_cny))
+        out.append((N_("total cost [CNY]"), a.total_cny, b.total_cny))
+        out.append((N_("local RE consumption [%]"), _pct(self.deterministic), _pct(self.stochastic)))
+        out.append((N_("peak exceedances [intervals]"), a.exceedances, b.exceedances))
+        out.append((N_("median re-plan [ms]"), _ms(self.deterministic), _ms(self.stochastic)))
         return out
 
     def as_dict(self) -> dict[str, object]:

@@ -299,7 +299,7 @@ def simulate_year_cmd(
         change = _("change")
         typer.echo(f"  {head[2]:<34}{head[0]:>16}{head[1]:>16}{change:>16}")
         for label, without, with_ in comparison.rows():
-            typer.echo(f"  {label:<34}{without:>16,}{with_:>16,}{with_ - without:>16,}")
+            typer.echo(f"  {translate(label):<34}{without:>16,}{with_:>16,}{with_ - without:>16,}")
     payload = {
         "config": {
             k: (str(v) if not isinstance(v, int | float) else v)
