@@ -57,7 +57,7 @@ class SolverOptions:
     objective: str = "lexicographic"
     re_weight_cny_per_kwh: float = 10.0
     re_tolerance_rel: float = 1e-7
-    re_tolerance_kwh: float = 1e-6
+    re_tolerance_kwh: float = 1e-5  # 10 mWh: 1e-6 sat at the solver's feasibility tolerance and blocked plans
     binaries: str = "auto"
     threads: int = 1
 
