@@ -42,43 +42,45 @@ _RICH_TEXTS = {
     "ABORTED_TEXT": N_("Aborted."),
 }
 _USAGE = N_("Usage: ")
+Templates = tuple[tuple[re.Pattern[str], str], ...]
+
+
+def _templates(*pairs: tuple[str, str]) -> Templates:
+    """(English pattern, catalogue msgid) pairs, compiled once."""
+    return tuple((re.compile(pattern, re.DOTALL), msgid) for pattern, msgid in pairs)
+
+
 # click's usage-error templates (typer._click) → catalogue messages with the same fields
-_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern, re.DOTALL), msgid)
-    for pattern, msgid in (
-        (
-            r"No such option: (?P<name>\S+) \(Possible options: (?P<options>.+)\)",
-            N_("No such option: {name} (did you mean: {options})"),
-        ),
-        (r"No such option: (?P<name>\S+)", N_("No such option: {name}")),
-        (
-            r"No such command (?P<name>'.+')\. Did you mean (?P<options>.+)\?",
-            N_("No such command {name}. Did you mean {options}?"),
-        ),
-        (r"No such command (?P<name>'.+')\.", N_("No such command {name}.")),
-        (r"Missing argument (?P<name>.+)\.", N_("Missing argument {name}.")),
-        (r"Missing option (?P<name>.+)\.", N_("Missing option {name}.")),
-        (r"Missing parameter (?P<name>.+)\.", N_("Missing parameter {name}.")),
-        (r"Missing command\.", N_("Missing command.")),
-        (r"Got unexpected extra argument\(s\) \((?P<args>.+)\)", N_("Got unexpected extra argument(s) ({args})")),
-        (r"Option (?P<name>'.+') requires an argument\.", N_("Option {name} requires an argument.")),
-        (r"Option (?P<name>'.+') does not take a value\.", N_("Option {name} does not take a value.")),
-        (r"Invalid value for (?P<name>.+?): (?P<message>.+)", N_("Invalid value for {name}: {message}")),
-        (r"Invalid value: (?P<message>.+)", N_("Invalid value: {message}")),
-    )
+_ERRORS = _templates(
+    (
+        r"No such option: (?P<name>\S+) \(Possible options: (?P<options>.+)\)",
+        N_("No such option: {name} (did you mean: {options})"),
+    ),
+    (r"No such option: (?P<name>\S+)", N_("No such option: {name}")),
+    (
+        r"No such command (?P<name>'.+')\. Did you mean (?P<options>.+)\?",
+        N_("No such command {name}. Did you mean {options}?"),
+    ),
+    (r"No such command (?P<name>'.+')\.", N_("No such command {name}.")),
+    (r"Missing argument (?P<name>.+)\.", N_("Missing argument {name}.")),
+    (r"Missing option (?P<name>.+)\.", N_("Missing option {name}.")),
+    (r"Missing parameter (?P<name>.+)\.", N_("Missing parameter {name}.")),
+    (r"Missing command\.", N_("Missing command.")),
+    (r"Got unexpected extra argument\(s\) \((?P<args>.+)\)", N_("Got unexpected extra argument(s) ({args})")),
+    (r"Option (?P<name>'.+') requires an argument\.", N_("Option {name} requires an argument.")),
+    (r"Option (?P<name>'.+') does not take a value\.", N_("Option {name} does not take a value.")),
+    (r"Invalid value for (?P<name>.+?): (?P<message>.+)", N_("Invalid value for {name}: {message}")),
+    (r"Invalid value: (?P<message>.+)", N_("Invalid value: {message}")),
 )
 # the reason inside "Invalid value for X: …" (typer coerces values with pydantic)
-_VALUE_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern, re.DOTALL), msgid)
-    for pattern, msgid in (
-        (r"Input should be a valid integer.*", N_("an integer is expected")),
-        (r"Input should be a valid number.*", N_("a number is expected")),
-        (r"Input should be a valid boolean.*", N_("true or false is expected")),
-        (r"Input should be a valid date.*", N_("a date (YYYY-MM-DD) is expected")),
-        (r"Input should be (?P<choices>'.+')", N_("expected one of {choices}")),
-        (r"(?P<value>'.*') is not one of (?P<choices>.+)\.", N_("{value} is not one of {choices}.")),
-        (r"(?:File|Directory|Path) (?P<path>'.+') does not exist\.", N_("{path} does not exist.")),
-    )
+_VALUE_ERRORS = _templates(
+    (r"Input should be a valid integer.*", N_("an integer is expected")),
+    (r"Input should be a valid number.*", N_("a number is expected")),
+    (r"Input should be a valid boolean.*", N_("true or false is expected")),
+    (r"Input should be a valid date.*", N_("a date (YYYY-MM-DD) is expected")),
+    (r"Input should be (?P<choices>'.+')", N_("expected one of {choices}")),
+    (r"(?P<value>'.*') is not one of (?P<choices>.+)\.", N_("{value} is not one of {choices}.")),
+    (r"(?:File|Directory|Path) (?P<path>'.+') does not exist\.", N_("{path} does not exist.")),
 )
 _language = "en"  # the language of the running command line (set before its arguments are parsed)
 
@@ -88,7 +90,7 @@ def usage_error_text(message: str, lang: str) -> str:
     return _match(_ERRORS, message, lang)
 
 
-def _match(table: tuple[tuple[re.Pattern[str], str], ...], message: str, lang: str) -> str:
+def _match(table: Templates, message: str, lang: str) -> str:
     for pattern, msgid in table:
         m = pattern.fullmatch(message)
         if m:

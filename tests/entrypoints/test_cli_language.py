@@ -20,12 +20,6 @@ from entrypoints.cli.main import app
 run = CliRunner().invoke
 
 
-@pytest.fixture(autouse=True)
-def _english_afterwards() -> Iterator[None]:
-    yield
-    choose_language(None)
-
-
 def test_help_in_chinese_then_english_again() -> None:
     r = run(app, ["--lang", "zh-CN", "park", "check", "--help"])
     assert r.exit_code == 0, r.output

@@ -4,7 +4,6 @@ English stays the default for callers that do not translate."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,18 +12,12 @@ from typer.testing import CliRunner
 from ems.carbon.factors import FactorError, FactorRegistry
 from ems.carbon.settlement import parse
 from ems.footprint.metering import MeteringError, meter_plan
-from ems.i18n import choose_language, localise, user_message
+from ems.i18n import localise, user_message
 from ems.park import Park, load_park, parse_park
 from entrypoints.cli.main import app
 from tests.footprint.conftest import footprint_park_data
 
 run = CliRunner().invoke
-
-
-@pytest.fixture(autouse=True)
-def _english_afterwards() -> Iterator[None]:
-    yield
-    choose_language(None)
 
 
 def test_metering_errors_in_chinese() -> None:
