@@ -248,7 +248,11 @@ def problem_from_park(
             for dev, rc in park.network.reactive.items()
             if rc.mode == "dispatched"
         ],
-        banks=[CapacitorBank(c.id, c.q_kvar / c.steps, c.steps) for c in park.network.compensation if c.switched],
+        banks=[
+            CapacitorBank(c.id, c.q_kvar / c.steps, c.steps, c.max_operations_per_day, min(c.steps_in_service, c.steps))
+            for c in park.network.compensation
+            if c.switched
+        ],
     )
 
 

@@ -135,11 +135,15 @@ class ReactiveCapability:
 @dataclass(frozen=True)
 class CapacitorBank:
     """A switched capacitor bank: ``steps`` equal steps of ``step_kvar`` at 1 pu; the dispatcher chooses
-    the steps in per interval (integer, :mod:`dispatch.model.reactive`)."""
+    the steps in per interval (integer, :mod:`dispatch.model.reactive`). ``max_operations_per_day``
+    caps the steps switched in or out in any 24 hours of the plan, counting from ``steps_in_service``
+    at its start (None: no cap)."""
 
     id: str
     step_kvar: float
     steps: int
+    max_operations_per_day: int | None = None
+    steps_in_service: int = 0
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ def read_schedule(
     s.bank_steps = {c: np.rint(_values(m.n_bank, c, T)).astype(int) for c in m.CB}
     if p.grid is not None:
         s.loss_kw = np.array([pyo.value(m.loss[t]) for t in range(T)])
+        s.pf_shortfall_kvar = np.array([m.s_pf[t].value or 0.0 for t in m.TP]) if len(m.TP) else np.zeros(T)
     s.network_binding = binding_rows(p, s)
     s.kpis = compute_kpis(p, s)
     s.notes.extend(soft_constraint_notes(m, p, shed))

@@ -91,6 +91,9 @@ class Schedule:
     q_kvar: dict[str, np.ndarray] = field(default_factory=dict)  # dispatched inverter Q, + injecting
     bank_steps: dict[str, np.ndarray] = field(default_factory=dict)  # switched capacitor banks' steps in
     loss_kw: np.ndarray | None = None  # linearised network losses served by the plan (None: lossless)
+    #: per interval, reactive power the plan could not find to hold the minimum power factor [kvar]
+    #: (linearised; None without a grid linearisation): where it is > 0 the plan knowingly misses
+    pf_shortfall_kvar: np.ndarray | None = None
 
     @property
     def T(self) -> int:

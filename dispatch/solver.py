@@ -368,7 +368,9 @@ class Dispatcher:
         h = self._highs
         assert h is not None
         comp = _compile(m)
-        if h.passModel(comp.lp) != highspy.HighsStatus.kOk:
+        # a warning is HiGHS dropping coefficients below its small_matrix_value (1e-9), which a grid
+        # model's sensitivities can produce; only an error is a rejected model
+        if h.passModel(comp.lp) == highspy.HighsStatus.kError:
             raise _SolveFailed("HiGHS rejected the model (passModel)")
         if n_bin == 0 and self._basis is not None and len(self._basis.col_status) == comp.lp.num_col_:
             h.setBasis(self._basis)

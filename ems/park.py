@@ -164,6 +164,10 @@ class Compensation(_Model):
     q_kvar: float = Field(gt=0)
     steps: int = Field(1, ge=1)
     switched: bool = False
+    #: switching operations allowed in any 24 hours (each step switched in or out is one operation of its
+    #: contactor or breaker; manufacturers rate them in operations, utilities cap them per day); None: no cap
+    max_operations_per_day: int | None = Field(default=None, ge=0)
+    steps_in_service: int = Field(default=0, ge=0)  # steps in when a plan starts (the bank's present state)
 
 
 class Switch(_Model):

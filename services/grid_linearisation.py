@@ -71,9 +71,20 @@ def _model_injection(p: DispatchProblem, dev: str, inj: np.ndarray) -> np.ndarra
     return inj
 
 
-def grid_linearisation(p: DispatchProblem, pn: ParkNetwork, s: Schedule | None = None) -> GridLinearisation:
+def grid_linearisation(
+    p: DispatchProblem,
+    pn: ParkNetwork,
+    s: Schedule | None = None,
+    *,
+    keep_buses: tuple[str, ...] = (),
+    pf_margin: float = PF_MARGIN,
+) -> GridLinearisation:
     """Losses, reactive exchange and bus voltages of ``pn`` linearised at each interval of ``s`` (or the
-    reference point), over the problem's controllable devices and dispatched inverters."""
+    reference point), over the problem's controllable devices and dispatched inverters.
+
+    ``keep_buses`` keep their voltage rows even where this operating point is far from the band (the AC
+    loop passes the buses watched so far, so the model's shape, and with it the built model, stays);
+    ``pf_margin``: how far above the minimum power factor the plan aims."""
     ids, p_kw = operating_point(p, pn, s)
     q_kvar = reactive_injections(p, pn, ids, p_kw, s)
     controllable = {b.id for b in p.batteries} | {g.id for g in p.generators} | {d.id for d in p.direct}
@@ -86,7 +97,8 @@ def grid_linearisation(p: DispatchProblem, pn: ParkNetwork, s: Schedule | None =
     with np.errstate(invalid="ignore"):
         near = np.nanmin(np.minimum(sens.vm_pu - lo, hi - sens.vm_pu), axis=0) < VOLTAGE_WATCH_PU
     moves = np.abs(sens.dp_vm).max(axis=(0, 2)) + (np.abs(sens.dq_vm).max(axis=(0, 2)) if q_ids else 0.0) > 0
-    watch = np.nonzero(near & moves)[0]
+    kept = np.array([b in keep_buses for b in sens.bus_ids], dtype=bool)
+    watch = np.nonzero((near | kept) & moves)[0]
     return GridLinearisation(
         p_ref_kw={d: _model_injection(p, d, p_kw[:, col[d]]) for d in ctrl},
         q_ref_kvar={d: q_kvar[:, col[d]] for d in q_ids},
@@ -101,7 +113,7 @@ def grid_linearisation(p: DispatchProblem, pn: ParkNetwork, s: Schedule | None =
         vm_dq={d: sens.dq_vm[:, watch, i] for i, d in enumerate(q_ids)},
         v_min_pu=np.asarray(lo, float)[watch],
         v_max_pu=np.asarray(hi, float)[watch],
-        min_power_factor=min(pn.limits.min_power_factor + PF_MARGIN, 1.0) if pn.limits.min_power_factor > 0 else 0.0,
+        min_power_factor=min(pn.limits.min_power_factor + pf_margin, 1.0) if pn.limits.min_power_factor > 0 else 0.0,
     )
 
 

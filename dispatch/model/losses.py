@@ -9,10 +9,11 @@ and the connection-point limit and demand charge see them. Without a linearisati
 
 Trust region: ``|inj[j,t] − p_ref[j,t]| <= step + s_step`` for the linearised devices (``step_kw`` of
 the linearisation, BIG without one). Losses are quadratic in the flows, so the first-order model's
-error grows with the square of the move; the AC loop shrinks ``step`` when successive plans jump
-between operating points (sequential linear programming). The region is soft: ``s_step`` [kW] costs
-in the tie-breaker only (:mod:`dispatch.model.objective`), enough to stop jumps between nearly equal
-plans, never enough to shed load or break a limit a larger move would meet.
+error grows with the square of the move; the AC loop shrinks ``step`` when a plan turns out worse in
+the AC check than the one it was linearised at (sequential linear programming with a trust region).
+The region is soft: ``s_step`` [kW] costs ``STEP_PRICE`` times the problem's economic bound
+(:mod:`dispatch.model.penalties`), more than any saving a move can win, so the region holds; but
+less than shedding load or breaking a limit, which a larger move may still avoid.
 """
 
 from __future__ import annotations

@@ -12,15 +12,15 @@ Four components, compiled together and combined per stage by the solver:
   (:mod:`dispatch.model.penalties`): network slack ``pen_N·Δt·Σ(s_up + s_lo)`` (slack in kW; the same
   price for the N-1 rows' ``c_up + c_lo`` and the voltage rows' ``sv_up + sv_lo``,
   :mod:`dispatch.model.contingency`, :mod:`dispatch.model.reactive`), load shedding
-  ``pen_S·Δt·Σ shed``, SOC band excursions ``pen_SOC·Σ(e_under + e_over)`` and an explicit terminal
-  target's shortfall ``pen_T·Σ e_short``;
+  ``pen_S·Δt·Σ shed``, SOC band excursions ``pen_SOC·Σ(e_under + e_over)``, an explicit terminal
+  target's shortfall ``pen_T·Σ e_short`` and the AC loop's moves beyond its trust region
+  ``pen_step·Δt·Σ s_step`` (priced lowest of these, :data:`~dispatch.model.penalties.STEP_PRICE`);
 * ``obj_flows`` [kWh] — ``Δt·Σ_t (Σ_b (pc + pd) + imp + exp + Σ_i |q_i|)``, a tie-breaker weighted by
   ``FLOW_WEIGHT`` in every stage: among equally good plans the one that cycles least, does not
   import and export at once and uses no more inverter reactive power than needed is chosen. The
   power-factor shortfall ``s_pf`` [kvarh] counts ``PF_WEIGHT`` times here: inverters supply reactive
   power to hold the power factor whenever they can, but no kWh of RE, import or cost is ever traded
-  for it (the tariff adjustment is a percentage of the month's bill, not a price per interval). The
-  trust region's excess move ``s_step`` [kWh] (:mod:`dispatch.model.losses`) counts the same.
+  for it (the tariff adjustment is a percentage of the month's bill, not a price per interval).
 
 Stage 1 minimises ``obj_re + obj_soft/V + ε·obj_flows`` (V: the economic bound, so the soft terms
 keep dominating one kWh of RE); stage 2 ``obj_cost + obj_soft + ε·obj_flows`` with
@@ -48,7 +48,7 @@ def flows(m: pyo.ConcreteModel) -> pyo.Expression:
         + sum(m.q_abs[i, t] for i in m.QD)
         + BANK_WEIGHT * sum(m.bank_kvar[c] * m.n_bank[c, t] for c in m.CB)
         for t in m.T
-    ) + PF_WEIGHT * m.dt_h * (sum(m.s_pf[t] for t in m.TP) + sum(m.s_step[j, t] for j in m.JL for t in m.T))
+    ) + PF_WEIGHT * m.dt_h * sum(m.s_pf[t] for t in m.TP)
 
 
 def soft(m: pyo.ConcreteModel) -> pyo.Expression:
@@ -60,6 +60,7 @@ def soft(m: pyo.ConcreteModel) -> pyo.Expression:
         + m.pen_shed * m.dt_h * sum(m.shed[t] for t in m.T)
         + m.pen_soc * sum(m.e_under[b, t] + m.e_over[b, t] for b in m.B for t in m.T)
         + m.pen_terminal * sum(m.e_short[b] for b in m.B)
+        + m.pen_step * m.dt_h * sum(m.s_step[j, t] for j in m.JL for t in m.T)
     )
 
 

@@ -87,6 +87,7 @@ def add_parameters(m: pyo.ConcreteModel, shape: ModelShape) -> None:
     m.pen_terminal = _param()
     m.pen_contract = _param()
     m.pen_network = _param()
+    m.pen_step = _param()
     m.pen_shed = _param()
     m.pen_soc = _param()
     m.re_bound = _param()  # stage-2 bound on the local RE lost [kWh]; BIG when inactive
@@ -187,6 +188,7 @@ def load_parameters(m: pyo.ConcreteModel, p: DispatchProblem) -> None:
     m.pen_terminal.value = pen.terminal_cny_per_kwh
     m.pen_contract.value = pen.contract_cny_per_kwh
     m.pen_network.value = pen.network_cny_per_kwh
+    m.pen_step.value = pen.step_cny_per_kwh
     m.pen_shed.value = pen.shed_cny_per_kwh
     m.pen_soc.value = pen.soc_cny_per_kwh
     m.re_bound.value = BIG

@@ -21,6 +21,9 @@ import numpy as np
 from dispatch.problem import DispatchProblem
 
 SAFETY = 10.0  # soft-constraint price / largest economic marginal value
+#: the AC loop's trust region (:mod:`dispatch.model.losses`): a kWh moved beyond it costs this many ``V``,
+#: more than any economic saving or kWh of RE the move could win, less than any other soft constraint
+STEP_PRICE = 2.0
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class SoftPenalties:
     terminal_cny_per_kwh: float
     contract_cny_per_kwh: float
     network_cny_per_kwh: float
+    step_cny_per_kwh: float
 
 
 def economic_bound(p: DispatchProblem) -> float:
@@ -66,6 +70,7 @@ def soft_penalties(p: DispatchProblem) -> SoftPenalties:
         terminal_cny_per_kwh=max(p.penalties.terminal_soc_cny_per_kwh, SAFETY * v),
         contract_cny_per_kwh=p.penalties.contract_shortfall_cny_per_kwh,
         network_cny_per_kwh=SAFETY * v,
+        step_cny_per_kwh=STEP_PRICE * v,
     )
 
 

@@ -56,6 +56,8 @@ def add_reactive_parameters(m: pyo.ConcreteModel) -> None:
     m.CB = pyo.Set(initialize=sh.banks, ordered=True)
     m.bank_kvar = _param(m.CB)
     m.bank_steps = _param(m.CB)
+    m.bank_n0 = _param(m.CB)  # steps in service at the start
+    m.bank_ops_max = _param(m.CB)  # operations allowed in any 24 h (BIG: no cap)
 
 
 def load_reactive(m: pyo.ConcreteModel, p: DispatchProblem) -> None:
@@ -69,6 +71,9 @@ def load_reactive(m: pyo.ConcreteModel, p: DispatchProblem) -> None:
     for c in m.CB:
         m.bank_kvar[c] = banks[c].step_kvar
         m.bank_steps[c] = banks[c].steps
+        m.bank_n0[c] = banks[c].steps_in_service
+        ops = banks[c].max_operations_per_day
+        m.bank_ops_max[c] = BIG if ops is None else ops
     for i in m.QD:
         m.q_s[i] = caps[i].s_kva
         m.q_cap[i] = min(caps[i].q_max_kvar, caps[i].s_kva)
@@ -131,6 +136,7 @@ def add_reactive(m: pyo.ConcreteModel) -> None:
     m.q = pyo.Var(m.QD, m.T, bounds=lambda m, i, t: (-m.q_cap[i], m.q_cap[i]))
     m.n_bank = pyo.Var(m.CB, m.T, within=pyo.NonNegativeIntegers)
     m.n_bank_max = pyo.Constraint(m.CB, m.T, rule=lambda m, c, t: m.n_bank[c, t] <= m.bank_steps[c])
+    add_bank_operations(m)
     m.q_abs = pyo.Var(m.QD, m.T, within=pyo.NonNegativeReals)
     m.q_abs_pos = pyo.Constraint(m.QD, m.T, rule=lambda m, i, t: m.q_abs[i, t] >= m.q[i, t])
     m.q_abs_neg = pyo.Constraint(m.QD, m.T, rule=lambda m, i, t: m.q_abs[i, t] >= -m.q[i, t])
@@ -171,4 +177,30 @@ def add_reactive(m: pyo.ConcreteModel) -> None:
     )
     m.vm_lower = pyo.Constraint(
         m.GB, m.T, rule=lambda m, b, t: bus_voltage(m, b, t) + m.vm_scale * m.sv_lo[b, t] >= m.vm_lo[b]
+    )
+
+
+def add_bank_operations(m: pyo.ConcreteModel) -> None:
+    """Switching operations of the capped banks: ``n[t] − n[t−1] = up[t] − down[t]`` (``n[−1]``: the steps
+    in service), and in every window of 24 hours inside the horizon ``Σ (up + down) <= ops_max``. The
+    sum bounds the steps actually switched, ``|n[t] − n[t−1]|``, from above."""
+    window = m.shape.bank_window
+    capped = list(m.CB) if window else []
+    m.CBO = pyo.Set(initialize=capped, ordered=True)
+    m.bank_up = pyo.Var(m.CBO, m.T, within=pyo.NonNegativeReals)
+    m.bank_down = pyo.Var(m.CBO, m.T, within=pyo.NonNegativeReals)
+
+    def switched(m: pyo.ConcreteModel, c: str, t: int) -> pyo.Expression:
+        before = m.n_bank[c, t - 1] if t > 0 else m.bank_n0[c]
+        return m.n_bank[c, t] - before == m.bank_up[c, t] - m.bank_down[c, t]
+
+    m.bank_switched = pyo.Constraint(m.CBO, m.T, rule=switched)
+    T = len(m.T)
+    ends = range(min(window, T) - 1, T) if window else range(0)
+    m.BANK_WINDOWS = pyo.Set(dimen=2, initialize=[(c, e) for c in capped for e in ends])
+    m.bank_operations = pyo.Constraint(
+        m.BANK_WINDOWS,
+        rule=lambda m, c, e: (
+            sum(m.bank_up[c, t] + m.bank_down[c, t] for t in range(max(0, e - window + 1), e + 1)) <= m.bank_ops_max[c]
+        ),
     )

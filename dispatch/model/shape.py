@@ -29,6 +29,7 @@ class ModelShape:
     grid_buses: tuple[str, ...] = ()
     grid_linear: bool = False
     banks: tuple[str, ...] = ()
+    bank_window: int = 0  # intervals in 24 h when some bank's switching operations are capped, else 0
     contingency_rows: tuple[str, ...] = ()
     peak_reserve: bool = False  # battery headroom covers the peak margin (dispatch.model.grid)
 
@@ -58,6 +59,7 @@ class ModelShape:
             grid_buses=p.grid.bus_ids if p.grid is not None else (),
             grid_linear=p.grid is not None,
             banks=tuple(c.id for c in p.banks) if p.grid is not None else (),
+            bank_window=operation_window(p),
             contingency_rows=tuple(r.name for r in p.contingency),
             peak_reserve=p.peak_margin_from_batteries and bool(p.batteries),
         )
@@ -80,6 +82,14 @@ class ModelShape:
             and other.grid_buses == self.grid_buses
             and other.grid_linear == self.grid_linear
             and other.banks == self.banks
+            and other.bank_window == self.bank_window
             and other.contingency_rows == self.contingency_rows
             and other.peak_reserve == self.peak_reserve
         )
+
+
+def operation_window(p: DispatchProblem) -> int:
+    """Intervals in 24 hours when some switched bank caps its operations (and the grid model is on), else 0."""
+    if p.grid is None or all(c.max_operations_per_day is None for c in p.banks):
+        return 0
+    return max(1, round(24.0 / p.dt_h))

@@ -104,10 +104,11 @@ def test_losses_make_an_import_limit_bind_that_the_lossless_plan_missed(case, lo
     s, _ = dispatch_with_ac_check(Dispatcher(), q, pn, grid_model=True)
     ref = ac_result(q, s, pn, fast=False)
     assert planned_exchange_kw(s).max() == pytest.approx(limit, abs=1e-3)  # the limit binds in the plan
-    # the plan may shed load in an interval it cannot otherwise meet (known: issue-20 note); the AC
-    # check runs the forecast loads, so compare where nothing is shed
+    # the plan sheds the ~500 kWh its batteries cannot cover; shedding costs the same in every interval,
+    # so how it is spread over the intervals at the peak is a tie. The AC check runs the forecast
+    # loads, so compare where nothing is shed
     served = s.demand_kw >= s0.demand_kw - 1e-6  # demand net of shiftable baselines, minus shedding
-    assert served.sum() >= T - 1
+    assert served.sum() >= T - 2
     assert ref.grid_exchange_kw[served].max() <= limit + EXCHANGE_TOLERANCE_KW
 
 

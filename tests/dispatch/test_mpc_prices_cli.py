@@ -27,10 +27,10 @@ def _prices(tmp_path: Path, start: dt.datetime, hours: int, import_cny: float, e
     return path
 
 
-def _run(url: str, *args: str) -> object:
+def _run(url: str, *args: str, park: Path | None = None) -> object:
     return CliRunner().invoke(
         app,
-        ["mpc", "--park", str(example_park_path("tiny")), "--no-ac-check", "--horizon", "8", *args],
+        ["mpc", "--park", str(park or example_park_path("tiny")), "--no-ac-check", "--horizon", "8", *args],
         env={"EMS_DATABASE_URL": url, "COLUMNS": "400"},  # one line per message: no wrapped file names
     )
 
@@ -38,7 +38,15 @@ def _run(url: str, *args: str) -> object:
 def test_mpc_plans_with_the_price_file(fresh_db_url: str, tiny_park: Park, tmp_path: Path) -> None:
     now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
     path = _prices(tmp_path, now - dt.timedelta(hours=1), 6, -5.0, 2.0)
-    r = _run(fresh_db_url, "--steps", "1", "--prices", str(path))
+    # cost only (weighted, no RE weight): the plan must follow the file's prices whatever the hour; in the
+    # default lexicographic mode a horizon with PV and no load history keeps the battery for the PV first
+    park = tmp_path / "tiny_cost_only.yaml"
+    park.write_text(
+        example_park_path("tiny").read_text(encoding="utf-8")
+        + "dispatch: {objective: weighted, re_weight_cny_per_kwh: 0.0}\n",
+        encoding="utf-8",
+    )
+    r = _run(fresh_db_url, "--steps", "1", "--prices", str(path), park=park)
     assert r.exit_code == 0, r.output  # type: ignore[attr-defined]
     with Store.connect(fresh_db_url, tiny_park) as store, store.connection() as conn:
         s = latest_schedule(conn, ("mpc",))
