@@ -32,8 +32,12 @@ def run_with_oltc(
     p_kw: np.ndarray,
     q_kvar: np.ndarray,
     progress: Callable[[int], None] | None = None,
+    shunt_steps: dict[str, np.ndarray] | None = None,
 ) -> tuple[SeriesResult, np.ndarray]:
-    """Fast-path series with tap control: (result, tap positions (T, n_oltc) at the end)."""
+    """Fast-path series with tap control: (result, tap positions (T, n_oltc) at the end).
+
+    ``shunt_steps`` (capacitor bank → (T,) steps in) switches banks per interval, as the plain fast
+    path does; the taps then settle with the banks' reactive power in."""
     tr = pn.net.trafo.loc[settings.trafo]
     lv_col = np.array([pn.net.bus.index.get_loc(b) for b in tr.lv_bus])
     # +1 when raising the tap raises the LV voltage (pandapower: tap_side_coeff · tap_sign, negated)
@@ -46,7 +50,7 @@ def run_with_oltc(
     todo = np.arange(steps)
     meta: SeriesResult | None = None
     for _ in range(MAX_CONTROL_ITERATIONS):
-        res = _run_groups(pn, settings, models, device_ids, p_kw, q_kvar, taps, todo)
+        res = _run_groups(pn, settings, models, device_ids, p_kw, q_kvar, taps, todo, shunt_steps)
         meta = meta or res
         _store(parts, res, todo, steps)
         vm = res.vm_pu[:, lv_col]
@@ -75,6 +79,7 @@ def _run_groups(
     q_kvar: np.ndarray,
     taps: np.ndarray,
     rows: np.ndarray,
+    shunt_steps: dict[str, np.ndarray] | None = None,
 ) -> SeriesResult:
     """Run ``rows``, one batch per distinct tap vector; rows of the result in the order of ``rows``."""
     keys, inverse = np.unique(taps[rows], axis=0, return_inverse=True)
@@ -87,7 +92,8 @@ def _run_groups(
             net = copy.deepcopy(pn.net)
             net.trafo.loc[settings.trafo, "tap_pos"] = key
             models[k] = ParkNetwork(net, pn.elements, pn.q_ratio, pn.limits, pn.name, pn.oltc, pn.reactive)
-        res = fast_model(models[k]).run(device_ids, p_kw[rows[sel]], q_kvar[rows[sel]])
+        banks = {name: n[rows[sel]] for name, n in shunt_steps.items()} if shunt_steps else None
+        res = fast_model(models[k]).run(device_ids, p_kw[rows[sel]], q_kvar[rows[sel]], None, banks)
         _store(out, res, sel, len(rows))
         first = first or res
     assert first is not None

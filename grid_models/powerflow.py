@@ -64,11 +64,9 @@ def timeseries(
     with a reactive control (:mod:`grid_models.reactive`) set their own Q. ``control_taps`` runs the on-load tap
     changers' deadband control in every interval (fast path; :mod:`grid_models.oltc`);
     otherwise taps stay at the positions stored in the net. ``shunt_steps`` (capacitor bank id → (T,)
-    steps in) switches banks per interval, on either path (not with tap control).
+    steps in) switches banks per interval, on either path and with tap control.
     """
     p, q = prepare_injections(pn, device_ids, p_kw, q_kvar)
-    if shunt_steps and control_taps and pn.oltc is not None:
-        raise NetworkModelError("switched capacitor banks (shunt_steps) do not run with tap control")
     for name, n in (shunt_steps or {}).items():
         if name not in set(pn.net.shunt.name) or len(n) != p.shape[0]:
             raise NetworkModelError(f"shunt_steps[{name!r}]: no such capacitor bank or not {p.shape[0]} intervals")
@@ -79,7 +77,7 @@ def timeseries(
 
     def run(q_run: np.ndarray) -> SeriesResult:
         if control_taps and pn.oltc is not None:
-            return run_with_oltc(pn, pn.oltc, device_ids, p, q_run, progress)[0]
+            return run_with_oltc(pn, pn.oltc, device_ids, p, q_run, progress, shunt_steps)[0]
         if fast:
             return fast_model(pn).run(device_ids, p, q_run, progress, shunt_steps)
         return pandapower_series(pn, device_ids, p, q_run, progress, shunt_steps)

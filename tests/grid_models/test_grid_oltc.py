@@ -68,3 +68,38 @@ def test_tap_at_its_limit_stays_out_of_band() -> None:
     run_control(net, **PF_OPTIONS)
     assert net.trafo.tap_pos.tolist() == [8, 8]
     assert res.vm_pu[0] == pytest.approx(net.res_bus.vm_pu.to_numpy(), abs=1e-8)
+
+
+def test_switched_banks_with_tap_control_match_discrete_tap_control() -> None:
+    """A 6 × 500 kvar bank on MV_A switching per interval while both OLTCs hold their band: each interval
+    equals pandapower's DiscreteTapControl with ``shunt.step`` set (taps, voltages, loadings); the bank
+    moves the taps (without it they end elsewhere in some interval)."""
+    data = yaml.safe_load(example_park_path("demo").read_text())
+    for tr in data["network"]["transformers"]:
+        tr["oltc"] = {"v_min_pu": BAND[0], "v_max_pu": BAND[1]}
+    data["network"]["compensation"] = [{"id": "C1", "bus": "MV_A", "q_kvar": 3000.0, "steps": 6, "switched": True}]
+    park = parse_park(data)
+    pn = build_network(park)
+    assert pn.oltc is not None
+    prof = park_profiles(park, dt.datetime(2026, 6, 21, tzinfo=park.tz), 96, seed=1)
+    rows = np.arange(0, 96, 12)
+    p, q = prepare_injections(pn, prof.device_ids, prof.p_kw[rows])
+    steps = np.array([0, 6, 3, 6, 1, 6, 0, 5])
+    res, taps = run_with_oltc(pn, pn.oltc, prof.device_ids, p, q, shunt_steps={"C1": steps})
+    _, taps_without = run_with_oltc(pn, pn.oltc, prof.device_ids, p, q)
+    assert not np.array_equal(taps, taps_without)
+    shunt = int(pn.net.shunt.index[pn.net.shunt.name == "C1"][0])
+    for i in range(len(rows)):
+        net = copy.deepcopy(pn.net)
+        net.shunt.at[shunt, "step"] = int(steps[i])
+        for j, d in enumerate(prof.device_ids):
+            table, idx = pn.element(d)
+            net[table].at[idx, "p_mw"] = p[i, j] / 1000 * INJECTION_SIGN[table]
+            net[table].at[idx, "q_mvar"] = q[i, j] / 1000 * INJECTION_SIGN[table]
+        for t in (0, 1):
+            DiscreteTapControl(net, t, vm_lower_pu=BAND[0], vm_upper_pu=BAND[1], side="lv")
+        run_control(net, **PF_OPTIONS)
+        assert net.trafo.tap_pos.tolist() == taps[i].tolist()
+        assert res.vm_pu[i] == pytest.approx(net.res_bus.vm_pu.to_numpy(), abs=1e-8)
+        assert res.trafo_loading_percent[i] == pytest.approx(net.res_trafo.loading_percent.to_numpy(), abs=1e-6)
+        assert res.grid_exchange_kvar[i] == pytest.approx(net.res_ext_grid.q_mvar.sum() * 1e3, abs=1e-3)
