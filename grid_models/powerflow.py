@@ -62,7 +62,8 @@ def timeseries(
     power-grid-model batch path, ``fast=False`` pandapower's Newton-Raphson per interval.
     ``progress(n)`` is called as intervals complete. Unless ``q_kvar`` is given, inverters
     with a reactive control (:mod:`grid_models.reactive`) set their own Q. ``control_taps`` runs the on-load tap
-    changers' deadband control in every interval (fast path; :mod:`grid_models.oltc`);
+    changers' deadband control in every interval (fast path: :mod:`grid_models.oltc`; reference path:
+    pandapower's ``DiscreteTapControl``);
     otherwise taps stay at the positions stored in the net. ``shunt_steps`` (capacitor bank id → (T,)
     steps in) switches banks per interval, on either path and with tap control.
     """
@@ -72,15 +73,13 @@ def timeseries(
             raise NetworkModelError(f"shunt_steps[{name!r}]: no such capacitor bank or not {p.shape[0]} intervals")
     if times is not None and len(times) != p.shape[0]:
         raise NetworkModelError(f"times has {len(times)} entries for {p.shape[0]} intervals")
-    if control_taps and pn.oltc is not None and not fast:
-        raise NetworkModelError("tap control runs on the fast path only")
 
     def run(q_run: np.ndarray) -> SeriesResult:
         if control_taps and pn.oltc is not None:
             return run_with_oltc(pn, pn.oltc, device_ids, p, q_run, progress, shunt_steps)[0]
         if fast:
             return fast_model(pn).run(device_ids, p, q_run, progress, shunt_steps)
-        return pandapower_series(pn, device_ids, p, q_run, progress, shunt_steps)
+        return pandapower_series(pn, device_ids, p, q_run, progress, shunt_steps, pn.oltc if control_taps else None)
 
     if q_kvar is not None or not pn.reactive:
         result = run(q)

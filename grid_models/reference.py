@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 import numpy as np
 import pandapower as pp
+from pandapower.control import DiscreteTapControl, run_control
 from pandapower.powerflow import LoadflowNotConverged
 
-from grid_models.network import INJECTION_SIGN, PF_OPTIONS, ParkNetwork
+from grid_models.network import INJECTION_SIGN, PF_OPTIONS, OltcSettings, ParkNetwork
 from grid_models.results import SeriesResult
 
 
@@ -20,9 +21,12 @@ def pandapower_series(
     q_kvar: np.ndarray,
     progress: Callable[[int], None] | None = None,
     shunt_steps: dict[str, np.ndarray] | None = None,
+    oltc: OltcSettings | None = None,
 ) -> SeriesResult:
     """Run ``pandapower.runpp`` for every row of ``p_kw``/``q_kvar`` (T, D) on a copy of the net, with
-    ``shunt_steps`` (shunt name → (T,) steps in) setting switched capacitor banks per interval.
+    ``shunt_steps`` (shunt name → (T,) steps in) setting switched capacitor banks per interval. With
+    ``oltc``, pandapower's own ``DiscreteTapControl`` holds each OLTC's deadband (``run_control``), every
+    interval starting from the stored tap positions, as :func:`grid_models.oltc.run_with_oltc` does.
 
     Loading and losses are pandapower's own ``res_line``/``res_trafo`` figures; losses are
     the sum of line and transformer ``pl_mw``; exchange is the sum of ``res_ext_grid.p_mw``.
@@ -41,14 +45,22 @@ def pandapower_series(
     loss, p_ex, q_ex = np.full(steps, np.nan), np.full(steps, np.nan), np.full(steps, np.nan)
     ok = np.zeros(steps, dtype=bool)
     shunts = {name: int(net.shunt.index[net.shunt.name == name][0]) for name in shunt_steps or {}}
+    stored_taps = net.trafo.tap_pos.copy()
+    if oltc is not None:
+        for t, lo, hi in zip(oltc.trafo, oltc.v_min_pu, oltc.v_max_pu, strict=True):
+            DiscreteTapControl(net, int(t), vm_lower_pu=float(lo), vm_upper_pu=float(hi), side="lv")
     for i in range(steps):
+        net.trafo["tap_pos"] = stored_taps
         for name, k in shunts.items():
             net.shunt.loc[k, "step"] = int((shunt_steps or {})[name][i])
         for table, (idx, cols, factor) in groups.items():
             net[table].loc[idx, "p_mw"] = p_kw[i, cols] * factor
             net[table].loc[idx, "q_mvar"] = q_kvar[i, cols] * factor
         try:
-            pp.runpp(net, **PF_OPTIONS)
+            if oltc is None:
+                pp.runpp(net, **PF_OPTIONS)
+            else:
+                run_control(net, **PF_OPTIONS)
         except LoadflowNotConverged:
             pass
         else:

@@ -285,12 +285,13 @@ def _unit(kind: str) -> float:
 
 
 def ac_result(p: DispatchProblem, s: Schedule, pn: ParkNetwork, fast: bool = True) -> SeriesResult:
-    """AC power flow of every interval of ``s``, with its dispatched reactive power (taps as stored) and
-    switched capacitor banks' shunts at the chosen steps."""
+    """AC power flow of every interval of ``s``, with its dispatched reactive power, switched capacitor
+    banks' shunts at the chosen steps and on-load tap changers holding their deadbands (the taps the
+    plan will meet; the linearisation is taken at the stored taps, and the loop corrects the rest)."""
     ids, inj = operating_point(p, pn, s)
     steps = {c: n for c, n in s.bank_steps.items() if np.any(n)}
     q = reactive_injections(p, pn, ids, inj, s)
-    return timeseries(pn, ids, inj, q, fast=fast, shunt_steps=steps or None)
+    return timeseries(pn, ids, inj, q, fast=fast, shunt_steps=steps or None, control_taps=pn.oltc is not None)
 
 
 def planned_exchange_kw(s: Schedule) -> np.ndarray:

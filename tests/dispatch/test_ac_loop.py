@@ -12,17 +12,19 @@ import datetime as dt
 
 import numpy as np
 import pytest
+import yaml
 
 from dispatch.from_park import problem_from_park
 from dispatch.problem import DispatchProblem, NetworkRow
 from dispatch.rules import rule_based_schedule
 from dispatch.schedule import Schedule
 from dispatch.solver import Dispatcher
-from ems.park import Park
+from ems.park import Park, example_park_path, parse_park
 from ems.synthetic import synthesize_truth
-from grid_models import build_network
+from grid_models import build_network, timeseries
 from grid_models.results import power_factor
 from services.annual import truth_forecast
+from services.grid_linearisation import operating_point, reactive_injections
 from services.network_check import ac_result, dispatch_with_ac_check, planned_exchange_kw
 
 DAY = dt.datetime(2026, 4, 14, 16, 0, tzinfo=dt.UTC)  # 15 April 00:00 Beijing time, one day
@@ -100,3 +102,26 @@ def test_a_sensitivity_below_highs_small_matrix_value_is_dropped_not_a_fallback(
     assert tiny.status == plain.status == "optimal"
     assert tiny.kpis.cost_cny == pytest.approx(plain.kpis.cost_cny, rel=1e-9)
     np.testing.assert_allclose(tiny.grid_kw, plain.grid_kw, atol=1e-6)
+
+
+def test_the_ac_check_runs_the_on_load_tap_changers(demo_park: Park) -> None:
+    """Both demo transformers with an OLTC holding MV_A/MV_B in 0.985–1.0 pu: the loop's AC check (fast
+    path) equals pandapower's DiscreteTapControl interval by interval, and the busbars stay in the band,
+    which at the stored taps they leave."""
+    data = yaml.safe_load(example_park_path("demo").read_text(encoding="utf-8"))
+    for tr in data["network"]["transformers"]:
+        tr["oltc"] = {"v_min_pu": 0.985, "v_max_pu": 1.0}
+    park = parse_park(data)
+    pn = build_network(park)
+    n = 8
+    start = DAY + dt.timedelta(hours=10)  # 10:00 to 12:00 local: PV export pushes the busbars up
+    p = problem_from_park(park, truth_forecast(park, synthesize_truth(park, start, n, seed=4), 0, n))
+    s, _ = dispatch_with_ac_check(Dispatcher(), p, pn, grid_model=True, max_iterations=2)
+    fast, ref = ac_result(p, s, pn), ac_result(p, s, pn, fast=False)
+    np.testing.assert_allclose(fast.vm_pu, ref.vm_pu, atol=1e-8)
+    np.testing.assert_allclose(fast.grid_exchange_kw, ref.grid_exchange_kw, atol=1e-3)
+    lv = [pn.bus_ids.index("MV_A"), pn.bus_ids.index("MV_B")]
+    assert np.all((ref.vm_pu[:, lv] >= 0.985) & (ref.vm_pu[:, lv] <= 1.0))
+    ids, inj = operating_point(p, pn, s)
+    stored = timeseries(pn, ids, inj, reactive_injections(p, pn, ids, inj, s), fast=False)
+    assert np.any((stored.vm_pu[:, lv] < 0.985) | (stored.vm_pu[:, lv] > 1.0))
