@@ -16,7 +16,8 @@ adapter calls :mod:`grid_models` (the park's pandapower / power-grid-model netwo
    is accepted only when the AC result shows it better (:meth:`_Checked.better_than`: fewer violated
    limits; else at no more cost, fewer power-factor misses, a smaller exchange error); a rejected
    re-solve halves the region, as sequential linear programming with a trust region does, and its
-   violations add no rows (they come from a move the region now forbids);
+   violations add no rows (they come from a move the region now forbids). Without a grid model there
+   is no region: the rows of every plan's violations accumulate, and the best plan is returned;
 5. return the best plan; report what was binding and what remains, with its residual exchange error.
 
 Import/export limits are exact in the model (power balance, with the linearised losses) and are not
@@ -168,8 +169,10 @@ def dispatch_with_ac_check(
         if last.s.status == "fallback":
             break
         iterations += 1
-        if last is best:  # a rejected plan's violations come from a move the region now forbids
-            _tighten(p, pn, best, margin)
+        # with a grid model, a rejected plan's violations come from a move the trust region now forbids;
+        # without one there is no region, and the rows of every plan's violations accumulate
+        if last is best or not grid_model:
+            _tighten(p, pn, last, margin)
         if grid_model:
             pf_margin = min(pf_margin + _pf_gap(last), PF_AIM_MAX)
             lin = grid_linearisation(p, pn, best.s, keep_buses=watch, pf_margin=pf_margin)
