@@ -150,6 +150,40 @@ def test_features_are_on(store: Store) -> None:
 
 
 @ts_only
+def test_a_window_below_the_watermark_is_read_from_the_materialization(store: Store) -> None:
+    """Once refreshed, a past window comes straight from the aggregate's materialisation table (an
+    index-only scan, no real-time union); a window reaching above the watermark still reads the view.
+    Both equal numpy over the readings written, also after a late reading changes a bucket."""
+    devices = ["PV1", "M_GRID"]
+    values = _minutes(store, devices, T0, 120)
+    end = T0 + dt.timedelta(hours=2)
+    width = dt.timedelta(minutes=15)
+    store.series("p_kw", T0, end, devices)  # refreshes: the watermark passes `end`
+    with store.connection() as conn:
+        sql = series_queries.query(conn, timescaledb=True, use_aggregate=True, start=T0, end=end, width=width)
+        assert "_materialized_hypertable_" in sql
+        later = series_queries.query(
+            conn, timescaledb=True, use_aggregate=True, start=T0, end=end + dt.timedelta(days=400), width=width
+        )
+        assert "telemetry_15m" in later and "_materialized_hypertable_" not in later
+        plan = "\n".join(
+            r[0]
+            for r in conn.execute(
+                "EXPLAIN " + sql,
+                {"keys": [store._keys[d] for d in devices], "q_id": 1, "start": T0, "end": end},
+            )
+        )
+        assert "Index Only Scan" in plan and "telemetry_15m_series" in plan
+    s = store.series("p_kw", T0, end, devices)
+    np.testing.assert_allclose(s.avg, values.reshape(2, -1, 15).mean(axis=2), rtol=1e-12)
+    late = T0 + dt.timedelta(minutes=3, seconds=30)
+    assert store.ingest(_batch([late], ["PV1"], "p_kw", np.array([100.0])), now=end).accepted == 1
+    s = store.series("p_kw", T0, end, devices)
+    assert s.avg[0, 0] == pytest.approx((values[0, :15].sum() + 100.0) / 16)
+    assert s.samples[0, 0] == 16
+
+
+@ts_only
 def test_late_reading_into_compressed_chunk_changes_rollups(store: Store) -> None:
     """A reading arriving after its chunk was compressed is stored and changes both rollups.
 
