@@ -12,7 +12,8 @@ has run, else plain PostgreSQL only, said once):
    Limits measured in the same run: a raw binary COPY of the same rows into an unindexed
    table (the physical limit), the same COPY into a table with telemetry's unique key (what
    the key alone costs), and psycopg's ``executemany`` INSERT on a 30,000-row sample.
-   Each figure is the median of 3 runs, interleaved (tables emptied between runs).
+   Each figure is the median of 5 runs; both servers run at once and their rounds interleave
+   (tables emptied between runs), so load drifting on a shared machine hits both alike.
 2. A month of 1-minute PV power of 50 devices (--quick: 10), 2.2 million rows, from the
    project's irradiance and cloud profiles, metered to 0.1 kW, ingested day by day; the
    15-minute dashboard series of all of them for the month (``Store.series``): from the
@@ -26,6 +27,7 @@ has run, else plain PostgreSQL only, said once):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import statistics
 import sys
@@ -97,7 +99,7 @@ def month_of_power(park: Park, devices: list[str]) -> list[ReadingBatch]:
     return days
 
 
-REPEATS = 3  # each burst figure is the median of this many runs, interleaved: the machine is shared
+REPEATS = 5  # each burst figure is the median of this many runs, interleaved across backends: the machine is shared
 
 
 def _timed(fn: Any) -> float:
@@ -106,81 +108,89 @@ def _timed(fn: Any) -> float:
     return time.perf_counter() - t_start
 
 
-def bench_burst(store: Store, url: str, batch: ReadingBatch, devices: list[str], now: dt.datetime) -> dict[str, Any]:
-    n, chunk = len(batch), 100_000
-    parts = [batch.take(np.arange(lo, min(lo + chunk, n))) for lo in range(0, n, chunk)]
+class Burst:
+    """The burst figures of one backend, measured a round at a time so that rounds of both backends
+    interleave (the machine is shared: load drifts between back-to-back runs of one backend)."""
 
-    def ingest(expect: str) -> None:
-        got = sum(getattr(store.ingest(part, source="bench", now=now), expect) for part in parts)
-        assert got == n, (expect, got, n)
-
-    keys = {d: i for i, d in enumerate(devices)}
-    qid = {q: i for i, q in enumerate(QTYS)}
-    dev_key = np.array([keys[d] for d in batch.device], dtype=np.int32)
-    q_id = np.array([qid[q] for q in batch.quantity], dtype=np.int16)
-    order = np.lexsort((batch.time_us, q_id, dev_key))  # the order Store.ingest writes in
-    payload = build_copy_buffer(
-        batch.time_us[order], dev_key[order], q_id[order], batch.value[order], batch.quality[order]
-    )
-    by_time = np.lexsort((q_id, dev_key, batch.time_us))  # the order of a time-first key
-    payload_by_time = build_copy_buffer(
-        batch.time_us[by_time], dev_key[by_time], q_id[by_time], batch.value[by_time], batch.quality[by_time]
-    )
-    payloads = {"copy_limit": payload, "copy_keyed": payload, "copy_keyed_time_first": payload_by_time}
-
-    def prepare() -> None:
-        """Store.ingest's client side alone (validation, keys, sort, COPY buffer, dirty buckets), no database."""
-        for part in parts:
-            store._encode(store.validator.validate(part, now=now)[0])
-
-    runs: dict[str, list[float]] = {k: [] for k in ("ingest", "reingest", "rollup", "prepare", *payloads)}
-    with psycopg.connect(url, autocommit=True) as conn:
+    def __init__(self, store: Store, url: str, batch: ReadingBatch, devices: list[str], now: dt.datetime) -> None:
+        self.store, self.batch, self.now = store, batch, now
+        n, chunk = len(batch), 100_000
+        self.parts = [batch.take(np.arange(lo, min(lo + chunk, n))) for lo in range(0, n, chunk)]
+        keys = {d: i for i, d in enumerate(devices)}
+        qid = {q: i for i, q in enumerate(QTYS)}
+        self.dev_key = np.array([keys[d] for d in batch.device], dtype=np.int32)
+        self.q_id = np.array([qid[q] for q in batch.quantity], dtype=np.int16)
+        dev_key, q_id = self.dev_key, self.q_id
+        order = np.lexsort((batch.time_us, q_id, dev_key))  # the order Store.ingest writes in
+        payload = build_copy_buffer(
+            batch.time_us[order], dev_key[order], q_id[order], batch.value[order], batch.quality[order]
+        )
+        by_time = np.lexsort((q_id, dev_key, batch.time_us))  # the order of a time-first key
+        payload_by_time = build_copy_buffer(
+            batch.time_us[by_time], dev_key[by_time], q_id[by_time], batch.value[by_time], batch.quality[by_time]
+        )
+        self.payloads = {"copy_limit": payload, "copy_keyed": payload, "copy_keyed_time_first": payload_by_time}
+        self.runs: dict[str, list[float]] = {k: [] for k in ("ingest", "reingest", "rollup", "prepare", *self.payloads)}
+        self.conn = psycopg.connect(url, autocommit=True)
         # physical limit: the same rows, binary COPY, no index, no key, no validation
-        conn.execute(f"CREATE TABLE copy_limit {_COLUMNS}")
+        self.conn.execute(f"CREATE TABLE copy_limit {_COLUMNS}")
         # the unique key's own cost: the same COPY into a table with telemetry's key (on TimescaleDB a
         # hypertable chunked like telemetry), still without validation, duplicate handling or rollups
-        conn.execute(f"CREATE TABLE copy_keyed {_COLUMNS[:-1]}, PRIMARY KEY (device_key, quantity_id, time))")
+        self.conn.execute(f"CREATE TABLE copy_keyed {_COLUMNS[:-1]}, PRIMARY KEY (device_key, quantity_id, time))")
         # the cheapest unique key for appended readings: time first, so new rows land at the index's end
-        conn.execute(
+        self.conn.execute(
             f"CREATE TABLE copy_keyed_time_first {_COLUMNS[:-1]}, PRIMARY KEY (time, device_key, quantity_id))"
         )
         if store.timescaledb:
             for table in ("copy_keyed", "copy_keyed_time_first"):
-                conn.execute(
+                self.conn.execute(
                     f"SELECT create_hypertable('{table}', by_range('time', INTERVAL '1 day'), "
                     "create_default_indexes => false)"
                 )
 
-        def copy(table: str) -> None:
-            with conn.cursor().copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as cp:
-                cp.write(payloads[table])
+    def _ingest(self, expect: str) -> None:
+        got = sum(getattr(self.store.ingest(part, source="bench", now=self.now), expect) for part in self.parts)
+        assert got == len(self.batch), (expect, got, len(self.batch))
 
-        for _ in range(REPEATS):
-            conn.execute("TRUNCATE telemetry, rollup_dirty, energy_rollup, " + ", ".join(payloads))
-            runs["ingest"].append(_timed(lambda: ingest("accepted")))
-            runs["reingest"].append(_timed(lambda: ingest("duplicates")))
-            runs["rollup"].append(_timed(store.refresh_rollups))
-            runs["prepare"].append(_timed(prepare))
-            for table in payloads:
-                runs[table].append(_timed(lambda: copy(table)))  # noqa: B023 - called at once
-        med = {k: statistics.median(v) for k, v in runs.items()}
+    def _prepare(self) -> None:
+        """Store.ingest's client side alone (validation, keys, sort, COPY buffer, dirty buckets), no database."""
+        for part in self.parts:
+            self.store._encode(self.store.validator.validate(part, now=self.now)[0])
 
+    def _copy(self, table: str) -> None:
+        with self.conn.cursor().copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as cp:
+            cp.write(self.payloads[table])
+
+    def round(self) -> None:
+        """One run of every figure, tables emptied first."""
+        self.conn.execute("TRUNCATE telemetry, rollup_dirty, energy_rollup, " + ", ".join(self.payloads))
+        self.runs["ingest"].append(_timed(lambda: self._ingest("accepted")))
+        self.runs["reingest"].append(_timed(lambda: self._ingest("duplicates")))
+        self.runs["rollup"].append(_timed(self.store.refresh_rollups))
+        self.runs["prepare"].append(_timed(self._prepare))
+        for table in self.payloads:
+            self.runs[table].append(_timed(lambda: self._copy(table)))  # noqa: B023 - called at once
+
+    def figures(self) -> dict[str, Any]:
+        """Medians of the rounds, and psycopg's executemany INSERT on a 30,000-row sample."""
+        n, batch = len(self.batch), self.batch
+        med = {k: statistics.median(v) for k, v in self.runs.items()}
         sample = min(n, 30_000)
         epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
         rows = [
             (
                 epoch + dt.timedelta(microseconds=int(batch.time_us[i])),
-                int(dev_key[i]),
-                int(q_id[i]),
+                int(self.dev_key[i]),
+                int(self.q_id[i]),
                 float(batch.value[i]),
                 0,
             )
             for i in range(sample)
         ]
-        conn.execute(
+        self.conn.execute(
             "CREATE TABLE baseline (LIKE copy_limit INCLUDING ALL, PRIMARY KEY (device_key, quantity_id, time))"
         )
-        with conn.cursor() as cur:
+        with self.conn.cursor() as cur:
             base_s = _timed(
                 lambda: cur.executemany(
                     "INSERT INTO baseline (time, device_key, quantity_id, value, quality) "
@@ -188,16 +198,18 @@ def bench_burst(store: Store, url: str, batch: ReadingBatch, devices: list[str],
                     rows,
                 )
             )
-    return {
-        "ingest_rows_per_s": n / med["ingest"],
-        "reingest_rows_per_s": n / med["reingest"],
-        "rollup_refresh_s": med["rollup"],
-        "copy_limit_rows_per_s": n / med["copy_limit"],
-        "keyed_copy_rows_per_s": n / med["copy_keyed"],
-        "keyed_time_first_copy_rows_per_s": n / med["copy_keyed_time_first"],
-        "client_prepare_rows_per_s": n / med["prepare"],
-        "executemany_rows_per_s": sample / base_s,
-    }
+        self.conn.close()
+        return {
+            "rows": n,
+            "ingest_rows_per_s": n / med["ingest"],
+            "reingest_rows_per_s": n / med["reingest"],
+            "rollup_refresh_s": med["rollup"],
+            "copy_limit_rows_per_s": n / med["copy_limit"],
+            "keyed_copy_rows_per_s": n / med["copy_keyed"],
+            "keyed_time_first_copy_rows_per_s": n / med["copy_keyed_time_first"],
+            "client_prepare_rows_per_s": n / med["prepare"],
+            "executemany_rows_per_s": sample / base_s,
+        }
 
 
 def _size(conn: psycopg.Connection, timescaledb: bool) -> int:
@@ -284,19 +296,8 @@ def fresh_database(url: str, name: str) -> str:
     return psycopg.conninfo.make_conninfo(url, dbname=name)
 
 
-def run_backend(backend: str, park: Park, quick: bool) -> dict[str, Any]:
-    devices = [d.id for d in park.devices if d.id.startswith("PV0")]
-    batch = make_batch(devices, 200 if quick else 1200, T0)
-    with database_url(backend) as url:
-        db, month_db = fresh_database(url, "ems_bench"), fresh_database(url, "ems_bench_month")
-        with Store.connect(db, park) as store:
-            assert store.backend is not None
-            name = store.backend.name
-            pause_policies(store)
-            figures = {"rows": len(batch), **bench_burst(store, db, batch, devices, T0 + dt.timedelta(days=1))}
-        with Store.connect(month_db, park) as store:  # its own database: sizes count the month only
-            pause_policies(store)
-            figures.update(bench_month(store, devices[: 10 if quick else 50]))
+def report(name: str, figures: dict[str, Any]) -> dict[str, Any]:
+    """Print one backend's figures; return them keyed by backend."""
     print(f"\n== {name} ==")
     print(f"burst of {figures['rows']:,} readings (200 devices x 5 quantities)")
     print(f"  Store.ingest:                {figures['ingest_rows_per_s']:>12,.0f} rows/s")
@@ -346,9 +347,26 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="200,000 burst rows and 10 devices for the month")
     args = ap.parse_args()
     park = many_device_park(200)
+    devices = [d.id for d in park.devices if d.id.startswith("PV0")]
+    batch = make_batch(devices, 200 if args.quick else 1200, T0)
     figures: dict[str, Any] = {}
-    for backend in backends():
-        figures.update(run_backend(backend, park, args.quick))
+    with contextlib.ExitStack() as stack:
+        urls = {b: stack.enter_context(database_url(b)) for b in backends()}  # both servers up at once
+        bursts: dict[str, Burst] = {}
+        for backend, url in urls.items():
+            store = stack.enter_context(Store.connect(fresh_database(url, "ems_bench"), park))
+            assert store.backend is not None and store.backend.name == backend
+            pause_policies(store)
+            bursts[backend] = Burst(store, store.url, batch, devices, T0 + dt.timedelta(days=1))
+        for _ in range(REPEATS):
+            for burst in bursts.values():
+                burst.round()
+        for backend, url in urls.items():
+            own = bursts[backend].figures()
+            with Store.connect(fresh_database(url, "ems_bench_month"), park) as store:  # sizes: the month only
+                pause_policies(store)
+                own.update(bench_month(store, devices[: 10 if args.quick else 50]))
+            figures.update(report(backend, own))
     for name in ("postgresql", "timescaledb"):
         if f"{name}_ingest_rows_per_s" in figures:
             for limit in ("copy_limit", "keyed_copy"):

@@ -249,7 +249,7 @@ def problem_from_park(
             if rc.mode == "dispatched"
         ],
         banks=[
-            CapacitorBank(c.id, c.q_kvar / c.steps, c.steps, c.max_operations_per_day, min(c.steps_in_service, c.steps))
+            CapacitorBank(c.id, c.q_kvar / c.steps, c.steps, c.max_operations_per_day, c.steps_in_service)
             for c in park.network.compensation
             if c.switched
         ],

@@ -169,6 +169,12 @@ class Compensation(_Model):
     max_operations_per_day: int | None = Field(default=None, ge=0)
     steps_in_service: int = Field(default=0, ge=0)  # steps in when a plan starts (the bank's present state)
 
+    @model_validator(mode="after")
+    def _steps_in_service(self) -> Compensation:
+        if self.steps_in_service > self.steps:
+            raise ValueError(Msg("steps_in_service must not exceed steps"))
+        return self
+
 
 class Switch(_Model):
     """A bus-bus switch (bus coupler, sectionaliser): closed, the two buses are one node."""

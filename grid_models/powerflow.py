@@ -75,7 +75,7 @@ def timeseries(
         raise NetworkModelError(f"times has {len(times)} entries for {p.shape[0]} intervals")
 
     def run(q_run: np.ndarray) -> SeriesResult:
-        if control_taps and pn.oltc is not None:
+        if control_taps and pn.oltc is not None and fast:
             return run_with_oltc(pn, pn.oltc, device_ids, p, q_run, progress, shunt_steps)[0]
         if fast:
             return fast_model(pn).run(device_ids, p, q_run, progress, shunt_steps)

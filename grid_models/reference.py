@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandapower as pp
+from pandapower.auxiliary import ControllerNotConverged, NetCalculationNotConverged
 from pandapower.control import DiscreteTapControl, run_control
 from pandapower.powerflow import LoadflowNotConverged
 
@@ -61,7 +62,7 @@ def pandapower_series(
                 pp.runpp(net, **PF_OPTIONS)
             else:
                 run_control(net, **PF_OPTIONS)
-        except LoadflowNotConverged:
+        except (LoadflowNotConverged, ControllerNotConverged, NetCalculationNotConverged):  # left NaN
             pass
         else:
             ok[i] = True

@@ -105,15 +105,16 @@ class _Checked:
 
     s: Schedule
     res: SeriesResult
-    found: list[Violation]  # violated limits the loop acts on (:data:`CHECKED_KINDS`)
+    found: list[Violation]  # violated limits the loop acts on (:data:`CHECKED_KINDS`), and failed power flows
     pf: list[Violation]  # intervals importing below the minimum power factor
     error_kw: float  # max |planned − AC| connection-point power
     shed_kwh: float  # load the plan sheds
     cost_cny: float  # the plan's cost with its connection-point power as the AC result has it
 
     def better_than(self, other: _Checked, tolerance_kw: float) -> bool:
-        """Whether this plan should replace ``other`` as the loop's best: fewer violated limits; else, at
-        no more than :data:`COST_SLACK` higher cost (the power factor is held with reactive power, never
+        """Whether this plan should replace ``other`` as the loop's best: fewer violated limits (failed
+        power flows count as violations); else, at no more than :data:`COST_SLACK` (+1 CNY, for plans
+        costing nothing) higher cost (the power factor is held with reactive power, never
         by buying more energy, and a smaller first-order error is no reason to pay more), fewer
         power-factor misses, then a smaller exchange error beyond the tolerance [kW] (a plan further
         off cannot be taken at its word), less load shed [0.1 kWh], then a lower cost."""
@@ -149,8 +150,8 @@ def dispatch_with_ac_check(
     """Solve ``p`` and make its schedule pass the AC power flow (see module doc).
 
     ``margin`` is added to each tightening, in the row's unit (percent loading or pu·100 for voltage).
-    Returns the best plan the loop found (fewest violations, then power-factor misses, then exchange
-    error), which is the last one only when the last re-solve improved on every earlier one.
+    Returns the best plan the loop found (:meth:`_Checked.better_than`: fewest violations; then, at no
+    more cost, power-factor misses, exchange error, shed load, cost), with the rows it was solved with.
     """
     p = dataclasses.replace(p, network=list(p.network))
     islanding: list[str] = []
@@ -163,11 +164,12 @@ def dispatch_with_ac_check(
         p.contingency, islanding = contingency_rows(p, pn)
     tolerance = exchange_tolerance_kw if grid_model else float("inf")
     first = last = best = _check(p, dispatcher.solve(p), pn)
+    best_rows = list(p.network)  # the rows the best plan was solved with (later ones may be tighter)
     iterations = 0
     step: float | None = None
     while not _converged(best, grid_model, exchange_tolerance_kw) and iterations < max_iterations:
-        if last.s.status == "fallback":
-            break
+        if best.s.status == "fallback":
+            break  # nothing solved: the rule-based plan has no linearisation to improve
         iterations += 1
         # with a grid model, a rejected plan's violations come from a move the trust region now forbids;
         # without one there is no region, and the rows of every plan's violations accumulate
@@ -183,8 +185,9 @@ def dispatch_with_ac_check(
         last = _check(p, dispatcher.solve(p), pn)
         move = _largest_move(best.s, last.s)
         if last.s.status != "fallback" and last.better_than(best, tolerance):
-            best = last  # accepted: linearise at it next, with a region as large as this move
-            step = max(move, 1.0) if step is not None else None
+            best, best_rows = last, list(p.network)  # accepted: linearise at it next, with the same region
+        elif move < 1.0:
+            break  # the re-solve returned the best plan again: nothing left to improve
         else:  # rejected: the first-order model was wrong that far out; halve the region around the best
             step = max(min(step if step is not None else move, move) / 2, 1.0)
     s, res, found = best.s, best.res, best.found
@@ -197,7 +200,7 @@ def dispatch_with_ac_check(
         iterations,
         first.found,
         found,
-        list(p.network),
+        best_rows,
         max_loading,
         best.error_kw,
         len(first.pf),
@@ -209,7 +212,7 @@ def dispatch_with_ac_check(
         + (f"; planned exchange within {best.error_kw:.1f} kW of the AC slack power" if grid_model else "")
         + (f"; power factor below the minimum in {len(best.pf)} interval(s)" if best.pf else "")
     )
-    for r in p.network:
+    for r in best_rows:
         if not any(b.startswith(r.name) for b in s.network_binding):
             continue
         s.notes.append(f"binding network limit {r.name} (linearised row, right-hand side {r.upper:.4g})")
@@ -223,7 +226,7 @@ def _check(p: DispatchProblem, s: Schedule, pn: ParkNetwork) -> _Checked:
     return _Checked(
         s,
         res,
-        [v for v in found if v.kind in CHECKED_KINDS],
+        [v for v in found if v.kind in CHECKED_KINDS or v.kind == "not_converged"],
         [v for v in found if v.kind == "power_factor"],
         _exchange_error(s, res, served=shed <= SHED_KW),
         float(shed.sum() * p.dt_h),
@@ -232,16 +235,21 @@ def _check(p: DispatchProblem, s: Schedule, pn: ParkNetwork) -> _Checked:
 
 
 def _ac_cost(p: DispatchProblem, s: Schedule, res: SeriesResult, served: np.ndarray) -> float:
-    """The plan's cost corrected by what the AC result shows at the connection point: the energy at the
-    import price and the demand charge on the peak. Plans linearised at different operating points are
-    compared by this, not by their own first-order cost."""
+    """The plan's cost corrected by what the AC result shows at the connection point: each interval's
+    exchange priced at the import or export price as its sign says, and the demand charge on the peak.
+    Plans linearised at different operating points are compared by this, not by their own first-order
+    cost. Where the AC flow failed or the plan sheds load, the planned exchange stands."""
+
+    def priced(x: np.ndarray) -> float:
+        imp, exp = np.maximum(x, 0.0), np.maximum(-x, 0.0)
+        energy = np.sum(np.asarray(p.import_price, float) * imp - np.asarray(p.export_price, float) * exp)
+        peak = max(float(x.max(initial=0.0)), p.peak_import_so_far_kw)
+        return float(energy) * p.dt_h + p.demand_charge_cny_per_kw_month * peak
+
     planned = planned_exchange_kw(s)
-    actual = np.where(served, np.nan_to_num(res.grid_exchange_kw, nan=0.0), planned)
-    extra = actual - planned
-    energy = float(np.sum(np.asarray(p.import_price, dtype=float) * extra) * p.dt_h)
-    floor = p.peak_import_so_far_kw
-    peak = p.demand_charge_cny_per_kw_month * (max(actual.max(), floor) - max(planned.max(), floor))
-    return s.kpis.cost_cny + energy + float(peak)
+    ac = np.asarray(res.grid_exchange_kw, dtype=float)
+    actual = np.where(served & np.isfinite(ac), ac, planned)
+    return s.kpis.cost_cny + priced(actual) - priced(planned)
 
 
 def _converged(c: _Checked, grid_model: bool, tolerance_kw: float) -> bool:
@@ -308,6 +316,9 @@ def _largest_move(a: Schedule, b: Schedule) -> float:
     for old, new in ((a.battery_p_kw, b.battery_p_kw), (a.gen_p_kw, b.gen_p_kw), (a.q_kvar, b.q_kvar)):
         moves += [float(np.max(np.abs(new[d] - old[d]), initial=0.0)) for d in new if d in old]
     moves += [float(np.max(np.abs(b.flex_kw[d] - a.flex_kw[d]), initial=0.0)) for d in b.flex_kw if d in a.flex_kw]
+    moves += [
+        float(np.max(np.abs(b.direct_kw[d] - a.direct_kw[d]), initial=0.0)) for d in b.direct_kw if d in a.direct_kw
+    ]
     return max(moves)
 
 

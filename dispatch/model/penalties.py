@@ -22,7 +22,8 @@ from dispatch.problem import DispatchProblem
 
 SAFETY = 10.0  # soft-constraint price / largest economic marginal value
 #: the AC loop's trust region (:mod:`dispatch.model.losses`): a kWh moved beyond it costs this many ``V``,
-#: more than any economic saving or kWh of RE the move could win, less than any other soft constraint
+#: more than any economic saving or kWh of RE the move could win, less than the soft constraints priced at
+#: ``SAFETY·V`` (shedding, the SOC band, network limits), which a larger move may still avoid
 STEP_PRICE = 2.0
 
 
