@@ -51,7 +51,7 @@ def test_power_factor_misses_are_re_solved_without_buying_energy(demo_park: Park
     assert report.power_factor_intervals_final == 0 and report.ok
     # held with reactive power, not bought: the cost is no more than the first linearised plan's
     # (it missed 0.90 in tens of intervals), within 0.1 %
-    assert s.kpis.cost_cny <= 1.001 * first.kpis.cost_cny
+    assert s.kpis.cost_cny <= first.kpis.cost_cny + 1e-3 * abs(first.kpis.cost_cny)
     assert np.abs(planned_exchange_kw(s) - ref.grid_exchange_kw).max() <= 50.0
 
 
