@@ -92,16 +92,22 @@ def test_ac_check_agrees_with_plain_runpp_on_the_switched_shunt(banked) -> None:
     np.testing.assert_allclose(net.res_bus.vm_pu.to_numpy(), with_bank.vm_pu[t], atol=1e-9)
 
 
-def _bank_day(demo_park: Park, cap: int | None, T: int = 24):  # type: ignore[no-untyped-def]
+def _bank_day(demo_park: Park, cap: int | None, T: int = 24, n0: int = 0, iterations: int = 2):  # type: ignore[no-untyped-def]
     bank = Compensation(
-        id="C1", bus="MV_A", q_kvar=STEP_KVAR * STEPS, steps=STEPS, switched=True, max_operations_per_day=cap
+        id="C1",
+        bus="MV_A",
+        q_kvar=STEP_KVAR * STEPS,
+        steps=STEPS,
+        switched=True,
+        max_operations_per_day=cap,
+        steps_in_service=n0,
     )
     park = demo_park.model_copy(
         update={"network": demo_park.network.model_copy(update={"reactive": {}, "compensation": [bank]})}
     )
     truth = synthesize_truth(park, START, T, seed=11)
     p, pn = problem_from_park(park, truth_forecast(park, truth, 0, T)), build_network(park)
-    s, report = dispatch_with_ac_check(Dispatcher(), p, pn, grid_model=True, max_iterations=2)
+    s, report = dispatch_with_ac_check(Dispatcher(), p, pn, grid_model=True, max_iterations=iterations)
     return p, pn, s, report
 
 
@@ -124,3 +130,18 @@ def test_a_daily_cap_on_switching_operations_holds(demo_park: Park) -> None:
     assert s.pf_shortfall_kvar is not None
     assert np.all(s.pf_shortfall_kvar[missed] > 0)
     assert report.power_factor_intervals_final == int(missed.sum())
+
+
+def test_the_cap_holds_in_every_24_hours_of_a_longer_horizon(demo_park: Park) -> None:
+    """26 hours from 08:00 with 4 steps in service at the start: every window of 96 intervals (the
+    first one counted from the 4 steps) switches at most 8 times, by a count taken from the plan's
+    steps; uncapped, some window switches more."""
+
+    def windows(cap: int | None) -> np.ndarray:
+        _, _, s, _ = _bank_day(demo_park, cap, T=104, n0=4, iterations=0)
+        per_interval = np.abs(np.diff(np.r_[4, s.bank_steps["C1"]]))
+        return np.convolve(per_interval, np.ones(96, dtype=int), mode="valid")
+
+    assert windows(None).max() > 8
+    capped = windows(8)
+    assert len(capped) == 104 - 96 + 1 and capped.max() <= 8
