@@ -19,6 +19,22 @@ from grid_models.powerflow import prepare_injections
 BAND = (0.985, 1.0)  # pu of 10.5 kV: 10.34..10.50 kV, narrower than two 1.25 % steps would need
 
 
+def _discrete_tap_control(pn, ids, p_kw, q_kvar, shunt_steps=None):  # type: ignore[no-untyped-def]
+    """pandapower's own answer for one interval: the injections set on a copy of the net (and shunt
+    steps), both transformers under ``DiscreteTapControl`` with the test's band, ``run_control``."""
+    net = copy.deepcopy(pn.net)
+    for k, step in (shunt_steps or {}).items():
+        net.shunt.at[k, "step"] = step
+    for j, d in enumerate(ids):
+        table, idx = pn.element(d)
+        net[table].at[idx, "p_mw"] = p_kw[j] / 1000 * INJECTION_SIGN[table]
+        net[table].at[idx, "q_mvar"] = q_kvar[j] / 1000 * INJECTION_SIGN[table]
+    for t in (0, 1):
+        DiscreteTapControl(net, t, vm_lower_pu=BAND[0], vm_upper_pu=BAND[1], side="lv")
+    run_control(net, **PF_OPTIONS)
+    return net
+
+
 def test_oltc_holds_its_deadband_like_discrete_tap_control() -> None:
     data = yaml.safe_load(example_park_path("demo").read_text())
     for tr in data["network"]["transformers"]:
@@ -35,14 +51,7 @@ def test_oltc_holds_its_deadband_like_discrete_tap_control() -> None:
     assert np.all((res.vm_pu[:, lv] > BAND[0]) & (res.vm_pu[:, lv] < BAND[1]))  # inside the deadband
     assert len(np.unique(taps, axis=0)) > 1  # the tap follows the load
     for i in range(len(rows)):
-        net = copy.deepcopy(pn.net)
-        for j, d in enumerate(prof.device_ids):
-            table, idx = pn.element(d)
-            net[table].at[idx, "p_mw"] = p[i, j] / 1000 * INJECTION_SIGN[table]
-            net[table].at[idx, "q_mvar"] = q[i, j] / 1000 * INJECTION_SIGN[table]
-        for t in (0, 1):
-            DiscreteTapControl(net, t, vm_lower_pu=BAND[0], vm_upper_pu=BAND[1], side="lv")
-        run_control(net, **PF_OPTIONS)
+        net = _discrete_tap_control(pn, prof.device_ids, p[i], q[i])
         assert net.trafo.tap_pos.tolist() == taps[i].tolist()
         assert res.vm_pu[i] == pytest.approx(net.res_bus.vm_pu.to_numpy(), abs=1e-8)
         assert res.trafo_loading_percent[i] == pytest.approx(net.res_trafo.loading_percent.to_numpy(), abs=1e-6)
@@ -90,15 +99,7 @@ def test_switched_banks_with_tap_control_match_discrete_tap_control() -> None:
     assert not np.array_equal(taps, taps_without)
     shunt = int(pn.net.shunt.index[pn.net.shunt.name == "C1"][0])
     for i in range(len(rows)):
-        net = copy.deepcopy(pn.net)
-        net.shunt.at[shunt, "step"] = int(steps[i])
-        for j, d in enumerate(prof.device_ids):
-            table, idx = pn.element(d)
-            net[table].at[idx, "p_mw"] = p[i, j] / 1000 * INJECTION_SIGN[table]
-            net[table].at[idx, "q_mvar"] = q[i, j] / 1000 * INJECTION_SIGN[table]
-        for t in (0, 1):
-            DiscreteTapControl(net, t, vm_lower_pu=BAND[0], vm_upper_pu=BAND[1], side="lv")
-        run_control(net, **PF_OPTIONS)
+        net = _discrete_tap_control(pn, prof.device_ids, p[i], q[i], {shunt: int(steps[i])})
         assert net.trafo.tap_pos.tolist() == taps[i].tolist()
         assert res.vm_pu[i] == pytest.approx(net.res_bus.vm_pu.to_numpy(), abs=1e-8)
         assert res.trafo_loading_percent[i] == pytest.approx(net.res_trafo.loading_percent.to_numpy(), abs=1e-6)
