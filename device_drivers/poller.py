@@ -329,9 +329,21 @@ class Poller:
         fut = asyncio.ensure_future(asyncio.to_thread(self.journal.append, batch))
         self._inflight.add(fut)
         fut.add_done_callback(self._inflight.discard)
-        await asyncio.shield(fut)
-        self.stats.readings += len(rows)
-        self.stats.journaled += len(rows)
+        try:
+            await asyncio.shield(fut)
+        except asyncio.CancelledError:
+            # stop() cancelled the flush while the append ran in its thread: the rows still land in the
+            # journal (and are delivered), so count them when it completes, as flush() does for ingests
+            fut.add_done_callback(lambda f: self._count_journaled(f, len(rows)))
+            raise
+        self._count_journaled(fut, len(rows))
+
+    def _count_journaled(self, fut: asyncio.Future[int], n: int) -> None:
+        """Rows read and journaled, once their append has completed (a failed append is raised elsewhere)."""
+        if fut.cancelled() or fut.exception() is not None:
+            return
+        self.stats.readings += n
+        self.stats.journaled += n
         self._journaled.set()
 
     async def _deliver_once(self) -> bool:
