@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import TypedDict, Unpack
 
 import numpy as np
 
@@ -20,6 +21,17 @@ from dispatch.schedule import Schedule
 from dispatch.solver import Dispatcher, SolverOptions
 from ems.forecast.base import Forecast
 from ems.park import Battery, Park
+
+
+class PlanState(TypedDict, total=False):
+    """What a re-plan knows of the park's state besides the forecast and the SOC (:meth:`RollingHorizon.step`)."""
+
+    peak_import_so_far_kw: float
+    ghi_clear_w_m2: np.ndarray | None
+    flex_delivered_kwh: dict[str, float] | None
+    contract_delivered_kwh: dict[str, float] | None
+    peak_margin_kw: float | np.ndarray
+    re_content_kwh: dict[str, float] | None
 
 
 class RollingHorizon:
@@ -51,50 +63,30 @@ class RollingHorizon:
         self._last_start: dt.datetime | None = None
         self.last_problem: DispatchProblem | None = None
 
-    def problem(
-        self,
-        fc: Forecast,
-        soc_measured: dict[str, float],
-        peak_import_so_far_kw: float = 0.0,
-        ghi_clear_w_m2: np.ndarray | None = None,
-        flex_delivered_kwh: dict[str, float] | None = None,
-        contract_delivered_kwh: dict[str, float] | None = None,
-        peak_margin_kw: float | np.ndarray = 0.0,
-        re_content_kwh: dict[str, float] | None = None,
-    ) -> DispatchProblem:
+    def problem(self, fc: Forecast, soc_measured: dict[str, float], **state: Unpack[PlanState]) -> DispatchProblem:
         """The problem :meth:`step` solves (arguments there), kept as :attr:`last_problem`."""
         p = problem_from_park(
             self.park,
             fc,
             soc0=soc_measured,
-            peak_import_so_far_kw=peak_import_so_far_kw,
+            peak_import_so_far_kw=state.get("peak_import_so_far_kw", 0.0),
             carbon_price_cny_per_t=self.carbon_price_cny_per_t,
             batteries=self.batteries,
             contract_volume_scale=self.contract_volume_scale,
-            ghi_clear_w_m2=ghi_clear_w_m2,
-            flex_delivered_kwh=flex_delivered_kwh,
+            ghi_clear_w_m2=state.get("ghi_clear_w_m2"),
+            flex_delivered_kwh=state.get("flex_delivered_kwh"),
             prices=self.prices,
-            contract_delivered_kwh=contract_delivered_kwh,
-            re_content_kwh=re_content_kwh,
+            contract_delivered_kwh=state.get("contract_delivered_kwh"),
+            re_content_kwh=state.get("re_content_kwh"),
         )
-        p.peak_margin_kw = peak_margin_kw
+        p.peak_margin_kw = state.get("peak_margin_kw", 0.0)
         p.peak_margin_from_batteries = self.margin_from_batteries
         if self.network is not None:
             p.network = self.network(p)
         self.last_problem = p
         return p
 
-    def step(
-        self,
-        fc: Forecast,
-        soc_measured: dict[str, float],
-        peak_import_so_far_kw: float = 0.0,
-        ghi_clear_w_m2: np.ndarray | None = None,
-        flex_delivered_kwh: dict[str, float] | None = None,
-        contract_delivered_kwh: dict[str, float] | None = None,
-        peak_margin_kw: float | np.ndarray = 0.0,
-        re_content_kwh: dict[str, float] | None = None,
-    ) -> Schedule:
+    def step(self, fc: Forecast, soc_measured: dict[str, float], **state: Unpack[PlanState]) -> Schedule:
         """Plan the horizon of ``fc`` starting from the measured SOC (0..1 per battery) and, for
         flexible loads, the energy already consumed today; for green contracts, the energy already
         delivered in the current settlement period (month to date), so the rest of the volume is planned;
@@ -105,16 +97,7 @@ class RollingHorizon:
 
         The problem solved is kept as :attr:`last_problem` (e.g. for the flexible-load baselines).
         """
-        p = self.problem(
-            fc,
-            soc_measured,
-            peak_import_so_far_kw,
-            ghi_clear_w_m2,
-            flex_delivered_kwh,
-            contract_delivered_kwh,
-            peak_margin_kw,
-            re_content_kwh,
-        )
+        p = self.problem(fc, soc_measured, **state)
         shift = 0
         if self._last_start is not None:
             shift = max(0, round((fc.start - self._last_start) / dt.timedelta(minutes=fc.interval_minutes)))

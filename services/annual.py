@@ -30,11 +30,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Unpack
 
 import numpy as np
 
 from dispatch.from_park import problem_from_park, tou_prices
-from dispatch.mpc import RollingHorizon
+from dispatch.mpc import PlanState, RollingHorizon
 from dispatch.prices import PriceSeries
 from dispatch.problem import DispatchProblem
 from dispatch.re_origin import MeteredFlows, re_content_kwh
@@ -386,8 +387,8 @@ def _scenario_step(
     """A stand-in for ``mpc.step`` that plans over the scenarios ``forecast + offsets[k]`` (net load, put on
     the demand) with the first ``shared`` intervals common (:mod:`dispatch.scenario_mpc`)."""
 
-    def step(*args: object, **kwargs: object) -> Schedule:
-        p = mpc.problem(*args, **kwargs)  # type: ignore[arg-type]
+    def step(fc: Forecast, soc_measured: dict[str, float], **state: Unpack[PlanState]) -> Schedule:
+        p = mpc.problem(fc, soc_measured, **state)
         cases = [dataclasses.replace(p, demand_kw=np.maximum(p.demand_kw + o[: p.T], 0.0)) for o in offsets]
         weights = [1.0 / len(cases)] * len(cases)
         return planner.solve(cases, weights, shared)

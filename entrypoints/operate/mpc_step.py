@@ -229,7 +229,12 @@ class Planner:
             )
         else:
             s = self.rh.step(
-                fc, soc, peak, contract_delivered_kwh=delivered, peak_margin_kw=margin, re_content_kwh=content
+                fc,
+                soc,
+                peak_import_so_far_kw=peak,
+                contract_delivered_kwh=delivered,
+                peak_margin_kw=margin,
+                re_content_kwh=content,
             )
             assert self.rh.last_problem is not None
             p = self.rh.last_problem
