@@ -13,6 +13,7 @@ against each other and against numpy).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import psycopg
 
@@ -37,19 +38,11 @@ GROUP BY 1, 2
 # refresh every bucket there is materialised): the rows straight from the aggregate's materialisation
 # hypertable, which is what the view's materialised half reads, without the view's real-time union
 # (planned per query, and empty below the watermark). Covered by the index of migration 0004, so an
-# index-only scan. The table is named by TimescaleDB's catalog (MATERIALIZATION).
+# index-only scan. The table is named by TimescaleDB's catalog (CAGG_STATE).
 FROM_MATERIALIZED = """
 SELECT device_key::int4, bucket, avg_value::float8, min_value::float8, max_value::float8, samples::int8
 FROM {table}
 WHERE quantity_id = %(q_id)s AND device_key = ANY(%(keys)s) AND bucket >= %(start)s AND bucket < %(end)s
-"""
-
-# The materialisation hypertable of a continuous aggregate and its watermark (TimescaleDB's internal
-# time: µs since the Unix epoch; every bucket below it is materialised).
-MATERIALIZATION = """
-SELECT format('%%I.%%I', h.schema_name, h.table_name), _timescaledb_functions.cagg_watermark(ca.mat_hypertable_id)
-FROM _timescaledb_catalog.continuous_agg ca JOIN _timescaledb_catalog.hypertable h ON h.id = ca.mat_hypertable_id
-WHERE ca.user_view_name = %(view)s
 """
 
 # the requested width is the aggregate's own: rows as materialised, no re-grouping
@@ -68,26 +61,28 @@ WHERE device_key = ANY(%(keys)s) AND quantity_id = %(q_id)s AND time >= %(start)
 GROUP BY 1, 2
 """
 
-# Whether refreshing `view` over [lo, hi) (TimescaleDB's internal time: µs since the Unix epoch) would
-# change anything: a logged change of its source (the raw hypertable, or for the hourly aggregate
-# the 15-minute one) not yet moved to the aggregate, an invalidation of the aggregate itself, or a
-# materialisation still pending. Rows above the invalidation threshold are never logged: the
-# real-time part of the view aggregates them at read time. Refreshing costs a few to tens of
-# milliseconds even when nothing changed (locks, threshold and log processing); this check is one
-# index probe per log (TimescaleDB's own catalog, readable by every role).
-NEEDS_REFRESH = """
-SELECT EXISTS (
-    SELECT 1 FROM _timescaledb_catalog.continuous_agg ca
-    WHERE ca.user_view_name = %(view)s AND (
-        EXISTS (SELECT 1 FROM _timescaledb_catalog.continuous_aggs_hypertable_invalidation_log l
-                WHERE l.hypertable_id = ca.raw_hypertable_id
-                  AND l.lowest_modified_value < %(hi)s AND l.greatest_modified_value >= %(lo)s)
-        OR EXISTS (SELECT 1 FROM _timescaledb_catalog.continuous_aggs_materialization_invalidation_log l
-                   WHERE l.materialization_id = ca.mat_hypertable_id
-                     AND l.lowest_modified_value < %(hi)s AND l.greatest_modified_value >= %(lo)s)
-        OR EXISTS (SELECT 1 FROM _timescaledb_catalog.continuous_aggs_materialization_ranges l
-                   WHERE l.materialization_id = ca.mat_hypertable_id
-                     AND l.lowest_modified_value < %(hi)s AND l.greatest_modified_value >= %(lo)s)))
+# A continuous aggregate's state, in one round trip on TimescaleDB's own catalog (readable by every role):
+# its materialisation hypertable; its watermark (TimescaleDB's internal time, µs since the Unix epoch:
+# every bucket below it is materialised); and whether refreshing it over [lo, hi) would change anything:
+# a logged change of its source (the raw hypertable, or for the hourly aggregate the 15-minute one)
+# not yet moved to the aggregate, an invalidation of the aggregate itself, or a materialisation still
+# pending. Rows above the invalidation threshold are never logged: the real-time part of the view
+# aggregates them at read time. Refreshing costs a few to tens of milliseconds even when nothing
+# changed (locks, threshold and log processing); this check is one index probe per log.
+CAGG_STATE = """
+SELECT format('%%I.%%I', h.schema_name, h.table_name),
+       _timescaledb_functions.cagg_watermark(ca.mat_hypertable_id),
+       EXISTS (SELECT 1 FROM _timescaledb_catalog.continuous_aggs_hypertable_invalidation_log l
+               WHERE l.hypertable_id = ca.raw_hypertable_id
+                 AND l.lowest_modified_value < %(hi)s AND l.greatest_modified_value >= %(lo)s)
+       OR EXISTS (SELECT 1 FROM _timescaledb_catalog.continuous_aggs_materialization_invalidation_log l
+                  WHERE l.materialization_id = ca.mat_hypertable_id
+                    AND l.lowest_modified_value < %(hi)s AND l.greatest_modified_value >= %(lo)s)
+       OR EXISTS (SELECT 1 FROM _timescaledb_catalog.continuous_aggs_materialization_ranges l
+                  WHERE l.materialization_id = ca.mat_hypertable_id
+                    AND l.lowest_modified_value < %(hi)s AND l.greatest_modified_value >= %(lo)s)
+FROM _timescaledb_catalog.continuous_agg ca JOIN _timescaledb_catalog.hypertable h ON h.id = ca.mat_hypertable_id
+WHERE ca.user_view_name = %(view)s
 """
 _UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -98,35 +93,58 @@ def aggregate_for(width: dt.timedelta) -> tuple[str, dt.timedelta]:
     return ("telemetry_1h", hour) if width % hour == dt.timedelta(0) else ("telemetry_15m", dt.timedelta(minutes=15))
 
 
-def _needs_refresh(conn: psycopg.Connection, window: dict[str, object]) -> bool:
-    """NEEDS_REFRESH; True when the catalog is not as expected (``continuous_aggs_materialization_ranges``
-    came with TimescaleDB 2.22, the store accepts 2.13): then the refresh is simply made, as before."""
+@dataclass(frozen=True)
+class _Aggregate:
+    """CAGG_STATE of one continuous aggregate."""
+
+    table: str  # its materialisation hypertable, quoted
+    watermark_us: int | None
+    changed: bool  # a refresh of the window would change something
+
+
+def _state(conn: psycopg.Connection, view: str, lo_us: int, hi_us: int) -> _Aggregate | None:
+    """CAGG_STATE; None when the catalog is not as expected (``continuous_aggs_materialization_ranges``
+    came with TimescaleDB 2.22, the store accepts 2.13): then the refresh is simply made and the view
+    read, as before. The store's connections are in autocommit (a refresh cannot run in a transaction),
+    so a failed probe leaves the connection usable without a savepoint's round trips."""
     try:
-        with conn.transaction():  # a failed probe leaves the connection usable
-            return conn.execute(NEEDS_REFRESH, window).fetchone() == (True,)
-    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):
-        return True
+        row = conn.execute(CAGG_STATE, {"view": view, "lo": lo_us, "hi": hi_us}).fetchone()
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedFunction):
+        return None
+    if row is None:
+        return None
+    return _Aggregate(str(row[0]), None if row[1] is None else int(row[1]), bool(row[2]))
 
 
 def refresh(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime, *, hourly: bool) -> int:
     """Materialise invalidated buckets over [start, end): the 15-minute aggregate, then the hourly one built on it.
 
-    Skips an aggregate whose window has nothing to refresh (NEEDS_REFRESH); returns how many it refreshed.
+    Skips an aggregate whose window has nothing to refresh (CAGG_STATE); returns how many it refreshed.
     """
+    return _refresh(conn, start, end, hourly=hourly)[0]
+
+
+def _refresh(
+    conn: psycopg.Connection, start: dt.datetime, end: dt.datetime, *, hourly: bool
+) -> tuple[int, _Aggregate | None]:
+    """refresh(), and the state of the last aggregate refreshed or checked, as it is afterwards."""
     views = [("telemetry_15m", dt.timedelta(minutes=15))] + (
         [("telemetry_1h", dt.timedelta(hours=1))] if hourly else []
     )
-    refreshed = 0
+    refreshed, state = 0, None
     for view, width in views:
         lo = ORIGIN + ((start - ORIGIN) // width) * width
         hi = ORIGIN + -((ORIGIN - end) // width) * width  # ceiling
         us = dt.timedelta(microseconds=1)
-        window = {"view": view, "lo": (lo - _UNIX_EPOCH) // us, "hi": (hi - _UNIX_EPOCH) // us}
-        if not _needs_refresh(conn, window):
+        window = (lo - _UNIX_EPOCH) // us, (hi - _UNIX_EPOCH) // us
+        state = _state(conn, view, *window)
+        if state is not None and not state.changed:
             continue
         conn.execute("CALL refresh_continuous_aggregate(%s, %s, %s)", (view, lo, hi))
         refreshed += 1
-    return refreshed
+        if state is not None:
+            state = _state(conn, view, *window)  # the watermark moved
+    return refreshed, state
 
 
 def query(
@@ -138,25 +156,17 @@ def query(
     end: dt.datetime,
     width: dt.timedelta,
 ) -> str:
-    """The SQL to run for a series request; on TimescaleDB refreshes the window of the aggregate it reads."""
+    """The SQL to run for a series request; on TimescaleDB refreshes the window of the aggregate it reads.
+
+    Reads the materialisation table when the whole window lies below the watermark, else the view.
+    """
     if timescaledb and use_aggregate:
         view, own = aggregate_for(width)
-        refresh(conn, start, end, hourly=view == "telemetry_1h")
+        _, state = _refresh(conn, start, end, hourly=view == "telemetry_1h")
         if width != own:
             return FROM_AGGREGATE.format(view=view)
-        table = _materialized_below(conn, view, end)
-        return FROM_MATERIALIZED.format(table=table) if table else FROM_AGGREGATE_AS_IS.format(view=view)
+        end_us = (end - _UNIX_EPOCH) // dt.timedelta(microseconds=1)
+        if state is not None and state.watermark_us is not None and state.watermark_us >= end_us:
+            return FROM_MATERIALIZED.format(table=state.table)
+        return FROM_AGGREGATE_AS_IS.format(view=view)
     return FROM_RAW
-
-
-def _materialized_below(conn: psycopg.Connection, view: str, end: dt.datetime) -> str | None:
-    """The materialisation table of ``view`` when its watermark is at or above ``end``, else None (part of
-    the window is real-time, or the catalog is not as expected: then the view itself is read)."""
-    try:
-        with conn.transaction():
-            row = conn.execute(MATERIALIZATION, {"view": view}).fetchone()
-    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedFunction):
-        return None
-    if row is None or row[1] is None:
-        return None
-    return str(row[0]) if int(row[1]) >= (end - _UNIX_EPOCH) // dt.timedelta(microseconds=1) else None

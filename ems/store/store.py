@@ -62,35 +62,48 @@ _COPY_ROW = np.dtype(
     ]
 )
 P_KW_ID = QUANTITIES["p_kw"].id
-# result columns of SELECT_ROLLUP*: (int4 device_key, timestamptz bucket, float8 e_out, float8 e_in, float8 coverage)
-_ROLLUP_ROW = np.dtype([("key", ">i4"), ("bucket", ">i8"), ("e_out", ">f8"), ("e_in", ">f8"), ("cov", ">f8")])
-# result columns of the series queries: (int4 device_key, timestamptz bucket, float8 avg, min, max, int8 samples)
-_SERIES_ROW = np.dtype(
-    [("key", ">i4"), ("bucket", ">i8"), ("avg", ">f8"), ("min", ">f8"), ("max", ">f8"), ("samples", ">i8")]
-)
-_ARRAY_HEADER = 20  # array_send of a one-dimensional array: ndim, has-null flag, element oid, length, lower bound
 
 
-def _fetch_columns(conn: psycopg.Connection, query: str, params: dict[str, Any], row: np.dtype) -> np.ndarray:
+@dataclass(frozen=True)
+class _PackedRow:
+    """A fixed-width result row: its numpy record (big-endian, packed) and each column's binary send function."""
+
+    dtype: np.dtype
+    sends: tuple[str, ...]
+
+
+def _packed_row(**columns: str) -> _PackedRow:
+    """Columns by name and PostgreSQL type (int2, int4, int8, float8 or timestamptz: µs since 2000 as int8)."""
+    fmt = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float8": ">f8", "timestamptz": ">i8"}
+    send = {"timestamptz": "timestamptz_send"}
+    return _PackedRow(
+        np.dtype([(name, fmt[t]) for name, t in columns.items()]),
+        tuple(f"{send.get(t, t + 'send')}(q.{name})" for name, t in columns.items()),
+    )
+
+
+# result columns of SELECT_ROLLUP*
+_ROLLUP_ROW = _packed_row(key="int4", bucket="timestamptz", e_out="float8", e_in="float8", cov="float8")
+# result columns of the series queries
+_SERIES_ROW = _packed_row(key="int4", bucket="timestamptz", avg="float8", min="float8", max="float8", samples="int8")
+
+
+def _fetch_columns(conn: psycopg.Connection, query: str, params: dict[str, Any], row: _PackedRow) -> np.ndarray:
     """Run ``query`` and return its rows as a numpy structured array, with no per-row Python.
 
-    The server packs each column into one array (``array_send(array_agg(...))``) and the client views
-    each as numpy. A binary COPY would send one message per row, which psycopg reads in Python
-    (about 1 µs each: 30 ms for a month of 15-minute buckets of 10 devices, more than the query).
-    Every column must be fixed-width and NOT NULL, of the type ``row`` gives it (big-endian).
+    The server packs every row into one bytea (its columns' binary send forms, concatenated) and
+    concatenates the rows (``string_agg``); the client views the result as numpy records. A binary
+    COPY would send one message per row, which psycopg reads in Python (about 1 µs each: 30 ms for
+    a month of 15-minute buckets of 10 devices, more than the query); one ``array_agg`` per column
+    cost the server a quarter more than this (benchmarks/ingest.py, the delivery floor).
+    Every column must be fixed-width and NOT NULL, of the type ``row`` gives it.
     """
-    names = list(row.names or ())
-    packed = ", ".join(f"array_send(array_agg(q.{n}))" for n in names)
-    sql = f"SELECT {packed} FROM ({query}) AS q({', '.join(names)})"
-    arrays = conn.execute(sql, params, binary=True).fetchone()
-    if arrays is None or arrays[0] is None:  # no rows: array_agg of nothing is NULL
-        return np.zeros(0, dtype=row)
-    n = int.from_bytes(arrays[0][12:16], "big")
-    out = np.empty(n, dtype=row)
-    for name, data in zip(names, arrays, strict=True):
-        elem = np.dtype([("len", ">i4"), ("v", row.fields[name][0])])  # type: ignore[index]
-        out[name] = np.frombuffer(data, dtype=elem, offset=_ARRAY_HEADER, count=n)["v"]
-    return out
+    names = ", ".join(row.dtype.names or ())
+    sql = f"SELECT string_agg({' || '.join(row.sends)}, ''::bytea) FROM ({query}) AS q({names})"
+    packed = conn.execute(sql, params, binary=True).fetchone()
+    if packed is None or packed[0] is None:  # no rows: string_agg of nothing is NULL
+        return np.zeros(0, dtype=row.dtype)
+    return np.frombuffer(packed[0], dtype=row.dtype)
 
 
 @dataclass(frozen=True)

@@ -258,8 +258,8 @@ def test_series_refreshes_the_aggregate_only_when_a_change_is_logged(store: Stor
 @ts_only
 def test_refresh_is_made_when_the_catalog_probe_fails(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """TimescaleDB before 2.22 has no continuous_aggs_materialization_ranges: the probe fails, the refresh is made."""
-    older = series_queries.NEEDS_REFRESH.replace("continuous_aggs_materialization_ranges", "no_such_catalog_table")
-    monkeypatch.setattr(series_queries, "NEEDS_REFRESH", older)
+    older = series_queries.CAGG_STATE.replace("continuous_aggs_materialization_ranges", "no_such_catalog_table")
+    monkeypatch.setattr(series_queries, "CAGG_STATE", older)
     with store.connection() as conn:
         assert series_queries.refresh(conn, T0, T0 + dt.timedelta(minutes=15), hourly=False) == 1
         assert series_queries.refresh(conn, T0, T0 + dt.timedelta(minutes=15), hourly=False) == 1  # made every time
