@@ -231,12 +231,12 @@ class _Recorder:
 
 
 def annual_kpis(park: Park, p: DispatchProblem, s: Schedule) -> Kpis:
-    """:func:`compute_kpis` with the demand charge settled per local calendar month of ``park``."""
+    """:func:`compute_kpis` with the demand charge settled per local calendar month of ``park``, on each
+    month's peak metered import (grid mix plus green-contract deliveries, as the plans price it)."""
     k = compute_kpis(dataclasses.replace(p, demand_charge_cny_per_kw_month=0.0), s)
     months = np.array([lt.year * 12 + lt.month for lt in local_datetimes(p.times, park.tz)])
-    charge = sum(
-        p.demand_charge_cny_per_kw_month * float(s.grid_import_kw[months == m].max()) for m in np.unique(months)
-    )
+    metered = metered_import_kw(s)
+    charge = sum(p.demand_charge_cny_per_kw_month * float(metered[months == m].max()) for m in np.unique(months))
     k.demand_charge_cny = charge
     k.cost_cny += charge
     return k
@@ -319,7 +319,7 @@ def simulate_year(
             clear_sky_ghi_fn=ghi_fn,
         )
         fc.import_price = prices[off + t0 : off + t0 + cfg.horizon]
-        peak = float(rec.imp[month_start[t0] : t0].max(initial=0.0))
+        peak = float(_metered(rec, month_start[t0], t0).max(initial=0.0))  # the metered peak the plan prices
         margin: float | np.ndarray = 0.0
         offsets = np.zeros((1, cfg.horizon))
         if window is not None:
@@ -351,10 +351,9 @@ def simulate_year(
         baseline_flex = {f.id: f.baseline_kw for f in mpc.last_problem.flex}
         start = mpc.last_problem.batteries  # the measured SOC and the carried content at t0
         t1 = min(t0 + step, n)
-        metered_before = float(_metered(rec, month_start[t0], t0).max(initial=0.0))
         same_month = month_of[t0 : t0 + cfg.horizon] == month_of[t0]  # a plan's peak next month is not this cap
         planned = metered_import_kw(plan)[: len(same_month)][same_month]
-        cap = max(metered_before, float(planned.max(initial=0.0)))
+        cap = max(peak, float(planned.max(initial=0.0)))
         for t in range(t0, t1):
             violations += _execute(park, bats, truth, off + t, t, t - t0, plan, baseline_flex, rec, e, h)
         exceedances += int(np.sum(_metered(rec, t0, t1) > cap + 1e-6))
