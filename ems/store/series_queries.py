@@ -20,7 +20,7 @@ import psycopg
 ORIGIN = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # date_bin origin; time_bucket's 2000-01-03 is on the same grid
 
 # Each returns (int4 device_key, timestamptz bucket, float8 avg, float8 min, float8 max, int8 samples),
-# fixed-width and NOT NULL so the store reads them through binary COPY; the store turns the bucket
+# fixed-width and NOT NULL so the store reads them packed into one bytea; the store turns the bucket
 # start into its column index. Buckets are cut with date_bin on the timestamp itself (integer
 # arithmetic): EXTRACT(EPOCH ...) returns numeric, whose per-row division cost more than the scan.
 
@@ -84,6 +84,14 @@ SELECT format('%%I.%%I', h.schema_name, h.table_name),
 FROM _timescaledb_catalog.continuous_agg ca JOIN _timescaledb_catalog.hypertable h ON h.id = ca.mat_hypertable_id
 WHERE ca.user_view_name = %(view)s
 """
+
+# CAGG_STATE without the refresh check, for TimescaleDB before 2.22 (no materialization_ranges catalog)
+CAGG_WATERMARK = """
+SELECT format('%%I.%%I', h.schema_name, h.table_name),
+       _timescaledb_functions.cagg_watermark(ca.mat_hypertable_id), true
+FROM _timescaledb_catalog.continuous_agg ca JOIN _timescaledb_catalog.hypertable h ON h.id = ca.mat_hypertable_id
+WHERE ca.user_view_name = %(view)s
+"""
 _UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -103,17 +111,22 @@ class _Aggregate:
 
 
 def _state(conn: psycopg.Connection, view: str, lo_us: int, hi_us: int) -> _Aggregate | None:
-    """CAGG_STATE; None when the catalog is not as expected (``continuous_aggs_materialization_ranges``
-    came with TimescaleDB 2.22, the store accepts 2.13): then the refresh is simply made and the view
-    read, as before. The store's connections are in autocommit (a refresh cannot run in a transaction),
-    so a failed probe leaves the connection usable without a savepoint's round trips."""
-    try:
-        row = conn.execute(CAGG_STATE, {"view": view, "lo": lo_us, "hi": hi_us}).fetchone()
-    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedFunction):
-        return None
-    if row is None:
-        return None
-    return _Aggregate(str(row[0]), None if row[1] is None else int(row[1]), bool(row[2]))
+    """CAGG_STATE. When the catalog lacks a table it probes (``continuous_aggs_materialization_ranges``
+    came with TimescaleDB 2.22, the store accepts 2.13), CAGG_WATERMARK: the refresh is then always
+    made (``changed``), and the materialisation table still read below the watermark. None when even
+    that fails: refresh, and read the view. The store's connections are in autocommit (a refresh
+    cannot run in a transaction), so a failed probe leaves the connection usable without a
+    savepoint's round trips."""
+    catalog_errors = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedFunction)
+    for sql in (CAGG_STATE, CAGG_WATERMARK):
+        try:
+            row = conn.execute(sql, {"view": view, "lo": lo_us, "hi": hi_us}).fetchone()
+        except catalog_errors:
+            continue
+        if row is None:
+            return None
+        return _Aggregate(str(row[0]), None if row[1] is None else int(row[1]), bool(row[2]))
+    return None
 
 
 def refresh(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime, *, hourly: bool) -> int:
@@ -127,12 +140,12 @@ def refresh(conn: psycopg.Connection, start: dt.datetime, end: dt.datetime, *, h
 def _refresh(
     conn: psycopg.Connection, start: dt.datetime, end: dt.datetime, *, hourly: bool
 ) -> tuple[int, _Aggregate | None]:
-    """refresh(), and the state of the last aggregate refreshed or checked, as it is afterwards."""
+    """refresh(), and the state of the last aggregate (the one read) as it is afterwards."""
     views = [("telemetry_15m", dt.timedelta(minutes=15))] + (
         [("telemetry_1h", dt.timedelta(hours=1))] if hourly else []
     )
     refreshed, state = 0, None
-    for view, width in views:
+    for n, (view, width) in enumerate(views, 1):
         lo = ORIGIN + ((start - ORIGIN) // width) * width
         hi = ORIGIN + -((ORIGIN - end) // width) * width  # ceiling
         us = dt.timedelta(microseconds=1)
@@ -142,7 +155,7 @@ def _refresh(
             continue
         conn.execute("CALL refresh_continuous_aggregate(%s, %s, %s)", (view, lo, hi))
         refreshed += 1
-        if state is not None:
+        if state is not None and n == len(views):
             state = _state(conn, view, *window)  # the watermark moved
     return refreshed, state
 

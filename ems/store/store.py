@@ -96,14 +96,16 @@ def _fetch_columns(conn: psycopg.Connection, query: str, params: dict[str, Any],
     COPY would send one message per row, which psycopg reads in Python (about 1 µs each: 30 ms for
     a month of 15-minute buckets of 10 devices, more than the query); one ``array_agg`` per column
     cost the server a quarter more than this (benchmarks/ingest.py, the delivery floor).
-    Every column must be fixed-width and NOT NULL, of the type ``row`` gives it.
+    Every column must be fixed-width and NOT NULL, of the type ``row`` gives it (a NULL raises StoreError).
     """
     names = ", ".join(row.dtype.names or ())
-    sql = f"SELECT string_agg({' || '.join(row.sends)}, ''::bytea) FROM ({query}) AS q({names})"
+    sql = f"SELECT string_agg({' || '.join(row.sends)}, ''::bytea), count(*) FROM ({query}) AS q({names})"
     packed = conn.execute(sql, params, binary=True).fetchone()
-    if packed is None or packed[0] is None:  # no rows: string_agg of nothing is NULL
-        return np.zeros(0, dtype=row.dtype)
-    return np.frombuffer(packed[0], dtype=row.dtype)
+    assert packed is not None  # an aggregate without GROUP BY returns one row
+    out = np.frombuffer(packed[0] or b"", dtype=row.dtype)  # no rows: string_agg of nothing is NULL
+    if len(out) != packed[1]:  # a NULL column makes its row's bytes NULL, which string_agg skips
+        raise StoreError(f"{packed[1] - len(out)} of {packed[1]} result rows had a NULL column")
+    return out
 
 
 @dataclass(frozen=True)

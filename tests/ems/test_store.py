@@ -190,3 +190,27 @@ def test_concurrent_ingest_of_same_rows_counts_each_once(store: Store) -> None:
     assert sum(r.accepted for r in results) == len(t_s)
     assert sum(r.duplicates for r in results) == len(t_s)
     assert store.count() == len(t_s)
+
+
+def test_packed_rows_read_back_exactly_and_a_null_column_is_refused(store: Store) -> None:
+    """Result rows travel packed into one bytea (ems/store/store.py::_fetch_columns): values chosen by hand,
+    including extremes, come back bit for bit; no rows give an empty array; a NULL column (whose row
+    string_agg would skip) raises instead of losing the row."""
+    from ems.store.errors import StoreError
+    from ems.store.store import _SERIES_ROW, _fetch_columns
+
+    rows = (
+        "SELECT * FROM (VALUES (7, timestamptz '2026-03-01 00:15+00', -1.5::float8, -1e300::float8, 2.5e-308::float8,"
+        " 9007199254740993::int8), (2147483647, timestamptz '1999-12-31 23:45+00', 0.1::float8, 0.0::float8,"
+        " 1e300::float8, 1::int8)) v"
+    )
+    with store.connection() as conn:
+        out = _fetch_columns(conn, rows, {}, _SERIES_ROW)
+        assert out["key"].tolist() == [7, 2147483647]
+        # timestamptz as µs since 2000-01-01 UTC: 2026-03-01 00:15 is 9556 days and 15 minutes later
+        assert out["bucket"].tolist() == [(9556 * 86400 + 900) * 10**6, -900 * 10**6]
+        assert out["avg"].tolist() == [-1.5, 0.1] and out["min"].tolist() == [-1e300, 0.0]
+        assert out["max"].tolist() == [2.5e-308, 1e300] and out["samples"].tolist() == [9007199254740993, 1]
+        assert len(_fetch_columns(conn, rows + " WHERE false", {}, _SERIES_ROW)) == 0
+        with pytest.raises(StoreError, match="1 of 2 result rows had a NULL column"):
+            _fetch_columns(conn, rows.replace("0.1::float8", "NULL::float8"), {}, _SERIES_ROW)

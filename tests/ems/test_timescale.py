@@ -257,13 +257,45 @@ def test_series_refreshes_the_aggregate_only_when_a_change_is_logged(store: Stor
 
 @ts_only
 def test_refresh_is_made_when_the_catalog_probe_fails(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    """TimescaleDB before 2.22 has no continuous_aggs_materialization_ranges: the probe fails, the refresh is made."""
+    """TimescaleDB before 2.22 has no continuous_aggs_materialization_ranges: the probe fails, the refresh is made
+    every time, and a window below the watermark is still read from the materialisation table."""
+    width = dt.timedelta(minutes=15)
+    values = _minutes(store, ["PV1"], T0, 15)
     older = series_queries.CAGG_STATE.replace("continuous_aggs_materialization_ranges", "no_such_catalog_table")
     monkeypatch.setattr(series_queries, "CAGG_STATE", older)
     with store.connection() as conn:
         assert series_queries.refresh(conn, T0, T0 + dt.timedelta(minutes=15), hourly=False) == 1
         assert series_queries.refresh(conn, T0, T0 + dt.timedelta(minutes=15), hourly=False) == 1  # made every time
         assert conn.execute("SELECT 1").fetchone() == (1,)  # the failed probe left the connection usable
+        sql = series_queries.query(
+            conn, timescaledb=True, use_aggregate=True, start=T0, end=T0 + dt.timedelta(minutes=15), width=width
+        )
+        assert "_materialized_hypertable_" in sql  # below the watermark the table is still read directly
+    s = store.series("p_kw", T0, T0 + dt.timedelta(minutes=15), ["PV1"])
+    assert s.avg[0, 0] == pytest.approx(values.mean(), rel=1e-12) and s.samples[0, 0] == 15
+
+
+@ts_only
+def test_an_hourly_window_below_the_watermark_is_read_from_the_hourly_materialization(store: Store) -> None:
+    """Hourly buckets come from telemetry_1h's materialisation table once both aggregates are refreshed; a late
+    reading is refreshed through the 15-minute aggregate into the hourly one. By hand: PV1 at 10 kW every
+    minute over 00:00-02:00, a late 70 kW at 00:30:30: the first hour's mean (60 · 10 + 70) / 61 = 10.9836 kW."""
+    now = T0 + dt.timedelta(hours=3)
+    store.ingest(
+        _batch([T0 + dt.timedelta(minutes=m) for m in range(120)], ["PV1"] * 120, "p_kw", np.full(120, 10.0)), now=now
+    )
+    end = T0 + dt.timedelta(hours=2)
+    assert store.series("p_kw", T0, end, ["PV1"], 60).avg[0].tolist() == pytest.approx([10.0, 10.0])
+    with store.connection() as conn:
+        sql = series_queries.query(
+            conn, timescaledb=True, use_aggregate=True, start=T0, end=end, width=dt.timedelta(hours=1)
+        )
+    assert "_materialized_hypertable_" in sql and "telemetry_1h" not in sql
+    late = T0 + dt.timedelta(minutes=30, seconds=30)
+    assert store.ingest(_batch([late], ["PV1"], "p_kw", np.array([70.0])), now=now).accepted == 1
+    s = store.series("p_kw", T0, end, ["PV1"], 60)
+    assert s.avg[0].tolist() == pytest.approx([(60 * 10.0 + 70.0) / 61, 10.0], rel=1e-12)
+    assert s.samples[0].tolist() == [61, 60]
 
 
 @ts_only
