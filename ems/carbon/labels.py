@@ -118,6 +118,7 @@ FORMULAS: dict[str, str] = {
     "reconciliation": N_("Reconciliation"),
     "cfe": N_("Carbon-free energy score"),
     "clean_share": N_("Clean-energy consumption share"),
+    "energy": N_("Comprehensive energy consumption"),
     "intensity": N_("Carbon emissions per unit of energy consumption"),
 }
 

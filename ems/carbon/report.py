@@ -51,8 +51,11 @@ FORMULAS = {
     "reconciliation": "sum(E) + unknown_origin + imbalance = sum(A) + exported + (pool_end - pool_start)",
     "cfe": "CFE = sum_h matched_h / sum_h K_h; matched_h per definition (cfe_scores.*.matched)",
     "clean_share": "clean-energy share = (renewables + direct green consumed + contract/certificate-covered grid "
-    "energy + green share of storage discharge) [kWh] * kgce_per_kWh / 1000 / energy [tce]",
-    "intensity": "tCO2/tce = (A/1000 + fuel CO2) / (K * kgce_per_kWh / 1000 + fuel tce)",
+    "energy + green share of storage discharge + green share of storage losses) [kWh] * kgce_per_kWh / 1000 "
+    "/ energy [tce]",
+    "energy": "energy [tce] = (K + L) * kgce_per_kWh / 1000 + fuel tce; L = storage losses of the period "
+    "(inside the boundary, as their CO2 is)",
+    "intensity": "tCO2/tce = (A/1000 + fuel CO2) / energy [tce]",
 }
 
 ROUNDING = N_(

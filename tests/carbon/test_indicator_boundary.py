@@ -48,3 +48,7 @@ def test_storage_losses_are_inside_the_energy_boundary_like_their_co2() -> None:
     assert ind["energy_tce"] == "0.024580"
     assert ind["intensity_t_per_tce"] == "4.864117"
     assert ind["clean_share"] == "0.000000"
+    # the formulas the report states are the ones its figures follow: (K + L), not K alone
+    formulas = report["formulas"]
+    assert "(K + L) * kgce_per_kWh" in formulas["energy"] and "/ energy [tce]" in formulas["intensity"]
+    assert "green share of storage losses" in formulas["clean_share"]
