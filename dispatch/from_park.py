@@ -10,6 +10,7 @@ their daily shiftable energy evenly over their window as the baseline.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import numpy as np
 
@@ -27,14 +28,29 @@ from dispatch.problem import (
     ReactiveCapability,
 )
 from dispatch.solver import SolverOptions
+from ems.carbon.factors import FactorRegistry
+from ems.carbon.run import resolve_factor
 from ems.constants import PV_PERFORMANCE_RATIO
 from ems.forecast.base import Forecast
 from ems.park import Battery, Load, Park, PvPlant, WindTurbine
 from ems.parktime import local_datetimes
 from ems.profiles import clear_sky_ghi
 
-DEFAULT_EF_KG_PER_KWH = 0.5978
-DEFAULT_EF_SOURCE = "cn-jiangsu-2022: 0.5978 kgCO2/kWh (MEE 2022 provincial average grid emission factor, Jiangsu)"
+
+@functools.cache
+def _published() -> FactorRegistry:
+    return FactorRegistry.published()
+
+
+def grid_factor(park: Park, times: np.ndarray, registry: FactorRegistry | None = None) -> tuple[np.ndarray, str]:
+    """The park's location-based grid factor (park file ``carbon.grid_factor``, as carbon accounting uses it)
+    per interval starting at ``times`` [kgCO2/kWh], from ``registry`` (default: the published factors; a
+    planner with a store passes the store's, which holds the user's versions and time-varying series),
+    and a one-line source. Raises FactorError for a factor the registry does not hold."""
+    r = resolve_factor(registry or _published(), park.carbon.grid_factor, times)
+    by = r.provenance.get("publisher") or r.provenance.get("origin") or "user"
+    value = f"{r.constant} kgCO2/kWh" if r.constant is not None else "time-varying series"
+    return np.asarray(r.per_interval, dtype=float), f"{r.provenance['id']}: {value} ({by})"
 
 
 def tou_prices(park: Park, times_utc: np.ndarray) -> np.ndarray:
@@ -114,6 +130,7 @@ def problem_from_park(
     prices: PriceSeries | None = None,
     contract_delivered_kwh: dict[str, float] | None = None,
     re_content_kwh: dict[str, float] | None = None,
+    registry: FactorRegistry | None = None,
 ) -> DispatchProblem:
     """The dispatch problem of ``park`` for the horizon of ``fc``.
 
@@ -133,6 +150,8 @@ def problem_from_park(
     ``re_content_kwh``: the local RE part of each battery's stored energy at the start [kWh], carried from
     the executed intervals (:func:`dispatch.re_origin.re_content_kwh`); capped at the stored energy
     ``soc0·E`` (the measured SOC is the truth: RE content above it has been lost); default 0, all grid.
+    The grid factor is the forecast's when it carries one, else the park's (:func:`grid_factor`, from
+    ``registry``).
     """
     T = fc.T
     h = fc.interval_minutes / 60.0
@@ -215,13 +234,15 @@ def problem_from_park(
                 t0 = t
         flex.append(FlexLoadSpec(ld.id, f.p_max_kw, window, baseline, tuple(day_blocks)))
 
-    ef_source = fc.ef_source or DEFAULT_EF_SOURCE
     import_price = fc.import_price if fc.import_price is not None else tou_prices(park, times)
     export_price = np.full(T, float(park.tariff.export_price_cny_per_kwh))
     if prices is not None:
         spot_import, export_price = prices.interval_means(times, h)
         import_price = import_price + spot_import if park.dispatch.prices_add_to_tariff else spot_import
-    ef = fc.ef_kg_per_kwh if fc.ef_kg_per_kwh is not None else np.full(T, DEFAULT_EF_KG_PER_KWH)
+    if fc.ef_kg_per_kwh is not None:
+        ef, ef_source = fc.ef_kg_per_kwh, fc.ef_source or "forecast"
+    else:
+        ef, ef_source = grid_factor(park, times, registry)
     gc = park.network.grid_connection
     return DispatchProblem(
         start=fc.start,

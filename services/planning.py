@@ -10,12 +10,13 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from dispatch.from_park import problem_from_park, solver_options
+from dispatch.from_park import grid_factor, problem_from_park, solver_options
 from dispatch.prices import PriceSeries, read_price_csv
 from dispatch.problem import DispatchProblem
 from dispatch.rules import rule_based_schedule
 from dispatch.schedule import Schedule
 from dispatch.solver import Dispatcher
+from ems.carbon.service import load_registry
 from ems.forecast import Forecast, forecast_park
 from ems.forecast.base import interval_times
 from ems.forecast.history import history_from_store
@@ -23,6 +24,7 @@ from ems.forecast.runs import save_forecast
 from ems.park import Park
 from ems.store import Store
 from ems.store.schedules import save_schedule
+from services import month_to_date
 
 
 @dataclass(frozen=True)
@@ -72,15 +74,26 @@ def plan(
     carbon_price_cny_per_t: float = 0.0,
     options: dict[str, object] | None = None,
     prices: PriceSeries | None = None,
+    peak_import_so_far_kw: float = 0.0,
+    contract_delivered_kwh: dict[str, float] | None = None,
 ) -> PlanResult:
     """Optimised schedule and the rule-based baseline for the horizon of ``fc``.
 
     Solver settings come from the park file (``park.dispatch``); ``objective`` and ``options``
     (``SolverOptions`` fields) override them. ``prices``: per-interval import/export prices.
+    ``peak_import_so_far_kw`` and ``contract_delivered_kwh``: what the month (the contracts' periods)
+    already holds before ``fc.start`` (:mod:`services.month_to_date`).
     Never raises for data reasons: a failed or infeasible solve comes back as the rule-based
     fallback schedule, with the reason in ``schedule.fallback_reason``.
     """
-    p = problem_from_park(park, fc, carbon_price_cny_per_t=carbon_price_cny_per_t, prices=prices)
+    p = problem_from_park(
+        park,
+        fc,
+        carbon_price_cny_per_t=carbon_price_cny_per_t,
+        prices=prices,
+        peak_import_so_far_kw=peak_import_so_far_kw,
+        contract_delivered_kwh=contract_delivered_kwh,
+    )
     opts = solver_options(park, objective=objective, **(options or {}))
     s = solve_checked(park, p, Dispatcher(opts), ac_check)
     return PlanResult(s, rule_based_schedule(p), p)
@@ -102,9 +115,14 @@ def plan_from_store(
     prices: PriceSeries | None = None,
 ) -> PlanResult:
     """Plan ``intervals`` from ``start`` with the last ``history_days`` of telemetry; save forecast,
-    schedule (next version) and baseline, linked to the forecast run."""
+    schedule (next version) and baseline, linked to the forecast run.
+
+    Starts, as ``ems mpc`` does, from the month's metered peak import so far and the contracts'
+    deliveries so far (:mod:`services.month_to_date`), with the park's grid factor from the store's
+    registry (user versions and time-varying series included)."""
     hist = history_from_store(store, park, start - dt.timedelta(days=history_days), start)
     fc = forecast_park(park, hist, start, intervals)
+    fc.ef_kg_per_kwh, fc.ef_source = grid_factor(park, fc.times, load_registry(store))
     res = plan(
         park,
         fc,
@@ -113,6 +131,8 @@ def plan_from_store(
         carbon_price_cny_per_t=carbon_price_cny_per_t,
         options=options,
         prices=prices,
+        peak_import_so_far_kw=month_to_date.peak_import_so_far_kw(store, park, start, history_days),
+        contract_delivered_kwh=month_to_date.contract_delivered_kwh(store, park, start),
     )
     if not save:
         return res

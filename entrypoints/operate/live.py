@@ -56,6 +56,7 @@ from entrypoints.operate.period_carbon import CarbonOutcome, Settlement, account
 from entrypoints.operate.plant import DirectLineModel, add_direct_lines, backfill_history, true_available_kw
 from entrypoints.operate.scoring import BackgroundScoring
 from entrypoints.operate.summary import Comparison, compare
+from services.month_to_date import peak_import_so_far_kw
 
 
 @dataclass
@@ -200,7 +201,7 @@ class LiveRun:
             park, store, horizon=cfg.horizon, history_days=cfg.history_days, ac_check=cfg.ac_check, prices=cfg.prices
         )
         scoring = BackgroundScoring(planner)
-        prior_peak = await asyncio.to_thread(planner.peak_import_so_far_kw, self.start)
+        prior_peak = await asyncio.to_thread(peak_import_so_far_kw, store, park, self.start, cfg.history_days)
         sim = ParkSimulator(park, seed=cfg.seed, speed=cfg.speed, start=self.start)
         direct = add_direct_lines(sim.models, park)
         clock = sim.clock

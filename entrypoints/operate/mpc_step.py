@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import psycopg
 
-from dispatch.from_park import problem_from_park
+from dispatch.from_park import grid_factor, problem_from_park
 from dispatch.mpc import RollingHorizon
 from dispatch.prices import PriceSeries
 from dispatch.problem import DispatchProblem
 from dispatch.re_origin import MeteredFlows, re_content_kwh
 from dispatch.rules import rule_based_schedule
 from dispatch.schedule import Schedule
+from ems.carbon.service import load_registry
 from ems.forecast.accuracy import Accuracy
 from ems.forecast.history import history_from_store
 from ems.forecast.park import forecast_park
@@ -34,10 +34,10 @@ from ems.forecast.runs import evaluate_metered, save_forecast
 from ems.forecast.stored_margin import stored_margin_kw
 from ems.park import Park
 from ems.store import Store
-from ems.store.carbon_queries import active_deliveries
-from ems.store.schedules import planned_series, save_schedule
+from ems.store.schedules import save_schedule
 from entrypoints.operate.summary import mean_power
 from grid_models import ParkNetwork, build_network, timeseries, violations
+from services.month_to_date import contract_delivered_kwh, peak_import_so_far_kw
 from services.network_check import AcCheckReport, dispatch_with_ac_check, schedule_injections
 
 SOC_LOOKBACK = dt.timedelta(hours=1)  # an older SOC reading is not "measured" any more
@@ -110,62 +110,6 @@ class Planner:
                 out[b.id] = float(v[-1]) / 100.0
         return out
 
-    def peak_import_so_far_kw(self, start: dt.datetime) -> float:
-        """Highest interval-mean grid import [kW] this local month (within the history window) before ``start``."""
-        gm = self.park.grid_meter
-        if gm is None:
-            return 0.0
-        local = start.astimezone(self.park.tz)
-        month = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        since = max(month, start - dt.timedelta(days=self.history_days))
-        if start - since < dt.timedelta(minutes=self.park.interval_minutes):
-            return 0.0
-        ie = self.store.interval_energy(since, start, [gm.id])
-        return float(ie.e_out_kwh[0].max() * 60 / self.park.interval_minutes) if ie.e_out_kwh.size else 0.0
-
-    def contract_delivered_kwh(self, start: dt.datetime) -> dict[str, float]:
-        """Energy each green contract delivered in its current settlement period (local day or month) before
-        ``start`` [kWh]: the contract ledger (the trading centre's settlement import) up to the end of its
-        latest settled period, then, for the intervals not settled yet, the delivery the executed plans
-        planned (:meth:`unsettled_planned_kwh`).
-
-        A ledger row straddling ``start`` (a monthly settlement) counts pro rata by time. Planned rather than
-        metered: a contract's energy arrives through the grid meter with the grid-mix import, so no meter
-        tells them apart until the settlement does; counted as not delivered (before issue 15), the plan
-        asked for their energy a second time.
-        """
-        out: dict[str, float] = {}
-        local = start.astimezone(self.park.tz)
-        with self.store.connection() as conn:
-            for c in self.park.green.contracts:
-                since = local.replace(hour=0, minute=0, second=0, microsecond=0)
-                if c.period == "month":
-                    since = since.replace(day=1)
-                got = 0.0
-                settled_until = since
-                for r in active_deliveries(conn, since, start):
-                    if r.contract_id != c.id:
-                        continue
-                    span = (r.period_end - r.period_start).total_seconds()
-                    inside = (min(r.period_end, start) - max(r.period_start, since)).total_seconds()
-                    got += float(r.kwh) * inside / span if span > 0 else 0.0
-                    settled_until = max(settled_until, min(r.period_end, start))
-                if settled_until < start:
-                    got += self.unsettled_planned_kwh(conn, c.id, settled_until, start)
-                out[c.id] = got
-        return out
-
-    def unsettled_planned_kwh(
-        self, conn: psycopg.Connection, contract_id: str, start: dt.datetime, end: dt.datetime
-    ) -> float:
-        """Contract energy planned for [start, end) by the MPC plan executed in each interval (the newest plan
-        made before it) [kWh]; intervals no plan covered count as not delivered."""
-        h = self.park.interval_minutes / 60.0
-        return sum(
-            devices.get(contract_id, {}).get("p_kw", 0.0) * h
-            for _, _, devices in planned_series(conn, "mpc", start, end)
-        )
-
     def re_content_kwh(self, start: dt.datetime) -> dict[str, float]:
         """RE content of each battery at ``start`` [kWh]: the previous plan's start content carried through the
         intervals metered since (:func:`dispatch.re_origin.re_content_kwh` on the battery, generator, grid and
@@ -203,9 +147,10 @@ class Planner:
         t0 = time.perf_counter()
         hist = history_from_store(self.store, self.park, start - dt.timedelta(days=self.history_days), start)
         fc = forecast_park(self.park, hist, start, self.horizon)
+        fc.ef_kg_per_kwh, fc.ef_source = grid_factor(self.park, fc.times, load_registry(self.store))
         soc = self.measured_soc(now)
-        peak = self.peak_import_so_far_kw(start)
-        delivered = self.contract_delivered_kwh(start)
+        peak = peak_import_so_far_kw(self.store, self.park, start, self.history_days)
+        delivered = contract_delivered_kwh(self.store, self.park, start)
         content = self.re_content_kwh(start)
         margin = self.peak_margin_kw(start)
         ac: AcCheckReport | None = None

@@ -17,6 +17,7 @@ from ems.forecast import Forecast
 from ems.park import Park
 from ems.store import Store
 from ems.synthetic import synthesize_truth
+from services.month_to_date import contract_delivered_kwh
 
 # 2026-06-11 00:00 Beijing time: 10 of June's 30 days are over, 20 days = 480 h remain
 JUNE_11 = dt.datetime(2026, 6, 10, 16, 0, tzinfo=dt.UTC)
@@ -98,7 +99,7 @@ def test_planner_reads_month_to_date_deliveries_from_the_contract_ledger(demo_st
         insert_delivery(conn, gpt, local(6, 6), local(6, 16), Decimal(1_000_000), "period", one, "b", None)
         insert_delivery(conn, "OTHER", local(6, 1), local(6, 6), Decimal(70_000), "period", one, "x", None)
     planner = Planner(demo_park, demo_store, ac_check=False)
-    assert planner.contract_delivered_kwh(JUNE_11) == pytest.approx({gpt: 1_100_000.0})
+    assert contract_delivered_kwh(planner.store, planner.park, JUNE_11) == pytest.approx({gpt: 1_100_000.0})
 
 
 def test_unsettled_intervals_count_what_the_executed_plans_delivered(demo_store: Store, demo_park: Park) -> None:
@@ -139,4 +140,4 @@ def test_unsettled_intervals_count_what_the_executed_plans_delivered(demo_store:
         save_schedule(conn, plan(late, 4, 2000.0), "mpc")
         save_schedule(conn, plan(late + dt.timedelta(minutes=30), 4, 3000.0), "mpc")
     planner = Planner(demo_park, demo_store, ac_check=False)
-    assert planner.contract_delivered_kwh(JUNE_11) == pytest.approx({gpt: 1_502_500.0})
+    assert contract_delivered_kwh(planner.store, planner.park, JUNE_11) == pytest.approx({gpt: 1_502_500.0})

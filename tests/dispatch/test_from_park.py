@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from dispatch.from_park import DEFAULT_EF_KG_PER_KWH, problem_from_park, solver_options
+from dispatch.from_park import problem_from_park, solver_options
 from ems.forecast import Forecast
 from ems.park import DispatchSettings, Park
 
@@ -31,7 +31,7 @@ def test_tou_prices_contract_and_flex_blocks(demo_park: Park) -> None:
     assert p.import_price[8] == pytest.approx(1.2836)  # 14:00
     assert p.import_price[20] == pytest.approx(1.0697)  # 17:00
     assert p.import_price[48] == pytest.approx(0.2589)  # 00:00 next day
-    assert np.all(p.ef_kg_per_kwh == DEFAULT_EF_KG_PER_KWH)
+    assert np.all(p.ef_kg_per_kwh == 0.5978)  # the park file's cn-jiangsu-2022 (MEE/NBS 2022, Jiangsu)
     assert p.demand_charge_cny_per_kw_month == 40.0 and p.export_limit_kw == 0
     # monthly contract 3000 MWh ±10 % in a 31-day July: one day's share is 3e6/31 kWh
     (c,) = p.contracts
