@@ -22,7 +22,7 @@ from ems.alerts.rules import Thresholds
 from ems.i18n import Msg
 from ems.park import Park
 from ems.store import Store
-from ems.store.schedules import planned_intervals
+from ems.store.schedules import planned_intervals, planned_metered_kw
 from ems.store.series_queries import ORIGIN  # the store's bucket grid
 
 router = APIRouter(prefix="/v1/console", tags=["operators"], responses=AUTH_RESPONSES)
@@ -32,7 +32,7 @@ QUANTITIES = ("grid_import_kw", "pv_kw", "wind_kw", "battery_kw", "load_kw", "so
 
 class Series(BaseModel):
     grid_import_kw: list[float | None] = Field(
-        description="grid meter, > 0 importing (plans: grid-mix import - export)"
+        description="grid meter, > 0 importing (plans: grid-mix import - export + green-contract deliveries)"
     )
     pv_kw: list[float | None]
     wind_kw: list[float | None]
@@ -142,6 +142,7 @@ def planned(
     count = np.zeros(n)
     batteries = park.devices_of("battery")
     e_total = sum(b.e_rated_kwh for b in batteries) or 1.0
+    contracts = [c.id for c in park.green.contracts]
 
     def dev(devices: dict[str, dict[str, float]], kind_: str, key: str = "p_kw") -> float:
         return sum(float(devices.get(d.id, {}).get(key, 0.0)) for d in park.devices_of(kind_))
@@ -149,7 +150,7 @@ def planned(
     for t, grid_import, grid_export, consumption, devices in rows:
         j = int((t - start) // width)
         count[j] += 1
-        cols["grid_import_kw"][j] += grid_import - grid_export
+        cols["grid_import_kw"][j] += planned_metered_kw(grid_import, grid_export, devices, contracts)
         cols["pv_kw"][j] += dev(devices, "pv")
         cols["wind_kw"][j] += dev(devices, "wind")
         cols["battery_kw"][j] += dev(devices, "battery")

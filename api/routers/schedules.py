@@ -19,7 +19,8 @@ from ems.store.schedules import (
     baseline_for,
     latest_schedule,
     list_schedules,
-    planned_series,
+    planned_intervals,
+    planned_metered_kw,
     schedule_by_id,
 )
 
@@ -101,8 +102,10 @@ class ReplanResult(BaseModel):
 
 class PlanVsActual(BaseModel):
     start: list[dt.datetime]
-    planned_grid_import_kw: list[float | None]
-    actual_grid_import_kw: list[float | None]
+    planned_grid_import_kw: list[float | None] = Field(
+        description="the plan at the grid meter: grid-mix import - export + green-contract deliveries [kW]"
+    )
+    actual_grid_import_kw: list[float | None] = Field(description="the grid meter, > 0 importing [kW]")
     planned_battery_kw: list[float | None]
     actual_battery_kw: list[float | None]
     coverage: list[float]
@@ -201,8 +204,12 @@ def plan_vs_actual(_: Operator, period: PeriodDep, store: StoreDep, park: ParkDe
     devices = ([meter.id] if meter else []) + batteries
     ie = store.interval_energy(start, end, devices)
     h = park.interval_minutes / 60
+    contracts = [c.id for c in park.green.contracts]
     with store.connection() as conn:
-        plan = {t: (g, d) for t, g, d in planned_series(conn, kind, start, end)}
+        plan = {
+            t: (planned_metered_kw(g, x, d, contracts), d)
+            for t, g, x, _, d in planned_intervals(conn, kind, start, end)
+        }
     times = ie.start_datetimes()
     cov = ie.coverage.min(axis=0) if devices else np.zeros(len(times))
     # average power over the metered part of each interval

@@ -280,6 +280,16 @@ def planned_series(
     ]
 
 
+def planned_metered_kw(
+    grid_import_kw: float, grid_export_kw: float, devices: dict[str, dict[str, float]], contract_ids: list[str]
+) -> float:
+    """A stored plan interval's power at the grid meter [kW, > 0 importing]: grid-mix import − export + the
+    green contracts' deliveries, which arrive through the same meter (as
+    :func:`services.network_check.planned_exchange_kw` for a schedule in memory). What a grid meter reading
+    compares with."""
+    return grid_import_kw - grid_export_kw + sum(float(devices.get(c, {}).get("p_kw", 0.0)) for c in contract_ids)
+
+
 def planned_intervals(
     conn: psycopg.Connection, kind: str, start: dt.datetime, end: dt.datetime
 ) -> list[tuple[dt.datetime, float, float, float | None, dict[str, dict[str, float]]]]:

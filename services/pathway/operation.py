@@ -246,7 +246,7 @@ def check_by_operation(
     ind = indicators_of(acc, plan.result.data, park.carbon, options.other_fuels)
     s = sim.optimised
     h = s.dt_h
-    grid_mix_kwh = float(acc.flows.grid_import_kwh.sum()) - float(plan.result.flows.contract_kw.sum())
+    grid_mix_kwh = float(s.grid_import_kw.sum() * h)  # the grid meter less the simulated contract deliveries
     return OperationCheck(
         year=plan.year,
         days=cfg.days,

@@ -82,3 +82,47 @@ def test_grid_status_from_latest_telemetry(api: Api) -> None:
     # exchange = −Σ injections + losses; losses of a 1.25 MVA transformer park are a few kW
     assert 0 <= st["grid_exchange_kw"] + injected <= 0.05 * abs(injected) + 5
     assert st["source"] == "latest telemetry"
+
+
+def test_plan_vs_actual_compares_the_plan_at_the_grid_meter(demo_api: Api) -> None:
+    """Green-contract deliveries arrive through the grid meter with the grid-mix import, so a plan executed
+    exactly reads, at the meter, grid-mix import - export + contract deliveries: planned equals actual."""
+    from ems.forecast import Forecast
+    from ems.store.schedules import save_schedule
+    from ems.telemetry import ReadingBatch, to_us
+    from services.network_check import planned_exchange_kw
+    from services.planning import plan
+
+    park, store = demo_api.store.park, demo_api.store
+    start = dt.datetime(2026, 6, 21, 10, 0, tzinfo=park.tz)
+    fc = Forecast(start.astimezone(dt.UTC), 15)
+    for d in park.devices_of("load"):
+        fc.load_kw[d.id] = np.full(4, 1.0 * d.p_peak_kw)
+    for d in park.devices_of("pv"):
+        fc.pv_kw[d.id] = np.zeros(4)
+    for d in park.devices_of("wind"):
+        fc.wind_kw[d.id] = np.full(4, 0.5 * d.p_rated_kw * d.count)  # the contract's profile is the wind's
+    s = plan(park, fc, ac_check=False).schedule
+    at_meter = planned_exchange_kw(s)
+    assert sum(c.sum() for c in s.contract_kw.values()) > 0  # the contract delivers in this hour
+    with store.connection() as conn:
+        save_schedule(conn, s.to_record(), "day_ahead")
+    meter = park.grid_meter
+    assert meter is not None
+    times = [start.astimezone(dt.UTC) + dt.timedelta(minutes=m) for m in range(60)]
+    metered = {meter.id: at_meter} | {b: s.battery_discharge_kw[b] - s.battery_charge_kw[b] for b in s.soc}
+    batch = ReadingBatch(
+        np.array([to_us(t) for _ in metered for t in times], np.int64),
+        np.repeat(np.array(list(metered), object), 60),
+        np.full(60 * len(metered), "p_kw", object),
+        np.concatenate([np.repeat(v, 15) for v in metered.values()]),
+        np.zeros(60 * len(metered), np.int16),
+    )
+    assert store.ingest(batch, now=start + dt.timedelta(hours=2)).accepted == 60 * len(metered)
+    with demo_api.client("operator") as c:
+        pva = c.get(
+            "/v1/schedules/plan-vs-actual",
+            params={"start": start.isoformat(), "end": (start + dt.timedelta(hours=1)).isoformat(), "kind": "day_ahead"},
+        ).json()
+    np.testing.assert_allclose(np.array(pva["actual_grid_import_kw"], dtype=float), at_meter, rtol=1e-9)
+    np.testing.assert_allclose(np.array(pva["planned_grid_import_kw"], dtype=float), at_meter, rtol=1e-9)

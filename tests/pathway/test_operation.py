@@ -77,6 +77,12 @@ def test_simulated_meters_balance_and_co2_within_hand_bounds(checked) -> None:  
     held = sum(b.e_rated_kwh for b in chk.park.devices_of("battery"))
     co2 = float(chk.indicators.co2_t)
     assert (r_kwh - held) * ef / 1000 - 0.01 <= co2 - fuel_t <= r_kwh * ef / 1000 + 0.01
+    # the grid mix: the grid meter less every contract delivery the simulated park took (the park file's
+    # contract as well as any the plan buys), not less the plan's contracts alone
+    s = chk.simulation.optimised
+    taken_kwh = float(sum(c.sum() for c in s.contract_kw.values()) * s.dt_h)
+    assert taken_kwh > 0
+    assert chk.grid_mix_mwh * 1000 == pytest.approx(float(f.grid_import_kwh.sum()) - taken_kwh, rel=1e-9)
     assert chk.indicators.energy_tce == pytest.approx(plan.indicators.energy_tce, abs=Decimal("0.00001"))  # type: ignore[union-attr]
 
 
