@@ -119,10 +119,11 @@ def test_plan_vs_actual_compares_the_plan_at_the_grid_meter(demo_api: Api) -> No
         np.zeros(60 * len(metered), np.int16),
     )
     assert store.ingest(batch, now=start + dt.timedelta(hours=2)).accepted == 60 * len(metered)
+    end = start + dt.timedelta(hours=1)
     with demo_api.client("operator") as c:
         pva = c.get(
             "/v1/schedules/plan-vs-actual",
-            params={"start": start.isoformat(), "end": (start + dt.timedelta(hours=1)).isoformat(), "kind": "day_ahead"},
+            params={"start": start.isoformat(), "end": end.isoformat(), "kind": "day_ahead"},
         ).json()
     np.testing.assert_allclose(np.array(pva["actual_grid_import_kw"], dtype=float), at_meter, rtol=1e-9)
     np.testing.assert_allclose(np.array(pva["planned_grid_import_kw"], dtype=float), at_meter, rtol=1e-9)
