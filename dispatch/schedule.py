@@ -132,12 +132,18 @@ class Schedule:
 
     @property
     def emissions_kg(self) -> np.ndarray:
-        """Expected location-based emissions per interval: grid-mix import × grid factor [kgCO2]."""
+        """Expected emissions of the plan's supply per interval: grid-mix import × grid factor [kgCO2].
+
+        The dispatch's own figure, which its carbon price acts on: green contracts and direct lines count
+        as zero-emission (their certificates travel with the energy) and the rest of the import carries
+        the location-based grid factor. It is neither of the accounting's two methods: location-based
+        counts the contracts' energy at the grid factor too, market-based prices the rest at the residual
+        factor (``GET /v1/carbon/intensity/forecast`` gives both for a stored plan)."""
         return self.grid_import_kw * self.ef_kg_per_kwh * self.dt_h
 
     @property
     def park_ef_kg_per_kwh(self) -> np.ndarray:
-        """Expected park emission factor per interval: emissions / consumption [kgCO2/kWh]."""
+        """The plan's emissions per kWh consumed, per interval (:attr:`emissions_kg` / consumption) [kgCO2/kWh]."""
         cons = self.consumption_kw * self.dt_h
         return np.divide(self.emissions_kg, cons, out=np.zeros(self.T), where=cons > 1e-9)
 

@@ -41,7 +41,11 @@ class Intervals(BaseModel):
     curtailment_kw: list[float]
     price_cny_per_kwh: list[float]
     period: list[str]
-    ef_kg_per_kwh: list[float] = Field(description="expected park emission factor")
+    ef_kg_per_kwh: list[float] = Field(
+        description="the plan's emissions per kWh consumed as dispatch prices them: grid-mix import at the grid "
+        "factor, green contracts and direct lines zero-emission (the accounting's location- and market-based "
+        "forecasts: GET /v1/carbon/intensity/forecast)"
+    )
 
 
 class SchedulePublic(BaseModel):
