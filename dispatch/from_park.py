@@ -28,10 +28,11 @@ from dispatch.problem import (
     ReactiveCapability,
 )
 from dispatch.solver import SolverOptions
-from ems.carbon.factors import FactorRegistry
+from ems.carbon.factors import FactorError, FactorRegistry, FactorSeries
 from ems.carbon.run import resolve_factor
 from ems.constants import PV_PERFORMANCE_RATIO
 from ems.forecast.base import Forecast
+from ems.i18n import Msg, message_of
 from ems.park import Battery, Load, Park, PvPlant, WindTurbine
 from ems.parktime import local_datetimes
 from ems.profiles import clear_sky_ghi
@@ -46,11 +47,58 @@ def grid_factor(park: Park, times: np.ndarray, registry: FactorRegistry | None =
     """The park's location-based grid factor (park file ``carbon.grid_factor``, as carbon accounting uses it)
     per interval starting at ``times`` [kgCO2/kWh], from ``registry`` (default: the published factors; a
     planner with a store passes the store's, which holds the user's versions and time-varying series),
-    and a one-line source. Raises FactorError for a factor the registry does not hold."""
-    r = resolve_factor(registry or _published(), park.carbon.grid_factor, times)
+    and a one-line source.
+
+    A plan is a forecast: intervals a time-varying series does not reach yet (grid operators publish
+    hourly factors after the fact) take the value at the same time of day on the series' last covered
+    day (persistence), and the source says how many did; accounting, by contrast, refuses uncovered
+    intervals. Raises FactorError for a factor the registry does not hold, naming the park file's key."""
+    reg = registry or _published()
+    ref = park.carbon.grid_factor
+    try:
+        if reg.is_series(ref):
+            series = reg.get_series(ref)
+            values, filled = _persisted(series, np.asarray(times, dtype="datetime64[us]"))
+            by = series.publisher or series.origin
+            note = f"; {filled} of {len(times)} intervals repeat its last covered day" if filled else ""
+            return values, f"{series.id}: time-varying series ({by}){note}"
+        r = resolve_factor(reg, ref, times)
+    except FactorError as exc:
+        msg = (
+            Msg("park file carbon.grid_factor {ref!r}: {error}", ref=ref, error=message_of(exc))
+            if registry is not None
+            else Msg(
+                "park file carbon.grid_factor {ref!r} is not a published factor, and this plan is made without "
+                "the store that holds your own: {error}",
+                ref=ref,
+                error=message_of(exc),
+            )
+        )
+        raise FactorError(msg) from exc
     by = r.provenance.get("publisher") or r.provenance.get("origin") or "user"
-    value = f"{r.constant} kgCO2/kWh" if r.constant is not None else "time-varying series"
-    return np.asarray(r.per_interval, dtype=float), f"{r.provenance['id']}: {value} ({by})"
+    return np.asarray(r.per_interval, dtype=float), f"{r.provenance['id']}: {r.constant} kgCO2/kWh ({by})"
+
+
+def _persisted(series: FactorSeries, times: np.ndarray) -> tuple[np.ndarray, int]:
+    """``series`` at ``times``; an uncovered time takes the same time of day on the nearest covered day
+    before it (after it, for times before the series), else the series' last value. How many were filled."""
+    step = np.timedelta64(series.interval_minutes * 60_000_000, "us")
+    day = np.timedelta64(86_400_000_000, "us")
+    first, end = series.starts[0], series.starts[-1] + step
+
+    def covered(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        idx = np.searchsorted(series.starts, t, side="right") - 1
+        return idx, (idx >= 0) & (t < series.starts[np.clip(idx, 0, None)] + step)
+
+    idx, ok = covered(times)
+    shifted = times.copy()
+    late, early = times >= end, times < first
+    shifted[late] -= ((times[late] - end) // day + 1) * day
+    shifted[early] += ((first - times[early] - np.timedelta64(1, "us")) // day + 1) * day
+    idx2, ok2 = covered(shifted)
+    values = np.where(ok, series.values[np.clip(idx, 0, None)], series.values[-1])
+    values = np.where(~ok & ok2, series.values[np.clip(idx2, 0, None)], values)
+    return values.astype(float), int((~ok).sum())
 
 
 def tou_prices(park: Park, times_utc: np.ndarray) -> np.ndarray:

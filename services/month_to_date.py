@@ -35,7 +35,7 @@ def contract_delivered_kwh(store: Store, park: Park, start: dt.datetime) -> dict
     """Energy each green contract delivered in its current settlement period (local day or month) before
     ``start`` [kWh]: the contract ledger (the trading centre's settlement import) up to the end of its
     latest settled period, then, for the intervals not settled yet, the delivery the executed plans
-    planned (:func:`unsettled_planned_kwh`).
+    planned (:func:`unsettled_planned_kwh`: MPC plans, else day-ahead ones).
 
     A ledger row straddling ``start`` (a monthly settlement) counts pro rata by time. Planned rather than
     metered: a contract's energy arrives through the grid meter with the grid-mix import, so no meter
@@ -67,9 +67,10 @@ def contract_delivered_kwh(store: Store, park: Park, start: dt.datetime) -> dict
 def unsettled_planned_kwh(
     conn: psycopg.Connection, park: Park, contract_id: str, start: dt.datetime, end: dt.datetime
 ) -> float:
-    """Contract energy planned for [start, end) by the MPC plan executed in each interval (the newest plan
-    made before it) [kWh]; intervals no plan covered count as not delivered."""
+    """Contract energy planned for [start, end) by the plan executed in each interval [kWh]: the newest MPC
+    plan made before it, else (a park run on day-ahead plans) the newest day-ahead plan; intervals no plan
+    covered count as not delivered."""
     h = park.interval_minutes / 60.0
-    return sum(
-        devices.get(contract_id, {}).get("p_kw", 0.0) * h for _, _, devices in planned_series(conn, "mpc", start, end)
-    )
+    executed = {t: devices for t, _, devices in planned_series(conn, "day_ahead", start, end)}
+    executed |= {t: devices for t, _, devices in planned_series(conn, "mpc", start, end)}
+    return sum(devices.get(contract_id, {}).get("p_kw", 0.0) * h for devices in executed.values())

@@ -30,6 +30,8 @@ from dispatch.from_park import problem_from_park
 from dispatch.problem import DispatchProblem
 from dispatch.rules import rule_based_schedule
 from dispatch.schedule import Kpis, Schedule, compute_kpis
+from ems.carbon.factors import FactorRegistry
+from ems.carbon.service import load_registry
 from ems.forecast.base import Forecast
 from ems.park import Load, Park, PvPlant, WindTurbine
 from ems.store import IntervalEnergy, Store
@@ -68,6 +70,7 @@ def actual_problem(
     direct_avail_kw: dict[str, np.ndarray],
     soc0: dict[str, float],
     peak_so_far_kw: float = 0.0,
+    registry: FactorRegistry | None = None,
 ) -> DispatchProblem:
     h = park.interval_minutes / 60.0
     start = dt.datetime.fromtimestamp(int(ie.starts[0].astype(np.int64)) / 1e6, tz=dt.UTC)
@@ -78,7 +81,7 @@ def actual_problem(
         elif isinstance(d, PvPlant | WindTurbine):
             avail = available_kw.get(d.id, mean_power(ie, d.id, h)[0])
             (fc.pv_kw if isinstance(d, PvPlant) else fc.wind_kw)[d.id] = np.asarray(avail, dtype=float)
-    return problem_from_park(park, fc, soc0=soc0, peak_import_so_far_kw=peak_so_far_kw)
+    return problem_from_park(park, fc, soc0=soc0, peak_import_so_far_kw=peak_so_far_kw, registry=registry)
 
 
 def operated_schedule(
@@ -149,7 +152,7 @@ def compare(
 ) -> Comparison:
     """As operated vs the rule-based baseline for [start, end) (see module doc)."""
     ie = store.interval_energy(start, end)
-    p = actual_problem(park, ie, available_kw, direct_avail_kw, soc0, peak_so_far_kw)
+    p = actual_problem(park, ie, available_kw, direct_avail_kw, soc0, peak_so_far_kw, load_registry(store))
     soc_end = {}
     for b in p.batteries:
         t_us, v = store.raw(b.id, "soc_pct", start, end)

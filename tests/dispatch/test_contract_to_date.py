@@ -139,5 +139,10 @@ def test_unsettled_intervals_count_what_the_executed_plans_delivered(demo_store:
         insert_delivery(conn, gpt, dt.datetime(2026, 6, 6, tzinfo=tz), late, Decimal(900_000), "period", one, "b", None)
         save_schedule(conn, plan(late, 4, 2000.0), "mpc")
         save_schedule(conn, plan(late + dt.timedelta(minutes=30), 4, 3000.0), "mpc")
+        save_schedule(conn, plan(late, 8, 1000.0), "day_ahead")  # executed only where no MPC plan was made
     planner = Planner(demo_park, demo_store, ac_check=False)
     assert contract_delivered_kwh(planner.store, planner.park, JUNE_11) == pytest.approx({gpt: 1_502_500.0})
+    # an hour later: the MPC plans reach 00:30; the day-ahead plan was executed at 00:30 and 00:45,
+    # 2 × 0.25 h × 1000 kW = 500 kWh more: 600,000 + 900,000 + 1,000 + 3,000 + 500
+    later = JUNE_11 + dt.timedelta(hours=1)
+    assert contract_delivered_kwh(planner.store, planner.park, later) == pytest.approx({gpt: 1_504_500.0})

@@ -58,3 +58,32 @@ def test_day_ahead_plan_starts_from_the_months_peak_and_the_stores_factor_series
     assert res.problem.peak_import_so_far_kw == pytest.approx(900.0)  # the 900 kW hour's 15-minute means
     assert res.problem.ef_kg_per_kwh.tolist() == [0.7] * 4 + [0.5] * 4
     assert res.problem.ef_source.startswith("js-hourly-2026@v1: time-varying series (grid company)")
+
+
+def test_a_factor_series_ending_before_the_horizon_repeats_its_last_day(
+    store: Store, tiny_park: Park, tmp_path: Path
+) -> None:
+    """Hourly factors are published after the fact, so a plan's horizon runs past the series: those intervals
+    take the same hour of the series' last day (a persistence forecast), and the source says how many."""
+    day_before = START - dt.timedelta(days=1)
+    csv = tmp_path / "hourly.csv"
+    csv.write_text(
+        "time,value\n"
+        + "".join(f"{(day_before + dt.timedelta(hours=k)).isoformat()},{0.30 + k / 100:.2f}\n" for k in range(24))
+    )
+    service.add_series(
+        store, read_series_csv(csv, "js-hourly-2026", interval_minutes=60, publisher="grid company", document="test")
+    )
+    res = plan_from_store(
+        store, _with_factor(tiny_park, "js-hourly-2026"), START, intervals=8, ac_check=False, save=False
+    )
+    assert res.problem.ef_kg_per_kwh.tolist() == [0.30] * 4 + [0.31] * 4  # hours 0 and 1 of the day before
+    assert "8 of 8 intervals repeat its last covered day" in res.problem.ef_source
+
+
+def test_a_factor_only_the_store_knows_is_refused_clearly_without_it(tiny_park: Park) -> None:
+    from ems.carbon.factors import FactorError
+
+    fc = Forecast(START, 15, {"PV1": np.zeros(4)}, {"WT1": np.zeros(4)}, {"LOAD1": np.full(4, 100.0)})
+    with pytest.raises(FactorError, match="'my-grid-2026' is not a published factor"):
+        problem_from_park(_with_factor(tiny_park, "my-grid-2026"), fc)
