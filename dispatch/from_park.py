@@ -58,11 +58,12 @@ def grid_factor(park: Park, times: np.ndarray, registry: FactorRegistry | None =
     try:
         if reg.is_series(ref):
             series = reg.get_series(ref)
-            values, filled = _persisted(series, np.asarray(times, dtype="datetime64[us]"))
+            values, filled = _persisted(series, np.asarray(times, dtype="datetime64[us]"), park.interval_minutes)
             by = series.publisher or series.origin
-            note = f"; {filled} of {len(times)} intervals repeat its last covered day" if filled else ""
+            n = int(filled.sum())
+            note = f"; {n} of {len(times)} intervals repeat its last covered day" if n else ""
             return values, f"{series.id}: time-varying series ({by}){note}"
-        r = resolve_factor(reg, ref, times)
+        r = resolve_factor(reg, ref, times, park.interval_minutes)
     except FactorError as exc:
         msg = (
             Msg("park file carbon.grid_factor {ref!r}: {error}", ref=ref, error=message_of(exc))
@@ -79,9 +80,16 @@ def grid_factor(park: Park, times: np.ndarray, registry: FactorRegistry | None =
     return np.asarray(r.per_interval, dtype=float), f"{r.provenance['id']}: {r.constant} kgCO2/kWh ({by})"
 
 
-def _persisted(series: FactorSeries, times: np.ndarray) -> tuple[np.ndarray, int]:
-    """``series`` at ``times``; an uncovered time takes the same time of day on the nearest covered day
-    before it (after it, for times before the series), else the series' last value. How many were filled."""
+def _persisted(series: FactorSeries, times: np.ndarray, interval_minutes: int) -> tuple[np.ndarray, np.ndarray]:
+    """``series`` over the intervals starting at ``times`` (a finer series averaged over each, as
+    :meth:`FactorSeries.at`); an uncovered time takes the same time of day on the nearest covered day
+    before it (after it, for times before the series), else the series' last value. Also which intervals
+    were filled."""
+    k = max(1, interval_minutes // series.interval_minutes)
+    if k > 1:
+        sub = (times[:, None] + np.arange(k) * np.timedelta64(series.interval_minutes * 60_000_000, "us")).ravel()
+        values, filled = _persisted(series, sub, series.interval_minutes)
+        return values.reshape(-1, k).mean(axis=1), np.asarray(filled.reshape(-1, k).any(axis=1))
     step = np.timedelta64(series.interval_minutes * 60_000_000, "us")
     day = np.timedelta64(86_400_000_000, "us")
     first, end = series.starts[0], series.starts[-1] + step
@@ -98,7 +106,7 @@ def _persisted(series: FactorSeries, times: np.ndarray) -> tuple[np.ndarray, int
     idx2, ok2 = covered(shifted)
     values = np.where(ok, series.values[np.clip(idx, 0, None)], series.values[-1])
     values = np.where(~ok & ok2, series.values[np.clip(idx2, 0, None)], values)
-    return values.astype(float), int((~ok).sum())
+    return values.astype(float), ~ok
 
 
 def tou_prices(park: Park, times_utc: np.ndarray) -> np.ndarray:

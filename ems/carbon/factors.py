@@ -112,11 +112,30 @@ class FactorSeries:
             "origin": self.origin,
         }
 
-    def at(self, starts: np.ndarray) -> np.ndarray:
-        """Factor per requested interval start: the series value whose interval contains it.
+    def at(self, starts: np.ndarray, interval_minutes: int | None = None) -> np.ndarray:
+        """Factor per requested interval: the series value whose interval contains its start; for requested
+        intervals of ``interval_minutes`` longer than the series' own, the mean of the series over the
+        interval (emissions of a constant power: a 15-minute series on hourly data would otherwise give each
+        hour its first quarter's factor).
 
-        Raises FactorError when a requested interval is not covered (no silent fallback).
+        Raises FactorError when a requested interval is not covered (no silent fallback), or when the
+        requested interval is not a whole number of the series' intervals.
         """
+        n = 1 if interval_minutes is None else -(-interval_minutes // self.interval_minutes)
+        if n > 1:
+            if interval_minutes % self.interval_minutes:  # type: ignore[operator]
+                raise FactorError(
+                    Msg(
+                        "time-varying factor {factor} has {step}-minute values; intervals of {minutes} minutes "
+                        "are not a whole number of them",
+                        factor=self.id,
+                        step=self.interval_minutes,
+                        minutes=interval_minutes,
+                    )
+                )
+            step = np.timedelta64(self.interval_minutes * 60_000_000, "us")
+            sub = (np.asarray(starts, dtype="datetime64[us]")[:, None] + np.arange(n) * step).ravel()
+            return self.at(sub).reshape(-1, n).mean(axis=1)
         step = np.timedelta64(self.interval_minutes * 60_000_000, "us")
         idx = np.searchsorted(self.starts, starts, side="right") - 1
         ok = (idx >= 0) & (starts < self.starts[np.clip(idx, 0, None)] + step)

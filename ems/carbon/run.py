@@ -77,10 +77,14 @@ def default_residual_ref(park: Park, registry: FactorRegistry) -> str:
     return chosen.key
 
 
-def resolve_factor(registry: FactorRegistry, ref: str, starts: np.ndarray) -> ResolvedFactor:
+def resolve_factor(
+    registry: FactorRegistry, ref: str, starts: np.ndarray, interval_minutes: int | None = None
+) -> ResolvedFactor:
+    """Factor ``ref`` per interval starting at ``starts`` (of ``interval_minutes``: a finer time-varying
+    series is averaged over each interval, :meth:`FactorSeries.at`)."""
     if registry.is_series(ref):
         s = registry.get_series(ref)
-        return ResolvedFactor(s.id, s.at(starts), s.provenance(), None)
+        return ResolvedFactor(s.id, s.at(starts, interval_minutes), s.provenance(), None)
     f = registry.get(ref)
     parse_ref(ref)
     return ResolvedFactor(f.id, np.full(len(starts), float(f.value)), f.provenance(), f.value)
@@ -242,8 +246,8 @@ def compute_run(
         deliveries = [d for d in deliveries if d.period.overlaps(span)]
         retirements = [r for r in retirements if r.period.overlaps(span)]
     claims = build_claims(flows.starts, flows.interval_minutes, list(deliveries), list(retirements))
-    grid = resolve_factor(registry, park.carbon.grid_factor, flows.starts)
-    residual = resolve_factor(registry, default_residual_ref(park, registry), flows.starts)
+    grid = resolve_factor(registry, park.carbon.grid_factor, flows.starts, flows.interval_minutes)
+    residual = resolve_factor(registry, default_residual_ref(park, registry), flows.starts, flows.interval_minutes)
     storage = storage_params(park)
     accounts = account(flows, grid.per_interval, residual.per_interval, claims, storage)
     cfe_share, cfe_prov = resolve_grid_cfe_share(park, registry, n)

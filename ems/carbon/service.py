@@ -546,7 +546,7 @@ def intensity_forecast(
         return plan, []
     times = [plan.times[i] for i in keep]
     starts = np.array([np.datetime64(t.astimezone(dt.UTC).replace(tzinfo=None), "us") for t in times])
-    factor = resolve_factor(registry, _factor_ref(park, registry, method), starts).per_interval
+    factor = resolve_factor(registry, _factor_ref(park, registry, method), starts, plan.interval_minutes).per_interval
     contract = sum((plan.device_series(c.id, "p_kw") for c in park.green.contracts), np.zeros(len(plan.times)))
     consumption = plan.consumption_kw if plan.consumption_kw is not None else np.zeros(len(plan.times))
     return plan, forecast_points(

@@ -87,3 +87,25 @@ def test_a_factor_only_the_store_knows_is_refused_clearly_without_it(tiny_park: 
     fc = Forecast(START, 15, {"PV1": np.zeros(4)}, {"WT1": np.zeros(4)}, {"LOAD1": np.full(4, 100.0)})
     with pytest.raises(FactorError, match="'my-grid-2026' is not a published factor"):
         problem_from_park(_with_factor(tiny_park, "my-grid-2026"), fc)
+
+
+def test_a_finer_factor_series_is_averaged_over_each_interval(tiny_park: Park) -> None:
+    """A 15-minute series 0.8, 0.4, 0.4, 0.4 each hour on an hourly park: each hour's factor is the mean 0.5
+    (emissions of a constant power over the hour), in accounting and in the plan; not the first quarter's."""
+    from ems.carbon.factors import FactorRegistry, FactorSeries
+    from ems.carbon.run import resolve_factor
+
+    starts = np.datetime64("2026-03-09T16:00", "us") + np.arange(8) * np.timedelta64(15, "m")
+    reg = FactorRegistry.published()
+    reg.series["q-hourly"] = [
+        FactorSeries("q-hourly", 1, starts, np.tile([0.8, 0.4, 0.4, 0.4], 2), 15, "grid company", "test")
+    ]
+    hours = starts[::4]
+    assert resolve_factor(reg, "q-hourly", hours, 60).per_interval.tolist() == pytest.approx([0.5, 0.5])
+    assert resolve_factor(reg, "q-hourly", starts, 15).per_interval.tolist() == [0.8, 0.4, 0.4, 0.4] * 2
+    hourly_park = _with_factor(tiny_park, "q-hourly").model_copy(update={"interval_minutes": 60})
+    fc = Forecast(START, 60, {"PV1": np.zeros(3)}, {"WT1": np.zeros(3)}, {"LOAD1": np.full(3, 100.0)})
+    p = problem_from_park(hourly_park, fc, registry=reg)
+    # the third hour lies beyond a series shorter than a day: no covered day to repeat, so its last value 0.4
+    assert p.ef_kg_per_kwh.tolist() == pytest.approx([0.5, 0.5, 0.4])
+    assert "1 of 3 intervals repeat" in p.ef_source
