@@ -59,7 +59,7 @@ class SimulationConfig:
     start: dt.datetime = dt.datetime(2025, 12, 31, 16, 0, tzinfo=dt.UTC)  # 2026-01-01 00:00 Beijing time
     days: int = 365
     replan_minutes: int = 60
-    horizon: int = 96
+    horizon: int = 0  # intervals each re-plan looks ahead; 0: one day of the park's intervals
     seed: int = 7
     history_days: int = 14
     battery_scale: float = 1.0
@@ -250,7 +250,7 @@ def simulation_truth(park: Park, cfg: SimulationConfig) -> tuple[ParkTruth, int]
     truth = synthesize_truth(
         park,
         cfg.start - dt.timedelta(days=cfg.history_days),
-        (cfg.days + cfg.history_days) * per_day + cfg.horizon,
+        (cfg.days + cfg.history_days) * per_day + (cfg.horizon or per_day),
         seed=cfg.seed,
     )
     return truth, cfg.history_days * per_day
@@ -261,6 +261,8 @@ def simulate_year(
 ) -> SimulationResult:
     """Run the closed loop and the baseline over ``cfg.days`` days; ``progress(n)`` is called per re-plan."""
     cfg = cfg or SimulationConfig()
+    if cfg.horizon <= 0:
+        cfg = dataclasses.replace(cfg, horizon=park.intervals_per_day)
     wall0 = time.perf_counter()
     n = cfg.days * park.intervals_per_day
     truth, off = simulation_truth(park, cfg)

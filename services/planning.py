@@ -103,7 +103,7 @@ def plan_from_store(
     store: Store,
     park: Park,
     start: dt.datetime,
-    intervals: int = 96,
+    intervals: int | None = None,
     *,
     ac_check: bool = True,
     history_days: int = 14,
@@ -120,6 +120,7 @@ def plan_from_store(
     Starts, as ``ems mpc`` does, from the month's metered peak import so far and the contracts'
     deliveries so far (:mod:`services.month_to_date`), with the park's grid factor from the store's
     registry (user versions and time-varying series included)."""
+    intervals = intervals or park.intervals_per_day
     hist = history_from_store(store, park, start - dt.timedelta(days=history_days), start)
     fc = forecast_park(park, hist, start, intervals)
     fc.ef_kg_per_kwh, fc.ef_source = grid_factor(park, fc.times, load_registry(store))

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import StoreDep
 from api.security import AUTH_RESPONSES, Operator, Problem, Reader
 from ems.alerts import engine
+from ems.i18n import Msg
 from ems.store import Store
 from ems.store import alert_queries as AQ
 from ems.store.alert_queries import AlertRow
@@ -68,7 +69,7 @@ async def list_alerts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[AlertPublic]:
     if since is not None and since.tzinfo is None:
-        raise HTTPException(400, "since needs a time zone (e.g. 2026-06-01T00:00:00+08:00)")
+        raise HTTPException(400, Msg("since needs a time zone (e.g. 2026-06-01T00:00:00+08:00)"))
     rows = await run_in_threadpool(engine.alerts, store, open_only=open_only, since=since, limit=limit)
     return [AlertPublic.model_validate(_public(a)) for a in rows]
 

@@ -147,17 +147,24 @@ def planned(
     def dev(devices: dict[str, dict[str, float]], kind_: str, key: str = "p_kw") -> float:
         return sum(float(devices.get(d.id, {}).get(key, 0.0)) for d in park.devices_of(kind_))
 
+    step = dt.timedelta(minutes=park.interval_minutes)
     for t, grid_import, grid_export, consumption, devices in rows:
-        j = int((t - start) // width)
-        count[j] += 1
-        cols["grid_import_kw"][j] += planned_metered_kw(grid_import, grid_export, devices, contracts)
-        cols["pv_kw"][j] += dev(devices, "pv")
-        cols["wind_kw"][j] += dev(devices, "wind")
-        cols["battery_kw"][j] += dev(devices, "battery")
-        cols["load_kw"][j] += np.nan if consumption is None else consumption
-        cols["soc_pct"][j] += (
-            100 * sum(float(devices.get(b.id, {}).get("soc", np.nan)) * b.e_rated_kwh for b in batteries) / e_total
-        )
+        values = {
+            "grid_import_kw": planned_metered_kw(grid_import, grid_export, devices, contracts),
+            "pv_kw": dev(devices, "pv"),
+            "wind_kw": dev(devices, "wind"),
+            "battery_kw": dev(devices, "battery"),
+            "load_kw": np.nan if consumption is None else consumption,
+            "soc_pct": 100
+            * sum(float(devices.get(b.id, {}).get("soc", np.nan)) * b.e_rated_kwh for b in batteries)
+            / e_total,
+        }
+        # every view bucket the plan interval covers (an hourly plan fills four 15-minute buckets of a day)
+        first, last = int((t - start) // width), int((t + step - start - dt.timedelta(microseconds=1)) // width)
+        for j in range(max(first, 0), min(last, n - 1) + 1):
+            count[j] += 1
+            for q, v in values.items():
+                cols[q][j] += v
     with np.errstate(invalid="ignore", divide="ignore"):
         return Series(**{q: _opt(np.where(count > 0, v / count, np.nan)) for q, v in cols.items()})
 

@@ -59,7 +59,14 @@ def load_plan_vs_actual(_: Operator, period: PeriodDep, park: ParkDep, store: St
     )
 
 
-@router.get("/accuracy", response_model=list[AccuracyPublic], summary="MAE, RMSE and bias per series and method")
+@router.get(
+    "/accuracy",
+    response_model=list[AccuracyPublic],
+    summary="MAE, RMSE and bias per series and method",
+    responses={400: {"model": Problem, "description": "since without a time zone"}},
+)
 def accuracy(_: Operator, store: StoreDep, since: dt.datetime | None = None) -> list[AccuracyPublic]:
+    if since is not None and since.tzinfo is None:  # else read in the database session's zone, not the park's
+        raise HTTPException(400, Msg("since needs a time zone (e.g. 2026-06-01T00:00:00+08:00)"))
     with store.connection() as conn:
         return [AccuracyPublic(**vars(a)) for a in accuracy_summary(conn, since)]

@@ -93,7 +93,7 @@ class KpisPublic(BaseModel):
 
 class ReplanRequest(BaseModel):
     start: dt.datetime | None = Field(None, description="horizon start (default: the next interval boundary)")
-    intervals: int = Field(96, ge=1, le=2880)
+    intervals: int | None = Field(None, ge=1, le=2880, description="horizon length; default: one day")
     ac_check: bool = True
 
 
@@ -272,12 +272,13 @@ async def replan(
     start = body.start or (now - (now - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) % step + step)
     if (start - dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) % step:
         raise HTTPException(400, Msg("start must be on a {minutes}-minute boundary", minutes=park.interval_minutes))
+    intervals = body.intervals or park.intervals_per_day
     try:  # the park file's spot/dynamic prices, as `ems plan` uses them
-        prices = park_prices(park, settings.park_file, start, body.intervals)
+        prices = park_prices(park, settings.park_file, start, intervals)
     except PriceFileError as exc:
         raise HTTPException(400, str(exc)) from None
     res = await run_in_threadpool(
-        plan_from_store, store, park, start, body.intervals, ac_check=body.ac_check, note="api replan", prices=prices
+        plan_from_store, store, park, start, intervals, ac_check=body.ac_check, note="api replan", prices=prices
     )
     metrics.solve_seconds.observe(res.schedule.solve_time_s)
     assert res.schedule_id is not None and res.version is not None  # saved

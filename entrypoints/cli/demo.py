@@ -254,6 +254,7 @@ def demo(
         history_days=history_days,
         ac_check=not no_ac_check,
         guard=not no_guard,
+        horizon=p.intervals_per_day,
         api_port=port if port is not None else _free_or_none(settings.api_host, settings.api_port),
     )
     try:

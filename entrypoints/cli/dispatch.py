@@ -63,8 +63,8 @@ def plan(
     data_dir: DataDirOption = None,
     day: Annotated[str | None, typer.Option(help="local date to plan (YYYY-MM-DD); default: tomorrow")] = None,
     intervals: Annotated[
-        int, typer.Option(min=1, help="horizon length in park intervals (96 = one day at 15 min)")
-    ] = 96,
+        int | None, typer.Option(min=1, help="horizon length in park intervals; default: one day")
+    ] = None,
     source: Annotated[str, typer.Option(help="forecast source: 'store' (telemetry history) or 'synthetic'")] = "store",
     objective: Annotated[
         str | None, typer.Option(help="'lexicographic' (local RE first, then cost) or 'weighted'; default: park file")
@@ -103,6 +103,7 @@ def plan(
         if 60 % interval_minutes:
             raise typer.BadParameter(_("interval-minutes must divide 60"))
         park = park.model_copy(update={"interval_minutes": interval_minutes})
+    intervals = intervals or park.intervals_per_day
     opts: dict[str, object] = {"re_weight_cny_per_kwh": re_weight, "time_limit_s": time_limit, "mip_rel_gap": mip_gap}
     local_day = dt.date.fromisoformat(day) if day else (dt.datetime.now(park.tz) + dt.timedelta(days=1)).date()
     start = _local_midnight(park, local_day)
@@ -235,6 +236,7 @@ def simulate_year_cmd(
         carbon_price_cny_per_t=carbon_price,
         options=SolverOptions(binaries=binaries),
     )
+    cfg = dataclasses.replace(cfg, horizon=park.intervals_per_day)  # one day ahead at any interval length
     span = days * park.intervals_per_day + cfg.horizon  # the last re-plan looks one horizon ahead
     cfg = dataclasses.replace(cfg, prices=_price_series(prices, park, settings.park_file, cfg.start, span))
     replans = -(-days * park.intervals_per_day // max(1, cfg.replan_minutes // park.interval_minutes))

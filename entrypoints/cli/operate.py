@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def mpc(
     park: ParkOption = None,
     data_dir: DataDirOption = None,
-    horizon: Annotated[int, typer.Option(help="intervals planned ahead")] = 96,
+    horizon: Annotated[int | None, typer.Option(min=1, help="intervals planned ahead; default: one day")] = None,
     history_days: Annotated[int, typer.Option(help="days of telemetry the forecasters learn from")] = 14,
     no_ac_check: Annotated[bool, typer.Option("--no-ac-check", help="plan without the AC power-flow check")] = False,
     steps: Annotated[int | None, typer.Option(help="stop after this many plans (default: run until Ctrl-C)")] = None,
@@ -45,6 +45,7 @@ def mpc(
 
     settings, p = settings_and_park(data_dir, park)
     refuse_unsafe_or_exit(settings, p)
+    horizon = horizon or p.intervals_per_day
     series = loaded_prices(prices, p, settings.park_file, horizon)
     logging.getLogger("entrypoints.operate").setLevel(logging.INFO)
     typer.echo(

@@ -67,7 +67,7 @@ class LiveConfig:
     day: dt.date | None = None  # local date of the first simulated day; None = the latest past days
     start_hour: int = 0  # local hour of day the simulated period starts
     history_days: int = 7
-    horizon: int = 96
+    horizon: int = 96  # intervals each re-plan looks ahead (`ems demo` sets one day of the park's)
     ac_check: bool = True
     sample_s: float = 60.0  # simulated seconds between polls and gateway pushes (< rollup_max_gap_s)
     api_port: int | None = None  # None = a free port

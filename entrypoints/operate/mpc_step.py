@@ -66,7 +66,7 @@ class Planner:
         park: Park,
         store: Store,
         *,
-        horizon: int = 96,
+        horizon: int | None = None,
         history_days: int = 7,
         ac_check: bool = True,
         prices: PriceSeries | None = None,
@@ -79,7 +79,7 @@ class Planner:
         headroom covers it (``peak_margin_from_batteries``)."""
         self.park = park
         self.store = store
-        self.horizon = horizon
+        self.horizon = horizon or park.intervals_per_day  # default: one day
         self.history_days = history_days
         self.prices = prices
         self.peak_margin_quantile = peak_margin_quantile or park.dispatch.peak_margin_quantile

@@ -236,3 +236,26 @@ def test_feed_drops_a_client_that_falls_behind_and_caps_clients(console: Api) ->
         await feed.close()
 
     asyncio.run(run())
+
+
+def test_an_hourly_plan_fills_every_bucket_of_the_day_view(store, tiny_park) -> None:  # type: ignore[no-untyped-def]
+    """The day view has 15-minute buckets; a park planned hourly puts each plan hour into all four of them
+    (it filled one, so three in four points of the planned line were empty)."""
+    import datetime as dt
+
+    from api.routers.console import park_midnight, planned
+    from ems.store.schedules import ScheduleInterval, ScheduleRecord, save_schedule
+
+    park = tiny_park.model_copy(update={"interval_minutes": 60})
+    start = park_midnight(park, dt.date(2026, 6, 20))
+    rows = [
+        ScheduleInterval(start + dt.timedelta(hours=k), 100.0 + k, 0.0, 0.0, 0.0, 0.0, 100.0 + k, 0.0, 0.0, {})
+        for k in range(24)
+    ]
+    record = ScheduleRecord(start, 60, "lp", "optimal", "lexicographic", "optimal", None, 0.0, {}, {}, rows)
+    with store.connection() as conn:
+        save_schedule(conn, record)
+    times = [start + dt.timedelta(minutes=15 * j) for j in range(96)]
+    s = planned(store, park, "day_ahead", start, start + dt.timedelta(days=1), times)
+    assert s is not None
+    assert s.grid_import_kw == [100.0 + j // 4 for j in range(96)]

@@ -127,3 +127,12 @@ def test_plan_vs_actual_compares_the_plan_at_the_grid_meter(demo_api: Api) -> No
         ).json()
     np.testing.assert_allclose(np.array(pva["actual_grid_import_kw"], dtype=float), at_meter, rtol=1e-9)
     np.testing.assert_allclose(np.array(pva["planned_grid_import_kw"], dtype=float), at_meter, rtol=1e-9)
+
+
+def test_a_since_without_time_zone_is_refused(api: Api) -> None:
+    """A naive time would be read in the database session's zone, not the park's: refused, as for alerts."""
+    with api.client("operator") as c:
+        for path in ("/v1/forecasts/accuracy", "/v1/alerts"):
+            r = c.get(path, params={"since": "2026-06-01T00:00"})
+            assert r.status_code == 400 and "time zone" in r.text, (path, r.text)
+            assert c.get(path, params={"since": "2026-06-01T00:00:00+08:00"}).status_code == 200

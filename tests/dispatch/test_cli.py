@@ -149,3 +149,13 @@ def test_plan_options_from_cli_and_park_file(tmp_path: Path) -> None:
     # a price file that does not cover the horizon is named, not a traceback
     r3 = CliRunner().invoke(app, [*base, "--park", str(park_file), "--intervals", "96"])
     assert r3.exit_code != 0 and "is outside" in r3.output
+
+
+def test_plan_defaults_to_one_day_at_any_interval_length() -> None:
+    """Without --intervals a plan covers the local day: 24 hourly intervals, 288 five-minute ones (it was 96
+    intervals whatever their length: four days at 60 minutes, eight hours at 5)."""
+    base = ["plan", "--source", "synthetic", "--day", "2026-05-01", "--no-ac-check", "--no-save"]
+    for minutes, n in ((60, 24), (5, 288)):
+        r = CliRunner().invoke(app, [*base, "--interval-minutes", str(minutes)])
+        assert r.exit_code == 0, r.output
+        assert f"intervals: {n}" in r.output and f"dt_h: {minutes / 60}" in r.output
