@@ -110,8 +110,10 @@ def _persisted(series: FactorSeries, times: np.ndarray, interval_minutes: int) -
 
 
 def tou_prices(park: Park, times_utc: np.ndarray) -> np.ndarray:
-    """Energy price of each interval from the TOU period at its local start [CNY/kWh]."""
-    return np.array([float(park.tariff.period_at(lt).price_cny_per_kwh) for lt in local_datetimes(times_utc, park.tz)])
+    """Energy price of each interval [CNY/kWh]: the time-weighted mean of the TOU periods it spans
+    (:meth:`ems.park.Tariff.mean_price`)."""
+    minutes = park.interval_minutes
+    return np.array([float(park.tariff.mean_price(lt, minutes)) for lt in local_datetimes(times_utc, park.tz)])
 
 
 def _period_blocks(park: Park, times_utc: np.ndarray, period: str, dt_h: float) -> list[tuple[int, int, float]]:

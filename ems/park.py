@@ -13,6 +13,7 @@ meter is positive while the park *imports* from the public grid.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import zoneinfo
 from collections.abc import Iterator
 from decimal import Decimal
@@ -503,6 +504,17 @@ class Tariff(_Model):
             if local.month in p.months and any(a <= minute < b for a, b in p.minute_ranges()):
                 return p
         raise AssertionError("unreachable: tariff validated to cover the day")
+
+    def mean_price(self, local: dt.datetime, minutes: int) -> Decimal:
+        """Energy price of the interval of ``minutes`` starting at ``local`` [CNY/kWh]: the time-weighted mean of
+        the TOU periods it spans (the price of a constant power over it), so a boundary inside an interval
+        (07:30 in an hourly park) is priced by its minutes, not by the period at the interval's start."""
+        step = math.gcd(minutes, *(m for p in self.periods for r in p.minute_ranges() for m in r))
+        n = minutes // step
+        if n == 1:
+            return self.period_at(local).price_cny_per_kwh
+        prices = [self.period_at(local + dt.timedelta(minutes=k * step)).price_cny_per_kwh for k in range(n)]
+        return sum(prices, Decimal(0)) / n
 
 
 # --------------------------------------------------------------------------- green supply

@@ -119,7 +119,7 @@ def monthly_report(store: Store, park: Park, month: str, *, now: dt.datetime | N
     con = [Decimal(x) for x in iv["contract_kwh"]]
     exp = [Decimal(x) for x in iv["export_kwh"]]
     local = [s.astimezone(park.tz) for s in starts]
-    price = [park.tariff.period_at(lt).price_cny_per_kwh for lt in local]
+    price = [park.tariff.mean_price(lt, park.interval_minutes) for lt in local]
     grid_energy = sum((max(i - c, Decimal(0)) * p for i, c, p in zip(imp, con, price, strict=True)), Decimal(0))
     prices = {c.id: c.price_cny_per_mwh / 1000 for c in park.green.contracts}
     contracts = sum(

@@ -71,3 +71,31 @@ def test_solver_options_from_the_park_file_and_overrides(tiny_park: Park) -> Non
     assert (o.objective, o.re_weight_cny_per_kwh, o.time_limit_s, o.mip_rel_gap) == ("weighted", 3.0, 42.0, 1e-3)
     o2 = solver_options(park, objective="lexicographic", time_limit_s=None, mip_rel_gap=0.01)
     assert (o2.objective, o2.time_limit_s, o2.mip_rel_gap) == ("lexicographic", 42.0, 0.01)
+
+
+def test_a_tariff_boundary_inside_an_interval_is_priced_by_its_minutes() -> None:
+    """Hourly park, valley 00:00-07:30 at 0.30, peak 07:30-11:30 at 1.00, flat otherwise at 0.60 (tiny park's
+    prices): 07:00-08:00 costs (30 × 0.30 + 30 × 1.00) / 60 = 0.65 CNY/kWh and 11:00-12:00 (30 × 1.00 +
+    30 × 0.60) / 60 = 0.80, not the price at the hour's start (0.30, 1.00)."""
+    from decimal import Decimal
+
+    import yaml
+
+    from dispatch.from_park import tou_prices
+    from ems.park import example_park_path, load_park, parse_park
+
+    data = yaml.safe_load(example_park_path("tiny").read_text(encoding="utf-8"))
+    data["interval_minutes"] = 60
+    data["tariff"]["periods"] = [
+        {"name": "valley", "price_cny_per_kwh": "0.30", "hours": ["00:00-07:30"]},
+        {"name": "peak", "price_cny_per_kwh": "1.00", "hours": ["07:30-11:30", "17:00-22:00"]},
+        {"name": "flat", "price_cny_per_kwh": "0.60", "hours": ["11:30-17:00", "22:00-24:00"]},
+    ]
+    park = parse_park(data, "hourly")
+    day = np.datetime64("2026-06-01T16:00", "us")  # 2 June 00:00 park time
+    prices = tou_prices(park, day + np.arange(24) * np.timedelta64(1, "h"))
+    assert prices[6] == 0.30 and prices[7] == pytest.approx(0.65) and prices[8] == 1.00
+    assert prices[11] == pytest.approx(0.80) and prices[12] == 0.60
+    local = dt.datetime(2026, 6, 2, 7, 0, tzinfo=park.tz)
+    assert park.tariff.mean_price(local, 60) == Decimal("0.65")  # exact, for the money figures
+    assert load_park(example_park_path("tiny")).tariff.mean_price(local, 15) == Decimal("0.30")
