@@ -10,6 +10,7 @@ polling on that connection.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -49,6 +50,13 @@ class Controller:
         return dev
 
     @staticmethod
+    def _finite(device_id: str, value: float) -> float:
+        """A NaN passes min/max unchanged (and an infinity is clamped silently): refused, nothing written."""
+        if not math.isfinite(value):
+            raise ControlError(f"{device_id}: setpoint {value} is not a finite number; nothing written")
+        return float(value)
+
+    @staticmethod
     def _range(dev: object) -> SetpointRange:
         rng = setpoint_range(dev)
         assert rng is not None  # _device admitted only controllable kinds
@@ -57,13 +65,13 @@ class Controller:
     async def set_battery_power(self, device_id: str, p_kw: float) -> SetpointResult:
         """Battery active power setpoint [kW], generator convention (> 0 discharges)."""
         dev = self._device(device_id, (Battery,))
-        applied = self._range(dev).clamp(p_kw)
+        applied = self._range(dev).clamp(self._finite(device_id, p_kw))
         confirmed = await self.driver_of(device_id).write_setpoint("p_setpoint_kw", applied)
         return SetpointResult(device_id, "p_setpoint_kw", float(p_kw), applied, confirmed)
 
     async def set_pv_limit(self, device_id: str, pct: float) -> SetpointResult:
         """Active power limit of a PV plant (or wind farm) [% of rating], 100 = no curtailment."""
         dev = self._device(device_id, (PvPlant, WindTurbine))
-        applied = self._range(dev).clamp(pct)
+        applied = self._range(dev).clamp(self._finite(device_id, pct))
         confirmed = await self.driver_of(device_id).write_setpoint("p_limit_pct", applied)
         return SetpointResult(device_id, "p_limit_pct", float(pct), applied, confirmed)

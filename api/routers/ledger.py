@@ -194,7 +194,8 @@ async def _write_events(
     serials against the checked period; a ledger refusal becomes 409/400 with nothing written."""
     period = _period(body.start, body.end, park.interval_minutes)
     try:
-        entries = await run_in_threadpool(write, store, park, expand_serials(body.serials), period, note)
+        serials = await run_in_threadpool(expand_serials, body.serials)  # off the event loop
+        entries = await run_in_threadpool(write, store, park, serials, period, note)
     except LedgerError as exc:
         raise _refused(exc) from None
     return [_entry(e) for e in entries]

@@ -139,11 +139,19 @@ def certificates_from_park(park: Park) -> list[Certificate]:
     return out
 
 
+MAX_SERIALS = 100_000  # one request's certificates, ranges expanded: bounds its memory and time
+
+
 def expand_serials(items: list[str]) -> list[str]:
-    """``PREFIX000001..PREFIX000010`` → the ten serials; plain serials pass through (CLI and API)."""
-    out = []
+    """``PREFIX000001..PREFIX000010`` → the ten serials; plain serials pass through (CLI and API).
+
+    Refuses more than :data:`MAX_SERIALS` in all, counted before any range is expanded (a short body of
+    many wide ranges would otherwise expand to millions of strings)."""
+    out: list[str] = []
     for item in items:
         if ".." not in item:
+            if len(out) >= MAX_SERIALS:
+                raise LedgerError(Msg("more than {n} certificates in one request; split it", n=MAX_SERIALS))
             out.append(item)
             continue
         a, b = item.split("..", 1)
@@ -157,6 +165,8 @@ def expand_serials(items: list[str]) -> list[str]:
             raise LedgerError(Msg("serial range {item!r} is empty", item=item))
         if hi - lo >= 100_000:
             raise LedgerError(Msg("serial range {item!r} spans more than 100000 certificates; split it", item=item))
+        if len(out) + hi - lo + 1 > MAX_SERIALS:
+            raise LedgerError(Msg("more than {n} certificates in one request; split it", n=MAX_SERIALS))
         out += [f"{ma.group(1)}{n:0{width}d}" for n in range(lo, hi + 1)]
     return out
 

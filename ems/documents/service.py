@@ -86,7 +86,7 @@ class DocumentChain:
             if found is not None:
                 return IssuedDocument(h, found, self._write(out_dir, paths, blobs))  # same inputs: issued once
             if replaces is not None:
-                self._check_restatement(conn, replaces, park, period)
+                self._check_restatement(conn, replaces, park, period, extra or {})
             entry = chain_rules.new_entry(
                 DQ.last(conn, self.table),
                 h,
@@ -112,10 +112,14 @@ class DocumentChain:
             p.write_bytes(blobs[k])
         return paths
 
-    def _check_restatement(self, conn: psycopg.Connection, replaces: str, park: str, period: tuple[str, str]) -> None:
-        """A restatement names an issued document of the same park and period not yet restated."""
+    def _check_restatement(
+        self, conn: psycopg.Connection, replaces: str, park: str, period: tuple[str, str], extra: dict[str, Any]
+    ) -> None:
+        """A restatement names an issued document of the same park and period, and the same own columns
+        (``extra``: document type, tenant), not yet restated. A document of another tenant or type is
+        answered as if it did not exist: a tenant must not restate, or even probe, another's."""
         old = DQ.find(conn, self.table, replaces)
-        if old is None:
+        if old is None or any(old.get(k) != v for k, v in extra.items()):
             raise DocumentError(
                 Msg(
                     "{noun} {replaces} to be replaced is not in the {chain}",
@@ -194,7 +198,7 @@ class DocumentChain:
                 problems.append(f"{self.noun} seq {e['seq']}: {exc}")
                 continue
             with store.connection() as conn:
-                DQ.add_timestamp(conn, self.table, e["chain_sha256"], tsa.url, token, when)
+                DQ.add_timestamp(conn, self.table, e["chain_sha256"], tsa.public_url, token, when)
             stored += 1
         return stored, problems
 

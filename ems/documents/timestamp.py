@@ -17,6 +17,7 @@ An auditor checks a token without this software::
 from __future__ import annotations
 
 import datetime as dt
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,9 +44,20 @@ class TimestampError(Exception):
 class TimestampAuthority:
     """Where tokens come from and which roots their signer must chain to."""
 
-    url: str
+    url: str  # may carry credentials (https://user:password@host/…): never stored, logged or printed as it is
     roots: tuple[x509.Certificate, ...] = ()
     timeout_s: float = 10.0
+
+    @property
+    def public_url(self) -> str:
+        """``url`` without its credentials: what is stored beside a token and shown in messages."""
+        parts = urllib.parse.urlsplit(self.url)
+        if parts.username is None and parts.password is None:
+            return self.url
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        netloc += f":{parts.port}" if parts.port else ""
+        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
     @classmethod
     def configured(cls, url: str | None, roots_file: Path | None, timeout_s: float = 10.0) -> TimestampAuthority | None:
@@ -53,6 +65,11 @@ class TimestampAuthority:
             return None
         roots = () if roots_file is None else tuple(x509.load_pem_x509_certificates(roots_file.read_bytes()))
         return cls(url, roots, timeout_s)
+
+
+def _without(text: str, tsa: TimestampAuthority) -> str:
+    """``text`` with the authority's full URL (and so its credentials) replaced by the public one."""
+    return text.replace(tsa.url, tsa.public_url)
 
 
 def message(chain_sha256: str) -> bytes:
@@ -67,21 +84,21 @@ def request_token(tsa: TimestampAuthority, chain_sha256: str) -> tuple[bytes, dt
     try:
         r = httpx.post(tsa.url, content=req.as_bytes(), headers={"Content-Type": QUERY_TYPE}, timeout=tsa.timeout_s)
     except httpx.HTTPError as exc:
-        raise TimestampError(f"{tsa.url}: {type(exc).__name__}: {exc}") from None
+        raise TimestampError(f"{tsa.public_url}: {type(exc).__name__}: {_without(str(exc), tsa)}") from None
     if r.status_code != 200 or not r.headers.get("content-type", "").startswith(REPLY_TYPE):
-        raise TimestampError(f"{tsa.url}: HTTP {r.status_code} {r.headers.get('content-type', '')}")
+        raise TimestampError(f"{tsa.public_url}: HTTP {r.status_code} {r.headers.get('content-type', '')}")
     try:
         resp = decode_timestamp_response(r.content)
     except ValueError as exc:
-        raise TimestampError(f"{tsa.url}: not a timestamp response ({exc})") from None
+        raise TimestampError(f"{tsa.public_url}: not a timestamp response ({exc})") from None
     if resp.status not in (PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS):
-        raise TimestampError(f"{tsa.url}: request refused, status {resp.status}: {resp.status_string}")
+        raise TimestampError(f"{tsa.public_url}: request refused, status {resp.status}: {resp.status_string}")
     if resp.tst_info.nonce != req.nonce or resp.tst_info.message_imprint.message != req.message_imprint.message:
-        raise TimestampError(f"{tsa.url}: the token answers another request (nonce or imprint differ)")
+        raise TimestampError(f"{tsa.public_url}: the token answers another request (nonce or imprint differ)")
     if tsa.roots:
         problems = verify_token(r.content, chain_sha256, tsa.roots)
         if problems:
-            raise TimestampError(f"{tsa.url}: {problems[0]}")
+            raise TimestampError(f"{tsa.public_url}: {problems[0]}")
     return r.content, resp.tst_info.gen_time.astimezone(dt.UTC)
 
 

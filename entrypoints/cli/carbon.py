@@ -156,7 +156,7 @@ def _stamp(store: Store, tsa: TimestampAuthority) -> int:
     for chain in (REPORT_CHAIN, FOOTPRINT_CHAIN):
         stored, problems = chain.timestamp_pending(store, tsa)
         if stored:
-            typer.echo(_("{n} chain entries timestamped by {url}", n=stored, url=tsa.url))
+            typer.echo(_("{n} chain entries timestamped by {url}", n=stored, url=tsa.public_url))
         for problem in problems:
             typer.secho(_("timestamp pending: {problem}", problem=problem), fg=typer.colors.YELLOW, err=True)
         failed += len(problems)

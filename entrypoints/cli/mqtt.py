@@ -12,7 +12,7 @@ import typer
 
 from ems.i18n import _
 from ems.store import open_store
-from entrypoints.cli.common import DataDirOption, ParkOption, settings_and_park
+from entrypoints.cli.common import DataDirOption, ParkOption, refuse_unsafe_or_exit, settings_and_park
 
 
 def mqtt(
@@ -27,10 +27,19 @@ def mqtt(
 
     The broker password is read from EMS_MQTT_PASSWORD only (never a command-line argument).
     """
+    from ems.production import PLACEHOLDER_PASSWORDS
     from entrypoints.operate.mqtt_bridge import MqttBridge
 
     settings, p = settings_and_park(data_dir, park)
+    refuse_unsafe_or_exit(settings, p)  # as every other service (the systemd unit runs with the example env)
     password = os.environ.get("EMS_MQTT_PASSWORD")
+    if settings.environment == "production" and (password or "").strip().lower() in PLACEHOLDER_PASSWORDS:
+        typer.secho(
+            _("refusing to start in production mode: EMS_MQTT_PASSWORD is missing or a placeholder (e.g. CHANGE_ME)"),
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(2)
     with open_store(settings, p) as store:
         bridge = MqttBridge(
             store,

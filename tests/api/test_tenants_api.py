@@ -141,3 +141,19 @@ def test_cbam_sheet_uses_default_factor_without_ppa(tapi: Api) -> None:
     assert src["direct_technical_connection"]["mwh"] == "0.400000"
     assert e["certificates_not_used"]["serials"] == ["GEC-B-000001"]
     assert e["emission_factor_t_per_mwh"] == "0.398533"  # 0.47824 / 1.2
+
+
+def test_a_tenant_cannot_restate_another_tenants_statement(tapi: Api) -> None:
+    """B's issued statement named as replaced by A is answered as not in the chain (A must not restate, nor learn
+    of, B's documents); B's statement stays unreplaced and B can still restate it."""
+    with tapi.client("tenant_b") as b:
+        issued = b.post("/v1/tenants/B/statements", json=PARAMS)
+        assert issued.status_code == 201, issued.text
+        b_hash = issued.json()["content_sha256"]
+    with tapi.client("tenant") as a:
+        r = a.post("/v1/tenants/A/statements", json={**PARAMS, "replaces": b_hash})
+    assert r.status_code == 400 and "is not in the" in r.json()["detail"]
+    from ems.documents.service import FOOTPRINT_DOCUMENTS
+
+    entries = FOOTPRINT_DOCUMENTS.entries(tapi.store)
+    assert [e["content_sha256"] for e in entries if e.get("replaces") == b_hash] == []

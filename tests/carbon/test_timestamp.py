@@ -154,3 +154,19 @@ def test_an_authority_that_is_down_leaves_entries_pending(
     with pytest.raises(TimestampError):
         request_token(down, h)
     assert CARBON_REPORTS.timestamp_pending(store, authority) == (1, [])  # the authority is back
+
+
+def test_credentials_in_the_authority_url_are_never_stored_or_shown(
+    store: Store, tiny_park: Park, tmp_path: Path, tsa: tuple[TimestampAuthority, Path]
+) -> None:
+    authority, _ = tsa
+    secret = "TSA_PASSWORD_123"
+    with_user = TimestampAuthority(authority.url.replace("http://", f"http://tsauser:{secret}@"), authority.roots, 10.0)
+    (h,) = _issue(store, tiny_park, tmp_path, 1)
+    down = TimestampAuthority(f"http://tsauser:{secret}@127.0.0.1:9/tsa", authority.roots, 1.0)
+    stored, problems = CARBON_REPORTS.timestamp_pending(store, down)
+    assert stored == 0 and problems and all(secret not in p and "tsauser" not in p for p in problems)
+    assert "http://127.0.0.1:9/tsa" in problems[0]
+    assert CARBON_REPORTS.timestamp_pending(store, with_user) == (1, [])  # stamped: the credentials were sent
+    stamp = CARBON_REPORTS.timestamp_of(store, h)
+    assert stamp is not None and stamp[2] == authority.url and secret not in stamp[2]

@@ -78,6 +78,13 @@ async def test_setpoints_are_clamped_written_and_read_back(demo_free: Park) -> N
             assert batch.value[bess][-1] == pytest.approx(-1234.0)
             with pytest.raises(ControlError, match="not a Battery"):
                 await ctl.set_battery_power("PV_CELLS", 10)
+            # a NaN passes min/max unchanged: refused before any write, the device keeps its setpoint
+            for bad in (float("nan"), float("inf")):
+                with pytest.raises(ControlError, match="not a finite number"):
+                    await ctl.set_battery_power("BESS", bad)
+                with pytest.raises(ControlError, match="not a finite number"):
+                    await ctl.set_pv_limit("PV_CELLS", bad)
+            assert (await ctl.set_pv_limit("PV_CELLS", 40)).confirmed == 40
         finally:
             await poller.stop()
 

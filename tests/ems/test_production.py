@@ -71,8 +71,10 @@ def test_a_secret_is_never_echoed() -> None:
     assert not any("Vq8-long-real-secret" in p for p in problems)
 
 
-def test_the_shipped_example_env_is_refused_by_ems_serve(tmp_path: Path) -> None:
-    """The exact env file the systemd units ship, with `ems serve` as the unit runs it: refused, exit 2."""
+@pytest.mark.parametrize("command", ["serve", "mqtt"])
+def test_the_shipped_example_env_is_refused_by_ems_serve(tmp_path: Path, command: str) -> None:
+    """The exact env file the systemd units ship, with `ems serve` and `ems mqtt` as the units run them: refused,
+    exit 2 (`ems mqtt` went straight on, to the embedded database when no URL was set)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EMS_")}
     for line in (ROOT / "deploy/systemd/ems.env.example").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
@@ -81,11 +83,12 @@ def test_the_shipped_example_env_is_refused_by_ems_serve(tmp_path: Path) -> None
     env["EMS_PARK_FILE"] = str(ROOT / "examples/tiny_park.yaml")
     env["EMS_DATA_DIR"] = str(tmp_path)
     ems = Path(sys.executable).with_name("ems")
-    out = subprocess.run([str(ems), "serve"], env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run([str(ems), command], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2, out.stdout + out.stderr
     assert "refusing to start in production mode" in out.stderr
     assert "placeholder password" in out.stderr
-    assert "EMS_API_HOST=0.0.0.0" in out.stderr
+    if command == "serve":
+        assert "EMS_API_HOST=0.0.0.0" in out.stderr
     assert not (tmp_path / "pg").exists()  # refused before anything was opened or started
 
 
