@@ -181,6 +181,26 @@ _POINT_KEYS = {
 }
 
 
+UNIT_SPELLINGS = {"degC": "°C", "W/m2": "W/m²"}  # ASCII spellings map files use for a quantity's unit
+
+
+def _check_unit(raw: dict[str, Any], expected: str, where: str, p: _Problems) -> None:
+    """A point feeding a quantity names the unit its value has after ``scale`` and ``sf``, and that unit is the
+    quantity's: a power point marked MW or W with scale 1 would store (and, for a setpoint, write) values a
+    thousand times off."""
+    unit = raw.get("unit")
+    if UNIT_SPELLINGS.get(str(unit), unit) != expected:
+        p.add(
+            f"{where}.unit",
+            Msg(
+                "unit {unit!r}: this point feeds a quantity in {expected}; give the unit after scale and sf "
+                "(scale converts, e.g. W to kW with scale 0.001)",
+                unit=unit,
+                expected=expected,
+            ),
+        )
+
+
 def _point(raw: Any, where: str, p: _Problems, defaults: dict[str, Any], sunspec: bool) -> Point | None:
     if not isinstance(raw, dict):
         p.add(where, Msg("a point must be a mapping"))
@@ -210,6 +230,8 @@ def _point(raw: Any, where: str, p: _Problems, defaults: dict[str, Any], sunspec
             f"{where}.quantity",
             Msg("unknown quantity {quantity!r} (known: {known})", quantity=q, known=", ".join(QUANTITIES)),
         )
+    elif q is not None:
+        _check_unit(raw, QUANTITIES[q].unit, where, p)
     fn = int(raw.get("function", 3))
     if fn not in (3, 4):
         p.add(f"{where}.function", Msg("function must be 3 (holding) or 4 (input registers)"))
@@ -292,6 +314,8 @@ def _repeating(
                 Msg("a repeating point feeds a channel family ({families})", families=", ".join(CHANNEL_FAMILIES)),
             )
             family = None
+        if family is not None:
+            _check_unit(rp, CHANNEL_FAMILIES[family].unit, w, p)
         body = {k: v for k, v in rp.items() if k != "quantity"} if isinstance(rp, dict) else rp
         pt = _point(body, w, p, defaults, True)
         if pt is None:

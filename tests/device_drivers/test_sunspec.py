@@ -181,3 +181,27 @@ def test_builtin_maps_load_and_unknown_name_lists_them() -> None:
         assert load_map(name).name == name
     with pytest.raises(RegisterMapError, match="built-in maps: generic_wind, sunspec_inverter"):
         load_map("sunspec_pump")
+
+
+def test_a_power_point_in_the_wrong_unit_is_refused() -> None:
+    """A setpoint clamped to 200 kW would be written as raw 200 into a register marked MW (scale 1): 200 MW. The
+    unit a point gives, after its scale, must be its quantity's (degC for °C is accepted); none given is refused."""
+    base = {"name": "units", "kind": "plain", "orientation": {"battery": 1}}
+    points = [
+        {"name": "setpoint", "address": 0, "type": "s32", "unit": "MW", "quantity": "p_setpoint_kw", "writable": True},
+        {"name": "power", "address": 2, "type": "s32", "scale": 1, "unit": "W", "quantity": "p_kw"},
+        {"name": "soc", "address": 4, "type": "u16", "quantity": "soc_pct"},
+        {"name": "temp", "address": 5, "type": "s16", "scale": 0.1, "unit": "degC", "quantity": "temp_c"},
+    ]
+    with pytest.raises(RegisterMapError) as err:
+        parse_map({**base, "points": points}, "units.yaml")
+    msg = str(err.value)
+    assert "points[0].unit: unit 'MW': this point feeds a quantity in kW" in msg
+    assert "points[1].unit: unit 'W'" in msg and "points[2].unit: unit None" in msg and "points[3]" not in msg
+    fixed = [
+        {**points[0], "unit": "kW"},
+        {**points[1], "scale": 0.001, "unit": "kW"},
+        {**points[2], "unit": "%"},
+        points[3],
+    ]
+    assert parse_map({**base, "points": fixed}, "units.yaml").name == "units"
