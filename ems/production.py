@@ -69,6 +69,11 @@ def production_problems(settings: Settings, park: Park | None = None, listener: 
                     "EMS_DATABASE_URL has a missing or placeholder password (e.g. CHANGE_ME from the example env "
                     "file): set a real secret"
                 )
+    if settings.behind_proxy and "*" in settings.forwarded_allow_ips:
+        problems.append(
+            "EMS_FORWARDED_ALLOW_IPS contains '*': any client could set its own X-Forwarded-For (and evade the "
+            "per-address limit on failed logins); name the proxy's address"
+        )
     if "*" in settings.cors_origins:
         problems.append("EMS_CORS_ORIGINS contains '*': list the dashboard origins explicitly")
     if listener is not None and not _is_loopback(listener.host) and not (listener.tls or listener.behind_proxy):

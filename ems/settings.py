@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     behind_proxy: bool = Field(
         default=False, description="a TLS-terminating reverse proxy forwards to the API (trust X-Forwarded-*)"
     )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="with behind_proxy: the proxy's addresses (comma-separated) whose X-Forwarded-* headers are "
+        "trusted; a client reaching the API directly cannot set its own address or scheme",
+    )
     max_body_bytes: int = Field(default=16 * 1024 * 1024, description="request body limit, also after decompression")
     max_batch_rows: int = Field(default=100_000, description="readings per telemetry request")
     rate_limit_per_s: float = Field(default=200.0, description="sustained requests per second per key")

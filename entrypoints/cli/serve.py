@@ -45,7 +45,7 @@ def serve(
             ssl_keyfile=str(settings.tls_keyfile) if tls else None,
             # behind a TLS-terminating proxy: trust its X-Forwarded-* headers (client address, scheme)
             proxy_headers=settings.behind_proxy,
-            forwarded_allow_ips="*" if settings.behind_proxy else None,
+            forwarded_allow_ips=settings.forwarded_allow_ips if settings.behind_proxy else None,
         )
 
 

@@ -41,6 +41,7 @@ def test_safe_production_settings_pass(tiny_park: Park) -> None:
         ({"database_url": "postgresql://ems@127.0.0.1:5432/ems"}, None, "placeholder password"),
         ({}, Listener("0.0.0.0", tls=False, behind_proxy=False), "EMS_API_HOST=0.0.0.0"),
         ({"cors_origins": ["*"]}, None, "EMS_CORS_ORIGINS"),
+        ({"behind_proxy": True, "forwarded_allow_ips": "*"}, None, "EMS_FORWARDED_ALLOW_IPS contains '*'"),
         ({"tls_certfile": Path("/nonexistent/cert.pem")}, None, "EMS_TLS_CERTFILE and EMS_TLS_KEYFILE"),
     ],
 )
