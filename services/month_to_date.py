@@ -1,5 +1,6 @@
 """What the current settlement periods already hold before a plan starts, from the store: the month's
-peak metered import (the demand charge) and each green contract's delivered energy. Every planner that
+peak metered import (the demand charge), each green contract's delivered energy and each flexible
+load's shifted energy of the day. Every planner that
 plans from the store (``ems mpc``, ``ems plan``, ``POST /v1/schedules/replan``) starts from these, so a
 day-ahead plan and an MPC plan of the same day price the same month."""
 
@@ -64,13 +65,38 @@ def contract_delivered_kwh(store: Store, park: Park, start: dt.datetime) -> dict
     return out
 
 
+def flex_delivered_kwh(store: Store, park: Park, start: dt.datetime) -> dict[str, float]:
+    """Shiftable energy each flexible load took today (local day) before ``start`` [kWh]: what the plans
+    executed since midnight gave it (:func:`executed_plans`). Its meter cannot tell, since it also
+    measures the load's fixed part. A re-plan during the day then schedules what is left of the day's
+    energy, not a pro-rated share of it. Empty (the pro-rated share) unless executed plans cover every
+    interval since midnight: after an outage nobody knows what the load took."""
+    midnight = start.astimezone(park.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    flexible = [ld.id for ld in park.devices_of("load") if ld.flexibility is not None]
+    if not flexible:
+        return {}
+    with store.connection() as conn:
+        executed = executed_plans(conn, midnight, start)
+    if len(executed) < (start - midnight) // dt.timedelta(minutes=park.interval_minutes):
+        return {}
+    h = park.interval_minutes / 60.0
+    return {f: sum(d.get(f, {}).get("p_kw", 0.0) * h for d in executed.values()) for f in flexible}
+
+
+def executed_plans(
+    conn: psycopg.Connection, start: dt.datetime, end: dt.datetime
+) -> dict[dt.datetime, dict[str, dict[str, float]]]:
+    """The plan executed in each interval of [start, end) that a plan covered, by interval start: the newest
+    MPC plan made before it, else (a park run on day-ahead plans) the newest day-ahead plan."""
+    executed = {t: devices for t, _, devices in planned_series(conn, "day_ahead", start, end)}
+    executed |= {t: devices for t, _, devices in planned_series(conn, "mpc", start, end)}
+    return executed
+
+
 def unsettled_planned_kwh(
     conn: psycopg.Connection, park: Park, contract_id: str, start: dt.datetime, end: dt.datetime
 ) -> float:
-    """Contract energy planned for [start, end) by the plan executed in each interval [kWh]: the newest MPC
-    plan made before it, else (a park run on day-ahead plans) the newest day-ahead plan; intervals no plan
-    covered count as not delivered."""
+    """Contract energy the executed plans (:func:`executed_plans`) planned for [start, end) [kWh]; intervals
+    no plan covered count as not delivered."""
     h = park.interval_minutes / 60.0
-    executed = {t: devices for t, _, devices in planned_series(conn, "day_ahead", start, end)}
-    executed |= {t: devices for t, _, devices in planned_series(conn, "mpc", start, end)}
-    return sum(devices.get(contract_id, {}).get("p_kw", 0.0) * h for devices in executed.values())
+    return sum(d.get(contract_id, {}).get("p_kw", 0.0) * h for d in executed_plans(conn, start, end).values())

@@ -37,7 +37,7 @@ from ems.store import Store
 from ems.store.schedules import save_schedule
 from entrypoints.operate.summary import mean_power
 from grid_models import ParkNetwork, build_network, timeseries, violations
-from services.month_to_date import contract_delivered_kwh, peak_import_so_far_kw
+from services.month_to_date import contract_delivered_kwh, flex_delivered_kwh, peak_import_so_far_kw
 from services.network_check import AcCheckReport, dispatch_with_ac_check, schedule_injections
 
 SOC_LOOKBACK = dt.timedelta(hours=1)  # an older SOC reading is not "measured" any more
@@ -151,6 +151,7 @@ class Planner:
         soc = self.measured_soc(now)
         peak = peak_import_so_far_kw(self.store, self.park, start, self.history_days)
         delivered = contract_delivered_kwh(self.store, self.park, start)
+        shifted = flex_delivered_kwh(self.store, self.park, start)
         content = self.re_content_kwh(start)
         margin = self.peak_margin_kw(start)
         ac: AcCheckReport | None = None
@@ -162,6 +163,7 @@ class Planner:
                 peak_import_so_far_kw=peak,
                 prices=self.prices,
                 contract_delivered_kwh=delivered,
+                flex_delivered_kwh=shifted,
                 re_content_kwh=content,
             )
             p.peak_margin_kw, p.peak_margin_from_batteries = margin, self.rh.margin_from_batteries
@@ -178,6 +180,7 @@ class Planner:
                 soc,
                 peak_import_so_far_kw=peak,
                 contract_delivered_kwh=delivered,
+                flex_delivered_kwh=shifted,
                 peak_margin_kw=margin,
                 re_content_kwh=content,
             )

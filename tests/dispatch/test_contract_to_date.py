@@ -146,3 +146,38 @@ def test_unsettled_intervals_count_what_the_executed_plans_delivered(demo_store:
     # 2 × 0.25 h × 1000 kW = 500 kWh more: 600,000 + 900,000 + 1,000 + 3,000 + 500
     later = JUNE_11 + dt.timedelta(hours=1)
     assert contract_delivered_kwh(planner.store, planner.park, later) == pytest.approx({gpt: 1_504_500.0})
+
+
+def test_a_re_plan_during_the_day_schedules_what_is_left_of_the_flexible_energy(
+    demo_store: Store, demo_park: Park
+) -> None:
+    # The EV hub shifts 8000 kWh a day over 00:00-23:59 (96 intervals, base 8000 / 24 h = 333.3 kW). Plans
+    # executed from midnight to 02:00 gave it 1000 kW: 8 × 0.25 h × 1000 kW = 2000 kWh. A day-ahead plan
+    # from 02:00 then has 8000 - 2000 = 6000 kWh left for the day, not the pro-rated 22/24 of 8000.
+    from ems.store.schedules import ScheduleInterval, ScheduleRecord, save_schedule
+    from services.month_to_date import flex_delivered_kwh
+    from services.planning import plan_from_store
+
+    (hub,) = [ld.id for ld in demo_park.devices_of("load") if ld.flexibility is not None]
+    midnight = dt.datetime(2026, 6, 11, tzinfo=demo_park.tz)
+    two = midnight + dt.timedelta(hours=2)
+    assert flex_delivered_kwh(demo_store, demo_park, two) == {}  # no plan executed: unknown, pro-rated
+
+    def plan(start: dt.datetime, n: int) -> ScheduleRecord:
+        rows = [
+            ScheduleInterval(start + k * dt.timedelta(minutes=15), 0, 0, 0, 0, 0, 0, 0, 0, {hub: {"p_kw": 1000.0}})
+            for k in range(n)
+        ]
+        return ScheduleRecord(start, 15, "lp", "optimal", "lexicographic", "optimal", None, 0.0, {}, {}, rows)
+
+    with demo_store.connection() as conn:
+        save_schedule(conn, plan(midnight, 7), "mpc")  # up to 01:45
+    assert flex_delivered_kwh(demo_store, demo_park, two) == {}  # 01:45 not covered: still unknown
+    with demo_store.connection() as conn:
+        save_schedule(conn, plan(midnight + dt.timedelta(minutes=105), 1), "mpc")
+    assert flex_delivered_kwh(demo_store, demo_park, two) == pytest.approx({hub: 2000.0})
+    res = plan_from_store(demo_store, demo_park, two, intervals=96, ac_check=False, save=False)
+    (flex,) = res.problem.flex
+    # the rest of today (88 intervals, at most 66,000 kWh): 6000 kWh; pro-rated it would be 7333, unknown 8000
+    assert (flex.blocks[0].t0, flex.blocks[0].t1) == (0, 88)
+    assert flex.blocks[0].e_min_kwh == pytest.approx(6000.0)
