@@ -82,31 +82,21 @@ def grid_factor(park: Park, times: np.ndarray, registry: FactorRegistry | None =
 
 def _persisted(series: FactorSeries, times: np.ndarray, interval_minutes: int) -> tuple[np.ndarray, np.ndarray]:
     """``series`` over the intervals starting at ``times`` (a finer series averaged over each, as
-    :meth:`FactorSeries.at`); an uncovered time takes the same time of day on the nearest covered day
+    :meth:`FactorSeries.at`); an uncovered step takes the same time of day on the nearest covered day
     before it (after it, for times before the series), else the series' last value. Also which intervals
     were filled."""
-    k = max(1, interval_minutes // series.interval_minutes)
-    if k > 1:
-        sub = (times[:, None] + np.arange(k) * np.timedelta64(series.interval_minutes * 60_000_000, "us")).ravel()
-        values, filled = _persisted(series, sub, series.interval_minutes)
-        return values.reshape(-1, k).mean(axis=1), np.asarray(filled.reshape(-1, k).any(axis=1))
-    step = np.timedelta64(series.interval_minutes * 60_000_000, "us")
+    sub, n = series.substeps(times, interval_minutes)
     day = np.timedelta64(86_400_000_000, "us")
-    first, end = series.starts[0], series.starts[-1] + step
-
-    def covered(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        idx = np.searchsorted(series.starts, t, side="right") - 1
-        return idx, (idx >= 0) & (t < series.starts[np.clip(idx, 0, None)] + step)
-
-    idx, ok = covered(times)
-    shifted = times.copy()
-    late, early = times >= end, times < first
-    shifted[late] -= ((times[late] - end) // day + 1) * day
-    shifted[early] += ((first - times[early] - np.timedelta64(1, "us")) // day + 1) * day
-    idx2, ok2 = covered(shifted)
+    first, end = series.starts[0], series.starts[-1] + series.step
+    idx, ok = series.covered(sub)
+    shifted = sub.copy()
+    late, early = sub >= end, sub < first
+    shifted[late] -= ((sub[late] - end) // day + 1) * day
+    shifted[early] += ((first - sub[early] - np.timedelta64(1, "us")) // day + 1) * day
+    idx2, ok2 = series.covered(shifted)
     values = np.where(ok, series.values[np.clip(idx, 0, None)], series.values[-1])
     values = np.where(~ok & ok2, series.values[np.clip(idx2, 0, None)], values)
-    return values.astype(float), ~ok
+    return values.astype(float).reshape(-1, n).mean(axis=1), np.asarray((~ok).reshape(-1, n).any(axis=1))
 
 
 def tou_prices(park: Park, times_utc: np.ndarray) -> np.ndarray:

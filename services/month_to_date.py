@@ -7,6 +7,7 @@ day-ahead plan and an MPC plan of the same day price the same month."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import psycopg
 
@@ -14,6 +15,24 @@ from ems.park import Park
 from ems.store import Store
 from ems.store.carbon_queries import active_deliveries
 from ems.store.schedules import planned_series
+
+
+@dataclass(frozen=True)
+class SoFar:
+    """What a plan starting at some interval inherits (None: unknown, the plan pro-rates)."""
+
+    peak_import_kw: float = 0.0
+    contract_delivered_kwh: dict[str, float] | None = None
+    flex_delivered_kwh: dict[str, float] | None = None
+
+
+def so_far(store: Store, park: Park, start: dt.datetime, history_days: int) -> SoFar:
+    """The month's peak, the contracts' and the flexible loads' energy before ``start``, from the store."""
+    return SoFar(
+        peak_import_so_far_kw(store, park, start, history_days),
+        contract_delivered_kwh(store, park, start),
+        flex_delivered_kwh(store, park, start),
+    )
 
 
 def peak_import_so_far_kw(store: Store, park: Park, start: dt.datetime, history_days: int) -> float:

@@ -74,27 +74,26 @@ def plan(
     carbon_price_cny_per_t: float = 0.0,
     options: dict[str, object] | None = None,
     prices: PriceSeries | None = None,
-    peak_import_so_far_kw: float = 0.0,
-    contract_delivered_kwh: dict[str, float] | None = None,
-    flex_delivered_kwh: dict[str, float] | None = None,
+    before: month_to_date.SoFar | None = None,
 ) -> PlanResult:
     """Optimised schedule and the rule-based baseline for the horizon of ``fc``.
 
     Solver settings come from the park file (``park.dispatch``); ``objective`` and ``options``
     (``SolverOptions`` fields) override them. ``prices``: per-interval import/export prices.
-    ``peak_import_so_far_kw``, ``contract_delivered_kwh`` and ``flex_delivered_kwh``: what the month, the
-    contracts' periods and the day already hold before ``fc.start`` (:mod:`services.month_to_date`).
+    ``before``: what the month, the contracts' periods and the day already hold before ``fc.start``
+    (:func:`services.month_to_date.so_far`).
     Never raises for data reasons: a failed or infeasible solve comes back as the rule-based
     fallback schedule, with the reason in ``schedule.fallback_reason``.
     """
+    before = before or month_to_date.SoFar()
     p = problem_from_park(
         park,
         fc,
         carbon_price_cny_per_t=carbon_price_cny_per_t,
         prices=prices,
-        peak_import_so_far_kw=peak_import_so_far_kw,
-        contract_delivered_kwh=contract_delivered_kwh,
-        flex_delivered_kwh=flex_delivered_kwh,
+        peak_import_so_far_kw=before.peak_import_kw,
+        contract_delivered_kwh=before.contract_delivered_kwh,
+        flex_delivered_kwh=before.flex_delivered_kwh,
     )
     opts = solver_options(park, objective=objective, **(options or {}))
     s = solve_checked(park, p, Dispatcher(opts), ac_check)
@@ -134,9 +133,7 @@ def plan_from_store(
         carbon_price_cny_per_t=carbon_price_cny_per_t,
         options=options,
         prices=prices,
-        peak_import_so_far_kw=month_to_date.peak_import_so_far_kw(store, park, start, history_days),
-        contract_delivered_kwh=month_to_date.contract_delivered_kwh(store, park, start),
-        flex_delivered_kwh=month_to_date.flex_delivered_kwh(store, park, start),
+        before=month_to_date.so_far(store, park, start, history_days),
     )
     if not save:
         return res

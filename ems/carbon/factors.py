@@ -121,30 +121,43 @@ class FactorSeries:
         Raises FactorError when a requested interval is not covered (no silent fallback), or when the
         requested interval is not a whole number of the series' intervals.
         """
-        n = 1 if interval_minutes is None else -(-interval_minutes // self.interval_minutes)
-        if n > 1:
-            if interval_minutes % self.interval_minutes:  # type: ignore[operator]
-                raise FactorError(
-                    Msg(
-                        "time-varying factor {factor} has {step}-minute values; intervals of {minutes} minutes "
-                        "are not a whole number of them",
-                        factor=self.id,
-                        step=self.interval_minutes,
-                        minutes=interval_minutes,
-                    )
-                )
-            step = np.timedelta64(self.interval_minutes * 60_000_000, "us")
-            sub = (np.asarray(starts, dtype="datetime64[us]")[:, None] + np.arange(n) * step).ravel()
-            return self.at(sub).reshape(-1, n).mean(axis=1)
-        step = np.timedelta64(self.interval_minutes * 60_000_000, "us")
-        idx = np.searchsorted(self.starts, starts, side="right") - 1
-        ok = (idx >= 0) & (starts < self.starts[np.clip(idx, 0, None)] + step)
+        sub, n = self.substeps(starts, interval_minutes)
+        idx, ok = self.covered(sub)
         if not ok.all():
-            first_bad = starts[~ok][0]
+            first_bad = sub[~ok][0]
             raise FactorError(
                 Msg("time-varying factor {factor} has no value for {time} UTC", factor=self.id, time=first_bad)
             )
-        return self.values[idx]
+        return self.values[idx].reshape(-1, n).mean(axis=1)
+
+    def substeps(self, starts: np.ndarray, interval_minutes: int | None = None) -> tuple[np.ndarray, int]:
+        """The series' own steps inside each interval of ``interval_minutes`` starting at ``starts``
+        (flattened, interval by interval), and how many each interval has (1 for an interval no longer
+        than the series' step)."""
+        starts = np.asarray(starts, dtype="datetime64[us]")
+        if interval_minutes is None or interval_minutes <= self.interval_minutes:
+            return starts, 1
+        if interval_minutes % self.interval_minutes:
+            raise FactorError(
+                Msg(
+                    "time-varying factor {factor} has {step}-minute values; intervals of {minutes} minutes "
+                    "are not a whole number of them",
+                    factor=self.id,
+                    step=self.interval_minutes,
+                    minutes=interval_minutes,
+                )
+            )
+        n = interval_minutes // self.interval_minutes
+        return (starts[:, None] + np.arange(n) * self.step).ravel(), n
+
+    @property
+    def step(self) -> np.timedelta64:
+        return np.timedelta64(self.interval_minutes * 60_000_000, "us")
+
+    def covered(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each time, the index of the series value whose interval contains it, and whether one does."""
+        idx = np.searchsorted(self.starts, times, side="right") - 1
+        return idx, (idx >= 0) & (times < self.starts[np.clip(idx, 0, None)] + self.step)
 
 
 @dataclass

@@ -69,10 +69,15 @@ GROUP BY 1, 2
 # pending. Rows above the invalidation threshold are never logged: the real-time part of the view
 # aggregates them at read time. Refreshing costs a few to tens of milliseconds even when nothing
 # changed (locks, threshold and log processing); this check is one index probe per log.
-CAGG_STATE = """
+_CAGG = """
 SELECT format('%%I.%%I', h.schema_name, h.table_name),
        _timescaledb_functions.cagg_watermark(ca.mat_hypertable_id),
-       EXISTS (SELECT 1 FROM _timescaledb_catalog.continuous_aggs_hypertable_invalidation_log l
+       {changed}
+FROM _timescaledb_catalog.continuous_agg ca JOIN _timescaledb_catalog.hypertable h ON h.id = ca.mat_hypertable_id
+WHERE ca.user_view_name = %(view)s
+"""
+CAGG_STATE = _CAGG.format(
+    changed="""EXISTS (SELECT 1 FROM _timescaledb_catalog.continuous_aggs_hypertable_invalidation_log l
                WHERE l.hypertable_id = ca.raw_hypertable_id
                  AND l.lowest_modified_value < %(hi)s AND l.greatest_modified_value >= %(lo)s)
        OR EXISTS (SELECT 1 FROM _timescaledb_catalog.continuous_aggs_materialization_invalidation_log l
@@ -80,18 +85,11 @@ SELECT format('%%I.%%I', h.schema_name, h.table_name),
                     AND l.lowest_modified_value < %(hi)s AND l.greatest_modified_value >= %(lo)s)
        OR EXISTS (SELECT 1 FROM _timescaledb_catalog.continuous_aggs_materialization_ranges l
                   WHERE l.materialization_id = ca.mat_hypertable_id
-                    AND l.lowest_modified_value < %(hi)s AND l.greatest_modified_value >= %(lo)s)
-FROM _timescaledb_catalog.continuous_agg ca JOIN _timescaledb_catalog.hypertable h ON h.id = ca.mat_hypertable_id
-WHERE ca.user_view_name = %(view)s
-"""
+                    AND l.lowest_modified_value < %(hi)s AND l.greatest_modified_value >= %(lo)s)"""
+)
 
 # CAGG_STATE without the refresh check, for TimescaleDB before 2.22 (no materialization_ranges catalog)
-CAGG_WATERMARK = """
-SELECT format('%%I.%%I', h.schema_name, h.table_name),
-       _timescaledb_functions.cagg_watermark(ca.mat_hypertable_id), true
-FROM _timescaledb_catalog.continuous_agg ca JOIN _timescaledb_catalog.hypertable h ON h.id = ca.mat_hypertable_id
-WHERE ca.user_view_name = %(view)s
-"""
+CAGG_WATERMARK = _CAGG.format(changed="true")
 _UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 

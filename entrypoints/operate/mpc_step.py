@@ -37,7 +37,7 @@ from ems.store import Store
 from ems.store.schedules import save_schedule
 from entrypoints.operate.summary import mean_power
 from grid_models import ParkNetwork, build_network, timeseries, violations
-from services.month_to_date import contract_delivered_kwh, flex_delivered_kwh, peak_import_so_far_kw
+from services.month_to_date import so_far
 from services.network_check import AcCheckReport, dispatch_with_ac_check, schedule_injections
 
 SOC_LOOKBACK = dt.timedelta(hours=1)  # an older SOC reading is not "measured" any more
@@ -149,9 +149,7 @@ class Planner:
         fc = forecast_park(self.park, hist, start, self.horizon)
         fc.ef_kg_per_kwh, fc.ef_source = grid_factor(self.park, fc.times, load_registry(self.store))
         soc = self.measured_soc(now)
-        peak = peak_import_so_far_kw(self.store, self.park, start, self.history_days)
-        delivered = contract_delivered_kwh(self.store, self.park, start)
-        shifted = flex_delivered_kwh(self.store, self.park, start)
+        before = so_far(self.store, self.park, start, self.history_days)
         content = self.re_content_kwh(start)
         margin = self.peak_margin_kw(start)
         ac: AcCheckReport | None = None
@@ -160,10 +158,10 @@ class Planner:
                 self.park,
                 fc,
                 soc0=soc,
-                peak_import_so_far_kw=peak,
+                peak_import_so_far_kw=before.peak_import_kw,
                 prices=self.prices,
-                contract_delivered_kwh=delivered,
-                flex_delivered_kwh=shifted,
+                contract_delivered_kwh=before.contract_delivered_kwh,
+                flex_delivered_kwh=before.flex_delivered_kwh,
                 re_content_kwh=content,
             )
             p.peak_margin_kw, p.peak_margin_from_batteries = margin, self.rh.margin_from_batteries
@@ -178,9 +176,9 @@ class Planner:
             s = self.rh.step(
                 fc,
                 soc,
-                peak_import_so_far_kw=peak,
-                contract_delivered_kwh=delivered,
-                flex_delivered_kwh=shifted,
+                peak_import_so_far_kw=before.peak_import_kw,
+                contract_delivered_kwh=before.contract_delivered_kwh,
+                flex_delivered_kwh=before.flex_delivered_kwh,
                 peak_margin_kw=margin,
                 re_content_kwh=content,
             )
@@ -195,7 +193,7 @@ class Planner:
             sid, _ = save_schedule(conn, s.to_record(), "mpc", run_id)
             # the rule-based controller on the same forecast: the console's and the KPI cards' baseline
             save_schedule(conn, rule_based_schedule(p).to_record(), "baseline", forecast_run_id=run_id)
-        return PlanStep(start, s, p, soc, peak, sid, run_id, ac, time.perf_counter() - t0)
+        return PlanStep(start, s, p, soc, before.peak_import_kw, sid, run_id, ac, time.perf_counter() - t0)
 
     def peak_margin_kw(self, start: dt.datetime) -> np.ndarray | float:
         """Peak-import safety margin per lead time of the horizon from ``start`` (0 when not configured)."""
